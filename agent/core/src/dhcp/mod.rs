@@ -1,0 +1,1 @@
+//! DHCPv4: packet codec and sans-IO client state machine (to be written).

@@ -1,0 +1,1 @@
+//! Kernel module index: modules.dep/alias/softdep/builtin, modalias matching, load order (to be written).

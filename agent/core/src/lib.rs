@@ -1,0 +1,26 @@
+//! netinit's functional core.
+//!
+//! Everything here is pure: no syscalls, no clocks, no randomness. Time and
+//! randomness are injected by the caller, file contents come in as bytes or
+//! strings. That keeps every parser table-testable, proptest-able and
+//! fuzzable, and keeps the imperative shell (`netinit-sys`, `netinit`) thin.
+//!
+//! Flow: `/proc/cmdline` → [`cmdline::Cmdline`] → [`config::Config`] →
+//! [`plan::BootPlan`] → executor (in the `netinit` crate).
+
+pub mod cmdline;
+pub mod config;
+pub mod cpio;
+pub mod dhcp;
+pub mod errno;
+pub mod handoff;
+pub mod ipconf;
+pub mod json;
+pub mod kconfig;
+pub mod kmod;
+pub mod live;
+pub mod net;
+pub mod netlink;
+pub mod nfs;
+pub mod plan;
+pub mod size;

@@ -1,0 +1,117 @@
+//! Network value types shared by the planner, the DHCP client and the
+//! hand-off writer.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use crate::ipconf::Ipv4Cidr;
+
+/// An Ethernet MAC address. Displays lowercase with colons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+/// Accepts `aa:bb:cc:dd:ee:ff` and `aa-bb-cc-dd-ee-ff`, any case.
+impl FromStr for MacAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split([':', '-']).collect();
+        if parts.len() != 6 {
+            return Err(format!("'{s}' is not a MAC address (want 6 hex octets)"));
+        }
+        let mut mac = [0u8; 6];
+        for (slot, part) in mac.iter_mut().zip(&parts) {
+            if part.len() != 2 {
+                return Err(format!("'{s}' is not a MAC address (octet '{part}')"));
+            }
+            *slot = u8::from_str_radix(part, 16)
+                .map_err(|_| format!("'{s}' is not a MAC address (octet '{part}')"))?;
+        }
+        Ok(MacAddr(mac))
+    }
+}
+
+/// How an interface got its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Dhcp,
+    Static,
+}
+
+impl Proto {
+    /// The word klibc's `PROTO=` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Dhcp => "dhcp",
+            Proto::Static => "none",
+        }
+    }
+}
+
+/// DHCP lease timers, in seconds from the moment the lease was bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimes {
+    pub lease_secs: u32,
+    pub t1_secs: u32,
+    pub t2_secs: u32,
+    /// Monotonic milliseconds at which the ACK arrived.
+    pub bound_at_ms: u64,
+}
+
+/// The configured network, as the network phase leaves it. The hand-off
+/// files and `netinit net --json` are rendered from this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetState {
+    pub interface: String,
+    pub ifindex: u32,
+    pub mac: MacAddr,
+    pub proto: Proto,
+    pub address: Ipv4Cidr,
+    pub broadcast: Option<Ipv4Addr>,
+    pub gateway: Option<Ipv4Addr>,
+    pub server_id: Option<Ipv4Addr>,
+    pub next_server: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub domain: Option<String>,
+    pub search: Vec<String>,
+    pub hostname: Option<String>,
+    pub root_path: Option<String>,
+    pub bootfile: Option<String>,
+    pub mtu: Option<u16>,
+    pub ntp: Vec<Ipv4Addr>,
+    pub lease: Option<LeaseTimes>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_forms() {
+        let want = MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f]);
+        assert_eq!("AA-BB-CC-DD-EE-0F".parse::<MacAddr>(), Ok(want));
+        assert_eq!("aa:bb:cc:dd:ee:0f".parse::<MacAddr>(), Ok(want));
+        assert_eq!(want.to_string(), "aa:bb:cc:dd:ee:0f");
+        for bad in [
+            "",
+            "aa:bb",
+            "aa:bb:cc:dd:ee:fg",
+            "aaa:bb:cc:dd:ee:ff",
+            "aa:bb:cc:dd:ee:ff:00",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        }
+    }
+}

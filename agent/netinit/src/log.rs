@@ -1,0 +1,139 @@
+//! Logging: one line per event, `[    1.234567] netinit: <step>: <msg>`.
+//!
+//! As PID 1 every line goes to /dev/kmsg (so it is in `dmesg` and the
+//! journal of the booted system) and exactly once to the console: when the
+//! kernel will echo the kmsg line itself (its level is below
+//! console_loglevel), we don't write it again; otherwise we write it to the
+//! console ourselves, unless `quiet` asked for warnings and errors only.
+//! /dev/kmsg is reopened per line because the kernel rate-limits writers
+//! per open file (10 lines per 5 s by default) and drops the rest silently.
+//!
+//! Outside PID 1 (subcommands) lines go to stderr without kmsg.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::Mutex;
+
+use netinit_core::plan::BootPlan;
+
+use crate::step::Step;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error = 3,
+    Warn = 4,
+    Info = 6,
+}
+
+#[derive(Debug)]
+struct Sink {
+    /// Write to /dev/kmsg (PID 1 only).
+    kmsg: bool,
+    /// Lines with a level below this are echoed to the console by the kernel.
+    console_loglevel: u8,
+    quiet: bool,
+}
+
+static SINK: Mutex<Sink> = Mutex::new(Sink {
+    kmsg: false,
+    console_loglevel: 0,
+    quiet: false,
+});
+
+/// Switches to PID-1 mode once /dev and /proc are mounted.
+pub fn init_pid1() {
+    let console_loglevel = std::fs::read_to_string("/proc/sys/kernel/printk")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(7);
+    let kmsg = std::path::Path::new("/dev/kmsg").exists();
+    if let Ok(mut sink) = SINK.lock() {
+        sink.kmsg = kmsg;
+        sink.console_loglevel = console_loglevel;
+    }
+}
+
+/// Applies the plan's console preferences (`quiet`).
+pub fn configure(plan: &BootPlan) {
+    if let Ok(mut sink) = SINK.lock() {
+        sink.quiet = plan.quiet;
+    }
+}
+
+/// Seconds since boot, from CLOCK_MONOTONIC (close to printk's clock).
+pub fn uptime() -> (u64, u32) {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec / 1000).unwrap_or(0),
+    )
+}
+
+/// Milliseconds since boot; for step durations.
+pub fn now_ms() -> u64 {
+    let (s, us) = uptime();
+    s * 1000 + u64::from(us) / 1000
+}
+
+pub fn log(level: Level, step: Step, msg: fmt::Arguments<'_>) {
+    let line = format!("netinit: {step}: {msg}");
+    let Ok(sink) = SINK.lock() else { return };
+    let mut echoed = false;
+    if sink.kmsg {
+        let tagged = format!("<{}>{line}\n", level as u8);
+        if let Ok(mut f) = OpenOptions::new().write(true).open("/dev/kmsg") {
+            echoed =
+                f.write_all(tagged.as_bytes()).is_ok() && (level as u8) < sink.console_loglevel;
+        }
+    }
+    if echoed || (sink.quiet && level == Level::Info) {
+        return;
+    }
+    let (s, us) = uptime();
+    // A console write can only fail if the console is gone; nothing to do then.
+    let _ = writeln!(std::io::stderr(), "[{s:5}.{us:06}] {line}");
+}
+
+/// Prints the `netinit: FAILED at <step>: <reason>` line. It bypasses
+/// `quiet` and kmsg echo logic: this line must reach the console.
+pub fn failed(step: Step, reason: &dyn fmt::Display) {
+    let line = format!("netinit: FAILED at {step}: {reason}");
+    if let Ok(sink) = SINK.lock() {
+        if sink.kmsg {
+            if let Ok(mut f) = OpenOptions::new().write(true).open("/dev/kmsg") {
+                let _ = f.write_all(format!("<3>{line}\n").as_bytes());
+            }
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[macro_export]
+macro_rules! info {
+    ($step:expr, $($arg:tt)*) => { $crate::log::log($crate::log::Level::Info, $step, format_args!($($arg)*)) };
+}
+#[macro_export]
+macro_rules! warn {
+    ($step:expr, $($arg:tt)*) => { $crate::log::log($crate::log::Level::Warn, $step, format_args!($($arg)*)) };
+}
+#[macro_export]
+macro_rules! error {
+    ($step:expr, $($arg:tt)*) => { $crate::log::log($crate::log::Level::Error, $step, format_args!($($arg)*)) };
+}
+
+/// Times a step: logs `<step>: done in N ms` on success. The lab's phase
+/// table is built from these lines.
+pub fn timed<T, E>(step: Step, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    crate::step::set_current(step);
+    let start = now_ms();
+    let out = f();
+    if out.is_ok() {
+        log(
+            Level::Info,
+            step,
+            format_args!("done in {} ms", now_ms().saturating_sub(start)),
+        );
+    }
+    out
+}

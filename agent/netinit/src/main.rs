@@ -1,0 +1,26 @@
+//! netinit: `/init` for network boots, plus the same phases as subcommands.
+//!
+//! Run as PID 1 it boots (see [`pid1`]). Otherwise the first argument picks
+//! a subcommand. Arguments are parsed by hand: as /init our argv belongs to
+//! the kernel and the real init, and an argument parser crate would cost
+//! size for four small commands.
+
+mod boot;
+mod check_kernel;
+mod cli;
+mod explain;
+mod log;
+mod net;
+mod pid1;
+mod root;
+mod step;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if rustix::process::getpid().is_init() {
+        pid1::run(&args)
+    }
+    cli::dispatch(&args)
+}

@@ -1,0 +1,208 @@
+//! PID 1: early mounts, the console, and what happens on failure.
+//!
+//! PID 1 must never exit (the kernel panics) and must never hang silently.
+//! Every path out of [`run`] is an exec of the real init, a rescue shell,
+//! a reboot or a power-off, each preceded by a line on the console.
+
+use std::ffi::CStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use rustix::mount::{MountFlags, mount};
+
+use crate::step::{self, Step, StepError};
+use crate::{boot, info, log, warn};
+
+/// One early mount: what the kernel does not give an initramfs /init.
+struct EarlyMount {
+    source: &'static str,
+    target: &'static str,
+    fstype: &'static str,
+    flags: MountFlags,
+    data: Option<&'static CStr>,
+}
+
+const NOSUID_NODEV_NOEXEC: MountFlags = MountFlags::NOSUID
+    .union(MountFlags::NODEV)
+    .union(MountFlags::NOEXEC);
+
+/// A table, not code: the order matters (/dev before the console).
+const EARLY_MOUNTS: [EarlyMount; 4] = [
+    EarlyMount {
+        source: "devtmpfs",
+        target: "/dev",
+        fstype: "devtmpfs",
+        flags: MountFlags::NOSUID,
+        data: Some(c"mode=0755"),
+    },
+    EarlyMount {
+        source: "proc",
+        target: "/proc",
+        fstype: "proc",
+        flags: NOSUID_NODEV_NOEXEC,
+        data: None,
+    },
+    EarlyMount {
+        source: "sysfs",
+        target: "/sys",
+        fstype: "sysfs",
+        flags: NOSUID_NODEV_NOEXEC,
+        data: None,
+    },
+    EarlyMount {
+        source: "tmpfs",
+        target: "/run",
+        fstype: "tmpfs",
+        flags: MountFlags::NOSUID.union(MountFlags::NODEV),
+        data: Some(c"mode=0755"),
+    },
+];
+
+/// Failure policy until the cmdline is parsed (then the plan's applies).
+/// Packed as `shell << 31 | reboot_secs` so the panic hook can read it.
+static POLICY: AtomicU32 = AtomicU32::new((1 << 31) | 30);
+
+fn set_policy(shell: bool, reboot_secs: u32) {
+    POLICY.store(
+        (u32::from(shell) << 31) | (reboot_secs & 0x7fff_ffff),
+        Ordering::Relaxed,
+    );
+}
+
+fn policy() -> (bool, u32) {
+    let raw = POLICY.load(Ordering::Relaxed);
+    (raw >> 31 == 1, raw & 0x7fff_ffff)
+}
+
+pub fn run(args: &[String]) -> ! {
+    early_mounts();
+    log::init_pid1();
+    std::panic::set_hook(Box::new(|info| {
+        log::failed(step::current(), &format_args!("internal error: {info}"));
+        let (_, secs) = policy();
+        // No rescue shell from a panic hook: the process state is suspect.
+        reboot_after(secs)
+    }));
+    let (s, us) = log::uptime();
+    info!(
+        Step::Init,
+        "netinit {} started at {s}.{us:06} s",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    loop {
+        let err = match boot::boot(args, &mut |plan| {
+            set_policy(plan.failure.shell, plan.failure.reboot_after_secs);
+        }) {
+            Ok(never) => match never {},
+            Err(err) => err,
+        };
+        fail(&err);
+    }
+}
+
+fn early_mounts() {
+    for m in &EARLY_MOUNTS {
+        // Best effort: a missing mount point is created; an already-mounted
+        // target (e.g. CONFIG_DEVTMPFS_MOUNT) reports EBUSY and is fine.
+        let _ = fs::create_dir_all(m.target);
+        match mount(m.source, m.target, m.fstype, m.flags, m.data) {
+            Ok(()) | Err(rustix::io::Errno::BUSY) => {}
+            Err(e) => {
+                // The logger may not work yet; stderr is the console if the
+                // initrd has /dev/console.
+                eprintln!(
+                    "netinit: init: mount {} on {}: {}",
+                    m.fstype,
+                    m.target,
+                    netinit_core::errno::describe(e.raw_os_error())
+                );
+            }
+        }
+    }
+    ensure_console();
+}
+
+/// The kernel opens /dev/console for init only if the initramfs has it.
+/// If it didn't, open it now from devtmpfs so our output is seen.
+fn ensure_console() {
+    if rustix::io::fcntl_getfd(rustix::stdio::stderr()).is_ok() {
+        return;
+    }
+    let flags = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY;
+    let Ok(console) = rustix::fs::open("/dev/console", flags, rustix::fs::Mode::empty()) else {
+        return;
+    };
+    let _ = rustix::stdio::dup2_stdin(&console);
+    let _ = rustix::stdio::dup2_stdout(&console);
+    let _ = rustix::stdio::dup2_stderr(&console);
+}
+
+/// Prints the failure, then rescue shell, reboot or power-off as configured.
+/// Returns only when a rescue shell exited, so the caller retries the boot.
+fn fail(err: &StepError) {
+    log::failed(err.step, err);
+    let (shell, secs) = policy();
+    if shell && is_executable("/bin/sh") {
+        rescue_shell();
+        info!(Step::Init, "rescue shell exited; retrying the boot");
+        return;
+    }
+    reboot_after(secs)
+}
+
+fn is_executable(path: &str) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn rescue_shell() {
+    warn!(
+        Step::Init,
+        "starting rescue shell /bin/sh; exit it to retry the boot"
+    );
+    let mut cmd = Command::new("/bin/sh");
+    // SAFETY: pre_exec runs in the forked child before exec; setsid and the
+    // TIOCSCTTY ioctl are async-signal-safe syscalls that touch no memory of
+    // the parent.
+    let child = unsafe {
+        cmd.pre_exec(|| {
+            let _ = rustix::process::setsid();
+            let _ = rustix::process::ioctl_tiocsctty(rustix::stdio::stdin());
+            Ok(())
+        })
+    }
+    .spawn();
+    match child {
+        Ok(mut c) => {
+            let _ = c.wait();
+        }
+        Err(e) => warn!(Step::Init, "exec /bin/sh: {e}"),
+    }
+}
+
+fn reboot_after(secs: u32) -> ! {
+    if secs == 0 {
+        log::failed(step::current(), &"powering off (netinit.reboot=0)");
+        let _ = netinit_sys::power::power_off();
+    } else {
+        log::failed(
+            step::current(),
+            &format_args!("rebooting in {secs} s (set netinit.reboot=N to change)"),
+        );
+        std::thread::sleep(Duration::from_secs(u64::from(secs)));
+        let _ = netinit_sys::power::restart();
+    }
+    // reboot(2) only fails without CAP_SYS_BOOT. PID 1 must not exit (the
+    // kernel would panic without our reason), so say so and idle.
+    log::failed(
+        step::current(),
+        &"reboot(2) failed; halting here, power-cycle the machine",
+    );
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,16 @@
+//! The one place netinit makes syscalls.
+//!
+//! Each concern is a narrow trait with one real implementation here; the
+//! executor in the `netinit` crate is generic over the traits so its
+//! sequencing can be tested with recording fakes. Every failure is a
+//! [`SysError`] naming the call, the object and the errno.
+
+pub mod error;
+pub mod kmod;
+pub mod loopdev;
+pub mod mount;
+pub mod netlink;
+pub mod packet;
+pub mod power;
+
+pub use error::{Result, SysError};
