@@ -38,7 +38,12 @@ pub trait Netlink {
     /// Adds an address with an infinite lifetime (see docs/decisions on
     /// lease expiry): the kernel never drops the root's address by itself.
     /// EEXIST for the same address is success.
-    fn add_address(&mut self, index: u32, addr: Ipv4Cidr, broadcast: Option<Ipv4Addr>) -> Result<()>;
+    fn add_address(
+        &mut self,
+        index: u32,
+        addr: Ipv4Cidr,
+        broadcast: Option<Ipv4Addr>,
+    ) -> Result<()>;
     /// Adds (or replaces) the IPv4 default route via `gateway` on `index`.
     fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<()>;
     /// IPv4 addresses currently on `index`.
