@@ -1,6 +1,681 @@
-//! Typed parameters: every cmdline dialect netinit accepts, parsed in one
-//! place from a tokenized [`crate::cmdline::Cmdline`] (to be written).
+//! Typed parameters: every cmdline dialect netinit accepts, each parsed in
+//! exactly one place. [`Config::parse`] reads the tokenized cmdline;
+//! the planner ([`crate::plan`]) decides what it means as a whole.
+//!
+//! Dialects: the kernel (`ip=`, `nfsroot=`, `root=/dev/nfs`, `init=`),
+//! dracut (`root=nfs:…`, `root=nfs4:…`, `root=dhcp`, `ip=<dev>:dhcp`,
+//! `nameserver=`), casper and live-boot (`boot=`, `netboot=nfs`,
+//! `live-media-path=`, `module=`, `nfsopts=`, `ethdevice=`, `toram`,
+//! `overlay-size=`), archiso (`archiso_nfs_srv=`, `archisobasedir=`,
+//! `archiso_nfs_opt=`), linomad (`sys=`), pxelinux (`BOOTIF=`), and our
+//! own `netinit.*` namespace. Everything else is kept and ignored.
+
+use std::net::Ipv4Addr;
+
+use crate::cmdline::{Cmdline, Param};
+use crate::ipconf::{IpParam, parse_ip};
+use crate::net::MacAddr;
+use crate::plan::{ModuleParam, OverlaySize, PlanError};
+use crate::size::parse_size;
+
+/// An NFS location: `[server:]path` plus options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NfsSpec {
+    pub server: Option<Ipv4Addr>,
+    pub path: String,
+    pub options: Vec<String>,
+}
+
+/// What `root=` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootParam {
+    /// `root=/dev/nfs`: the kernel's way to say "NFS root, see nfsroot=".
+    DevNfs,
+    /// dracut's `root=nfs:…` / `root=nfs4:…` (the bool is `nfs4`).
+    Nfs(NfsSpec, bool),
+    /// dracut's `root=dhcp`: the root path comes from DHCP option 17.
+    Dhcp,
+    /// Anything else (a local device): not a network root.
+    Other(String),
+}
+
+/// The `netinit.*` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetinitParams {
+    pub modules: Vec<String>,
+    pub overlay_size: Option<OverlaySize>,
+    pub reboot: Option<u32>,
+    pub shell: Option<bool>,
+    pub carrier_timeout: Option<u32>,
+    pub dhcp_timeout: Option<u32>,
+    pub nfs_timeout: Option<u32>,
+}
 
 /// The typed cmdline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {}
+pub struct Config {
+    pub ip: Option<IpParam>,
+    pub nfsroot: Option<NfsSpec>,
+    pub root: Option<RootParam>,
+    /// `boot=` (casper, live, netinit, …), lowercased.
+    pub boot: Option<String>,
+    /// `netboot=` (nfs), lowercased.
+    pub netboot: Option<String>,
+    /// casper / live-boot `live-media-path=`.
+    pub live_media_path: Option<String>,
+    /// live-boot `module=`.
+    pub live_module: Option<String>,
+    /// live-boot `nfsopts=`.
+    pub nfsopts: Vec<String>,
+    /// live-boot `ethdevice=`.
+    pub ethdevice: Option<String>,
+    /// linomad `sys=SERVER:PATH`.
+    pub sys: Option<NfsSpec>,
+    /// archiso `archiso_nfs_srv=SERVER:PATH` (+ `archiso_nfs_opt=`).
+    pub archiso_nfs: Option<NfsSpec>,
+    pub archisobasedir: Option<String>,
+    pub bootif: Option<MacAddr>,
+    pub init: Option<String>,
+    pub toram: bool,
+    pub quiet: bool,
+    /// dracut `nameserver=` (repeatable).
+    pub nameservers: Vec<Ipv4Addr>,
+    pub netinit: NetinitParams,
+    pub module_params: Vec<ModuleParam>,
+    pub init_args: Vec<String>,
+    /// Words we don't interpret; they belong to the kernel or the real init.
+    pub unknown: Vec<Param>,
+}
+
+fn err(param: &str, reason: impl Into<String>) -> PlanError {
+    PlanError {
+        param: param.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn need_value(p: &Param) -> Result<&str, PlanError> {
+    p.value
+        .as_deref()
+        .ok_or_else(|| err(&p.key, "needs a value"))
+}
+
+impl Config {
+    /// Reads every parameter we know; the last occurrence of a key wins,
+    /// except repeatable ones (`nameserver=`, module params).
+    pub fn parse(cmdline: &Cmdline) -> Result<Config, PlanError> {
+        let mut c = Config {
+            init_args: cmdline.init_args.clone(),
+            ..Config::default()
+        };
+        for p in &cmdline.params {
+            c.apply(p)?;
+        }
+        Ok(c)
+    }
+
+    fn apply(&mut self, p: &Param) -> Result<(), PlanError> {
+        let key = p.key.as_str();
+        match key {
+            "ip" => self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?),
+            "nfsroot" => {
+                self.nfsroot = Some(parse_nfsroot(need_value(p)?).map_err(|r| err("nfsroot", r))?)
+            }
+            "root" => self.root = Some(parse_root(need_value(p)?)?),
+            "boot" => self.boot = Some(need_value(p)?.to_ascii_lowercase()),
+            "netboot" => self.netboot = Some(need_value(p)?.to_ascii_lowercase()),
+            "live-media-path" => {
+                self.live_media_path = Some(rel_dir("live-media-path", need_value(p)?)?)
+            }
+            "module" => self.live_module = Some(need_value(p)?.to_owned()),
+            "nfsopts" => self.nfsopts = split_options(need_value(p)?),
+            "ethdevice" => self.ethdevice = Some(need_value(p)?.to_owned()),
+            "sys" => {
+                self.sys = Some(parse_server_path(need_value(p)?, true).map_err(|r| err("sys", r))?)
+            }
+            "archiso_nfs_srv" => {
+                let spec = parse_server_path(need_value(p)?, true)
+                    .map_err(|r| err("archiso_nfs_srv", r))?;
+                let options = self
+                    .archiso_nfs
+                    .take()
+                    .map(|s| s.options)
+                    .unwrap_or_default();
+                self.archiso_nfs = Some(NfsSpec { options, ..spec });
+            }
+            "archiso_nfs_opt" => {
+                let options = split_options(need_value(p)?);
+                match &mut self.archiso_nfs {
+                    Some(spec) => spec.options = options,
+                    None => {
+                        self.archiso_nfs = Some(NfsSpec {
+                            server: None,
+                            path: String::new(),
+                            options,
+                        })
+                    }
+                }
+            }
+            "archisobasedir" => {
+                self.archisobasedir = Some(rel_dir("archisobasedir", need_value(p)?)?)
+            }
+            "BOOTIF" => self.bootif = Some(parse_bootif(need_value(p)?)?),
+            "init" => {
+                let v = need_value(p)?;
+                if !v.starts_with('/') {
+                    return Err(err("init", format!("'{v}' is not an absolute path")));
+                }
+                self.init = Some(v.to_owned());
+            }
+            "toram" => self.toram = true,
+            "quiet" => self.quiet = true,
+            "nameserver" => {
+                let v = need_value(p)?;
+                self.nameservers.push(
+                    v.parse()
+                        .map_err(|_| err("nameserver", format!("'{v}' is not an IPv4 address")))?,
+                );
+            }
+            "overlay-size" => {
+                self.netinit.overlay_size =
+                    Some(parse_size(need_value(p)?).map_err(|r| err(key, r))?)
+            }
+            _ if key.starts_with("netinit.") => self.apply_netinit(p)?,
+            _ if is_module_param(key) => self.module_params.push(module_param(p)),
+            _ => self.unknown.push(p.clone()),
+        }
+        Ok(())
+    }
+
+    fn apply_netinit(&mut self, p: &Param) -> Result<(), PlanError> {
+        let key = p.key.as_str();
+        let n = &mut self.netinit;
+        let secs = |max: u32, min: u32| -> Result<u32, PlanError> {
+            let v = need_value(p)?;
+            match v.parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(err(
+                    key,
+                    format!("'{v}' is not a number of seconds ({min}-{max})"),
+                )),
+            }
+        };
+        match key {
+            "netinit.modules" => {
+                n.modules = parse_module_list(need_value(p)?).map_err(|r| err(key, r))?
+            }
+            "netinit.overlay_size" => {
+                n.overlay_size = Some(parse_size(need_value(p)?).map_err(|r| err(key, r))?)
+            }
+            "netinit.reboot" => n.reboot = Some(secs(86_400, 0)?),
+            "netinit.carrier_timeout" => n.carrier_timeout = Some(secs(3_600, 1)?),
+            "netinit.dhcp_timeout" => n.dhcp_timeout = Some(secs(86_400, 1)?),
+            "netinit.nfs_timeout" => n.nfs_timeout = Some(secs(86_400, 1)?),
+            "netinit.shell" => {
+                n.shell = Some(match p.value.as_deref() {
+                    None | Some("1" | "yes" | "on" | "true") => true,
+                    Some("0" | "no" | "off" | "false") => false,
+                    Some(v) => return Err(err(key, format!("'{v}' is not 0 or 1"))),
+                })
+            }
+            _ => {
+                return Err(err(
+                    key,
+                    "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
+                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `nfsroot=[<server-ip>:]<root-dir>[,<nfs-options>]`.
+pub fn parse_nfsroot(value: &str) -> Result<NfsSpec, String> {
+    let (location, options) = match value.split_once(',') {
+        Some((l, o)) => (l, split_options(o)),
+        None => (value, Vec::new()),
+    };
+    let spec = parse_server_path(location, false)?;
+    Ok(NfsSpec { options, ..spec })
+}
+
+/// `[server:]/path`; `need_server` for dialects whose server is mandatory.
+fn parse_server_path(text: &str, need_server: bool) -> Result<NfsSpec, String> {
+    let (server, path) = match text.split_once(':') {
+        // A colon only separates a server when it comes before the path.
+        Some((s, p)) if !s.contains('/') => (Some(s), p),
+        _ => (None, text),
+    };
+    let server = match server {
+        Some(s) => Some(parse_server(s)?),
+        None if need_server => return Err(format!("'{text}' needs SERVER:PATH")),
+        None => None,
+    };
+    if !path.starts_with('/') {
+        return Err(format!("path '{path}' is not absolute"));
+    }
+    Ok(NfsSpec {
+        server,
+        path: path.to_owned(),
+        options: Vec::new(),
+    })
+}
+
+fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse().map_err(|_| {
+        if s.is_empty() {
+            "the server before ':' is empty".to_owned()
+        } else {
+            format!(
+                "server '{s}' is not an IPv4 address (there is no DNS before the root is mounted)"
+            )
+        }
+    })
+}
+
+/// `root=`: `/dev/nfs`, `nfs:…`, `nfs4:…`, `dhcp`, or a local device.
+fn parse_root(value: &str) -> Result<RootParam, PlanError> {
+    if value == "/dev/nfs" {
+        return Ok(RootParam::DevNfs);
+    }
+    if value == "dhcp" {
+        return Ok(RootParam::Dhcp);
+    }
+    let (rest, nfs4) = match (value.strip_prefix("nfs4:"), value.strip_prefix("nfs:")) {
+        (Some(r), _) => (r, true),
+        (None, Some(r)) => (r, false),
+        (None, None) => return Ok(RootParam::Other(value.to_owned())),
+    };
+    // dracut: `[server:]path[:options]`; options themselves are comma-separated.
+    let parts: Vec<&str> = rest.splitn(3, ':').collect();
+    let (server, path, options) = match parts.as_slice() {
+        [p] => (None, *p, ""),
+        [a, b] if b.starts_with('/') => (Some(*a), *b, ""),
+        [p, o] => (None, *p, *o),
+        [s, p, o] => (Some(*s), *p, *o),
+        _ => (None, "", ""),
+    };
+    let server = server
+        .map(parse_server)
+        .transpose()
+        .map_err(|r| err("root", r))?;
+    if !path.starts_with('/') {
+        return Err(err(
+            "root",
+            format!("path '{path}' is not absolute (want nfs:SERVER:/path[:options])"),
+        ));
+    }
+    Ok(RootParam::Nfs(
+        NfsSpec {
+            server,
+            path: path.to_owned(),
+            options: split_options(options),
+        },
+        nfs4,
+    ))
+}
+
+fn split_options(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// pxelinux `BOOTIF=01-aa-bb-cc-dd-ee-ff` (ARP type 1, Ethernet).
+pub fn parse_bootif(value: &str) -> Result<MacAddr, PlanError> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let mac = match parts.as_slice() {
+        [ty, rest @ ..] if rest.len() == 6 => {
+            if *ty != "01" {
+                return Err(err(
+                    "BOOTIF",
+                    format!("hardware type '{ty}' is not Ethernet (01)"),
+                ));
+            }
+            rest.join("-")
+        }
+        _ if parts.len() == 6 => value.to_owned(),
+        _ => {
+            return Err(err(
+                "BOOTIF",
+                format!("'{value}' is not 01-aa-bb-cc-dd-ee-ff"),
+            ));
+        }
+    };
+    mac.parse().map_err(|e: String| err("BOOTIF", e))
+}
+
+/// `nfsv3:e1000e:8139too` or `nfsv3,e1000e`; `-` and `_` are the same.
+pub fn parse_module_list(value: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in value
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(format!("'{name}' is not a module name"));
+        }
+        let name = normalize_module(name);
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Module names compare with `-` and `_` as equal; the kernel uses `_`.
+pub fn normalize_module(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// `e1000e.InterruptThrottleRate=3000` style: a module name, a dot, a param.
+fn is_module_param(key: &str) -> bool {
+    match key.split_once('.') {
+        Some((module, param)) => {
+            !module.is_empty()
+                && !param.is_empty()
+                && module
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }
+        None => false,
+    }
+}
+
+fn module_param(p: &Param) -> ModuleParam {
+    let (module, param) = p.key.split_once('.').unwrap_or((p.key.as_str(), ""));
+    let param = match &p.value {
+        Some(v) if v.contains(char::is_whitespace) => format!("{param}=\"{v}\""),
+        Some(v) => format!("{param}={v}"),
+        None => param.to_owned(),
+    };
+    ModuleParam {
+        module: normalize_module(module),
+        param,
+    }
+}
+
+/// A folder relative to the media root: no `..`, no leading `/` needed.
+fn rel_dir(param: &str, value: &str) -> Result<String, PlanError> {
+    let trimmed = value.trim_matches('/');
+    if trimmed.is_empty() || trimmed.split('/').any(|c| c == ".." || c.is_empty()) {
+        return Err(err(
+            param,
+            format!("'{value}' is not a folder below the image root"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Config, PlanError> {
+        Config::parse(&Cmdline::parse(text))
+    }
+
+    fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn nfsroot_forms() {
+        let cases = [
+            ("10.0.0.1:/srv/nfs", Some("10.0.0.1"), "/srv/nfs", vec![]),
+            ("/srv/nfs", None, "/srv/nfs", vec![]),
+            (
+                "10.0.0.1:/arch,v3,rsize=16384",
+                Some("10.0.0.1"),
+                "/arch",
+                vec!["v3", "rsize=16384"],
+            ),
+            (
+                "/tftpboot/%s,vers=4.2",
+                None,
+                "/tftpboot/%s",
+                vec!["vers=4.2"],
+            ),
+            ("/a:b", None, "/a:b", vec![]),
+        ];
+        for (text, server, path, options) in cases {
+            let got = parse_nfsroot(text).unwrap();
+            assert_eq!(got.server, server.map(a), "{text}");
+            assert_eq!(got.path, path, "{text}");
+            assert_eq!(got.options, options, "{text}");
+        }
+        for (text, want) in [
+            ("nfs.example.com:/x", "not an IPv4 address"),
+            ("10.0.0.1:srv", "not absolute"),
+            (":/x", "empty"),
+            ("", "not absolute"),
+        ] {
+            assert!(parse_nfsroot(text).unwrap_err().contains(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn root_forms() {
+        use RootParam::*;
+        let spec = |server: Option<&str>, path: &str, opts: &[&str]| NfsSpec {
+            server: server.map(a),
+            path: path.into(),
+            options: opts.iter().map(|s| s.to_string()).collect(),
+        };
+        for (text, want) in [
+            ("/dev/nfs", DevNfs),
+            ("dhcp", Dhcp),
+            ("/dev/sda1", Other("/dev/sda1".into())),
+            ("UUID=abcd", Other("UUID=abcd".into())),
+            (
+                "nfs:10.0.0.1:/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs:10.0.0.1:/srv/root:vers=3,ro",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["vers=3", "ro"]),
+                    false,
+                ),
+            ),
+            (
+                "nfs4:10.0.0.1:/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), true),
+            ),
+            ("nfs:/srv/root", Nfs(spec(None, "/srv/root", &[]), false)),
+            (
+                "nfs:/srv/root:nolock",
+                Nfs(spec(None, "/srv/root", &["nolock"]), false),
+            ),
+        ] {
+            assert_eq!(parse_root(text), Ok(want), "root={text}");
+        }
+        assert!(
+            parse_root("nfs:srv:/x")
+                .unwrap_err()
+                .reason
+                .contains("not an IPv4")
+        );
+        assert!(
+            parse_root("nfs:10.0.0.1:x")
+                .unwrap_err()
+                .reason
+                .contains("not absolute")
+        );
+    }
+
+    #[test]
+    fn bootif_forms() {
+        let mac: MacAddr = "aa:bb:cc:dd:ee:ff".parse().unwrap();
+        assert_eq!(parse_bootif("01-aa-bb-cc-dd-ee-ff"), Ok(mac));
+        assert_eq!(parse_bootif("01-AA-BB-CC-DD-EE-FF"), Ok(mac));
+        assert_eq!(parse_bootif("aa-bb-cc-dd-ee-ff"), Ok(mac));
+        for (bad, want) in [
+            ("06-aa-bb-cc-dd-ee-ff", "hardware type '06' is not Ethernet"),
+            ("01-aa-bb-cc", "is not 01-aa-bb"),
+            ("01-aa-bb-cc-dd-ee-gg", "not a MAC address"),
+            ("", "is not 01-aa"),
+        ] {
+            let e = parse_bootif(bad).unwrap_err();
+            assert_eq!(e.param, "BOOTIF");
+            assert!(e.reason.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn module_lists_and_params() {
+        assert_eq!(
+            parse_module_list("nfsv3:e1000e:8139too:atl1c:alx").unwrap(),
+            ["nfsv3", "e1000e", "8139too", "atl1c", "alx"]
+        );
+        assert_eq!(
+            parse_module_list("virtio-net,virtio_net,,squashfs").unwrap(),
+            ["virtio_net", "squashfs"]
+        );
+        assert!(parse_module_list("e1000e;rm").is_err());
+        let c = parse("e1000e.InterruptThrottleRate=3000 virtio-net.napi_tx=1 snd.x printk.time=1")
+            .unwrap();
+        let params: Vec<(String, String)> = c
+            .module_params
+            .into_iter()
+            .map(|m| (m.module, m.param))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                (
+                    "e1000e".to_string(),
+                    "InterruptThrottleRate=3000".to_string()
+                ),
+                ("virtio_net".into(), "napi_tx=1".into()),
+                ("snd".into(), "x".into()),
+                ("printk".into(), "time=1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn netinit_namespace() {
+        let c = parse(
+            "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
+             netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120",
+        )
+        .unwrap();
+        assert_eq!(
+            c.netinit,
+            NetinitParams {
+                modules: vec!["nfsv3".into(), "e1000e".into()],
+                overlay_size: Some(OverlaySize::Bytes(2 << 30)),
+                reboot: Some(0),
+                shell: Some(false),
+                carrier_timeout: Some(5),
+                dhcp_timeout: Some(300),
+                nfs_timeout: Some(120),
+            }
+        );
+        for (text, want) in [
+            (
+                "netinit.modles=x",
+                "netinit.modles=: unknown netinit parameter",
+            ),
+            (
+                "netinit.reboot=soon",
+                "netinit.reboot=: 'soon' is not a number of seconds (0-86400)",
+            ),
+            (
+                "netinit.dhcp_timeout=0",
+                "netinit.dhcp_timeout=: '0' is not a number of seconds (1-86400)",
+            ),
+            (
+                "netinit.shell=maybe",
+                "netinit.shell=: 'maybe' is not 0 or 1",
+            ),
+            (
+                "netinit.overlay_size=lots",
+                "netinit.overlay_size=: 'lots' is not a size",
+            ),
+            ("netinit.modules", "netinit.modules=: needs a value"),
+        ] {
+            assert!(
+                parse(text).unwrap_err().to_string().starts_with(want),
+                "{text}: {}",
+                parse(text).unwrap_err()
+            );
+        }
+    }
+
+    #[test]
+    fn dialect_words() {
+        let c = parse(
+            "boot=Casper netboot=NFS live-media-path=/casper/ module=standard nfsopts=nolock,vers=3 ethdevice=eth1 \
+             toram=filesystem.squashfs quiet nameserver=10.0.0.2 nameserver=10.0.0.3 overlay-size=80% init=/bin/bash \
+             splash BOOT_IMAGE=/vmlinuz -- single",
+        )
+        .unwrap();
+        assert_eq!(c.boot.as_deref(), Some("casper"));
+        assert_eq!(c.netboot.as_deref(), Some("nfs"));
+        assert_eq!(c.live_media_path.as_deref(), Some("casper"));
+        assert_eq!(c.live_module.as_deref(), Some("standard"));
+        assert_eq!(c.nfsopts, ["nolock", "vers=3"]);
+        assert_eq!(c.ethdevice.as_deref(), Some("eth1"));
+        assert!(c.toram && c.quiet);
+        assert_eq!(c.nameservers, [a("10.0.0.2"), a("10.0.0.3")]);
+        assert_eq!(c.netinit.overlay_size, Some(OverlaySize::Percent(80)));
+        assert_eq!(c.init.as_deref(), Some("/bin/bash"));
+        assert_eq!(c.init_args, ["single"]);
+        let unknown: Vec<&str> = c.unknown.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(unknown, ["splash", "BOOT_IMAGE"]);
+    }
+
+    #[test]
+    fn archiso_and_sys() {
+        let c = parse("archiso_nfs_opt=vers=4.2 archiso_nfs_srv=10.0.0.1:/run/archiso/bootmnt archisobasedir=arch").unwrap();
+        let spec = c.archiso_nfs.unwrap();
+        assert_eq!(
+            (spec.server, spec.path.as_str(), spec.options),
+            (
+                Some(a("10.0.0.1")),
+                "/run/archiso/bootmnt",
+                vec!["vers=4.2".to_string()]
+            )
+        );
+        let c = parse("sys=10.77.0.1:/export/linomad/sys").unwrap();
+        assert_eq!(c.sys.unwrap().path, "/export/linomad/sys");
+        assert!(
+            parse("sys=/export/sys")
+                .unwrap_err()
+                .to_string()
+                .contains("needs SERVER:PATH")
+        );
+        assert!(parse("live-media-path=../etc").is_err());
+        assert!(
+            parse("init=sbin/init")
+                .unwrap_err()
+                .to_string()
+                .contains("not an absolute path")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(text in "\\PC*") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn never_panics_on_known_keys(
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot"]),
+            value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
+        ) {
+            let _ = parse(&format!("{key}={value}"));
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod cpio;
 pub mod dhcp;
 pub mod errno;
+pub mod explain;
 pub mod gzip;
 pub mod handoff;
 pub mod ipconf;

@@ -7,9 +7,10 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::Config;
-use crate::ipconf::{Autoconf, Ipv4Cidr};
-use crate::net::MacAddr;
+use crate::cmdline::Cmdline;
+use crate::config::{Config, NfsSpec, RootParam};
+use crate::ipconf::{Autoconf, Ipv4Cidr, classful_prefix};
+use crate::net::{MacAddr, NetState};
 
 /// Everything the executor needs, in the order it needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub struct BootPlan {
     pub timeouts: Timeouts,
     /// `quiet`: only warnings and errors on the console.
     pub quiet: bool,
+    /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
+    pub notes: Vec<String>,
 }
 
 /// How the network comes up.
@@ -54,6 +57,8 @@ pub struct NetworkPlan {
     pub ntp: Vec<Ipv4Addr>,
     /// The raw `ip=` autoconf word, kept for `explain`.
     pub autoconf: Option<Autoconf>,
+    /// dracut's `ip=…:<mtu>`; overrides DHCP option 26.
+    pub mtu: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,20 +240,746 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// Turns the parsed cmdline into a plan. Pure.
-pub fn plan(config: &Config) -> Result<BootPlan, PlanError> {
-    let _ = config;
-    Err(PlanError {
-        param: "netinit".into(),
-        reason: "planner not written yet".into(),
-    })
+fn err(param: &str, reason: impl Into<String>) -> PlanError {
+    PlanError {
+        param: param.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Tokenizes, parses and plans a cmdline in one go.
 pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
-    let _ = text;
-    Err(PlanError {
-        param: "netinit".into(),
-        reason: "cmdline parser not written yet".into(),
+    plan(&Config::parse(&Cmdline::parse(text))?)
+}
+
+/// Turns the parsed cmdline into a plan. Pure.
+pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
+    let mut notes = Vec::new();
+    let (root, live) = plan_root(c, &mut notes)?;
+    let network = plan_network(c, root.kind, &mut notes)?;
+    if root.kind == RootKind::Nfs && network.method == NetMethod::None {
+        return Err(err(
+            "ip",
+            "the network is off (ip=off/none) but the root is on NFS",
+        ));
+    }
+    if c.toram && live.layout == LiveLayout::None {
+        notes.push("toram has no effect without a live image".to_owned());
+    }
+    let defaults = Timeouts::default();
+    Ok(BootPlan {
+        network,
+        modules: c.netinit.modules.clone(),
+        module_params: c.module_params.clone(),
+        root,
+        live,
+        overlay: OverlayPlan {
+            size: c.netinit.overlay_size.unwrap_or(OverlaySize::Percent(50)),
+        },
+        toram: c.toram,
+        init: c.init.clone().unwrap_or_else(|| "/sbin/init".to_owned()),
+        init_args: c.init_args.clone(),
+        failure: FailurePolicy {
+            shell: c.netinit.shell.unwrap_or(true),
+            reboot_after_secs: c.netinit.reboot.unwrap_or(30),
+        },
+        timeouts: Timeouts {
+            carrier_secs: c.netinit.carrier_timeout.unwrap_or(defaults.carrier_secs),
+            dhcp_secs: c.netinit.dhcp_timeout.unwrap_or(defaults.dhcp_secs),
+            nfs_secs: c.netinit.nfs_timeout.unwrap_or(defaults.nfs_secs),
+        },
+        quiet: c.quiet,
+        notes,
     })
+}
+
+fn plan_network(
+    c: &Config,
+    root: RootKind,
+    notes: &mut Vec<String>,
+) -> Result<NetworkPlan, PlanError> {
+    let ip = c.ip.clone().unwrap_or_default();
+    let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
+        // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
+        (false, _, _) => {
+            if root == RootKind::Nfs {
+                NetMethod::Dhcp
+            } else {
+                NetMethod::None
+            }
+        }
+        (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
+        (true, Some(Autoconf::Off), None) => NetMethod::None,
+        (true, Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        (true, Some(a @ (Autoconf::Bootp | Autoconf::Both)), _) => {
+            notes.push(format!(
+                "ip=…{}: BOOTP servers are asked with DHCP",
+                a.as_str()
+            ));
+            NetMethod::Dhcp
+        }
+        (true, _, _) => NetMethod::Dhcp,
+    };
+    let address = match (method, ip.client) {
+        (NetMethod::Static, Some(addr)) => {
+            let prefix = ip.prefix.unwrap_or_else(|| {
+                let p = classful_prefix(addr);
+                notes.push(format!("ip=: no netmask, using the class default /{p}"));
+                p
+            });
+            if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
+                return Err(err(
+                    "ip",
+                    format!("field 1 (client-ip) '{addr}' is not a host address"),
+                ));
+            }
+            Some(Ipv4Cidr { addr, prefix })
+        }
+        _ => None,
+    };
+    if let (Some(cidr), Some(gw)) = (address, ip.gateway) {
+        if !same_subnet(cidr, gw) {
+            notes.push(format!("ip=: gateway {gw} is outside {cidr}"));
+        }
+    }
+    let device = ip.device.clone().or_else(|| c.ethdevice.clone());
+    if let (Some(dev), Some(mac)) = (&device, c.bootif) {
+        notes.push(format!(
+            "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
+        ));
+    }
+    let mut dns = ip.dns.clone();
+    dns.extend(c.nameservers.iter().filter(|d| !ip.dns.contains(d)));
+    Ok(NetworkPlan {
+        method,
+        device,
+        bootif: c.bootif.or(ip.mac),
+        address,
+        gateway: ip.gateway,
+        server: ip.server,
+        hostname: ip.hostname,
+        dns,
+        ntp: ip.ntp,
+        autoconf: ip.autoconf,
+        mtu: ip.mtu,
+    })
+}
+
+fn same_subnet(cidr: Ipv4Cidr, other: Ipv4Addr) -> bool {
+    let mask = u32::from(cidr.netmask());
+    u32::from(cidr.addr) & mask == u32::from(other) & mask
+}
+
+/// Which dialect names the NFS root, in priority order.
+fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan), PlanError> {
+    if let Some(netboot) = c.netboot.as_deref() {
+        if netboot != "nfs" {
+            return Err(err(
+                "netboot",
+                format!("'{netboot}' is not supported (netinit boots from NFS: netboot=nfs)"),
+            ));
+        }
+    }
+    let boot_layout = match c.boot.as_deref() {
+        Some("casper") => Some(LivePlan {
+            layout: LiveLayout::Casper,
+            base_dir: Some(
+                c.live_media_path
+                    .clone()
+                    .unwrap_or_else(|| "casper".to_owned()),
+            ),
+            module: None,
+        }),
+        Some("live") => Some(LivePlan {
+            layout: LiveLayout::LiveBoot,
+            base_dir: Some(
+                c.live_media_path
+                    .clone()
+                    .unwrap_or_else(|| "live".to_owned()),
+            ),
+            module: c.live_module.clone(),
+        }),
+        _ => None,
+    };
+    let none = LivePlan {
+        layout: LiveLayout::None,
+        base_dir: None,
+        module: None,
+    };
+    // (spec, nfs4 prefix, layout, which parameter)
+    let (spec, nfs4, live, source): (Option<&NfsSpec>, bool, LivePlan, &str) =
+        if let Some(sys) = &c.sys {
+            let live = LivePlan {
+                layout: LiveLayout::Linomad,
+                base_dir: None,
+                module: None,
+            };
+            (Some(sys), false, live, "sys")
+        } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
+            let base = c
+                .archisobasedir
+                .clone()
+                .unwrap_or_else(|| "arch".to_owned());
+            let live = LivePlan {
+                layout: LiveLayout::Archiso,
+                base_dir: Some(base),
+                module: None,
+            };
+            (Some(arch), false, live, "archiso_nfs_srv")
+        } else {
+            match &c.root {
+                Some(RootParam::Nfs(spec, nfs4)) => {
+                    (Some(spec), *nfs4, boot_layout.unwrap_or(none), "root")
+                }
+                Some(RootParam::DevNfs | RootParam::Dhcp) => (
+                    c.nfsroot.as_ref(),
+                    false,
+                    boot_layout.unwrap_or(none),
+                    "nfsroot",
+                ),
+                Some(RootParam::Other(dev)) if c.netboot.is_none() && c.nfsroot.is_none() => {
+                    notes.push(format!("root={dev} is not a network root"));
+                    return Ok((no_root(), boot_layout.unwrap_or(none)));
+                }
+                _ if c.netboot.is_some() => (
+                    c.nfsroot.as_ref(),
+                    false,
+                    boot_layout.unwrap_or(none),
+                    "nfsroot",
+                ),
+                _ if c.nfsroot.is_some() => {
+                    notes.push(
+                        "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
+                            .to_owned(),
+                    );
+                    (
+                        c.nfsroot.as_ref(),
+                        false,
+                        boot_layout.unwrap_or(none),
+                        "nfsroot",
+                    )
+                }
+                _ => return Ok((no_root(), boot_layout.unwrap_or(none))),
+            }
+        };
+    let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
+    options.extend(c.nfsopts.iter().cloned());
+    let base = if nfs4 {
+        NfsVersion::V4(None)
+    } else {
+        NfsVersion::V3
+    };
+    let nfs_version = nfs_version(&options, base).map_err(|r| err(source, r))?;
+    let (server, server_source) = match (
+        spec.and_then(|s| s.server),
+        c.ip.as_ref().and_then(|i| i.server),
+    ) {
+        (Some(s), _) => (Some(s), ServerSource::Cmdline),
+        (None, Some(s)) => (Some(s), ServerSource::IpParam),
+        (None, None) => (None, ServerSource::Dhcp),
+    };
+    let root = RootPlan {
+        kind: RootKind::Nfs,
+        server,
+        server_source,
+        path: spec.map(|s| s.path.clone()),
+        options,
+        nfs_version,
+    };
+    Ok((root, live))
+}
+
+fn no_root() -> RootPlan {
+    RootPlan {
+        kind: RootKind::None,
+        server: None,
+        server_source: ServerSource::Dhcp,
+        path: None,
+        options: Vec::new(),
+        nfs_version: NfsVersion::V3,
+    }
+}
+
+/// The NFS version the options ask for; the last version word wins.
+pub fn nfs_version(options: &[String], base: NfsVersion) -> Result<NfsVersion, String> {
+    let mut version = base;
+    for o in options {
+        let v = match o.as_str() {
+            "v2" => "2",
+            "v3" => "3",
+            "v4" => "4",
+            _ => match o.split_once('=') {
+                Some(("vers" | "nfsvers", v)) => v,
+                _ => continue,
+            },
+        };
+        version = match v {
+            "3" => NfsVersion::V3,
+            "4" => NfsVersion::V4(None),
+            "4.0" => NfsVersion::V4(Some(0)),
+            "4.1" => NfsVersion::V4(Some(1)),
+            "4.2" => NfsVersion::V4(Some(2)),
+            "2" => return Err("NFSv2 is not supported (use v3 or vers=4.2)".to_owned()),
+            other => {
+                return Err(format!(
+                    "NFS version '{other}' is not one of 3, 4, 4.0, 4.1, 4.2"
+                ));
+            }
+        };
+    }
+    Ok(version)
+}
+
+impl NfsVersion {
+    /// `3`, `4`, `4.2`.
+    pub fn as_str(self) -> String {
+        match self {
+            NfsVersion::V3 => "3".to_owned(),
+            NfsVersion::V4(None) => "4".to_owned(),
+            NfsVersion::V4(Some(m)) => format!("4.{m}"),
+        }
+    }
+}
+
+/// The NFS root, fully resolved once the network is up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRoot {
+    pub server: Ipv4Addr,
+    pub path: String,
+    /// The user's options (root-path's first, then the cmdline's, so the
+    /// cmdline wins, as in the kernel).
+    pub options: Vec<String>,
+    pub version: NfsVersion,
+    /// Where the server came from, for the log line.
+    pub server_from: &'static str,
+}
+
+/// Fills in what the cmdline left open from the network state. Pure.
+///
+/// Server: the cmdline (`nfsroot=`, `root=nfs:`, `sys=`, …), then the `ip=`
+/// server field, then a server named in DHCP's root-path (option 17), then
+/// DHCP's next-server (siaddr), then the DHCP server id. A root-path that
+/// names its server is as explicit as a cmdline one, so it wins over
+/// next-server, as in the kernel and dracut.
+/// Path: the cmdline, then root-path. `%s` becomes the client address.
+pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, PlanError> {
+    let root = &plan.root;
+    if root.kind != RootKind::Nfs {
+        return Err(err(
+            "root",
+            "no network root on the cmdline (give nfsroot=, root=/dev/nfs, root=nfs:…, netboot=nfs, sys= or archiso_nfs_srv=)",
+        ));
+    }
+    let dhcp_root = match net
+        .root_path
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(text) => Some(
+            crate::config::parse_nfsroot(text).map_err(|r| err("root-path (DHCP option 17)", r))?,
+        ),
+        None => None,
+    };
+    let (server, server_from) = if let Some(s) = root.server {
+        (
+            s,
+            if root.server_source == ServerSource::IpParam {
+                "ip="
+            } else {
+                "cmdline"
+            },
+        )
+    } else if let Some(s) = dhcp_root.as_ref().and_then(|d| d.server) {
+        (s, "DHCP root-path")
+    } else if let Some(s) = net.next_server.filter(|a| !a.is_unspecified()) {
+        (s, "DHCP next-server")
+    } else if let Some(s) = net.server_id {
+        (s, "DHCP server")
+    } else {
+        return Err(err(
+            "nfsroot",
+            "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
+        ));
+    };
+    let path = match (&root.path, &dhcp_root) {
+        (Some(p), _) => p.clone(),
+        (None, Some(d)) => d.path.clone(),
+        (None, None) => {
+            return Err(err(
+                "nfsroot",
+                "no NFS path: give nfsroot=[SERVER:]/path, or have DHCP send root-path (option 17)",
+            ));
+        }
+    };
+    let path = path.replace("%s", &net.address.addr.to_string());
+    let mut options: Vec<String> = dhcp_root.map(|d| d.options).unwrap_or_default();
+    options.extend(root.options.iter().cloned());
+    let version = nfs_version(&options, root.nfs_version)
+        .map_err(|r| err("root-path (DHCP option 17)", r))?;
+    Ok(ResolvedRoot {
+        server,
+        path,
+        options,
+        version,
+        server_from,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Proto;
+    use proptest::prelude::*;
+
+    fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn p(text: &str) -> BootPlan {
+        from_cmdline(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// (cmdline, method, layout, server, path, base_dir)
+    #[test]
+    fn real_append_lines() {
+        type Row = (
+            &'static str,
+            NetMethod,
+            LiveLayout,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let rows: &[Row] = &[
+            // Ubuntu netboot (casper), from pxelinux.cfg/default on the Ubuntu wiki.
+            (
+                "initrd=casper/initrd boot=casper netboot=nfs nfsroot=192.168.1.2:/srv/ubuntu ip=dhcp quiet splash ---",
+                NetMethod::Dhcp,
+                LiveLayout::Casper,
+                Some("192.168.1.2"),
+                Some("/srv/ubuntu"),
+                Some("casper"),
+            ),
+            // Debian live (live-boot).
+            (
+                "boot=live netboot=nfs nfsroot=10.0.0.1:/srv/debian-live components quiet splash",
+                NetMethod::Dhcp,
+                LiveLayout::LiveBoot,
+                Some("10.0.0.1"),
+                Some("/srv/debian-live"),
+                Some("live"),
+            ),
+            // Arch wiki diskless.
+            (
+                "root=/dev/nfs nfsroot=10.0.0.1:/arch,v3,rsize=16384 ip=::::::dhcp",
+                NetMethod::Dhcp,
+                LiveLayout::None,
+                Some("10.0.0.1"),
+                Some("/arch"),
+                None,
+            ),
+            // linomad with a static ip= and a CIDR prefix.
+            (
+                "sys=10.77.0.1:/export/linomad ip=10.77.0.50:10.77.0.1:10.77.0.1:24",
+                NetMethod::Static,
+                LiveLayout::Linomad,
+                Some("10.77.0.1"),
+                Some("/export/linomad"),
+                None,
+            ),
+            // archiso PXE (NFS).
+            (
+                "archisobasedir=arch archiso_nfs_srv=10.0.0.1:/run/archiso/bootmnt ip=:::::eth0:dhcp",
+                NetMethod::Dhcp,
+                LiveLayout::Archiso,
+                Some("10.0.0.1"),
+                Some("/run/archiso/bootmnt"),
+                Some("arch"),
+            ),
+            // Root path only from DHCP.
+            (
+                "root=/dev/nfs ip=dhcp",
+                NetMethod::Dhcp,
+                LiveLayout::None,
+                None,
+                None,
+                None,
+            ),
+            (
+                "boot=casper netboot=nfs",
+                NetMethod::Dhcp,
+                LiveLayout::Casper,
+                None,
+                None,
+                Some("casper"),
+            ),
+            (
+                "root=dhcp",
+                NetMethod::Dhcp,
+                LiveLayout::None,
+                None,
+                None,
+                None,
+            ),
+            // dracut.
+            (
+                "root=nfs:10.0.0.1:/srv/root:vers=4.2 ip=enp1s0:dhcp",
+                NetMethod::Dhcp,
+                LiveLayout::None,
+                Some("10.0.0.1"),
+                Some("/srv/root"),
+                None,
+            ),
+            // Not a network boot at all.
+            (
+                "root=/dev/sda1 ro quiet",
+                NetMethod::None,
+                LiveLayout::None,
+                None,
+                None,
+                None,
+            ),
+            ("", NetMethod::None, LiveLayout::None, None, None, None),
+        ];
+        for (text, method, layout, server, path, base) in rows {
+            let plan = p(text);
+            assert_eq!(plan.network.method, *method, "{text}");
+            assert_eq!(plan.live.layout, *layout, "{text}");
+            assert_eq!(plan.root.server, server.map(a), "{text}");
+            assert_eq!(plan.root.path.as_deref(), *path, "{text}");
+            assert_eq!(plan.live.base_dir.as_deref(), *base, "{text}");
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let plan = p("root=/dev/nfs nfsroot=10.0.0.1:/x");
+        assert_eq!(plan.init, "/sbin/init");
+        assert_eq!(plan.overlay.size, OverlaySize::Percent(50));
+        assert_eq!(
+            plan.failure,
+            FailurePolicy {
+                shell: true,
+                reboot_after_secs: 30
+            }
+        );
+        assert_eq!(plan.timeouts, Timeouts::default());
+        assert_eq!(plan.root.nfs_version, NfsVersion::V3);
+        assert_eq!(plan.root.server_source, ServerSource::Cmdline);
+        assert!(plan.modules.is_empty());
+    }
+
+    #[test]
+    fn static_network() {
+        let plan = p(
+            "ip=10.0.0.5:10.0.0.1:10.0.0.254:255.255.255.0:node5:eth0:off:10.0.0.2 nameserver=10.0.0.3 root=/dev/nfs nfsroot=/srv/%s",
+        );
+        let n = &plan.network;
+        assert_eq!(n.method, NetMethod::Static);
+        assert_eq!(
+            n.address,
+            Some(Ipv4Cidr {
+                addr: a("10.0.0.5"),
+                prefix: 24
+            })
+        );
+        assert_eq!(
+            (n.gateway, n.server),
+            (Some(a("10.0.0.254")), Some(a("10.0.0.1")))
+        );
+        assert_eq!(n.hostname.as_deref(), Some("node5"));
+        assert_eq!(n.device.as_deref(), Some("eth0"));
+        assert_eq!(n.dns, [a("10.0.0.2"), a("10.0.0.3")]);
+        // nfsroot without a server: the ip= server field.
+        assert_eq!(
+            (plan.root.server, plan.root.server_source),
+            (Some(a("10.0.0.1")), ServerSource::IpParam)
+        );
+        let plan = p("ip=10.1.2.3::::::");
+        assert_eq!(plan.network.address.map(|c| c.prefix), Some(8));
+        assert!(plan.notes.iter().any(|n| n.contains("class default /8")));
+    }
+
+    #[test]
+    fn nfs_versions() {
+        for (text, want) in [
+            ("root=nfs4:10.0.0.1:/r", NfsVersion::V4(None)),
+            ("root=nfs4:10.0.0.1:/r:vers=4.1", NfsVersion::V4(Some(1))),
+            (
+                "nfsroot=10.0.0.1:/r,vers=4.2 root=/dev/nfs",
+                NfsVersion::V4(Some(2)),
+            ),
+            ("nfsroot=10.0.0.1:/r,v4,v3 root=/dev/nfs", NfsVersion::V3),
+            (
+                "boot=live netboot=nfs nfsroot=10.0.0.1:/r nfsopts=nfsvers=4",
+                NfsVersion::V4(None),
+            ),
+        ] {
+            assert_eq!(p(text).root.nfs_version, want, "{text}");
+        }
+        assert!(
+            from_cmdline("root=/dev/nfs nfsroot=10.0.0.1:/r,vers=2")
+                .unwrap_err()
+                .to_string()
+                .contains("NFSv2")
+        );
+        assert!(
+            from_cmdline("root=/dev/nfs nfsroot=10.0.0.1:/r,vers=5")
+                .unwrap_err()
+                .to_string()
+                .contains("'5'")
+        );
+    }
+
+    #[test]
+    fn plan_errors() {
+        for (text, want) in [
+            (
+                "ip=off root=/dev/nfs nfsroot=10.0.0.1:/x",
+                "ip=: the network is off",
+            ),
+            ("ip=rarp", "ip=: autoconf 'rarp' is not supported"),
+            (
+                "netboot=cifs boot=casper",
+                "netboot=: 'cifs' is not supported",
+            ),
+            (
+                "ip=255.255.255.255::::::",
+                "ip=: field 1 (client-ip) '255.255.255.255' is not a host address",
+            ),
+            (
+                "ip=10.0.0.5:::255.0.255.0",
+                "ip=: field 4 (netmask) '255.0.255.0' is not a valid mask",
+            ),
+            (
+                "nfsroot=srv:/x",
+                "nfsroot=: server 'srv' is not an IPv4 address",
+            ),
+            (
+                "BOOTIF=01-aa-bb",
+                "BOOTIF=: '01-aa-bb' is not 01-aa-bb-cc-dd-ee-ff",
+            ),
+        ] {
+            let e = from_cmdline(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+    }
+
+    fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
+        NetState {
+            interface: "eth0".into(),
+            ifindex: 2,
+            mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
+            proto: Proto::Dhcp,
+            address: Ipv4Cidr {
+                addr: a("10.77.0.100"),
+                prefix: 24,
+            },
+            broadcast: None,
+            gateway: None,
+            server_id: sid.map(a),
+            next_server: next.map(a),
+            dns: vec![],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: root_path.map(str::to_owned),
+            bootfile: None,
+            mtu: None,
+            ntp: vec![],
+            lease: None,
+        }
+    }
+
+    #[test]
+    fn resolve_precedence() {
+        let srv = |text: &str, n: &NetState| {
+            resolve_root(&p(text), n).map(|r| (r.server.to_string(), r.path, r.server_from))
+        };
+        let full = net(
+            Some("10.77.0.9:/export/rp,vers=4.2"),
+            Some("10.77.0.2"),
+            Some("10.77.0.3"),
+        );
+        assert_eq!(
+            srv("root=/dev/nfs nfsroot=10.77.0.1:/x", &full),
+            Ok(("10.77.0.1".into(), "/x".into(), "cmdline"))
+        );
+        assert_eq!(
+            srv("root=/dev/nfs nfsroot=/x ip=:10.77.0.4:::::dhcp", &full),
+            Ok(("10.77.0.4".into(), "/x".into(), "ip="))
+        );
+        assert_eq!(
+            srv("root=/dev/nfs", &full),
+            Ok(("10.77.0.9".into(), "/export/rp".into(), "DHCP root-path"))
+        );
+        let no_rp_server = net(Some("/export/rp"), Some("10.77.0.2"), Some("10.77.0.3"));
+        assert_eq!(
+            srv("root=/dev/nfs", &no_rp_server),
+            Ok(("10.77.0.2".into(), "/export/rp".into(), "DHCP next-server"))
+        );
+        let sid_only = net(Some("/export/rp"), Some("0.0.0.0"), Some("10.77.0.3"));
+        assert_eq!(
+            srv("boot=casper netboot=nfs", &sid_only),
+            Ok(("10.77.0.3".into(), "/export/rp".into(), "DHCP server"))
+        );
+        // %s is the client address.
+        assert_eq!(
+            srv("root=/dev/nfs nfsroot=10.77.0.1:/clients/%s", &full)
+                .unwrap()
+                .1,
+            "/clients/10.77.0.100"
+        );
+        // Version and options: root-path's first, the cmdline's win.
+        let r = resolve_root(&p("root=/dev/nfs"), &full).unwrap();
+        assert_eq!(r.version, NfsVersion::V4(Some(2)));
+        let e = from_cmdline("root=/dev/nfs nfsroot=,v3")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "nfsroot=: path '' is not absolute");
+    }
+
+    #[test]
+    fn resolve_failures_say_what_is_missing() {
+        let bare = net(None, None, None);
+        let e = resolve_root(&p("root=/dev/nfs"), &bare)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no NFS server"), "{e}");
+        let e = resolve_root(&p("root=/dev/nfs"), &net(None, None, Some("10.0.0.1")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no NFS path"), "{e}");
+        let e = resolve_root(&p("root=/dev/sda1"), &bare)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no network root"), "{e}");
+        let e = resolve_root(&p("root=/dev/nfs"), &net(Some("server:/x"), None, None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("root-path (DHCP option 17)=: server 'server'"),
+            "{e}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn planning_never_panics(text in "\\PC*") {
+            let _ = from_cmdline(&text);
+        }
+
+        #[test]
+        fn planning_never_panics_on_plausible_words(words in proptest::collection::vec(
+            (proptest::sample::select(vec!["ip", "nfsroot", "root", "boot", "netboot", "sys", "BOOTIF", "toram", "archiso_nfs_srv", "netinit.modules", "nfsopts", "init"]),
+             "[0-9a-z:/.,%=-]{0,24}"), 0..6)) {
+            let text: Vec<String> = words.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if let Ok(plan) = from_cmdline(&text.join(" ")) {
+                let _ = resolve_root(&plan, &net(Some("10.0.0.1:/r"), None, None));
+            }
+        }
+    }
 }

@@ -21,6 +21,9 @@ pub fn boot(args: &[String], on_plan: &mut dyn FnMut(&BootPlan)) -> Result<Infal
     let plan = log::timed(Step::Cmdline, load_plan)?;
     on_plan(&plan);
     log::configure(&plan);
+    for note in &plan.notes {
+        crate::warn!(Step::Cmdline, "{note}");
+    }
     let net = crate::net::bring_up(&plan)?;
     let root = crate::root::assemble(&plan, &net, Path::new(NEWROOT))?;
     // As PID 1 our argv after argv[0] is exactly what the kernel meant for init.

@@ -1,7 +1,49 @@
-//! `netinit explain [--json] [--cmdline STRING]` (to be written).
+//! `netinit explain [--json] [--cmdline STRING]`: the boot plan, without
+//! doing anything.
 
 use std::process::ExitCode;
 
-pub fn main(_args: &[String]) -> ExitCode {
-    crate::cli::usage_error("explain: not written yet")
+use netinit_core::{explain, plan};
+
+use crate::cli::{self, Spec};
+
+const SPEC: Spec = Spec {
+    name: "explain",
+    flags: &["json"],
+    valued: &["cmdline"],
+    min_positional: 0,
+    max_positional: 0,
+    help: "\
+Usage: netinit explain [--json] [--cmdline STRING]
+
+Prints the boot plan netinit would follow for a kernel command line: how
+the network comes up, which modules load, where the NFS root and the live
+image are, the overlay, and the init to run. Nothing is changed.
+
+Options:
+  --cmdline STRING  plan this cmdline instead of /proc/cmdline
+  --json            print the plan as JSON (keys: see docs/cmdline.md)
+
+Exit status: 0 the cmdline is valid, 2 it is not (one line on stderr names
+the parameter and what is wrong).",
+};
+
+pub fn main(args: &[String]) -> ExitCode {
+    cli::run(&SPEC, args, |p| {
+        let text = match cli::cmdline_source(p) {
+            Ok(t) => t,
+            Err(msg) => return cli::usage_error(&format!("explain: {msg}")),
+        };
+        match plan::from_cmdline(&text) {
+            Ok(plan) if p.flag("json") => {
+                print!("{}", explain::to_json(&plan).to_pretty());
+                ExitCode::SUCCESS
+            }
+            Ok(plan) => {
+                print!("{}", explain::describe(&plan));
+                ExitCode::SUCCESS
+            }
+            Err(e) => cli::usage_error(&e.to_string()),
+        }
+    })
 }

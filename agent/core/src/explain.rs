@@ -1,0 +1,250 @@
+//! Renders a [`BootPlan`] for people and as JSON (`netinit explain`).
+
+use std::fmt::Write as _;
+
+use crate::json::Json;
+use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
+
+/// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
+pub fn to_json(plan: &BootPlan) -> Json {
+    let n = &plan.network;
+    let network = Json::object()
+        .with("method", n.method.as_str())
+        .with("device", n.device.clone())
+        .with("bootif", n.bootif.map(|m| m.to_string()))
+        .with("address", n.address.map(|a| a.to_string()))
+        .with("gateway", n.gateway)
+        .with("server", n.server)
+        .with("hostname", n.hostname.clone())
+        .with("dns", n.dns.clone())
+        .with("ntp", n.ntp.clone())
+        .with("mtu", n.mtu)
+        .with("autoconf", n.autoconf.map(|a| a.as_str()));
+    let r = &plan.root;
+    let root = Json::object()
+        .with("kind", r.kind.as_str())
+        .with("server", r.server)
+        .with(
+            "server_source",
+            if r.kind == RootKind::Nfs {
+                Json::from(r.server_source.as_str())
+            } else {
+                Json::Null
+            },
+        )
+        .with("path", r.path.clone())
+        .with("options", r.options.clone())
+        .with(
+            "nfs_version",
+            if r.kind == RootKind::Nfs {
+                Json::from(r.nfs_version.as_str())
+            } else {
+                Json::Null
+            },
+        );
+    let live = Json::object()
+        .with("layout", plan.live.layout.as_str())
+        .with("base_dir", plan.live.base_dir.clone())
+        .with("module", plan.live.module.clone());
+    let overlay_size = match plan.overlay.size {
+        OverlaySize::Percent(p) => Json::from(format!("{p}%")),
+        OverlaySize::Bytes(b) => Json::from(b),
+    };
+    Json::object()
+        .with("network", network)
+        .with("modules", plan.modules.clone())
+        .with(
+            "module_params",
+            plan.module_params
+                .iter()
+                .map(|m| format!("{}.{}", m.module, m.param))
+                .collect::<Vec<_>>(),
+        )
+        .with("root", root)
+        .with("live", live)
+        .with("overlay", Json::object().with("size", overlay_size))
+        .with("toram", plan.toram)
+        .with("init", plan.init.clone())
+        .with("init_args", plan.init_args.clone())
+        .with(
+            "failure",
+            Json::object()
+                .with("shell", plan.failure.shell)
+                .with("reboot_after_secs", plan.failure.reboot_after_secs),
+        )
+        .with(
+            "timeouts",
+            Json::object()
+                .with("carrier_secs", plan.timeouts.carrier_secs)
+                .with("dhcp_secs", plan.timeouts.dhcp_secs)
+                .with("nfs_secs", plan.timeouts.nfs_secs),
+        )
+        .with("quiet", plan.quiet)
+        .with("notes", plan.notes.clone())
+}
+
+/// A short plan for a person, one aspect per line.
+pub fn describe(plan: &BootPlan) -> String {
+    let mut out = String::new();
+    let n = &plan.network;
+    let nics = match (&n.device, n.bootif) {
+        (Some(dev), _) => format!("on {dev}"),
+        (None, Some(mac)) => format!("on the NIC with MAC {mac} (BOOTIF)"),
+        (None, None) if n.method == NetMethod::Static => {
+            "on the first Ethernet NIC with carrier".to_owned()
+        }
+        (None, None) => "on every Ethernet NIC at once, first lease wins".to_owned(),
+    };
+    let net = match n.method {
+        NetMethod::Dhcp => format!("DHCP {nics}"),
+        NetMethod::Static => {
+            let addr = n.address.map(|a| a.to_string()).unwrap_or_default();
+            let via = n.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+            format!("static {addr}{via} {nics}, no DHCP")
+        }
+        NetMethod::None => "not configured".to_owned(),
+    };
+    line(&mut out, "network", &net);
+    if let Some(h) = &n.hostname {
+        line(&mut out, "hostname", h);
+    }
+    if !n.dns.is_empty() {
+        line(&mut out, "dns", &join(&n.dns));
+    }
+    let mut modules = "by modalias (coldplug)".to_owned();
+    if !plan.modules.is_empty() {
+        let _ = write!(modules, ", plus {}", plan.modules.join(" "));
+    }
+    line(&mut out, "modules", &modules);
+    let r = &plan.root;
+    let root = match r.kind {
+        RootKind::None => "none (no network root on the cmdline)".to_owned(),
+        RootKind::Nfs => {
+            let server = match (r.server, r.server_source) {
+                (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),
+                (Some(s), _) => s.to_string(),
+                (None, _) => "SERVER-from-DHCP".to_owned(),
+            };
+            let path = r
+                .path
+                .clone()
+                .unwrap_or_else(|| "PATH-from-DHCP-root-path".to_owned());
+            let version = match r.nfs_version {
+                NfsVersion::V3 => "NFSv3".to_owned(),
+                v => format!("NFSv{}", v.as_str()),
+            };
+            let opts = if r.options.is_empty() {
+                String::new()
+            } else {
+                format!(", options {}", r.options.join(","))
+            };
+            format!("{version} {server}:{path}{opts}")
+        }
+    };
+    line(&mut out, "root", &root);
+    let live = match (&plan.live.base_dir, plan.live.layout) {
+        (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
+            "none: the NFS root is mounted read-write".to_owned()
+        }
+        (_, crate::plan::LiveLayout::None) => "none".to_owned(),
+        (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
+        (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
+    };
+    line(&mut out, "live", &live);
+    if plan.live.layout != crate::plan::LiveLayout::None {
+        let toram = if plan.toram {
+            ", copied to RAM first (toram)"
+        } else {
+            ""
+        };
+        line(
+            &mut out,
+            "overlay",
+            &format!("tmpfs of {}{toram}", plan.overlay.size),
+        );
+    }
+    let args = if plan.init_args.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", plan.init_args.join(" "))
+    };
+    line(&mut out, "init", &format!("{}{args}", plan.init));
+    let fail = match (plan.failure.shell, plan.failure.reboot_after_secs) {
+        (true, 0) => "rescue shell if the initrd has /bin/sh, else power off".to_owned(),
+        (true, s) => format!("rescue shell if the initrd has /bin/sh, else reboot after {s} s"),
+        (false, 0) => "power off".to_owned(),
+        (false, s) => format!("reboot after {s} s"),
+    };
+    line(&mut out, "on failure", &fail);
+    let t = plan.timeouts;
+    line(
+        &mut out,
+        "timeouts",
+        &format!(
+            "carrier {} s, DHCP {} s, NFS {} s",
+            t.carrier_secs, t.dhcp_secs, t.nfs_secs
+        ),
+    );
+    for note in &plan.notes {
+        line(&mut out, "note", note);
+    }
+    out
+}
+
+fn line(out: &mut String, label: &str, text: &str) {
+    let _ = writeln!(out, "{:<11} {text}", format!("{label}:"));
+}
+
+fn join(addrs: &[std::net::Ipv4Addr]) -> String {
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::from_cmdline;
+
+    #[test]
+    fn json_has_the_documented_keys() {
+        let plan = from_cmdline("boot=casper netboot=nfs ip=dhcp BOOTIF=01-52-54-00-12-34-56 netinit.modules=nfsv3 -- single").unwrap();
+        let json = to_json(&plan).to_string();
+        for key in [
+            r#""method":"dhcp""#,
+            r#""device":null"#,
+            r#""bootif":"52:54:00:12:34:56""#,
+            r#""address":null"#,
+            r#""kind":"nfs""#,
+            r#""server":null"#,
+            r#""server_source":"dhcp""#,
+            r#""path":null"#,
+            r#""options":[]"#,
+            r#""layout":"casper""#,
+            r#""modules":["nfsv3"]"#,
+            r#""init":"/sbin/init""#,
+            r#""init_args":["single"]"#,
+            r#""size":"50%""#,
+        ] {
+            assert!(json.contains(key), "{key} not in {json}");
+        }
+    }
+
+    #[test]
+    fn describe_reads_well() {
+        let text = describe(&from_cmdline("sys=10.77.0.1:/export/sys ip=10.77.0.50::10.77.0.1:24 netinit.reboot=0 netinit.shell=0").unwrap());
+        assert_eq!(
+            text,
+            "network:    static 10.77.0.50/24 via 10.77.0.1 on the first Ethernet NIC with carrier, no DHCP\n\
+             modules:    by modalias (coldplug)\n\
+             root:       NFSv3 10.77.0.1:/export/sys\n\
+             live:       linomad images in the NFS folder\n\
+             overlay:    tmpfs of 50% of RAM\n\
+             init:       /sbin/init\n\
+             on failure: power off\n\
+             timeouts:   carrier 15 s, DHCP 90 s, NFS 60 s\n"
+        );
+    }
+}
