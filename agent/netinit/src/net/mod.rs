@@ -1,5 +1,7 @@
 //! The network phase: modules → links → DHCP or static `ip=` (to be written).
 
+pub mod modules;
+
 use std::process::ExitCode;
 
 use netinit_core::net::NetState;

@@ -1,0 +1,403 @@
+//! Coldplug: load the drivers for the devices present, plus the modules
+//! the cmdline asks for, with dependencies and softdeps, in order.
+//!
+//! There is no udev. We read every `/sys/bus/*/devices/*/modalias`, match
+//! it against modules.alias, load, and rescan: loading a bus driver
+//! (virtio_pci) makes new devices appear (the virtio NIC), so we go round
+//! until a scan finds nothing new.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use netinit_core::kmod::{ModuleIndex, ResolveError};
+use netinit_core::plan::BootPlan;
+use netinit_sys::kmod::{Finit, ModuleLoader};
+
+use crate::step::{Step, StepError};
+use crate::{info, warn};
+
+/// Enough for bus → device → function chains; real boots need 2 or 3.
+const MAX_ROUNDS: usize = 8;
+
+/// What coldplug did, for the log and for `netinit net`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ModulesReport {
+    pub loaded: Vec<String>,
+    /// `(module, reason)`.
+    pub failed: Vec<(String, String)>,
+    /// `(interface, driver)` for every NIC with a driver.
+    pub nic_drivers: Vec<(String, String)>,
+    pub rounds: usize,
+}
+
+/// Loads modules on the running system.
+pub fn load(plan: &BootPlan) -> Result<ModulesReport, StepError> {
+    let kver = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    coldplug(Path::new("/"), &kver, &mut Finit, plan)
+}
+
+/// Coldplug against the tree at `root` (`/` in real life, a fake in tests).
+pub fn coldplug(
+    root: &Path,
+    kver: &str,
+    loader: &mut dyn ModuleLoader,
+    plan: &BootPlan,
+) -> Result<ModulesReport, StepError> {
+    let moddir = root.join("lib/modules").join(kver);
+    let mut report = ModulesReport::default();
+    if !moddir.is_dir() {
+        let what = if plan.modules.is_empty() {
+            "built-in drivers only"
+        } else {
+            "cannot load netinit.modules"
+        };
+        warn!(Step::Modules, "no {}: {what}", moddir.display());
+        report.nic_drivers = nic_drivers(root);
+        return Ok(report);
+    }
+    let index = read_index(&moddir)?;
+    let mut done: BTreeSet<String> = loaded_modules(root);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut wanted: Vec<String> = plan.modules.clone();
+    for round in 1..=MAX_ROUNDS {
+        let fresh: Vec<String> = modaliases(root)
+            .into_iter()
+            .filter(|a| seen.insert(a.clone()))
+            .collect();
+        if fresh.is_empty() && wanted.is_empty() {
+            break;
+        }
+        report.rounds = round;
+        wanted.extend(fresh.iter().cloned());
+        let (order, unknown) = index.load_order(&wanted);
+        // Unmatched device modaliases are normal (bridges, USB hubs…);
+        // only names the user asked for are worth a warning.
+        for e in &unknown {
+            let ResolveError::Unknown(name) = e;
+            if plan.modules.contains(name) {
+                warn!(Step::Modules, "{e}");
+                report
+                    .failed
+                    .push((name.clone(), "unknown module".to_owned()));
+            }
+        }
+        let mut loaded_now = Vec::new();
+        for name in &order {
+            if !done.insert(name.clone()) {
+                continue;
+            }
+            let Some(module) = index.modules.get(name) else {
+                continue;
+            };
+            let params = module_params(plan, name);
+            match loader.load(name, &moddir.join(&module.path), &params) {
+                Ok(()) => loaded_now.push(name.clone()),
+                Err(e) => {
+                    warn!(Step::Modules, "{e}");
+                    report.failed.push((name.clone(), e.errno_name()));
+                }
+            }
+        }
+        info!(
+            Step::Modules,
+            "round {round}: {} new devices, loaded {}{}",
+            fresh.len(),
+            if loaded_now.is_empty() {
+                "nothing".to_owned()
+            } else {
+                loaded_now.join(" ")
+            },
+            if report.failed.is_empty() {
+                String::new()
+            } else {
+                format!(", {} failed so far", report.failed.len())
+            }
+        );
+        report.loaded.extend(loaded_now);
+        wanted.clear();
+    }
+    report.nic_drivers = nic_drivers(root);
+    for (iface, driver) in &report.nic_drivers {
+        info!(Step::Modules, "{iface}: driver {driver}");
+    }
+    Ok(report)
+}
+
+fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
+    let read = |name: &str| -> Result<String, StepError> {
+        let path = moddir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text),
+            // softdep/builtin are optional; a missing modules.dep is not.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != "modules.dep" => {
+                Ok(String::new())
+            }
+            Err(e) => Err(StepError::new(
+                Step::Modules,
+                format_args!("read {}: {e}", path.display()),
+            )
+            .hint("the initrd's module index is missing; rebuild it with netinit-mkinitrd")),
+        }
+    };
+    ModuleIndex::parse(
+        &read("modules.dep")?,
+        &read("modules.alias")?,
+        &read("modules.softdep")?,
+        &read("modules.builtin")?,
+    )
+    .map_err(|e| StepError::new(Step::Modules, format_args!("{}: {e}", moddir.display())))
+}
+
+/// Every device's modalias, sorted so logs and load order are stable.
+fn modaliases(root: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for bus in read_dir_paths(&root.join("sys/bus")) {
+        for dev in read_dir_paths(&bus.join("devices")) {
+            if let Ok(alias) = std::fs::read_to_string(dev.join("modalias")) {
+                let alias = alias.trim();
+                if !alias.is_empty() {
+                    out.insert(alias.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Names from /proc/modules (first word per line).
+fn loaded_modules(root: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(root.join("proc/modules"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(netinit_core::kmod::normalize)
+        .collect()
+}
+
+/// `(iface, driver)` from /sys/class/net/*/device/driver.
+fn nic_drivers(root: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = read_dir_paths(&root.join("sys/class/net"))
+        .into_iter()
+        .filter_map(|iface| {
+            let driver = std::fs::read_link(iface.join("device/driver")).ok()?;
+            let name = iface.file_name()?.to_string_lossy().into_owned();
+            Some((name, driver.file_name()?.to_string_lossy().into_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn module_params(plan: &BootPlan, module: &str) -> String {
+    plan.module_params
+        .iter()
+        .filter(|p| p.module == module)
+        .map(|p| p.param.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netinit_sys::SysError;
+    use std::fs;
+
+    /// Records loads; "loading" virtio_pci makes the virtio NIC appear.
+    struct Recorder<'a> {
+        root: &'a Path,
+        calls: Vec<(String, String)>,
+        fail: &'a [&'a str],
+    }
+
+    impl ModuleLoader for Recorder<'_> {
+        fn load(&mut self, name: &str, path: &Path, params: &str) -> netinit_sys::Result<()> {
+            assert!(path.is_file(), "{}", path.display());
+            self.calls.push((name.to_owned(), params.to_owned()));
+            if self.fail.contains(&name) {
+                return Err(SysError {
+                    call: "finit_module",
+                    object: name.to_owned(),
+                    errno: 19,
+                });
+            }
+            if name == "virtio_pci" {
+                let dev = self.root.join("sys/bus/virtio/devices/virtio0");
+                fs::create_dir_all(&dev).unwrap();
+                fs::write(dev.join("modalias"), "virtio:d00000001v00001AF4\n").unwrap();
+            }
+            Ok(())
+        }
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let m = t.path().join("lib/modules/6.1.0-test");
+        fs::create_dir_all(&m).unwrap();
+        let dep = "\
+kernel/drivers/virtio/virtio_ring.ko:
+kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/net/virtio_net.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/net/e1000.ko:
+kernel/fs/squashfs/squashfs.ko:
+";
+        fs::write(m.join("modules.dep"), dep).unwrap();
+        for line in dep.lines() {
+            let path = m.join(line.split(':').next().unwrap());
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"\x7fELF").unwrap();
+        }
+        fs::write(
+            m.join("modules.alias"),
+            "alias pci:v00001AF4d00001000sv*sd*bc*sc*i* virtio_pci\nalias virtio:d00000001v* virtio_net\nalias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n",
+        )
+        .unwrap();
+        for (bus, dev, alias) in [
+            (
+                "pci",
+                "0000:00:02.0",
+                "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00",
+            ),
+            (
+                "pci",
+                "0000:00:01.0",
+                "pci:v00008086d00007000sv0sd0bc06sc01i00",
+            ),
+            (
+                "pci",
+                "0000:00:03.0",
+                "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00",
+            ),
+        ] {
+            let d = t.path().join("sys/bus").join(bus).join("devices").join(dev);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join("modalias"), alias).unwrap();
+        }
+        fs::create_dir_all(t.path().join("proc")).unwrap();
+        fs::write(t.path().join("proc/modules"), "e1000 163840 0 - Live 0x0\n").unwrap();
+        let net = t.path().join("sys/class/net/eth0/device");
+        fs::create_dir_all(&net).unwrap();
+        std::os::unix::fs::symlink("../../../../bus/pci/drivers/e1000", net.join("driver"))
+            .unwrap();
+        t
+    }
+
+    fn plan(cmdline: &str) -> BootPlan {
+        netinit_core::plan::from_cmdline(cmdline).unwrap()
+    }
+
+    #[test]
+    fn rounds_until_no_new_device() {
+        let t = tree();
+        let mut rec = Recorder {
+            root: t.path(),
+            calls: vec![],
+            fail: &[],
+        };
+        let report = coldplug(
+            t.path(),
+            "6.1.0-test",
+            &mut rec,
+            &plan("virtio_net.napi_tx=1 netinit.modules=squashfs"),
+        )
+        .unwrap();
+        let names: Vec<&str> = rec.calls.iter().map(|(n, _)| n.as_str()).collect();
+        // e1000 is already loaded; virtio_net only appears after virtio_pci.
+        assert_eq!(
+            names,
+            [
+                "squashfs",
+                "virtio_ring",
+                "virtio",
+                "virtio_pci",
+                "virtio_net"
+            ]
+        );
+        assert_eq!(rec.calls[4].1, "napi_tx=1");
+        assert_eq!(report.rounds, 2);
+        assert_eq!(
+            report.nic_drivers,
+            [("eth0".to_string(), "e1000".to_string())]
+        );
+        assert!(report.failed.is_empty());
+    }
+
+    #[test]
+    fn one_failure_does_not_stop_the_others() {
+        let t = tree();
+        let mut rec = Recorder {
+            root: t.path(),
+            calls: vec![],
+            fail: &["squashfs"],
+        };
+        let report = coldplug(
+            t.path(),
+            "6.1.0-test",
+            &mut rec,
+            &plan("netinit.modules=squashfs:nosuch"),
+        )
+        .unwrap();
+        assert!(report.loaded.contains(&"virtio_net".to_string()));
+        assert!(
+            report
+                .failed
+                .contains(&("squashfs".to_string(), "ENODEV".to_string()))
+        );
+        assert!(
+            report
+                .failed
+                .contains(&("nosuch".to_string(), "unknown module".to_string()))
+        );
+    }
+
+    #[test]
+    fn missing_module_tree_is_not_fatal() {
+        let t = tree();
+        let mut rec = Recorder {
+            root: t.path(),
+            calls: vec![],
+            fail: &[],
+        };
+        let report = coldplug(t.path(), "9.9.9", &mut rec, &plan("")).unwrap();
+        assert!(rec.calls.is_empty());
+        assert_eq!(report.rounds, 0);
+    }
+
+    #[test]
+    fn broken_index_is_fatal_with_file_and_line() {
+        let t = tree();
+        fs::write(
+            t.path().join("lib/modules/6.1.0-test/modules.alias"),
+            "alias onlyone\n",
+        )
+        .unwrap();
+        let mut rec = Recorder {
+            root: t.path(),
+            calls: vec![],
+            fail: &[],
+        };
+        let e = coldplug(t.path(), "6.1.0-test", &mut rec, &plan("")).unwrap_err();
+        assert_eq!(e.step, Step::Modules);
+        assert!(
+            e.reason
+                .ends_with("modules.alias line 1: want 'alias PATTERN MODULE'"),
+            "{}",
+            e.reason
+        );
+    }
+}
