@@ -49,3 +49,144 @@ pub trait Netlink {
     /// IPv4 addresses currently on `index`.
     fn addresses(&mut self, index: u32) -> Result<Vec<Ipv4Cidr>>;
 }
+
+use std::os::fd::OwnedFd;
+
+use netinit_core::netlink::{self as codec, Message};
+use rustix::net::netlink::SocketAddrNetlink;
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+use crate::SysError;
+
+/// A NETLINK_ROUTE socket.
+#[derive(Debug)]
+pub struct RtNetlink {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+/// The kernel's address on a netlink socket.
+const KERNEL: SocketAddrNetlink = SocketAddrNetlink::new(0, 0);
+
+impl RtNetlink {
+    pub fn open() -> Result<Self> {
+        let fd = rustix::net::socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| SysError::new("socket", "AF_NETLINK/NETLINK_ROUTE", e))?;
+        rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0))
+            .map_err(|e| SysError::new("bind", "AF_NETLINK", e))?;
+        Ok(RtNetlink { fd, seq: 1 })
+    }
+
+    /// Sends one request and collects replies until its ACK or DONE.
+    /// `what` names the operation for errors (`RTM_NEWADDR 10.0.0.5/24 on 2`).
+    fn request(&mut self, msg: Vec<u8>, what: &str) -> Result<Vec<Message>> {
+        let seq = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        let mut msg = msg;
+        if let Some(slot) = msg.get_mut(8..12) {
+            slot.copy_from_slice(&seq.to_ne_bytes());
+        }
+        rustix::net::sendto(&self.fd, &msg, SendFlags::empty(), &KERNEL)
+            .map_err(|e| SysError::new("sendto", what, e))?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let (n, _) = rustix::net::recv(&self.fd, &mut buf[..], RecvFlags::empty())
+                .map_err(|e| SysError::new("recv", what, e))?;
+            let msgs = codec::decode(buf.get(..n).unwrap_or(&[]))
+                .map_err(|_| SysError::new("recv", what, rustix::io::Errno::BADMSG))?;
+            for m in msgs {
+                match m {
+                    Message::Ack { seq: s, errno } if s == seq => {
+                        return if errno == 0 {
+                            Ok(out)
+                        } else {
+                            Err(SysError {
+                                call: "netlink",
+                                object: what.to_owned(),
+                                errno,
+                            })
+                        };
+                    }
+                    Message::Done { seq: s } if s == seq => return Ok(out),
+                    other => out.push(other),
+                }
+            }
+        }
+    }
+}
+
+impl Netlink for RtNetlink {
+    fn links(&mut self) -> Result<Vec<LinkInfo>> {
+        let msgs = self.request(codec::get_links(0), "RTM_GETLINK")?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Link(l) => Some(LinkInfo {
+                    index: l.index,
+                    name: l.name,
+                    mac: l.mac.filter(|_| l.kind == codec::ARPHRD_ETHER),
+                    up: l.flags & codec::IFF_UP != 0,
+                    carrier: l.flags & codec::IFF_LOWER_UP != 0,
+                    mtu: l.mtu,
+                    loopback: l.flags & codec::IFF_LOOPBACK != 0,
+                    ethernet: l.kind == codec::ARPHRD_ETHER,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn set_up(&mut self, index: u32) -> Result<()> {
+        self.request(
+            codec::set_link_up(0, index),
+            &format!("set link {index} up"),
+        )
+        .map(drop)
+    }
+
+    fn set_mtu(&mut self, index: u32, mtu: u32) -> Result<()> {
+        self.request(
+            codec::set_mtu(0, index, mtu),
+            &format!("set MTU {mtu} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn add_address(
+        &mut self,
+        index: u32,
+        addr: Ipv4Cidr,
+        broadcast: Option<Ipv4Addr>,
+    ) -> Result<()> {
+        self.request(
+            codec::add_address(0, index, addr, broadcast),
+            &format!("add address {addr} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<()> {
+        self.request(
+            codec::add_default_route(0, index, gateway),
+            &format!("add default route via {gateway} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn addresses(&mut self, index: u32) -> Result<Vec<Ipv4Cidr>> {
+        let msgs = self.request(codec::get_addresses(0), "RTM_GETADDR")?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Addr(a) if a.index == index => Some(a.cidr),
+                _ => None,
+            })
+            .collect())
+    }
+}

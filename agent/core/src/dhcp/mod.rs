@@ -1,1 +1,8 @@
-//! DHCPv4: packet codec and sans-IO client state machine (to be written).
+//! DHCPv4: the packet codec, IPv4/UDP framing for raw sockets, and a
+//! sans-IO client state machine. All pure; the socket is in `netinit_sys`.
+
+pub mod client;
+pub mod packet;
+pub mod udp;
+
+pub use client::{Action, Client, ClientConfig, Lease};
