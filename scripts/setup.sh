@@ -12,7 +12,7 @@ PACKAGES=(
   # hook tests and real-system roots
   shellcheck debootstrap initramfs-tools-core
   # tests
-  jq
+  jq iputils-ping
 )
 
 missing=()

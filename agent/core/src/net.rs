@@ -94,6 +94,40 @@ pub struct NetState {
     pub lease: Option<LeaseTimes>,
 }
 
+impl NetState {
+    /// `netinit net --json`: the configured network.
+    pub fn to_json(&self, elapsed_ms: u64) -> crate::json::Json {
+        use crate::json::Json;
+        Json::object()
+            .with("interface", self.interface.clone())
+            .with("mac", self.mac.to_string())
+            .with(
+                "proto",
+                match self.proto {
+                    Proto::Dhcp => "dhcp",
+                    Proto::Static => "static",
+                },
+            )
+            .with("address", self.address.to_string())
+            .with("broadcast", self.broadcast)
+            .with("gateway", self.gateway)
+            .with("server_id", self.server_id)
+            .with("next_server", self.next_server)
+            .with("dns", self.dns.clone())
+            .with("domain", self.domain.clone())
+            .with("search", self.search.clone())
+            .with("hostname", self.hostname.clone())
+            .with("root_path", self.root_path.clone())
+            .with("bootfile", self.bootfile.clone())
+            .with("mtu", self.mtu)
+            .with("ntp", self.ntp.clone())
+            .with("lease_seconds", self.lease.map(|l| l.lease_secs))
+            .with("t1_seconds", self.lease.map(|l| l.t1_secs))
+            .with("t2_seconds", self.lease.map(|l| l.t2_secs))
+            .with("elapsed_ms", elapsed_ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ pub enum Action {
     /// Broadcast this DHCP payload (wrap it in IP/UDP).
     Send(Vec<u8>),
     /// We have a lease.
-    Bound(Lease),
+    Bound(Box<Lease>),
     /// A packet for us was rejected; log the reason.
     Dropped(String),
     /// The server said no; we start over. Log the reason.
@@ -408,7 +408,7 @@ impl Client {
         }
         self.state = State::Bound;
         self.next_tx_ms = None;
-        vec![Action::Bound(lease)]
+        vec![Action::Bound(Box::new(lease))]
     }
 }
 

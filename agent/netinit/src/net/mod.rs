@@ -1,24 +1,124 @@
-//! The network phase: modules → links → DHCP or static `ip=` (to be written).
+//! The network phase: modules → links → DHCP or static `ip=`.
+//!
+//! The link is never set down and an address is never flushed: the root
+//! filesystem will ride on this interface.
 
+pub mod dhcp;
+pub mod link;
 pub mod modules;
+pub mod static_ip;
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::BootPlan;
+use netinit_core::plan::{self, BootPlan, NetMethod};
+use netinit_sys::netlink::RtNetlink;
 
+use crate::cli::{self, Spec};
+use crate::info;
+use crate::log::timed;
 use crate::step::{Step, StepError};
 
 /// Loads drivers, brings links up and configures the boot interface.
-/// Never sets a link down or flushes an address in use.
-pub fn bring_up(_plan: &BootPlan) -> Result<NetState, StepError> {
-    Err(StepError::new(
-        Step::Modules,
-        "network phase not written yet",
-    ))
+pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
+    if plan.network.method == NetMethod::None {
+        return Err(StepError::new(
+            Step::Link,
+            "the network is off: no ip= method and no network root on the cmdline",
+        )
+        .hint("add ip=dhcp and an NFS root (nfsroot=, root=/dev/nfs, netboot=nfs, sys=)"));
+    }
+    timed(Step::Modules, || modules::load(plan))?;
+    let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
+    let candidates = timed(Step::Link, || link::prepare(&mut nl, plan))?;
+    let state = match plan.network.method {
+        NetMethod::Static => timed(Step::Static, || {
+            static_ip::configure(&mut nl, plan, &candidates)
+        })?,
+        _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
+    };
+    let step = if plan.network.method == NetMethod::Static {
+        Step::Static
+    } else {
+        Step::Dhcp
+    };
+    info!(step, "{}", describe(&state));
+    Ok(state)
 }
 
+/// One line for the log: what the machine now is on the network.
+fn describe(s: &NetState) -> String {
+    let mut out = format!("{} {} {}", s.interface, s.mac, s.address);
+    if let Some(gw) = s.gateway {
+        out.push_str(&format!(" via {gw}"));
+    }
+    if let Some(sid) = s.server_id {
+        out.push_str(&format!(", server {sid}"));
+    }
+    if let Some(rp) = &s.root_path {
+        out.push_str(&format!(", root-path {rp}"));
+    }
+    if let Some(l) = s.lease {
+        out.push_str(&format!(", lease {} s", l.lease_secs));
+    }
+    out
+}
+
+const SPEC: Spec = Spec {
+    name: "net",
+    flags: &["json"],
+    valued: &["cmdline"],
+    min_positional: 0,
+    max_positional: 0,
+    help: "\
+Usage: netinit net [--json] [--cmdline STRING]
+
+Runs netinit's network phase in the current network namespace, exactly as
+at boot: load NIC drivers by modalias (when /lib/modules/$(uname -r)
+exists), bring up lo and the candidate NICs, then DHCP on all of them at
+once (first lease wins) or the static ip= configuration. Prints the result.
+
+Options:
+  --cmdline STRING  use this cmdline instead of /proc/cmdline
+  --json            print the configuration as JSON
+
+Exit status: 0 configured, 1 the network phase failed (one line says which
+NICs were tried, their carrier state and the offers seen), 2 bad usage.",
+};
+
 /// `netinit net [--json] [--cmdline STRING]`.
-pub fn main(_args: &[String]) -> ExitCode {
-    crate::cli::usage_error("net: not written yet")
+pub fn main(args: &[String]) -> ExitCode {
+    cli::run(&SPEC, args, |p| {
+        let text = match cli::cmdline_source(p) {
+            Ok(t) => t,
+            Err(msg) => return cli::usage_error(&format!("net: {msg}")),
+        };
+        let plan = match plan::from_cmdline(&text) {
+            Ok(plan) => plan,
+            Err(e) => return cli::usage_error(&e.to_string()),
+        };
+        // A cmdline without a network root (e.g. a workstation's) still
+        // means "try DHCP" here.
+        let mut plan = plan;
+        if plan.network.method == NetMethod::None && plan.network.autoconf.is_none() {
+            plan.network.method = NetMethod::Dhcp;
+        }
+        let start = Instant::now();
+        match bring_up(&plan) {
+            Ok(state) => {
+                let elapsed = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if p.flag("json") {
+                    print!("{}", state.to_json(elapsed).to_pretty());
+                } else {
+                    println!("{}", describe(&state));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("netinit: net: FAILED at {}: {e}", e.step);
+                ExitCode::from(1)
+            }
+        }
+    })
 }

@@ -1,0 +1,324 @@
+//! Links over rtnetlink: bring up lo and the candidate NICs, wait for
+//! carrier, and apply the chosen configuration. Nothing here sets a link
+//! down or removes an address (the `Netlink` trait cannot).
+
+use std::time::{Duration, Instant};
+
+use netinit_core::net::NetState;
+use netinit_core::plan::BootPlan;
+use netinit_sys::netlink::{LinkInfo, Netlink};
+
+use crate::step::{Step, StepError};
+use crate::{info, warn};
+
+/// How often carrier is re-read while waiting.
+pub const CARRIER_POLL: Duration = Duration::from_millis(10);
+
+/// Brings up lo and the NICs the plan may use; returns those NICs.
+pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
+    let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    for lo in links.iter().filter(|l| l.loopback && !l.up) {
+        if let Err(e) = nl.set_up(lo.index) {
+            warn!(Step::Link, "{e}");
+        }
+    }
+    let candidates = pick(&links, plan)?;
+    let mut up = Vec::new();
+    let mut errors = Vec::new();
+    for link in candidates {
+        match if link.up {
+            Ok(())
+        } else {
+            nl.set_up(link.index)
+        } {
+            Ok(()) => up.push(link),
+            Err(e) => {
+                warn!(Step::Link, "{e}");
+                errors.push(e.to_string());
+            }
+        }
+    }
+    if up.is_empty() {
+        return Err(StepError::new(
+            Step::Link,
+            format_args!("could not bring any NIC up: {}", errors.join("; ")),
+        ));
+    }
+    let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
+    info!(Step::Link, "up: {}", names.join(" "));
+    Ok(up)
+}
+
+/// The Ethernet links the plan allows: all of them, or the one pinned by
+/// the `ip=` device field / `ethdevice=` and/or `BOOTIF=`.
+pub fn pick(links: &[LinkInfo], plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
+    let ether: Vec<&LinkInfo> = links.iter().filter(|l| l.ethernet && !l.loopback).collect();
+    let present = || {
+        let all: Vec<String> = ether
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {}",
+                    l.name,
+                    l.mac.map(|m| m.to_string()).unwrap_or_default()
+                )
+            })
+            .collect();
+        if all.is_empty() {
+            "none".to_owned()
+        } else {
+            all.join(", ")
+        }
+    };
+    let chosen: Vec<LinkInfo> = ether
+        .iter()
+        .filter(|l| plan.network.device.as_ref().is_none_or(|d| &l.name == d))
+        .filter(|l| plan.network.bootif.is_none_or(|m| l.mac == Some(m)))
+        .map(|l| (*l).clone())
+        .collect();
+    if !chosen.is_empty() {
+        return Ok(chosen);
+    }
+    let pin = match (&plan.network.device, plan.network.bootif) {
+        (Some(d), Some(m)) => format!("no NIC named {d} with MAC {m}"),
+        (Some(d), None) => format!("no NIC named {d}"),
+        (None, Some(m)) => format!("no NIC with MAC {m} (BOOTIF)"),
+        (None, None) => "no Ethernet NIC found".to_owned(),
+    };
+    Err(StepError::new(Step::Link, format_args!("{pin} (present: {})", present()))
+        .hint("is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules="))
+}
+
+/// Waits until one of `links` has carrier; returns it, or `None` after
+/// `timeout`. Used by static configuration; DHCP watches carrier itself.
+pub fn wait_any_carrier(
+    nl: &mut dyn Netlink,
+    links: &[LinkInfo],
+    timeout: Duration,
+) -> Result<Option<LinkInfo>, StepError> {
+    let start = Instant::now();
+    loop {
+        let now = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        // Keep the caller's preference order.
+        if let Some(l) = links
+            .iter()
+            .find_map(|c| now.iter().find(|l| l.index == c.index && l.carrier))
+        {
+            return Ok(Some(l.clone()));
+        }
+        if start.elapsed() >= timeout {
+            return Ok(None);
+        }
+        std::thread::sleep(CARRIER_POLL);
+    }
+}
+
+/// Sets MTU, address (+ broadcast) and default route from `state`.
+pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), StepError> {
+    if let Some(mtu) = state.mtu {
+        // A NIC that can't take the MTU still works at its default one.
+        if let Err(e) = nl.set_mtu(state.ifindex, u32::from(mtu)) {
+            warn!(step, "{e} (keeping the NIC's MTU)");
+        }
+    }
+    nl.add_address(state.ifindex, state.address, state.broadcast)
+        .map_err(|e| StepError::new(step, e))?;
+    if let Some(gw) = state.gateway {
+        nl.add_default_route(state.ifindex, gw).map_err(|e| {
+            StepError::new(step, e).hint("is the gateway inside the address's subnet?")
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A recording Netlink fake (youki style): queued link states, every call logged.
+    use super::*;
+    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::MacAddr;
+    use std::net::Ipv4Addr;
+
+    #[derive(Debug, Default)]
+    pub struct FakeNetlink {
+        pub links: Vec<LinkInfo>,
+        pub calls: Vec<String>,
+        /// Calls to `links()` before carrier appears on each index.
+        pub carrier_after: Vec<(u32, usize)>,
+        pub polls: usize,
+    }
+
+    pub fn eth(index: u32, name: &str, last: u8) -> LinkInfo {
+        LinkInfo {
+            index,
+            name: name.into(),
+            mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, last])),
+            up: false,
+            carrier: false,
+            mtu: 1500,
+            loopback: false,
+            ethernet: true,
+        }
+    }
+
+    pub fn lo() -> LinkInfo {
+        LinkInfo {
+            index: 1,
+            name: "lo".into(),
+            mac: None,
+            up: false,
+            carrier: false,
+            mtu: 65536,
+            loopback: true,
+            ethernet: false,
+        }
+    }
+
+    impl Netlink for FakeNetlink {
+        fn links(&mut self) -> netinit_sys::Result<Vec<LinkInfo>> {
+            self.polls += 1;
+            let polls = self.polls;
+            for l in &mut self.links {
+                if self
+                    .carrier_after
+                    .iter()
+                    .any(|(i, after)| *i == l.index && polls > *after)
+                {
+                    l.carrier = true;
+                }
+            }
+            Ok(self.links.clone())
+        }
+        fn set_up(&mut self, index: u32) -> netinit_sys::Result<()> {
+            self.calls.push(format!("up {index}"));
+            Ok(())
+        }
+        fn set_mtu(&mut self, index: u32, mtu: u32) -> netinit_sys::Result<()> {
+            self.calls.push(format!("mtu {index} {mtu}"));
+            Ok(())
+        }
+        fn add_address(
+            &mut self,
+            index: u32,
+            addr: Ipv4Cidr,
+            brd: Option<Ipv4Addr>,
+        ) -> netinit_sys::Result<()> {
+            self.calls.push(format!(
+                "addr {index} {addr} brd {}",
+                brd.map(|b| b.to_string()).unwrap_or_default()
+            ));
+            Ok(())
+        }
+        fn add_default_route(&mut self, index: u32, gw: Ipv4Addr) -> netinit_sys::Result<()> {
+            self.calls.push(format!("route {index} via {gw}"));
+            Ok(())
+        }
+        fn addresses(&mut self, _index: u32) -> netinit_sys::Result<Vec<Ipv4Cidr>> {
+            Ok(Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::*;
+    use super::*;
+
+    fn plan(text: &str) -> BootPlan {
+        netinit_core::plan::from_cmdline(text).unwrap()
+    }
+
+    #[test]
+    fn brings_up_lo_and_every_nic() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            ..Default::default()
+        };
+        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs")).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
+    }
+
+    #[test]
+    fn pins_by_bootif_or_device() {
+        let links = vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)];
+        let by_mac = pick(&links, &plan("BOOTIF=01-52-54-00-00-00-02 ip=dhcp")).unwrap();
+        assert_eq!(
+            by_mac.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            ["eth1"]
+        );
+        let by_name = pick(&links, &plan("ip=eth0:dhcp")).unwrap();
+        assert_eq!(by_name[0].name, "eth0");
+        let e = pick(&links, &plan("BOOTIF=01-52-54-00-00-00-09 ip=dhcp")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no NIC with MAC 52:54:00:00:00:09 (BOOTIF) (present: eth0 52:54:00:00:00:01, eth1 52:54:00:00:00:02) \
+             (hint: is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules=)"
+        );
+        let e = pick(&[lo()], &plan("ip=dhcp")).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("no Ethernet NIC found (present: none)")
+        );
+    }
+
+    #[test]
+    fn apply_never_removes_anything() {
+        let mut nl = FakeNetlink::default();
+        let lease = netinit_core::dhcp::Lease {
+            address: netinit_core::ipconf::Ipv4Cidr {
+                addr: [10, 77, 0, 100].into(),
+                prefix: 24,
+            },
+            server_id: [10, 77, 0, 1].into(),
+            next_server: None,
+            router: Some([10, 77, 0, 1].into()),
+            dns: vec![],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: None,
+            mtu: Some(1400),
+            broadcast: None,
+            ntp: vec![],
+            tftp_server: None,
+            bootfile: None,
+            lease_secs: 3600,
+            t1_secs: 1800,
+            t2_secs: 3150,
+            bound_at_ms: 0,
+            warnings: vec![],
+        };
+        let state = lease.to_net_state("eth0", 2, netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]));
+        apply(&mut nl, Step::Dhcp, &state).unwrap();
+        assert_eq!(
+            nl.calls,
+            [
+                "mtu 2 1400",
+                "addr 2 10.77.0.100/24 brd 10.77.0.255",
+                "route 2 via 10.77.0.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn carrier_wait_keeps_preference_and_times_out() {
+        let mut nl = FakeNetlink {
+            links: vec![eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            carrier_after: vec![(3, 2)],
+            ..Default::default()
+        };
+        let links = nl.links.clone();
+        let got = wait_any_carrier(&mut nl, &links, Duration::from_secs(5)).unwrap();
+        assert_eq!(got.map(|l| l.name), Some("eth1".to_string()));
+        let mut nl = FakeNetlink {
+            links: vec![eth(2, "eth0", 1)],
+            ..Default::default()
+        };
+        let links = nl.links.clone();
+        assert_eq!(
+            wait_any_carrier(&mut nl, &links, Duration::from_millis(30)).unwrap(),
+            None
+        );
+    }
+}
