@@ -1,1 +1,316 @@
-//! (to be written)
+//! What the booted system needs to take over the network without ever
+//! taking the root's link down: renderers for every file netinit writes.
+//! Pure; `netinit/src/root/handoff.rs` decides where they go.
+//!
+//! The address has an infinite lifetime (see
+//! docs/decisions/0008-lease-expiry.md), so nothing here depends on a
+//! client renewing in time; networkd and netplan are still told to keep
+//! renewing the same lease with the same client id.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use crate::net::{NetState, Proto};
+use crate::plan::ResolvedRoot;
+
+/// klibc's quoting: single quotes, with `'` and `!` escaped git-style.
+fn quote(value: &str) -> String {
+    let mut out = String::from("'");
+    for c in value.chars() {
+        match c {
+            '\'' | '!' => {
+                out.push_str("'\\");
+                out.push(c);
+                out.push('\'');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn addr_or_zero(a: Option<Ipv4Addr>) -> String {
+    a.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string()
+}
+
+/// `/run/net-IFACE.conf` exactly as klibc's ipconfig writes it; Debian's
+/// and Ubuntu's initramfs-tools, casper and live-boot source this file.
+pub fn klibc_net_conf(s: &NetState, root: Option<&ResolvedRoot>, uptime_secs: u64) -> String {
+    let proto = match s.proto {
+        Proto::Dhcp => "dhcp",
+        Proto::Static => "none",
+    };
+    let fields: [(&str, String); 17] = [
+        ("DEVICE", s.interface.clone()),
+        ("PROTO", proto.to_owned()),
+        ("IPV4ADDR", s.address.addr.to_string()),
+        (
+            "IPV4BROADCAST",
+            s.broadcast
+                .unwrap_or_else(|| s.address.broadcast())
+                .to_string(),
+        ),
+        ("IPV4NETMASK", s.address.netmask().to_string()),
+        ("IPV4GATEWAY", addr_or_zero(s.gateway)),
+        ("IPV4DNS0", addr_or_zero(s.dns.first().copied())),
+        ("IPV4DNS1", addr_or_zero(s.dns.get(1).copied())),
+        ("HOSTNAME", s.hostname.clone().unwrap_or_default()),
+        ("DNSDOMAIN", s.domain.clone().unwrap_or_default()),
+        ("NISDOMAIN", String::new()),
+        (
+            "ROOTSERVER",
+            addr_or_zero(root.map(|r| r.server).or(s.next_server).or(s.server_id)),
+        ),
+        (
+            "ROOTPATH",
+            root.map(|r| r.path.clone())
+                .or_else(|| s.root_path.clone())
+                .unwrap_or_default(),
+        ),
+        ("filename", s.bootfile.clone().unwrap_or_default()),
+        ("UPTIME", uptime_secs.to_string()),
+        (
+            "DHCPLEASETIME",
+            s.lease.map_or(0, |l| l.lease_secs).to_string(),
+        ),
+        ("DOMAINSEARCH", s.search.join(" ")),
+    ];
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", quote(v)))
+        .collect()
+}
+
+/// `/etc/resolv.conf`; `None` when there is nothing to say.
+pub fn resolv_conf(s: &NetState) -> Option<String> {
+    if s.dns.is_empty() && s.search.is_empty() && s.domain.is_none() {
+        return None;
+    }
+    let mut out = String::from("# written by netinit from the boot-time network configuration\n");
+    let search: Vec<&str> = if s.search.is_empty() {
+        s.domain.iter().map(String::as_str).collect()
+    } else {
+        s.search.iter().map(String::as_str).collect()
+    };
+    if !search.is_empty() {
+        let _ = writeln!(out, "search {}", search.join(" "));
+    }
+    for d in s.dns.iter().take(3) {
+        let _ = writeln!(out, "nameserver {d}");
+    }
+    Some(out)
+}
+
+/// NetworkManager: leave the root interface alone. `unmanaged` is the
+/// only setting that guarantees NM never deconfigures it (a keep-config
+/// profile still lets NM restart the device on a profile change).
+pub fn networkmanager_conf(s: &NetState) -> String {
+    format!(
+        "# written by netinit: {iface} carries the root filesystem; NetworkManager must not touch it.\n\
+         [keyfile]\nunmanaged-devices=mac:{mac};interface-name:{iface}\n",
+        iface = s.interface,
+        mac = s.mac
+    )
+}
+
+/// systemd-networkd: adopt the interface, keep what netinit configured,
+/// and renew the same lease (same client id: the MAC, as netinit sent).
+pub fn networkd_unit(s: &NetState) -> String {
+    let mut out = format!(
+        "# written by netinit: {iface} carries the root filesystem.\n\
+         [Match]\nMACAddress={mac}\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nKeepConfiguration=yes\n",
+        iface = s.interface,
+        mac = s.mac
+    );
+    match s.proto {
+        Proto::Dhcp => {
+            out.push_str("DHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n# Never release the lease: the root is on this address.\nSendRelease=no\n");
+        }
+        Proto::Static => {
+            let _ = writeln!(out, "Address={}", s.address);
+            if let Some(gw) = s.gateway {
+                let _ = writeln!(out, "Gateway={gw}");
+            }
+            for d in &s.dns {
+                let _ = writeln!(out, "DNS={d}");
+            }
+        }
+    }
+    out
+}
+
+/// netplan: `critical: true` tells the generated backend never to take
+/// the interface down.
+pub fn netplan_yaml(s: &NetState) -> String {
+    let mut out = format!(
+        "# written by netinit: {iface} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n    netinit-{iface}:\n      match:\n        macaddress: \"{mac}\"\n      critical: true\n",
+        iface = s.interface,
+        mac = s.mac
+    );
+    match s.proto {
+        Proto::Dhcp => out.push_str("      dhcp4: true\n      dhcp-identifier: mac\n"),
+        Proto::Static => {
+            let _ = writeln!(out, "      addresses: [\"{}\"]", s.address);
+            if let Some(gw) = s.gateway {
+                let _ = writeln!(
+                    out,
+                    "      routes:\n        - to: default\n          via: {gw}"
+                );
+            }
+            if !s.dns.is_empty() {
+                let dns: Vec<String> = s.dns.iter().map(|d| d.to_string()).collect();
+                let _ = writeln!(
+                    out,
+                    "      nameservers:\n        addresses: [{}]",
+                    dns.join(", ")
+                );
+            }
+        }
+    }
+    out
+}
+
+/// ifupdown: `manual`, so `ifup -a` / `ifdown -a` leave it configured.
+pub fn ifupdown_stanza(s: &NetState) -> String {
+    format!(
+        "# written by netinit: {iface} carries the root filesystem; ifupdown must not touch it.\niface {iface} inet manual\n",
+        iface = s.interface
+    )
+}
+
+/// Whether an ifupdown interfaces file already has a stanza for `iface`
+/// (adding a second one makes ifupdown refuse the whole file).
+pub fn ifupdown_mentions(interfaces: &str, iface: &str) -> bool {
+    interfaces.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        matches!(w.as_slice(), ["iface", name, ..] if *name == iface)
+    })
+}
+
+/// Whether an ifupdown interfaces file sources `interfaces.d`.
+pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
+    interfaces.lines().any(|l| {
+        let l = l.trim();
+        (l.starts_with("source ") || l.starts_with("source-directory "))
+            && l.contains("interfaces.d")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipconf::Ipv4Cidr;
+    use crate::net::{LeaseTimes, MacAddr};
+    use crate::plan::NfsVersion;
+
+    fn dhcp_state() -> NetState {
+        NetState {
+            interface: "eth0".into(),
+            ifindex: 2,
+            mac: MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+            proto: Proto::Dhcp,
+            address: Ipv4Cidr {
+                addr: Ipv4Addr::new(10, 77, 0, 100),
+                prefix: 24,
+            },
+            broadcast: Some(Ipv4Addr::new(10, 77, 0, 255)),
+            gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
+            server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
+            next_server: Some(Ipv4Addr::new(10, 77, 0, 1)),
+            dns: vec![Ipv4Addr::new(10, 77, 0, 2)],
+            domain: Some("lab.test".into()),
+            search: vec!["lab.test".into(), "example.test".into()],
+            hostname: Some("node'1".into()),
+            root_path: Some("/export/casper".into()),
+            bootfile: Some("pxelinux.0".into()),
+            mtu: None,
+            ntp: vec![],
+            lease: Some(LeaseTimes {
+                lease_secs: 3600,
+                t1_secs: 1800,
+                t2_secs: 3150,
+                bound_at_ms: 1200,
+            }),
+        }
+    }
+
+    #[test]
+    fn klibc_format_golden() {
+        let root = ResolvedRoot {
+            server: Ipv4Addr::new(10, 77, 0, 1),
+            path: "/export/casper".into(),
+            options: vec![],
+            version: NfsVersion::V3,
+            server_from: "cmdline",
+        };
+        assert_eq!(
+            klibc_net_conf(&dhcp_state(), Some(&root), 3),
+            "DEVICE='eth0'\nPROTO='dhcp'\nIPV4ADDR='10.77.0.100'\nIPV4BROADCAST='10.77.0.255'\nIPV4NETMASK='255.255.255.0'\n\
+             IPV4GATEWAY='10.77.0.1'\nIPV4DNS0='10.77.0.2'\nIPV4DNS1='0.0.0.0'\nHOSTNAME='node'\\''1'\nDNSDOMAIN='lab.test'\n\
+             NISDOMAIN=''\nROOTSERVER='10.77.0.1'\nROOTPATH='/export/casper'\nfilename='pxelinux.0'\nUPTIME='3'\n\
+             DHCPLEASETIME='3600'\nDOMAINSEARCH='lab.test example.test'\n"
+        );
+    }
+
+    #[test]
+    fn klibc_conf_is_valid_shell() {
+        let mut s = dhcp_state();
+        s.hostname = Some("we!rd'name".into());
+        let text = klibc_net_conf(&s, None, 0);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{text}\nprintf %s \"$HOSTNAME|$PROTO|$ROOTPATH\""))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "we!rd'name|dhcp|/export/casper"
+        );
+    }
+
+    #[test]
+    fn resolv() {
+        assert_eq!(
+            resolv_conf(&dhcp_state()).unwrap(),
+            "# written by netinit from the boot-time network configuration\nsearch lab.test example.test\nnameserver 10.77.0.2\n"
+        );
+        let mut s = dhcp_state();
+        s.dns.clear();
+        s.search.clear();
+        s.domain = None;
+        assert_eq!(resolv_conf(&s), None);
+    }
+
+    #[test]
+    fn managers() {
+        let s = dhcp_state();
+        assert!(
+            networkmanager_conf(&s)
+                .contains("unmanaged-devices=mac:52:54:00:12:34:56;interface-name:eth0\n")
+        );
+        let unit = networkd_unit(&s);
+        assert!(unit.contains("[Match]\nMACAddress=52:54:00:12:34:56\n"));
+        assert!(unit.contains("KeepConfiguration=yes\nDHCP=ipv4\n"));
+        assert!(unit.contains("ClientIdentifier=mac\n"));
+        let y = netplan_yaml(&s);
+        assert!(y.contains("      critical: true\n      dhcp4: true\n"));
+        let mut st = s.clone();
+        st.proto = Proto::Static;
+        assert!(
+            networkd_unit(&st)
+                .contains("Address=10.77.0.100/24\nGateway=10.77.0.1\nDNS=10.77.0.2\n")
+        );
+        assert!(netplan_yaml(&st).contains("addresses: [\"10.77.0.100/24\"]"));
+        assert_eq!(
+            ifupdown_stanza(&s).lines().last(),
+            Some("iface eth0 inet manual")
+        );
+        assert!(ifupdown_mentions(
+            "auto lo\niface lo inet loopback\n  iface eth0 inet dhcp\n",
+            "eth0"
+        ));
+        assert!(!ifupdown_mentions("iface eth01 inet dhcp\n", "eth0"));
+        assert!(ifupdown_sources_dir("source /etc/network/interfaces.d/*\n"));
+    }
+}

@@ -21,7 +21,6 @@ use crate::step::Step;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    Error = 3,
     Warn = 4,
     Info = 6,
 }
@@ -116,10 +115,6 @@ macro_rules! info {
 #[macro_export]
 macro_rules! warn {
     ($step:expr, $($arg:tt)*) => { $crate::log::log($crate::log::Level::Warn, $step, format_args!($($arg)*)) };
-}
-#[macro_export]
-macro_rules! error {
-    ($step:expr, $($arg:tt)*) => { $crate::log::log($crate::log::Level::Error, $step, format_args!($($arg)*)) };
 }
 
 /// Times a step: logs `<step>: done in N ms` on success. The lab's phase

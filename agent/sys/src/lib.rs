@@ -6,11 +6,13 @@
 //! [`SysError`] naming the call, the object and the errno.
 
 pub mod error;
+pub mod host;
 pub mod kmod;
 pub mod loopdev;
 pub mod mount;
 pub mod netlink;
 pub mod packet;
 pub mod power;
+pub mod switch;
 
 pub use error::{Result, SysError};

@@ -126,6 +126,65 @@ pub fn coldplug(
     Ok(report)
 }
 
+/// Loads `names` (with dependencies) if they are modules that aren't loaded
+/// yet: the root phase needs nfs, squashfs, loop and overlay, and the
+/// kernel cannot load them itself (there is no modprobe for
+/// request_module). Built-ins and an absent module tree are fine; failures
+/// are warnings, since the mount that needs the module reports the real error.
+pub fn ensure(step: Step, names: &[&str]) {
+    let kver = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    ensure_in(Path::new("/"), &kver, &mut Finit, step, names);
+}
+
+pub fn ensure_in(
+    root: &Path,
+    kver: &str,
+    loader: &mut dyn ModuleLoader,
+    step: Step,
+    names: &[&str],
+) -> Vec<String> {
+    let moddir = root.join("lib/modules").join(kver);
+    if !moddir.is_dir() {
+        return Vec::new();
+    }
+    let index = match read_index(&moddir) {
+        Ok(i) => i,
+        Err(e) => {
+            warn!(step, "{e}");
+            return Vec::new();
+        }
+    };
+    let loaded = loaded_modules(root);
+    let wanted: Vec<String> = names
+        .iter()
+        .map(|n| netinit_core::kmod::normalize(n))
+        .collect();
+    let (order, unknown) = index.load_order(&wanted);
+    for e in unknown {
+        let ResolveError::Unknown(name) = &e;
+        if !index.is_builtin(name) {
+            warn!(step, "{e}");
+        }
+    }
+    let mut done = Vec::new();
+    for name in order.iter().filter(|n| !loaded.contains(*n)) {
+        let Some(module) = index.modules.get(name) else {
+            continue;
+        };
+        match loader.load(name, &moddir.join(&module.path), "") {
+            Ok(()) => done.push(name.clone()),
+            Err(e) => warn!(step, "{e}"),
+        }
+    }
+    if !done.is_empty() {
+        info!(step, "loaded {}", done.join(" "));
+    }
+    done
+}
+
 fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
     let read = |name: &str| -> Result<String, StepError> {
         let path = moddir.join(name);
@@ -363,6 +422,26 @@ kernel/fs/squashfs/squashfs.ko:
                 .failed
                 .contains(&("nosuch".to_string(), "unknown module".to_string()))
         );
+    }
+
+    #[test]
+    fn ensure_loads_only_what_is_missing() {
+        let t = tree();
+        let mut rec = Recorder {
+            root: t.path(),
+            calls: vec![],
+            fail: &[],
+        };
+        let done = ensure_in(
+            t.path(),
+            "6.1.0-test",
+            &mut rec,
+            Step::Nfs,
+            &["virtio-net", "e1000", "squashfs", "loop"],
+        );
+        // e1000 is loaded, loop is unknown here (built-in elsewhere): neither is loaded.
+        assert_eq!(done, ["virtio_ring", "virtio", "virtio_net", "squashfs"]);
+        assert!(ensure_in(t.path(), "none", &mut rec, Step::Nfs, &["squashfs"]).is_empty());
     }
 
     #[test]

@@ -1,42 +1,196 @@
-//! The root phase: NFS, live image, loop, overlay, hand-off, switch_root
-//! (to be written).
+//! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
+
+pub mod assemble;
+pub mod handoff;
 
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::BootPlan;
+use netinit_core::plan::{self, BootPlan};
+use netinit_sys::loopdev::LinuxLoop;
+use netinit_sys::mount::{Files, Linux, Mount};
 
+pub use assemble::Assembled;
+
+use crate::cli::{self, Spec};
+use crate::log::{self, timed};
+use crate::net::modules;
 use crate::step::{Step, StepError};
+use crate::{info, warn};
 
-/// What the root phase built, for switch_root.
-#[derive(Debug)]
-pub struct Assembled {
-    pub newroot: PathBuf,
+/// The real syscalls, for the generic executor.
+#[derive(Debug, Default)]
+struct Real {
+    linux: Linux,
+    looper: LinuxLoop,
+}
+
+impl Mount for Real {
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: netinit_sys::mount::MountFlags,
+        data: &str,
+    ) -> netinit_sys::Result<()> {
+        self.linux.mount(source, target, fstype, flags, data)
+    }
+    fn mount_bounded(
+        &mut self,
+        source: &str,
+        target: &Path,
+        fstype: &str,
+        flags: netinit_sys::mount::MountFlags,
+        data: &str,
+        timeout: std::time::Duration,
+    ) -> netinit_sys::Result<()> {
+        self.linux
+            .mount_bounded(source, target, fstype, flags, data, timeout)
+    }
+    fn move_mount(&mut self, from: &Path, to: &Path) -> netinit_sys::Result<()> {
+        self.linux.move_mount(from, to)
+    }
+}
+
+impl netinit_sys::loopdev::Loop for Real {
+    fn attach(&mut self, image: &Path) -> netinit_sys::Result<netinit_sys::loopdev::Attached> {
+        self.looper.attach(image)
+    }
+}
+
+impl Files for Real {
+    fn mkdir_p(&mut self, p: &Path) -> netinit_sys::Result<()> {
+        self.linux.mkdir_p(p)
+    }
+    fn list_dir(&self, p: &Path) -> Option<Vec<String>> {
+        self.linux.list_dir(p)
+    }
+    fn read_to_string(&self, p: &Path) -> Option<String> {
+        self.linux.read_to_string(p)
+    }
+    fn write(&mut self, p: &Path, c: &str) -> netinit_sys::Result<()> {
+        self.linux.write(p, c)
+    }
+    fn exists(&self, p: &Path) -> bool {
+        self.linux.exists(p)
+    }
+    fn is_symlink(&self, p: &Path) -> bool {
+        self.linux.is_symlink(p)
+    }
+    fn size(&self, p: &Path) -> netinit_sys::Result<u64> {
+        self.linux.size(p)
+    }
+    fn copy(&mut self, a: &Path, b: &Path) -> netinit_sys::Result<u64> {
+        self.linux.copy(a, b)
+    }
 }
 
 /// Mounts NFS, finds and mounts the image, builds the overlay in
-/// `newroot`, and writes the hand-off files into it.
-pub fn assemble(_plan: &BootPlan, _net: &NetState, newroot: &Path) -> Result<Assembled, StepError> {
-    let _ = newroot;
-    Err(StepError::new(Step::Nfs, "root phase not written yet"))
+/// `newroot`, and writes the hand-off files.
+pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assembled, StepError> {
+    let mut sys = Real::default();
+    let mut ensure = |step: Step, names: &[&str]| modules::ensure(step, names);
+    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    let wrote = timed(Step::Handoff, || {
+        handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
+    })?;
+    info!(Step::Handoff, "wrote {}", wrote.join(", "));
+    Ok(assembled)
 }
 
 /// Moves /dev, /proc, /sys, /run, frees the initramfs, chroots and execs
 /// init. Returns only on failure.
 pub fn switch_root(
-    _plan: &BootPlan,
-    _root: &Assembled,
-    _init_args: &[String],
+    plan: &BootPlan,
+    root: &Assembled,
+    init_args: &[String],
 ) -> Result<Infallible, StepError> {
-    Err(StepError::new(
+    crate::step::set_current(Step::SwitchRoot);
+    // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
+    if let Some(kib) = netinit_sys::host::peak_rss_kib() {
+        info!(Step::SwitchRoot, "peak RSS (VmHWM) {kib} kB");
+    }
+    let start = log::now_ms();
+    netinit_sys::switch::move_api_mounts(&root.newroot)
+        .map_err(|e| StepError::new(Step::SwitchRoot, e))?;
+    info!(
         Step::SwitchRoot,
-        "switch_root not written yet",
-    ))
+        "exec {} after {} ms",
+        plan.init,
+        log::now_ms().saturating_sub(start)
+    );
+    let err = match netinit_sys::switch::switch_root(&root.newroot, &plan.init, init_args) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let hint = if err.errno == 2 {
+        "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
+    } else {
+        "the new root is not bootable"
+    };
+    Err(StepError::new(Step::SwitchRoot, err).hint(hint))
 }
 
+const SPEC: Spec = Spec {
+    name: "mount-root",
+    flags: &[],
+    valued: &["cmdline"],
+    min_positional: 1,
+    max_positional: 1,
+    help: "\
+Usage: netinit mount-root NEWROOT [--cmdline STRING]
+
+Hook mode, for mkinitcpio and initramfs-tools: runs netinit's network
+phase and root assembly (NFS, live image, loop, overlay) into NEWROOT and
+writes the hand-off files, but does not switch root; the calling initramfs
+does that. NEWROOT must exist.
+
+Options:
+  --cmdline STRING  use this cmdline instead of /proc/cmdline
+
+Exit status: 0 the root is mounted on NEWROOT, 1 a step failed (the line
+'netinit: FAILED at <step>: <reason>' says which and why), 2 bad usage.",
+};
+
 /// `netinit mount-root NEWROOT [--cmdline STRING]`.
-pub fn main(_args: &[String]) -> ExitCode {
-    crate::cli::usage_error("mount-root: not written yet")
+pub fn main(args: &[String]) -> ExitCode {
+    cli::run(&SPEC, args, |p| {
+        let newroot = Path::new(p.positional.first().map_or("", String::as_str));
+        if !newroot.is_dir() {
+            return cli::usage_error(&format!(
+                "mount-root: {} is not a directory",
+                newroot.display()
+            ));
+        }
+        let text = match cli::cmdline_source(p) {
+            Ok(t) => t,
+            Err(msg) => return cli::usage_error(&format!("mount-root: {msg}")),
+        };
+        let plan = match plan::from_cmdline(&text) {
+            Ok(plan) => plan,
+            Err(e) => return cli::usage_error(&e.to_string()),
+        };
+        for note in &plan.notes {
+            warn!(Step::Cmdline, "{note}");
+        }
+        match crate::net::bring_up(&plan).and_then(|net| assemble(&plan, &net, newroot)) {
+            Ok(a) => {
+                info!(
+                    Step::Handoff,
+                    "root ready on {} from {}:{}",
+                    a.newroot.display(),
+                    a.root.server,
+                    a.root.path
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                log::failed(e.step, &e);
+                ExitCode::from(1)
+            }
+        }
+    })
 }

@@ -1,0 +1,860 @@
+//! Root assembly: NFS → live image(s) → loop + squashfs → overlay.
+//!
+//! Every mount that should outlive switch_root lives under /run/netinit,
+//! which moves into the new root with /run, so `/run/netinit/nfs`,
+//! `/run/netinit/image/N` and `/run/netinit/overlay` stay reachable from
+//! the booted system. Generic over the syscall traits so the exact call
+//! sequence of every layout is a unit test.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use netinit_core::live::find_images;
+use netinit_core::net::NetState;
+use netinit_core::nfs::{self, NfsMount};
+use netinit_core::plan::{
+    BootPlan, LiveLayout, NfsVersion, OverlaySize, ResolvedRoot, resolve_root,
+};
+use netinit_core::size::{human_bytes, tmpfs_option};
+use netinit_sys::loopdev::Loop;
+use netinit_sys::mount::{Files, Mount, MountFlags};
+
+use crate::log::timed;
+use crate::step::{Step, StepError};
+use crate::{info, warn};
+
+pub const RUN_DIR: &str = "/run/netinit";
+pub const NFS_DIR: &str = "/run/netinit/nfs";
+pub const IMAGE_DIR: &str = "/run/netinit/image";
+pub const OVERLAY_DIR: &str = "/run/netinit/overlay";
+pub const TORAM_DIR: &str = "/run/netinit/toram";
+
+/// What was built, for the hand-off and switch_root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    pub newroot: PathBuf,
+    pub root: ResolvedRoot,
+    /// Image paths actually mounted (after toram: the RAM copies).
+    pub images: Vec<PathBuf>,
+}
+
+/// Loads kernel modules on demand (real: `modules::ensure`).
+pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
+
+/// Assembles the root into `newroot`.
+pub fn assemble<S: Mount + Loop + Files>(
+    sys: &mut S,
+    plan: &BootPlan,
+    net: &NetState,
+    newroot: &Path,
+    ensure: Ensure<'_>,
+) -> Result<Assembled, StepError> {
+    let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
+    let plain = plan.live.layout == LiveLayout::None;
+    let nfs_target = if plain {
+        newroot.to_path_buf()
+    } else {
+        PathBuf::from(NFS_DIR)
+    };
+    let mount = nfs::mount_for(&root, net.address.addr);
+    timed(Step::Nfs, || {
+        let module = if matches!(root.version, NfsVersion::V4(_)) {
+            "nfsv4"
+        } else {
+            "nfsv3"
+        };
+        ensure(Step::Nfs, &["nfs", module]);
+        mount_nfs(
+            sys,
+            &mount,
+            &root,
+            &nfs_target,
+            plain,
+            Duration::from_secs(u64::from(plan.timeouts.nfs_secs)),
+        )
+    })?;
+    if plain {
+        return Ok(Assembled {
+            newroot: newroot.to_path_buf(),
+            root,
+            images: Vec::new(),
+        });
+    }
+    let found = timed(Step::Image, || {
+        let base = Path::new(NFS_DIR);
+        let list = |rel: &str| sys.list_dir(&base.join(rel));
+        let read = |rel: &str| sys.read_to_string(&base.join(rel));
+        find_images(&plan.live, &list, &read).map_err(|e| {
+            StepError::new(
+                Step::Image,
+                format_args!("{e} on {}:{}", root.server, root.path),
+            )
+            .hint("check the folder layout on the server, or live-media-path= / archisobasedir=")
+        })
+    })?;
+    info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
+    let mut images: Vec<PathBuf> = found
+        .iter()
+        .map(|rel| Path::new(NFS_DIR).join(rel))
+        .collect();
+    if plan.toram {
+        images = timed(Step::Toram, || to_ram(sys, &images))?;
+    }
+    let layers = timed(Step::Squashfs, || {
+        ensure(Step::Squashfs, &["loop", "squashfs"]);
+        mount_images(sys, &images)
+    })?;
+    timed(Step::Overlay, || {
+        ensure(Step::Overlay, &["overlay"]);
+        mount_overlay(sys, &layers, plan.overlay.size, newroot)
+    })?;
+    Ok(Assembled {
+        newroot: newroot.to_path_buf(),
+        root,
+        images,
+    })
+}
+
+/// Mounts NFS, retrying transient failures (a server that comes up late)
+/// with back-off until `budget` is spent. Configuration errors fail at once.
+fn mount_nfs<S: Mount + Files>(
+    sys: &mut S,
+    m: &NfsMount,
+    root: &ResolvedRoot,
+    target: &Path,
+    plain: bool,
+    budget: Duration,
+) -> Result<(), StepError> {
+    sys.mkdir_p(target)
+        .map_err(|e| StepError::new(Step::Nfs, e))?;
+    // Live media are read-only; a plain root is read-write unless `ro`.
+    let flags = if m.read_only || !plain {
+        MountFlags::RDONLY
+    } else {
+        MountFlags::empty()
+    };
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        let left = budget
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_secs(1));
+        match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
+            Ok(()) => {
+                info!(
+                    Step::Nfs,
+                    "mounted {} ({}, server from {}) on {}",
+                    m.source,
+                    m.data,
+                    root.server_from,
+                    target.display()
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                let retry = nfs::is_transient(e.errno) && start.elapsed() + delay < budget;
+                if !retry {
+                    let mut err = StepError::new(Step::Nfs, &e);
+                    if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
+                        err = err.hint(h);
+                    }
+                    if attempt > 1 {
+                        err.reason = format!(
+                            "{} (after {attempt} attempts in {} s)",
+                            err.reason,
+                            start.elapsed().as_secs()
+                        );
+                    }
+                    return Err(err);
+                }
+                warn!(
+                    Step::Nfs,
+                    "attempt {attempt}: {e}; retrying in {} ms",
+                    delay.as_millis()
+                );
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// `toram`: copies the images into a tmpfs when they fit, and says so
+/// either way with both numbers.
+fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathBuf>, StepError> {
+    let mut need = 0u64;
+    for i in images {
+        need += sys.size(i).map_err(|e| StepError::new(Step::Toram, e))?;
+    }
+    let have = sys
+        .read_to_string(Path::new("/proc/meminfo"))
+        .and_then(|m| mem_available(&m))
+        .unwrap_or(0);
+    // Leave a quarter of free RAM for the system itself and the overlay.
+    if need > have / 4 * 3 {
+        warn!(
+            Step::Toram,
+            "need {}, have {} available: not copying, reading the image over NFS",
+            human_bytes(need),
+            human_bytes(have)
+        );
+        return Ok(images.to_vec());
+    }
+    info!(
+        Step::Toram,
+        "need {}, have {} available: copying",
+        human_bytes(need),
+        human_bytes(have)
+    );
+    let dir = Path::new(TORAM_DIR);
+    sys.mkdir_p(dir)
+        .map_err(|e| StepError::new(Step::Toram, e))?;
+    let size = format!("size={},mode=0755", need + (16 << 20));
+    sys.mount(
+        "tmpfs",
+        dir,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        &size,
+    )
+    .map_err(|e| StepError::new(Step::Toram, e))?;
+    let mut out = Vec::new();
+    for (i, src) in images.iter().enumerate() {
+        let name = src.file_name().map_or_else(
+            || format!("{i}.squashfs"),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let dst = dir.join(format!("{i}-{name}"));
+        sys.copy(src, &dst).map_err(|e| {
+            StepError::new(Step::Toram, e).hint("the copy ran out of space or the server went away")
+        })?;
+        out.push(dst);
+    }
+    Ok(out)
+}
+
+/// `MemAvailable` from /proc/meminfo, in bytes.
+pub fn mem_available(meminfo: &str) -> Option<u64> {
+    meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix("MemAvailable:")?;
+        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib * 1024)
+    })
+}
+
+/// Loop-mounts each image read-only at /run/netinit/image/N; returns the
+/// mount points, bottom layer first.
+fn mount_images<S: Mount + Loop + Files>(
+    sys: &mut S,
+    images: &[PathBuf],
+) -> Result<Vec<PathBuf>, StepError> {
+    let mut layers = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        let target = Path::new(IMAGE_DIR).join(i.to_string());
+        sys.mkdir_p(&target)
+            .map_err(|e| StepError::new(Step::Squashfs, e))?;
+        // `dev` holds the loop fd until the mount holds the device.
+        let dev = sys
+            .attach(image)
+            .map_err(|e| StepError::new(Step::Squashfs, e))?;
+        sys.mount(
+            &dev.path.to_string_lossy(),
+            &target,
+            "squashfs",
+            MountFlags::RDONLY,
+            "",
+        )
+        .map_err(|e| {
+            StepError::new(Step::Squashfs, e).hint(format!(
+                "is {} a squashfs image? is the squashfs module in the initrd?",
+                image.display()
+            ))
+        })?;
+        info!(
+            Step::Squashfs,
+            "{} on {} at {}",
+            image.display(),
+            dev.path.display(),
+            target.display()
+        );
+        layers.push(target);
+    }
+    Ok(layers)
+}
+
+/// A tmpfs upper over every layer, mounted on `newroot`.
+fn mount_overlay<S: Mount + Files>(
+    sys: &mut S,
+    layers: &[PathBuf],
+    size: OverlaySize,
+    newroot: &Path,
+) -> Result<(), StepError> {
+    let dir = Path::new(OVERLAY_DIR);
+    let err = |e| StepError::new(Step::Overlay, e);
+    sys.mkdir_p(dir).map_err(err)?;
+    sys.mount(
+        "tmpfs",
+        dir,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        &format!("{},mode=0755", tmpfs_option(size)),
+    )
+    .map_err(err)?;
+    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    sys.mkdir_p(&upper).map_err(err)?;
+    sys.mkdir_p(&work).map_err(err)?;
+    sys.mkdir_p(newroot).map_err(err)?;
+    // overlayfs lists lowerdirs top-most first.
+    let lower: Vec<String> = layers
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        upper.display(),
+        work.display()
+    );
+    sys.mount("overlay", newroot, "overlay", MountFlags::empty(), &data)
+        .map_err(|e| {
+            StepError::new(Step::Overlay, e)
+                .hint("is the overlay module in the initrd? (netinit check-kernel)")
+        })?;
+    info!(
+        Step::Overlay,
+        "{} layer(s) + tmpfs ({size}) on {}",
+        layers.len(),
+        newroot.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A recording fake for the root phase's syscalls.
+    use super::*;
+    use netinit_sys::{Result, SysError};
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Default)]
+    pub struct FakeSys {
+        pub calls: Vec<String>,
+        /// Directory listings by absolute path.
+        pub dirs: BTreeMap<String, Vec<String>>,
+        pub files: BTreeMap<String, String>,
+        /// errnos the next NFS mounts fail with, in order.
+        pub nfs_errors: Vec<i32>,
+        pub loops: u32,
+    }
+
+    impl Mount for FakeSys {
+        fn mount(
+            &mut self,
+            source: &str,
+            target: &Path,
+            fstype: &str,
+            flags: MountFlags,
+            data: &str,
+        ) -> Result<()> {
+            let ro = if flags.contains(MountFlags::RDONLY) {
+                " ro"
+            } else {
+                ""
+            };
+            self.calls.push(format!(
+                "mount {fstype} {source} {}{ro} [{data}]",
+                target.display()
+            ));
+            if fstype.starts_with("nfs") && !self.nfs_errors.is_empty() {
+                let errno = self.nfs_errors.remove(0);
+                return Err(SysError {
+                    call: "mount",
+                    object: format!("{fstype} {source} on {}", target.display()),
+                    errno,
+                });
+            }
+            Ok(())
+        }
+        fn move_mount(&mut self, from: &Path, to: &Path) -> Result<()> {
+            self.calls
+                .push(format!("move {} {}", from.display(), to.display()));
+            Ok(())
+        }
+    }
+
+    impl Loop for FakeSys {
+        fn attach(&mut self, image: &Path) -> Result<netinit_sys::loopdev::Attached> {
+            let dev = PathBuf::from(format!("/dev/loop{}", self.loops));
+            self.loops += 1;
+            self.calls
+                .push(format!("loop {} {}", image.display(), dev.display()));
+            Ok(netinit_sys::loopdev::Attached::unheld(dev))
+        }
+    }
+
+    impl Files for FakeSys {
+        fn mkdir_p(&mut self, _: &Path) -> Result<()> {
+            Ok(())
+        }
+        fn list_dir(&self, path: &Path) -> Option<Vec<String>> {
+            self.dirs.get(path.to_str()?.trim_end_matches('/')).cloned()
+        }
+        fn read_to_string(&self, path: &Path) -> Option<String> {
+            self.files.get(path.to_str()?).cloned()
+        }
+        fn write(&mut self, path: &Path, contents: &str) -> Result<()> {
+            self.calls.push(format!("write {}", path.display()));
+            self.files
+                .insert(path.display().to_string(), contents.to_owned());
+            Ok(())
+        }
+        fn exists(&self, path: &Path) -> bool {
+            let p = path.display().to_string();
+            self.files.contains_key(&p) || self.dirs.contains_key(&p)
+        }
+        fn is_symlink(&self, path: &Path) -> bool {
+            self.files
+                .get(&path.display().to_string())
+                .is_some_and(|c| c.starts_with("->"))
+        }
+        fn size(&self, _: &Path) -> Result<u64> {
+            Ok(100 << 20)
+        }
+        fn copy(&mut self, from: &Path, to: &Path) -> Result<u64> {
+            self.calls
+                .push(format!("copy {} {}", from.display(), to.display()));
+            Ok(100 << 20)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeSys;
+    use super::*;
+    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::{MacAddr, Proto};
+
+    fn net() -> NetState {
+        NetState {
+            interface: "eth0".into(),
+            ifindex: 2,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            proto: Proto::Dhcp,
+            address: Ipv4Cidr {
+                addr: [10, 77, 0, 100].into(),
+                prefix: 24,
+            },
+            broadcast: None,
+            gateway: None,
+            server_id: Some([10, 77, 0, 1].into()),
+            next_server: None,
+            dns: vec![],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: Some("/export/from-dhcp".into()),
+            bootfile: None,
+            mtu: None,
+            ntp: vec![],
+            lease: None,
+        }
+    }
+
+    fn run(cmdline: &str, sys: &mut FakeSys) -> (Result<Assembled, StepError>, Vec<String>) {
+        let plan = netinit_core::plan::from_cmdline(cmdline).unwrap();
+        let mut loaded = Vec::new();
+        let mut ensure =
+            |_: Step, names: &[&str]| loaded.extend(names.iter().map(|s| s.to_string()));
+        let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut ensure);
+        (r, loaded)
+    }
+
+    #[test]
+    fn casper_sequence() {
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs/casper".into(),
+            vec!["filesystem.squashfs".into(), "vmlinuz".into()],
+        );
+        let (r, loaded) = run(
+            "boot=casper netboot=nfs nfsroot=10.77.0.1:/export/casper ip=dhcp",
+            &mut sys,
+        );
+        let a = r.unwrap();
+        assert_eq!(loaded, ["nfs", "nfsv3", "loop", "squashfs", "overlay"]);
+        assert_eq!(
+            sys.calls,
+            [
+                "mount nfs 10.77.0.1:/export/casper /run/netinit/nfs ro [vers=3,proto=tcp,nolock,addr=10.77.0.1]",
+                "loop /run/netinit/nfs/casper/filesystem.squashfs /dev/loop0",
+                "mount squashfs /dev/loop0 /run/netinit/image/0 ro []",
+                "mount tmpfs tmpfs /run/netinit/overlay [size=50%,mode=0755]",
+                "mount overlay overlay /newroot [lowerdir=/run/netinit/image/0,upperdir=/run/netinit/overlay/upper,workdir=/run/netinit/overlay/work]",
+            ]
+        );
+        assert_eq!(
+            a.images,
+            [PathBuf::from("/run/netinit/nfs/casper/filesystem.squashfs")]
+        );
+    }
+
+    #[test]
+    fn linomad_stacks_top_most_first() {
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs".into(),
+            vec!["02-apps.squashfs".into(), "01-core.squashfs".into()],
+        );
+        let (r, _) = run(
+            "sys=10.77.0.1:/export/sys ip=10.77.0.50::10.77.0.1:24 netinit.overlay_size=256M",
+            &mut sys,
+        );
+        r.unwrap();
+        let last = sys.calls.last().unwrap();
+        assert_eq!(
+            last,
+            "mount overlay overlay /newroot [lowerdir=/run/netinit/image/1:/run/netinit/image/0,upperdir=/run/netinit/overlay/upper,workdir=/run/netinit/overlay/work]"
+        );
+        assert!(sys.calls.contains(
+            &"mount tmpfs tmpfs /run/netinit/overlay [size=268435456,mode=0755]".to_string()
+        ));
+    }
+
+    #[test]
+    fn plain_root_is_rw_on_newroot_and_v4_uses_nfs4() {
+        let mut sys = FakeSys::default();
+        let (r, loaded) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/export/arch,vers=4.2 ip=dhcp",
+            &mut sys,
+        );
+        r.unwrap();
+        assert_eq!(loaded, ["nfs", "nfsv4"]);
+        assert_eq!(
+            sys.calls,
+            [
+                "mount nfs4 10.77.0.1:/export/arch /newroot [vers=4.2,proto=tcp,addr=10.77.0.1,clientaddr=10.77.0.100]"
+            ]
+        );
+    }
+
+    #[test]
+    fn root_path_from_dhcp_only() {
+        let mut sys = FakeSys::default();
+        let (r, _) = run("root=/dev/nfs ip=dhcp", &mut sys);
+        assert_eq!(r.unwrap().root.path, "/export/from-dhcp");
+        assert!(sys.calls[0].starts_with("mount nfs 10.77.0.1:/export/from-dhcp /newroot [vers=3"));
+    }
+
+    #[test]
+    fn transient_errors_retry_config_errors_fail_at_once() {
+        let mut sys = FakeSys {
+            nfs_errors: vec![111, 110],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=30",
+            &mut sys,
+        );
+        r.unwrap();
+        assert_eq!(
+            sys.calls
+                .iter()
+                .filter(|c| c.starts_with("mount nfs"))
+                .count(),
+            3
+        );
+
+        let mut sys = FakeSys {
+            nfs_errors: vec![13],
+            ..Default::default()
+        };
+        let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
+        let e = r.unwrap_err();
+        assert_eq!(e.step, Step::Nfs);
+        assert_eq!(e.reason, "mount nfs 10.77.0.1:/wrong on /newroot: EACCES");
+        assert!(
+            e.hint
+                .unwrap()
+                .starts_with("export path not allowed for this client")
+        );
+        assert_eq!(sys.calls.len(), 1, "no retry for EACCES");
+    }
+
+    #[test]
+    fn missing_image_lists_what_was_tried() {
+        let mut sys = FakeSys::default();
+        sys.dirs
+            .insert("/run/netinit/nfs/live".into(), vec!["vmlinuz".into()]);
+        let (r, _) = run(
+            "boot=live netboot=nfs nfsroot=10.77.0.1:/export/live",
+            &mut sys,
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.step, Step::Image);
+        assert_eq!(
+            e.reason,
+            "no live image found: tried live/filesystem.module, live/*.squashfs on 10.77.0.1:/export/live"
+        );
+    }
+
+    #[test]
+    fn toram_copies_when_it_fits_and_says_so_when_not() {
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs/live".into(),
+            vec!["filesystem.squashfs".into()],
+        );
+        sys.files.insert(
+            "/proc/meminfo".into(),
+            "MemTotal: 4000000 kB\nMemAvailable: 3000000 kB\n".into(),
+        );
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert_eq!(
+            r.unwrap().images,
+            [PathBuf::from("/run/netinit/toram/0-filesystem.squashfs")]
+        );
+        assert!(
+            sys.calls
+                .iter()
+                .any(|c| c.starts_with("copy /run/netinit/nfs/live/filesystem.squashfs"))
+        );
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs/live".into(),
+            vec!["filesystem.squashfs".into()],
+        );
+        sys.files
+            .insert("/proc/meminfo".into(), "MemAvailable: 100000 kB\n".into());
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert_eq!(
+            r.unwrap().images,
+            [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")]
+        );
+        assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
+    }
+
+    #[test]
+    fn meminfo() {
+        assert_eq!(
+            mem_available("MemTotal: 2 kB\nMemAvailable:    1024 kB\n"),
+            Some(1 << 20)
+        );
+        assert_eq!(mem_available("garbage"), None);
+    }
+
+    /// Runs `body` in a private mount namespace: re-execs this test binary
+    /// under `unshare -m` so nothing mounted here is seen by the host.
+    fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
+        if std::env::var_os("NETINIT_TEST_MOUNTNS").is_some() {
+            body();
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private"])
+            .arg(exe)
+            .args([
+                test,
+                "--exact",
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("NETINIT_TEST_MOUNTNS", "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    }
+
+    fn mksquashfs(dir: &Path, files: &[(&str, &str)], out: &Path) {
+        let src = dir.join(out.file_stem().unwrap());
+        for (path, content) in files {
+            let p = src.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        let st = std::process::Command::new("mksquashfs")
+            .arg(&src)
+            .arg(out)
+            .args(["-quiet", "-noappend", "-comp", "xz"])
+            .status();
+        assert!(
+            st.unwrap().success(),
+            "mksquashfs (apt-get install squashfs-tools)"
+        );
+    }
+
+    fn mounts() -> String {
+        std::fs::read_to_string("/proc/self/mounts").unwrap()
+    }
+
+    #[test]
+    #[ignore = "needs root, loop/squashfs/overlay: run by scripts/test.sh"]
+    fn host_kernel_loop_squashfs_overlay_toram_and_move() {
+        in_private_mount_ns(
+            "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
+            || {
+                let mut sys = super::super::Real::default();
+                // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
+                std::fs::create_dir_all(RUN_DIR).unwrap();
+                sys.mount(
+                    "tmpfs",
+                    Path::new(RUN_DIR),
+                    "tmpfs",
+                    MountFlags::empty(),
+                    "mode=0755",
+                )
+                .unwrap();
+                let t = tempfile::tempdir().unwrap();
+                let (img0, img1) = (
+                    t.path().join("01-base.squashfs"),
+                    t.path().join("02-top.squashfs"),
+                );
+                mksquashfs(
+                    t.path(),
+                    &[("etc/os-release", "base\n"), ("bin/only-in-base", "x")],
+                    &img0,
+                );
+                mksquashfs(
+                    t.path(),
+                    &[("etc/os-release", "top\n"), ("usr/only-in-top", "y")],
+                    &img1,
+                );
+
+                // toram: both images fit easily; they end up in a tmpfs.
+                let images = to_ram(&mut sys, &[img0.clone(), img1.clone()]).unwrap();
+                assert_eq!(
+                    images,
+                    [
+                        PathBuf::from("/run/netinit/toram/0-01-base.squashfs"),
+                        PathBuf::from("/run/netinit/toram/1-02-top.squashfs")
+                    ]
+                );
+                assert!(mounts().contains(" /run/netinit/toram tmpfs "));
+
+                let layers = mount_images(&mut sys, &images).unwrap();
+                let m = mounts();
+                for (i, l) in layers.iter().enumerate() {
+                    assert!(
+                        m.contains(&format!(" {} squashfs ro,", l.display())),
+                        "layer {i}: {m}"
+                    );
+                }
+                // LOOP_CONFIGURE set read-only and autoclear.
+                let loops: Vec<String> = m
+                    .lines()
+                    .filter(|l| l.contains(" squashfs "))
+                    .map(|l| {
+                        l.split(' ')
+                            .next()
+                            .unwrap()
+                            .trim_start_matches("/dev/")
+                            .to_owned()
+                    })
+                    .collect();
+                for dev in &loops {
+                    assert_eq!(
+                        std::fs::read_to_string(format!("/sys/block/{dev}/ro"))
+                            .unwrap()
+                            .trim(),
+                        "1",
+                        "{dev} read-only"
+                    );
+                    assert_eq!(
+                        std::fs::read_to_string(format!("/sys/block/{dev}/loop/autoclear"))
+                            .unwrap()
+                            .trim(),
+                        "1",
+                        "{dev} autoclear"
+                    );
+                }
+
+                let newroot = t.path().join("newroot");
+                mount_overlay(&mut sys, &layers, OverlaySize::Bytes(64 << 20), &newroot).unwrap();
+                assert_eq!(
+                    std::fs::read_to_string(newroot.join("etc/os-release")).unwrap(),
+                    "top\n",
+                    "the later image is on top"
+                );
+                assert!(
+                    newroot.join("bin/only-in-base").exists()
+                        && newroot.join("usr/only-in-top").exists()
+                );
+                std::fs::write(newroot.join("written"), "ok").unwrap();
+                assert_eq!(
+                    std::fs::read_to_string("/run/netinit/overlay/upper/written").unwrap(),
+                    "ok"
+                );
+                let m = mounts();
+                assert!(
+                    m.contains(" /run/netinit/overlay tmpfs rw,nosuid,nodev,relatime,size=65536k"),
+                    "{m}"
+                );
+                assert!(
+                    m.contains("lowerdir=/run/netinit/image/1:/run/netinit/image/0"),
+                    "{m}"
+                );
+
+                // switch_root's first half: /run (with every netinit mount) moves into the new root.
+                std::fs::create_dir_all(newroot.join("run")).unwrap();
+                sys.move_mount(Path::new("/run/netinit"), &newroot.join("run"))
+                    .unwrap();
+                assert_eq!(
+                    std::fs::read_to_string(newroot.join("run/overlay/upper/written")).unwrap(),
+                    "ok"
+                );
+                assert!(newroot.join("run/image/0/bin/only-in-base").exists());
+            },
+        );
+    }
+
+    #[test]
+    #[ignore = "needs root: run by scripts/test.sh"]
+    fn host_kernel_free_initramfs_stays_on_its_filesystem() {
+        in_private_mount_ns(
+            "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
+            || {
+                use std::os::unix::fs::MetadataExt;
+                let mut sys = super::super::Real::default();
+                let t = tempfile::tempdir().unwrap();
+                let fake = t.path().join("initramfs");
+                std::fs::create_dir_all(&fake).unwrap();
+                sys.mount("tmpfs", &fake, "tmpfs", MountFlags::empty(), "")
+                    .unwrap();
+                for f in ["init", "lib/modules/x.ko", "etc/a/b/c"] {
+                    let p = fake.join(f);
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    std::fs::write(p, "data").unwrap();
+                }
+                // A different filesystem inside (like /newroot or /dev) must survive.
+                let other = fake.join("newroot");
+                let mnt = fake.join("mnt");
+                std::fs::create_dir_all(&other).unwrap();
+                std::fs::create_dir_all(&mnt).unwrap();
+                sys.mount("tmpfs", &mnt, "tmpfs", MountFlags::empty(), "")
+                    .unwrap();
+                std::fs::write(mnt.join("keep-me"), "x").unwrap();
+                std::fs::write(other.join("keep-me-too"), "x").unwrap();
+                let dev = std::fs::metadata(&fake).unwrap().dev();
+                let freed = netinit_sys::switch::free_initramfs(&fake, dev, &other);
+                assert_eq!(freed, 12);
+                let mut left: Vec<String> = std::fs::read_dir(&fake)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                left.sort();
+                assert_eq!(left, ["mnt", "newroot"]);
+                assert!(mnt.join("keep-me").exists() && other.join("keep-me-too").exists());
+            },
+        );
+    }
+}

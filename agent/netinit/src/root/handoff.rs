@@ -1,0 +1,215 @@
+//! Hands the network to the booted system: klibc's net-IFACE.conf,
+//! resolv.conf and hostname, and a keep-the-link config for whichever
+//! network managers the new root has. Files under /run move into the new
+//! root with /run; files under /etc go into the new root (the overlay's
+//! upper layer on a live system).
+
+use std::path::Path;
+
+use netinit_core::handoff;
+use netinit_core::net::NetState;
+use netinit_sys::mount::{Files, under};
+
+use super::assemble::{Assembled, RUN_DIR};
+use crate::step::{Step, StepError};
+use crate::{info, warn};
+
+/// Marker paths of each network manager inside a root.
+const NETWORKMANAGER: [&str; 2] = ["usr/sbin/NetworkManager", "etc/NetworkManager"];
+const NETWORKD: [&str; 2] = [
+    "lib/systemd/systemd-networkd",
+    "usr/lib/systemd/systemd-networkd",
+];
+const NETPLAN: [&str; 2] = ["usr/sbin/netplan", "etc/netplan"];
+const IFUPDOWN: &str = "etc/network/interfaces";
+
+fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
+    markers.iter().any(|m| sys.exists(&root.join(m)))
+}
+
+/// Writes every hand-off file; returns what was written, for the log.
+pub fn write<S: Files>(
+    sys: &mut S,
+    net: &NetState,
+    assembled: &Assembled,
+    uptime_secs: u64,
+) -> Result<Vec<String>, StepError> {
+    let root = assembled.newroot.as_path();
+    let err = |e| StepError::new(Step::Handoff, e);
+    let mut wrote = Vec::new();
+    let conf = format!("/run/net-{}.conf", net.interface);
+    sys.write(
+        Path::new(&conf),
+        &handoff::klibc_net_conf(net, Some(&assembled.root), uptime_secs),
+    )
+    .map_err(err)?;
+    wrote.push(conf);
+    let json = format!("{RUN_DIR}/net.json");
+    sys.write(Path::new(&json), &net.to_json(0).to_pretty())
+        .map_err(err)?;
+    wrote.push(json);
+
+    if let Some(text) = handoff::resolv_conf(net) {
+        let path = under(root, "etc/resolv.conf");
+        if sys.is_symlink(&path) {
+            // systemd-resolved and friends manage it; writing through the
+            // link would land in the initramfs's /run.
+            info!(
+                Step::Handoff,
+                "/etc/resolv.conf is a symlink: left to the booted system"
+            );
+        } else {
+            sys.write(&path, &text).map_err(err)?;
+            wrote.push("/etc/resolv.conf".into());
+        }
+    }
+    if let Some(name) = &net.hostname {
+        sys.write(&under(root, "etc/hostname"), &format!("{name}\n"))
+            .map_err(err)?;
+        wrote.push("/etc/hostname".into());
+        if let Err(e) = netinit_sys::host::set_hostname(name) {
+            warn!(Step::Handoff, "{e}");
+        }
+    }
+    if has(sys, root, &NETWORKMANAGER) {
+        let p = "/run/NetworkManager/conf.d/90-netinit.conf";
+        sys.write(Path::new(p), &handoff::networkmanager_conf(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (NetworkManager: {} unmanaged)", net.interface));
+    }
+    if has(sys, root, &NETWORKD) {
+        let p = format!("/run/systemd/network/10-netinit-{}.network", net.interface);
+        sys.write(Path::new(&p), &handoff::networkd_unit(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (systemd-networkd: KeepConfiguration=yes)"));
+    }
+    if has(sys, root, &NETPLAN) {
+        let p = "/run/netplan/90-netinit.yaml";
+        sys.write(Path::new(p), &handoff::netplan_yaml(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (netplan: critical)"));
+    }
+    let interfaces = root.join(IFUPDOWN);
+    if let Some(text) = sys.read_to_string(&interfaces) {
+        if handoff::ifupdown_mentions(&text, &net.interface) {
+            warn!(
+                Step::Handoff,
+                "/etc/network/interfaces already configures {}; left as is (make it 'manual' to keep ifdown off the root link)",
+                net.interface
+            );
+        } else if handoff::ifupdown_sources_dir(&text) {
+            let p = format!("etc/network/interfaces.d/netinit-{}", net.interface);
+            sys.write(&root.join(&p), &handoff::ifupdown_stanza(net))
+                .map_err(err)?;
+            wrote.push(format!("/{p} (ifupdown: manual)"));
+        } else {
+            sys.write(
+                &interfaces,
+                &format!("{text}\n{}", handoff::ifupdown_stanza(net)),
+            )
+            .map_err(err)?;
+            wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
+        }
+    }
+    Ok(wrote)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::assemble::fake::FakeSys;
+    use super::*;
+    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::{MacAddr, Proto};
+    use netinit_core::plan::{NfsVersion, ResolvedRoot};
+    use std::path::PathBuf;
+
+    fn state() -> NetState {
+        NetState {
+            interface: "eth0".into(),
+            ifindex: 2,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            proto: Proto::Dhcp,
+            address: Ipv4Cidr {
+                addr: [10, 77, 0, 100].into(),
+                prefix: 24,
+            },
+            broadcast: None,
+            gateway: None,
+            server_id: Some([10, 77, 0, 1].into()),
+            next_server: None,
+            dns: vec![[10, 77, 0, 1].into()],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: None,
+            bootfile: None,
+            mtu: None,
+            ntp: vec![],
+            lease: None,
+        }
+    }
+
+    fn assembled() -> Assembled {
+        Assembled {
+            newroot: PathBuf::from("/newroot"),
+            root: ResolvedRoot {
+                server: [10, 77, 0, 1].into(),
+                path: "/export".into(),
+                options: vec![],
+                version: NfsVersion::V3,
+                server_from: "cmdline",
+            },
+            images: vec![],
+        }
+    }
+
+    #[test]
+    fn writes_for_every_manager_present() {
+        let mut sys = FakeSys::default();
+        for m in [
+            "/newroot/usr/sbin/NetworkManager",
+            "/newroot/lib/systemd/systemd-networkd",
+            "/newroot/etc/netplan",
+        ] {
+            sys.dirs.insert(m.into(), vec![]);
+        }
+        sys.files.insert(
+            "/newroot/etc/network/interfaces".into(),
+            "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n".into(),
+        );
+        let wrote = write(&mut sys, &state(), &assembled(), 3).unwrap();
+        let writes: Vec<&str> = sys.calls.iter().map(String::as_str).collect();
+        assert_eq!(
+            writes,
+            [
+                "write /run/net-eth0.conf",
+                "write /run/netinit/net.json",
+                "write /newroot/etc/resolv.conf",
+                "write /run/NetworkManager/conf.d/90-netinit.conf",
+                "write /run/systemd/network/10-netinit-eth0.network",
+                "write /run/netplan/90-netinit.yaml",
+                "write /newroot/etc/network/interfaces.d/netinit-eth0",
+            ]
+        );
+        assert_eq!(wrote.len(), 7);
+        assert!(sys.files["/run/net-eth0.conf"].contains("ROOTPATH='/export'\n"));
+    }
+
+    #[test]
+    fn leaves_resolv_symlink_and_existing_ifupdown_stanza() {
+        let mut sys = FakeSys::default();
+        sys.files.insert(
+            "/newroot/etc/resolv.conf".into(),
+            "-> ../run/systemd/resolve/stub-resolv.conf".into(),
+        );
+        sys.files.insert(
+            "/newroot/etc/network/interfaces".into(),
+            "iface eth0 inet dhcp\n".into(),
+        );
+        write(&mut sys, &state(), &assembled(), 3).unwrap();
+        assert_eq!(
+            sys.calls,
+            ["write /run/net-eth0.conf", "write /run/netinit/net.json"]
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! Host identity and process facts.
+
+use crate::{Result, SysError};
+
+/// Sets the kernel hostname (what `uname -n` shows until the booted
+/// system reads /etc/hostname).
+pub fn set_hostname(name: &str) -> Result<()> {
+    rustix::system::sethostname(name.as_bytes()).map_err(|e| SysError::new("sethostname", name, e))
+}
+
+/// Seconds since boot (CLOCK_BOOTTIME), as klibc's UPTIME.
+pub fn uptime_secs() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    u64::try_from(ts.tv_sec).unwrap_or(0)
+}
+
+/// This process's peak resident set (VmHWM) in kB, from /proc/self/status.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix("VmHWM:")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    })
+}
