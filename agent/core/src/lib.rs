@@ -12,6 +12,7 @@ pub mod cmdline;
 pub mod config;
 pub mod cpio;
 pub mod dhcp;
+pub mod elf;
 pub mod errno;
 pub mod explain;
 pub mod gzip;
