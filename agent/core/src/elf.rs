@@ -2,13 +2,13 @@
 //! section and to tell whether a binary is static (no PT_INTERP).
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?))
 }
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
 }
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
 fn is_elf64_le(b: &[u8]) -> bool {
@@ -30,8 +30,8 @@ pub fn section<'a>(data: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let sh = |i: usize| -> Option<(u32, usize, usize)> {
         let at = shoff.checked_add(i.checked_mul(shentsize)?)?;
         let name = u32_at(data, at)?;
-        let off = usize::try_from(u64_at(data, at + 0x18)?).ok()?;
-        let size = usize::try_from(u64_at(data, at + 0x20)?).ok()?;
+        let off = usize::try_from(u64_at(data, at.checked_add(0x18)?)?).ok()?;
+        let size = usize::try_from(u64_at(data, at.checked_add(0x20)?)?).ok()?;
         Some((name, off, size))
     };
     let (_, stroff, strsize) = sh(shstrndx)?;
@@ -81,6 +81,20 @@ pub fn has_interpreter(data: &[u8]) -> Option<bool> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn hostile_offsets_do_not_overflow() {
+        // Found by the fuzzer: a section header offset near usize::MAX.
+        let mut d = vec![0u8; 64];
+        d[..6].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1]);
+        d[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());
+        d[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        d[0x3c..0x3e].copy_from_slice(&1u16.to_le_bytes());
+        d[0x20..0x28].copy_from_slice(&(u64::MAX - 1).to_le_bytes());
+        d[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(section(&d, ".modinfo"), None);
+        assert_eq!(has_interpreter(&d), None);
+    }
 
     #[test]
     fn reads_a_real_binary() {
