@@ -113,15 +113,11 @@ pub fn switch_root(
     if let Some(kib) = netinit_sys::host::peak_rss_kib() {
         info!(Step::SwitchRoot, "peak RSS (VmHWM) {kib} kB");
     }
-    let start = log::now_ms();
+    // Logged while /dev/kmsg is still reachable (same clock as the lines
+    // before it); the lab times switch_root from here.
+    info!(Step::SwitchRoot, "exec {}", plan.init);
     netinit_sys::switch::move_api_mounts(&root.newroot)
         .map_err(|e| StepError::new(Step::SwitchRoot, e))?;
-    info!(
-        Step::SwitchRoot,
-        "exec {} after {} ms",
-        plan.init,
-        log::now_ms().saturating_sub(start)
-    );
     let err = match netinit_sys::switch::switch_root(&root.newroot, &plan.init, init_args) {
         Ok(never) => match never {},
         Err(e) => e,
