@@ -1,6 +1,7 @@
 //! netinit-lab: PXE and direct boots of netinit in QEMU against real
 //! dnsmasq and nfs-ganesha, in a private network namespace.
 
+mod bench;
 mod cleanup;
 mod kernel;
 mod lab;
@@ -37,6 +38,7 @@ enum Cmd {
     Run(RunArgs),
     Boot(BootArgs),
     Demo(DemoArgs),
+    Bench(bench::BenchArgs),
 }
 
 /// Install or check the Debian packages and fetch the Debian kernel (not installed).
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run_scenarios(&a),
         Cmd::Boot(a) => adhoc(&a),
         Cmd::Demo(_) => demo(),
+        Cmd::Bench(a) => bench::bench(&a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
