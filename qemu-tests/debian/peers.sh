@@ -12,10 +12,10 @@ set -euo pipefail
 
 # zstd: initramfs-tools' default compressor (a Recommends, so named here).
 LIVE_PACKAGES=(live-boot live-boot-initramfs-tools initramfs-tools busybox klibc-utils zstd)
-# nfs-common for mount.nfs, procps for pgrep (dracut's network module).
+# nfs-common for mount.nfs, procps for pgrep (network), curl (url-lib, which livenet needs).
 # No systemd: dracut then builds its shell-init initrd with network-legacy
 # (dhclient), its leanest netboot setup, so the ratio is a conservative one.
-DRACUT_PACKAGES=(dracut dracut-core dracut-network dracut-live nfs-common isc-dhcp-client procps)
+DRACUT_PACKAGES=(dracut dracut-core dracut-network dracut-live nfs-common isc-dhcp-client procps curl)
 # live-boot's documented netboot setting: base and network modules, no
 # block drivers; the live-boot hook adds squashfs, overlay and loop.
 LIVE_CONF="MODULES=netboot"
@@ -40,6 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+remove_tree "$out" # an earlier, interrupted build of this recipe
 mkdir -p "$work" "$out"
 
 # Kernel first with its own initrd generation off (INITRD=No); each
