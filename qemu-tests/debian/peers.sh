@@ -20,28 +20,12 @@ DRACUT_PACKAGES=(dracut dracut-core dracut-network dracut-live nfs-common isc-dh
 # block drivers; the live-boot hook adds squashfs, overlay and loop.
 LIVE_CONF="MODULES=netboot"
 DRACUT_ARGS=(--no-hostonly --force --add "nfs livenet dmsquash-live network-legacy")
-
-need_root
-kpkg=$(kernel_package)
-kver=${kpkg#linux-image-}
-kdeb=$(kernel_deb "$kpkg")
-key=$(recipe_hash "$0" "$HERE/common.sh" "$kdeb" -- "${LIVE_PACKAGES[@]}" "${DRACUT_PACKAGES[@]}")
-out=$CACHE/peers/$key
-if [[ -e $out/done ]]; then
-  say "cached: $out"
-  echo "$out"
-  exit 0
-fi
-
-work=$CACHE/work/peers-$$
-cleanup() {
-  chroot_umount
-  remove_tree "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-remove_tree "$out" # an earlier, interrupted build of this recipe
-mkdir -p "$work" "$out"
+# What each initrd must hold for an NFS-hosted squashfs on virtio-net
+# (paths as lsinitramfs/lsinitrd print them, matched as regexes).
+LIVE_MUST=(usr/bin/nfsmount usr/bin/ipconfig lib/live/boot/9990-mount-nfs.sh
+  'virtio_net\.ko' 'virtio_pci\.ko' 'nfsv3\.ko' 'squashfs\.ko' 'overlay\.ko' 'loop\.ko')
+DRACUT_MUST=(sbin/livenetroot sbin/dmsquash-live-root lib/nfs-lib.sh 'sbin/mount\.nfs' sbin/dhclient
+  'virtio_net\.ko' 'virtio_pci\.ko' 'nfsv3\.ko' 'squashfs\.ko' 'overlay\.ko' 'loop\.ko')
 
 # Kernel first with its own initrd generation off (INITRD=No); each
 # generator then builds once, explicitly.
@@ -84,9 +68,59 @@ build_dracut() {
   chroot_umount
 }
 
+# The recipe: everything that decides what gets built (not how it is
+# reported), so the cache key changes exactly when the initrds would.
+recipe() {
+  declare -p LIVE_PACKAGES DRACUT_PACKAGES LIVE_CONF DRACUT_ARGS SUITE MIRROR SECURITY
+  declare -f install_kernel build_live_boot build_dracut bootstrap apt_install in_chroot
+}
+
+# Fails unless each initrd lists every file it needs; runs on cached
+# results too, so a broken cache is noticed before a boot is.
+verify() { # DIR
+  must_list "$1/live-boot.files" "${LIVE_MUST[@]}"
+  must_list "$1/dracut.files" "${DRACUT_MUST[@]}"
+}
+
+must_list() { # LIST PATTERN...
+  local list=$1 pattern
+  shift
+  for pattern in "$@"; do
+    grep -qE "$pattern" "$list" || die "$(basename "$list" .files) initrd lacks $pattern (see $list)"
+  done
+}
+
+need_root
+kpkg=$(kernel_package)
+kver=${kpkg#linux-image-}
+kdeb=$(kernel_deb "$kpkg")
+key=$(recipe_hash <(recipe) "$kdeb" -- "${LIVE_PACKAGES[@]}" "${DRACUT_PACKAGES[@]}")
+# One build at a time: a second run waits, then finds the first one's result.
+mkdir -p "$CACHE/peers"
+exec 9>"$CACHE/peers/.lock"
+flock -n 9 || { say "another peers.sh is building; waiting for it"; flock 9; }
+out=$CACHE/peers/$key
+if [[ -e $out/done ]]; then
+  verify "$out"
+  say "cached: $out"
+  echo "$out"
+  exit 0
+fi
+
+work=$CACHE/work/peers-$$
+cleanup() {
+  chroot_umount
+  remove_tree "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+remove_tree "$out" # an earlier, interrupted build of this recipe
+mkdir -p "$work" "$out"
+
 : >"$out/packages.txt"
 build_live_boot
 build_dracut
+verify "$out"
 {
   echo "kernel $kpkg ($(basename "$kdeb"))"
   echo "live-boot: mkinitramfs -o initrd.img $kver  with $LIVE_CONF"
