@@ -46,6 +46,10 @@ struct Contender {
 pub struct Sample {
     /// Kernel timestamp of "Run /init as init process".
     pub init_at: Option<f64>,
+    /// Kernel timestamp of the exec of the root's /sbin/init: the Debian
+    /// kernel's TOMOYO prints one line on the first exec of /sbin/init,
+    /// whichever initrd does it.
+    pub exec_at: Option<f64>,
     /// The switched root's `NETINIT-MARK uptime=`.
     pub mark: Option<f64>,
     /// netinit's peak RSS, logged just before exec.
@@ -61,7 +65,18 @@ impl Sample {
     pub fn to_root(&self) -> Option<f64> {
         Some(self.mark? - self.init_at?)
     }
+
+    /// /init → the exec of the root's init (the hand-off itself).
+    pub fn to_exec(&self) -> Option<f64> {
+        Some(self.exec_at? - self.init_at?)
+    }
 }
+
+/// One number out of a boot: to the root, or to the exec.
+type Measure = fn(&Sample) -> Option<f64>;
+
+/// Printed by the kernel (TOMOYO) when /sbin/init is first executed.
+const EXEC_LINE: &str = "Not activating Mandatory Access Control as /sbin/tomoyo-init";
 
 /// `[    1.234567] rest` → 1.234567.
 fn stamp(line: &str) -> Option<f64> {
@@ -79,6 +94,8 @@ pub fn measure(console: &str, wall: f64) -> Sample {
     for line in console.lines() {
         if s.init_at.is_none() && line.contains("Run /init as init process") {
             s.init_at = stamp(line);
+        } else if s.exec_at.is_none() && line.contains(EXEC_LINE) {
+            s.exec_at = stamp(line);
         } else if let Some(up) = line.trim().strip_prefix("NETINIT-MARK uptime=") {
             s.mark = s.mark.or(up.trim().parse().ok());
         } else if let Some((_, kib)) = line.split_once("peak RSS (VmHWM) ") {
@@ -118,7 +135,7 @@ fn mib(bytes: u64) -> String {
 /// The results, as Markdown (readable on a terminal too).
 fn render(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
     let mut out = String::from(
-        "| initrd | boots ok | /init → switched root: median (min–max) | QEMU wall: median (min–max) | initrd compressed | uncompressed | peak RSS |\n|---|---|---|---|---|---|---|\n",
+        "| initrd | boots ok | /init → switched root: median (min–max) | /init → exec of its init | QEMU wall: median (min–max) | initrd compressed | uncompressed | peak RSS |\n|---|---|---|---|---|---|---|---|\n",
     );
     let to_root = |s: &[Sample]| s.iter().filter_map(Sample::to_root).collect::<Vec<_>>();
     for (c, s) in contenders.iter().zip(samples) {
@@ -129,30 +146,34 @@ fn render(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
             .map(|x| x.wall)
             .collect();
         let hwm = s.iter().filter_map(|x| x.hwm_kib).max();
+        let execs: Vec<f64> = s.iter().filter_map(Sample::to_exec).collect();
         out.push_str(&format!(
-            "| {} | {}/{} | {} | {} | {} | {} | {} |\n",
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} |\n",
             c.name,
             ok.len(),
             s.len(),
             fmt_spread(&ok, "s"),
+            fmt_spread(&execs, "s"),
             fmt_spread(&walls, "s"),
             mib(c.size.0),
             mib(c.size.1),
             hwm.map_or_else(|| "–".into(), |k| format!("{:.2} MiB", k as f64 / 1024.0)),
         ));
     }
-    let median = |i: usize| {
-        samples
-            .get(i)
-            .and_then(|s| spread(&to_root(s)))
-            .map(|m| m.0)
+    let median = |i: usize, f: Measure| {
+        let v: Vec<f64> = samples.get(i)?.iter().filter_map(f).collect();
+        spread(&v).map(|m| m.0)
     };
-    if let Some(ours) = median(0) {
-        out.push('\n');
-        for (i, c) in contenders.iter().enumerate().skip(1) {
-            if let Some(theirs) = median(i) {
+    let measures: [(Measure, &str); 2] = [
+        (Sample::to_root, "to the switched root"),
+        (Sample::to_exec, "to the exec of the root's init"),
+    ];
+    out.push('\n');
+    for (i, c) in contenders.iter().enumerate().skip(1) {
+        for (f, what) in measures {
+            if let (Some(ours), Some(theirs)) = (median(0, f), median(i, f)) {
                 out.push_str(&format!(
-                    "- netinit/{}: {:.3} (netinit is {:.1}× faster to the switched root)\n",
+                    "- netinit/{}: {:.3} (netinit is {:.1}× faster {what})\n",
                     c.name,
                     ours / theirs,
                     theirs / ours
@@ -399,6 +420,7 @@ mod tests {
 [    2.600000] netinit: nfs: done in 600 ms
 [    2.700000] netinit: switch_root: peak RSS (VmHWM) 812 kB
 [    2.700100] netinit: switch_root: exec /sbin/init
+[    2.750000] Not activating Mandatory Access Control as /sbin/tomoyo-init does not exist.
 NETINIT-MARK uptime=2.80
 ";
 
@@ -409,6 +431,7 @@ NETINIT-MARK uptime=2.80
         assert_eq!(s.mark, Some(2.8));
         assert_eq!(s.hwm_kib, Some(812));
         assert!((s.to_root().unwrap() - 1.3).abs() < 1e-9);
+        assert!((s.to_exec().unwrap() - 1.25).abs() < 1e-9);
         assert_eq!(s.phases.ms["nfs"], 600);
         // A peer: no netinit lines, no RSS; a failed boot: no marker.
         let peer = measure(
@@ -447,6 +470,7 @@ NETINIT-MARK uptime=2.80
         let ours = measure(NETINIT, 4.0);
         let peer = |t: f64| Sample {
             init_at: Some(1.0),
+            exec_at: Some(1.0 + t / 2.0),
             mark: Some(1.0 + t),
             wall: t + 3.0,
             ..Sample::default()
@@ -454,12 +478,15 @@ NETINIT-MARK uptime=2.80
         let samples = vec![vec![ours.clone(), ours], vec![peer(26.0)], vec![peer(6.5)]];
         let md = render(&contenders, &samples);
         assert!(
-            md.contains("| netinit | 2/2 | 1.30 s (1.30–1.30) |"),
+            md.contains("| netinit | 2/2 | 1.30 s (1.30–1.30) | 1.25 s (1.25–1.25) |"),
             "{md}"
         );
         assert!(md.contains("| 0.79 MiB |"), "{md}");
         assert!(
-            md.contains("netinit/live-boot: 0.050 (netinit is 20.0× faster"),
+            md.contains("netinit/live-boot: 0.050 (netinit is 20.0× faster to the switched root)")
+                && md.contains(
+                    "netinit/live-boot: 0.096 (netinit is 10.4× faster to the exec of the root's init)"
+                ),
             "{md}"
         );
         assert!(
