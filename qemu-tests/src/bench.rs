@@ -207,17 +207,26 @@ fn verdicts(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
     };
     let mut out = String::from("\nTargets:\n");
     let mut missed = false;
-    let med = |s: &[Sample]| spread(&s.iter().filter_map(Sample::to_root).collect::<Vec<_>>());
+    let med = |s: &[Sample], f: Measure| spread(&s.iter().filter_map(f).collect::<Vec<_>>());
     for (c, s) in contenders.iter().zip(samples).skip(1) {
-        if let (Some(o), Some(t)) = (med(ours), med(s)) {
+        if let (Some(o), Some(t)) = (med(ours, Sample::to_root), med(s, Sample::to_root)) {
             let ok = t.0 >= 10.0 * o.0;
             missed |= !ok;
             out.push_str(&format!(
-                "- at least 10× faster than {}: {} ({:.1}×)\n",
+                "- at least 10× faster than {}: {} ({:.1}×",
                 c.name,
                 if ok { "met" } else { "MISSED" },
                 t.0 / o.0
             ));
+            // The hand-off alone, without the root's start: a peer's stall
+            // after its exec shows as a gap between the two.
+            if let (Some(o), Some(t)) = (med(ours, Sample::to_exec), med(s, Sample::to_exec)) {
+                out.push_str(&format!(
+                    "; {:.1}× to the exec of the root's init",
+                    t.0 / o.0
+                ));
+            }
+            out.push_str(")\n");
         }
     }
     if let Some(k) = ours.iter().filter_map(|s| s.hwm_kib).max() {
@@ -490,10 +499,12 @@ NETINIT-MARK uptime=2.80
             "{md}"
         );
         assert!(
-            md.contains("10× faster than live-boot: met (20.0×)"),
+            md.contains(
+                "10× faster than live-boot: met (20.0×; 10.4× to the exec of the root's init)"
+            ),
             "{md}"
         );
-        assert!(md.contains("10× faster than dracut: MISSED (5.0×)"), "{md}");
+        assert!(md.contains("10× faster than dracut: MISSED (5.0×;"), "{md}");
         assert!(md.contains("peak RSS at most 8 MiB: met (812 kB)"), "{md}");
         assert!(md.contains("costliest step is nfs (600 ms median)"), "{md}");
     }
