@@ -2,6 +2,7 @@
 //! dnsmasq and nfs-ganesha, in a private network namespace.
 
 mod cleanup;
+mod debian;
 mod itools;
 mod kernel;
 mod lab;
@@ -262,7 +263,13 @@ fn prepare(
         .iter()
         .filter_map(|(_, s)| s.diskless.clone())
         .collect();
-    let exports = roots::build(work, &diskless)?;
+    let realsys = if chosen.iter().any(|(_, s)| s.needs_realsys()) {
+        let root = debian::root(&debian::realsys_recipe())?;
+        Some(debian::squashfs(&root)?)
+    } else {
+        None
+    };
+    let exports = roots::build(work, &diskless, realsys.as_deref())?;
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();

@@ -20,6 +20,9 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// The real Debian system boots to multi-user with a network manager,
+    /// and its `NETINIT-REALSYS` line says the link and NFS survived 60 s.
+    RealSys,
 }
 
 /// Which initrd a scenario boots.
@@ -267,7 +270,42 @@ pub fn all() -> Vec<Scenario> {
             timeout_secs: 180,
             initrd: Initrd::InitramfsTools,
         },
+        Scenario {
+            name: "realsys-networkmanager",
+            what: "a real Debian (systemd) booted over NFS with NetworkManager: link and NFS survive it starting, and 60 s more",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/realsys ip=dhcp init=/lib/systemd/systemd systemd.mask=systemd-networkd.service lab.realsys=nm"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::RealSys,
+            timeout_secs: 420,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "realsys-networkd",
+            what: "the same real Debian with systemd-networkd (KeepConfiguration=yes, same DHCP client id)",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/realsys ip=dhcp init=/lib/systemd/systemd systemd.mask=NetworkManager.service lab.realsys=networkd"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::RealSys,
+            timeout_secs: 420,
+            initrd: Initrd::Netinit,
+        },
     ]
+}
+
+impl Scenario {
+    /// Needs the debootstrapped Debian root.
+    pub fn needs_realsys(&self) -> bool {
+        matches!(self.expect, Expect::RealSys)
+    }
 }
 
 /// The verdict on one console log: `Ok(detail)` or `Err(reason)`.
@@ -305,6 +343,42 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                     "checker failed: {}",
                     v["failures"].as_str().unwrap_or("?")
                 ))
+            }
+        }
+        Expect::RealSys => {
+            if let Some(f) = failed {
+                return Err(format!("netinit FAILED at {f}"));
+            }
+            let line = console
+                .lines()
+                .find_map(|l| {
+                    l.split_once("NETINIT-REALSYS ")
+                        .map(|(_, j)| j.trim().to_owned())
+                })
+                .ok_or_else(|| {
+                    if exited {
+                        "the system stopped without a NETINIT-REALSYS line".to_owned()
+                    } else {
+                        "timed out without a NETINIT-REALSYS line".to_owned()
+                    }
+                })?;
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .map_err(|e| format!("bad NETINIT-REALSYS line: {e}: {line}"))?;
+            let field = |k: &str| v[k].as_str().unwrap_or("?").to_owned();
+            let facts = format!(
+                "{} {} ({}), {} on {} {}, system {}",
+                field("manager"),
+                field("active"),
+                field("manager_view"),
+                field("address"),
+                field("device"),
+                field("lifetime"),
+                field("system")
+            );
+            if v["result"] == "pass" {
+                Ok(facts)
+            } else {
+                Err(format!("{}: {facts}", field("failures")))
             }
         }
         Expect::Fail { step, contains } => {
