@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use netinit_core::live::find_images;
+use netinit_core::live::{find_images, mem_available, toram_fits};
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
@@ -192,8 +192,7 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         .read_to_string(Path::new("/proc/meminfo"))
         .and_then(|m| mem_available(&m))
         .unwrap_or(0);
-    // Leave a quarter of free RAM for the system itself and the overlay.
-    if need > have / 4 * 3 {
+    if !toram_fits(need, have) {
         warn!(
             Step::Toram,
             "need {}, have {} available: not copying, reading the image over NFS",
@@ -233,15 +232,6 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         out.push(dst);
     }
     Ok(out)
-}
-
-/// `MemAvailable` from /proc/meminfo, in bytes.
-pub fn mem_available(meminfo: &str) -> Option<u64> {
-    meminfo.lines().find_map(|l| {
-        let rest = l.strip_prefix("MemAvailable:")?;
-        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
-        Some(kib * 1024)
-    })
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
@@ -347,6 +337,8 @@ pub(crate) mod fake {
         pub files: BTreeMap<String, String>,
         /// errnos the next NFS mounts fail with, in order.
         pub nfs_errors: Vec<i32>,
+        /// errno every write under this prefix fails with (a read-only root).
+        pub write_error: Option<(String, i32)>,
         pub loops: u32,
     }
 
@@ -385,6 +377,13 @@ pub(crate) mod fake {
         }
     }
 
+    impl netinit_sys::host::Hostname for FakeSys {
+        fn set_hostname(&mut self, name: &str) -> Result<()> {
+            self.calls.push(format!("sethostname {name}"));
+            Ok(())
+        }
+    }
+
     impl Loop for FakeSys {
         fn attach(&mut self, image: &Path) -> Result<netinit_sys::loopdev::Attached> {
             let dev = PathBuf::from(format!("/dev/loop{}", self.loops));
@@ -407,6 +406,15 @@ pub(crate) mod fake {
         }
         fn write(&mut self, path: &Path, contents: &str) -> Result<()> {
             self.calls.push(format!("write {}", path.display()));
+            if let Some((prefix, errno)) = &self.write_error {
+                if path.starts_with(prefix) {
+                    return Err(SysError {
+                        call: "write",
+                        object: path.display().to_string(),
+                        errno: *errno,
+                    });
+                }
+            }
             self.files
                 .insert(path.display().to_string(), contents.to_owned());
             Ok(())
@@ -635,15 +643,6 @@ mod tests {
             [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")]
         );
         assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
-    }
-
-    #[test]
-    fn meminfo() {
-        assert_eq!(
-            mem_available("MemTotal: 2 kB\nMemAvailable:    1024 kB\n"),
-            Some(1 << 20)
-        );
-        assert_eq!(mem_available("garbage"), None);
     }
 
     /// Runs `body` in a private mount namespace: re-execs this test binary

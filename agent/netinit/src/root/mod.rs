@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{self, BootPlan};
+use netinit_sys::host::{Hostname, LinuxHost};
 use netinit_sys::loopdev::LinuxLoop;
 use netinit_sys::mount::{Files, Linux, Mount};
 
@@ -25,6 +26,13 @@ use crate::{info, warn};
 struct Real {
     linux: Linux,
     looper: LinuxLoop,
+    host: LinuxHost,
+}
+
+impl Hostname for Real {
+    fn set_hostname(&mut self, name: &str) -> netinit_sys::Result<()> {
+        self.host.set_hostname(name)
+    }
 }
 
 impl Mount for Real {
