@@ -10,7 +10,9 @@ PACKAGES=(
   qemu-system-x86 ipxe-qemu pxelinux syslinux-common dnsmasq-base rpcbind
   nfs-ganesha nfs-ganesha-vfs squashfs-tools busybox-static iproute2
   # hook tests and real-system roots
-  shellcheck debootstrap initramfs-tools-core
+  shellcheck debootstrap
+  # Debian's mkinitramfs, for the initramfs-tools hook test (standard on Debian)
+  initramfs-tools-core
   # tests
   jq iputils-ping
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: lint, unit + privileged integration tests,
-# the static /init build, and the QEMU PXE lab scenarios. Run as root.
+# the static /init build, and every QEMU PXE lab scenario. Run as root on
+# Debian 12; installs what it needs (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +16,10 @@ cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
 file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >&2; exit 1; }
 echo "netinit static binary: $(stat -c %s "$bin") bytes"
-echo "== tests (including root-only integration tests)"
+echo "== lab setup (Debian kernel package, fetched, not installed)"
+cargo build --release --locked -p netinit-lab
+target/release/netinit-lab setup
+echo "== tests (including root-only and real-kernel integration tests)"
 cargo test --workspace --locked -- --include-ignored
+echo "== QEMU PXE lab: every scenario"
+target/release/netinit-lab run

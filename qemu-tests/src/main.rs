@@ -1,1 +1,505 @@
-fn main() {}
+//! netinit-lab: PXE and direct boots of netinit in QEMU against real
+//! dnsmasq and nfs-ganesha, in a private network namespace.
+
+mod cleanup;
+mod itools;
+mod kernel;
+mod lab;
+mod qemu;
+mod report;
+mod roots;
+mod scenarios;
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use argh::FromArgs;
+
+use crate::lab::{Host, Lab, Tap};
+use crate::qemu::{Nic, Start};
+use crate::scenarios::{Expect, Initrd, Scenario};
+use crate::util::{run, workspace};
+
+/// The netinit QEMU PXE lab. Needs root (network namespaces, taps).
+#[derive(FromArgs, Debug)]
+struct Args {
+    #[argh(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Cmd {
+    Setup(SetupArgs),
+    List(ListArgs),
+    Run(RunArgs),
+    Boot(BootArgs),
+    Demo(DemoArgs),
+}
+
+/// Install or check the Debian packages and fetch the Debian kernel (not installed).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "setup")]
+struct SetupArgs {}
+
+/// List the scenarios.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+struct ListArgs {}
+
+/// Run scenarios (all by default) and print the result table; exits 1 if any fails.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "run")]
+struct RunArgs {
+    /// scenarios to run (default: all)
+    #[argh(positional)]
+    names: Vec<String>,
+    /// VMs at once (default 2: this machine has 2 cores and TCG is single-threaded per VM)
+    #[argh(option, default = "2")]
+    jobs: usize,
+    /// keep the work directory (logs, exports) after the run
+    #[argh(switch)]
+    keep: bool,
+}
+
+/// One ad-hoc boot with the console on the terminal, for debugging.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "boot")]
+struct BootArgs {
+    /// the netinit cmdline words, e.g. "boot=live netboot=nfs nfsroot=10.77.0.1:/export/live ip=dhcp"
+    #[argh(option)]
+    cmdline: String,
+    /// QEMU NIC model (e1000, e1000e, rtl8139, virtio-net-pci)
+    #[argh(option, default = "String::from(\"virtio-net-pci\")")]
+    nic: String,
+}
+
+/// PXE-boot the demo live system (casper layout) with the console on this terminal.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "demo")]
+struct DemoArgs {}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    cleanup::install_signal_handler();
+    let _guard = cleanup::Guard;
+    let result = match args.cmd {
+        Cmd::Setup(_) => setup().map(|k| {
+            println!(
+                "netinit-lab: ready: kernel {} in {}",
+                k.kver,
+                k.tree.display()
+            );
+            true
+        }),
+        Cmd::List(_) => {
+            for s in scenarios::all() {
+                println!("{:<24} {:<22} {}", s.name, s.nic_label(), s.what);
+            }
+            Ok(true)
+        }
+        Cmd::Run(a) => run_scenarios(&a),
+        Cmd::Boot(a) => adhoc(&a),
+        Cmd::Demo(_) => demo(),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("netinit-lab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn setup() -> Result<kernel::Kernel, String> {
+    if !rustix_is_root() {
+        return Err("needs root (network namespaces, taps, mounts)".into());
+    }
+    let script = workspace().join("scripts/setup.sh");
+    let status = Command::new(&script)
+        .status()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    if !status.success() {
+        return Err(format!("{} failed", script.display()));
+    }
+    kernel::ensure()
+}
+
+fn rustix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Builds the static netinit and the builder, then the lab's initrd.
+fn build_initrd(k: &kernel::Kernel, work: &Path) -> Result<PathBuf, String> {
+    let ws = workspace();
+    eprintln!("netinit-lab: building netinit (static) and netinit-mkinitrd");
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "netinit",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ])
+        .current_dir(&ws))?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "--locked", "-p", "netinit-mkinitrd"])
+        .current_dir(&ws))?;
+    let out = work.join("initrd.img");
+    let agent = ws.join("target/x86_64-unknown-linux-musl/release/netinit");
+    // NICs come by modalias; the list only says which drivers the initrd carries.
+    let summary = Command::new(ws.join("target/release/netinit-mkinitrd"))
+        .arg("--moddir")
+        .arg(&k.tree)
+        .args([
+            "--kver",
+            &k.kver,
+            "--modules",
+            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
+            "--agent",
+        ])
+        .arg(&agent)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("netinit-mkinitrd: {e}"))?;
+    let text = String::from_utf8_lossy(&summary.stderr);
+    if !summary.status.success() {
+        return Err(text.into_owned());
+    }
+    eprint!("{text}");
+    Ok(out)
+}
+
+fn work_dir() -> Result<PathBuf, String> {
+    let w = std::env::temp_dir().join(format!("netinit-lab-{}", std::process::id()));
+    std::fs::create_dir_all(&w).map_err(|e| format!("{}: {e}", w.display()))?;
+    Ok(w)
+}
+
+/// The cmdline a scenario boots with.
+fn full_cmdline(s: &Scenario, interactive: bool) -> String {
+    let mut c = format!(
+        "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
+        s.cmdline
+    );
+    if let Expect::Pass { lab } = &s.expect {
+        for (k, v) in lab {
+            c.push_str(&format!(" lab.{k}={v}"));
+        }
+    }
+    if interactive {
+        c.push_str(" lab.demo=1");
+    }
+    c
+}
+
+/// Puts pxelinux, the kernel, the initrd and a per-MAC config in the TFTP root.
+fn tftp_setup(
+    work: &Path,
+    k: &kernel::Kernel,
+    initrd: &Path,
+    pxe: &[(String, String)],
+) -> Result<(), String> {
+    let tftp = work.join("tftp");
+    std::fs::create_dir_all(tftp.join("pxelinux.cfg")).map_err(|e| e.to_string())?;
+    for (src, dst) in [
+        (PathBuf::from("/usr/lib/PXELINUX/pxelinux.0"), "pxelinux.0"),
+        (
+            PathBuf::from("/usr/lib/syslinux/modules/bios/ldlinux.c32"),
+            "ldlinux.c32",
+        ),
+        (k.bzimage.clone(), "vmlinuz"),
+        (initrd.to_path_buf(), "initrd.img"),
+    ] {
+        std::fs::copy(&src, tftp.join(dst)).map_err(|e| {
+            format!(
+                "{}: {e} (apt-get install pxelinux syslinux-common)",
+                src.display()
+            )
+        })?;
+    }
+    for (mac, cmdline) in pxe {
+        let name = format!("01-{}", mac.replace(':', "-"));
+        let cfg = format!(
+            "SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT netinit\nLABEL netinit\n  KERNEL vmlinuz\n  INITRD initrd.img\n  APPEND {cmdline}\n  IPAPPEND 2\n"
+        );
+        std::fs::write(tftp.join("pxelinux.cfg").join(name), cfg).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+struct Prepared {
+    kernel: kernel::Kernel,
+    initrd: PathBuf,
+    /// Debian's mkinitramfs + netinit hook, when a scenario needs it.
+    itools: Option<PathBuf>,
+    lab: Lab,
+}
+
+/// Kernel, initrd, roots, TFTP and the lab for `chosen` scenarios.
+fn prepare(
+    chosen: &[(usize, Scenario)],
+    work: &Path,
+    interactive: bool,
+) -> Result<Prepared, String> {
+    let k = setup()?;
+    let initrd = build_initrd(&k, work)?;
+    let diskless: Vec<String> = chosen
+        .iter()
+        .filter_map(|(_, s)| s.diskless.clone())
+        .collect();
+    let exports = roots::build(work, &diskless)?;
+    let mut taps = Vec::new();
+    let mut hosts = Vec::new();
+    let mut pxe = Vec::new();
+    for (i, s) in chosen {
+        for (n, spec) in s.nics.iter().enumerate() {
+            taps.push(Tap {
+                name: format!("t{i}n{n}"),
+                bridge: if spec.live { "br0" } else { "br1" },
+            });
+            let mac = Scenario::mac(*i, n);
+            hosts.push(Host {
+                mac: mac.clone(),
+                hostname: s.hostname(),
+                root_path: s.root_path.clone(),
+            });
+            if s.pxe {
+                pxe.push((mac, full_cmdline(s, interactive)));
+            }
+        }
+    }
+    tftp_setup(work, &k, &initrd, &pxe)?;
+    let itools = if chosen
+        .iter()
+        .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
+    {
+        let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+        Some(itools::build(&k, &agent, work)?)
+    } else {
+        None
+    };
+    let lab = Lab::start(work, &taps, &exports, &hosts)?;
+    Ok(Prepared {
+        kernel: k,
+        initrd,
+        itools,
+        lab,
+    })
+}
+
+fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
+    s.nics
+        .iter()
+        .enumerate()
+        .map(|(n, spec)| Nic {
+            model: spec.model,
+            mac: Scenario::mac(i, n),
+            tap: format!("t{i}n{n}"),
+        })
+        .collect()
+}
+
+fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
+    if s.pxe {
+        Start::Pxe
+    } else {
+        let initrd = match (s.initrd, &p.itools) {
+            (Initrd::InitramfsTools, Some(i)) => i.clone(),
+            _ => p.initrd.clone(),
+        };
+        Start::Direct {
+            vmlinux: p.kernel.vmlinux.clone(),
+            initrd,
+            cmdline: full_cmdline(s, interactive),
+        }
+    }
+}
+
+type Row = (String, String, String, report::Phases, f64);
+/// A finished scenario: its index, table row and verdict.
+type Done = (usize, Row, Result<String, String>);
+
+fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
+    let all = scenarios::all();
+    for n in &a.names {
+        if !all.iter().any(|s| s.name == n) {
+            return Err(format!("no scenario '{n}' (see 'netinit-lab list')"));
+        }
+    }
+    let chosen: Vec<(usize, Scenario)> = all
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| a.names.is_empty() || a.names.iter().any(|n| n == s.name))
+        .collect();
+    let work = work_dir()?;
+    let prepared = prepare(&chosen, &work, false)?;
+    let queue = Arc::new(Mutex::new(chosen.clone()));
+    let rows: Arc<Mutex<Vec<Done>>> = Arc::new(Mutex::new(Vec::new()));
+    std::thread::scope(|scope| {
+        for _ in 0..a.jobs.max(1) {
+            let (queue, rows, p) = (Arc::clone(&queue), Arc::clone(&rows), &prepared);
+            let work = work.clone();
+            scope.spawn(move || {
+                while let Some((i, s)) = queue.lock().ok().and_then(|mut q| {
+                    if q.is_empty() {
+                        None
+                    } else {
+                        Some(q.remove(0))
+                    }
+                }) {
+                    eprintln!("netinit-lab: {} ({}) ...", s.name, s.nic_label());
+                    let log = work.join("logs").join(format!("{}.console", s.name));
+                    let outcome = qemu::boot(
+                        &p.lab,
+                        &vm_nics(i, &s),
+                        &start_for(p, &s, false),
+                        Duration::from_secs(s.timeout_secs),
+                        &log,
+                        false,
+                    );
+                    let (verdict, phases, wall) = match outcome {
+                        Ok(c) => (
+                            scenarios::judge(&s, &c.text, c.exited),
+                            report::parse(&c.text),
+                            c.wall.as_secs_f64(),
+                        ),
+                        Err(e) => (Err(e), report::Phases::default(), 0.0),
+                    };
+                    let label = if verdict.is_ok() { "PASS" } else { "FAIL" };
+                    match &verdict {
+                        Ok(d) => eprintln!("netinit-lab: {} PASS: {d}", s.name),
+                        Err(e) => eprintln!(
+                            "netinit-lab: {} FAIL: {e} (console: {})",
+                            s.name,
+                            log.display()
+                        ),
+                    }
+                    if let Ok(mut r) = rows.lock() {
+                        r.push((
+                            i,
+                            (
+                                s.name.to_owned(),
+                                s.nic_label(),
+                                label.to_owned(),
+                                phases,
+                                wall,
+                            ),
+                            verdict,
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    drop(prepared);
+    let mut rows = rows
+        .lock()
+        .map_err(|_| "results lock poisoned")?
+        .drain(..)
+        .collect::<Vec<_>>();
+    rows.sort_by_key(|(i, _, _)| *i);
+    let table: Vec<Row> = rows.iter().map(|(_, r, _)| r.clone()).collect();
+    println!("\n{}", report::table(&table));
+    let failed: Vec<String> = rows
+        .iter()
+        .filter_map(|(_, r, v)| v.as_ref().err().map(|e| format!("{}: {e}", r.0)))
+        .collect();
+    println!(
+        "{} passed, {} failed",
+        rows.len() - failed.len(),
+        failed.len()
+    );
+    for f in &failed {
+        println!("FAILED {f}");
+    }
+    if a.keep || !failed.is_empty() {
+        println!("logs: {}", work.join("logs").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(failed.is_empty())
+}
+
+fn adhoc(a: &BootArgs) -> Result<bool, String> {
+    let model: &'static str = match a.nic.as_str() {
+        "e1000" => "e1000",
+        "e1000e" => "e1000e",
+        "rtl8139" => "rtl8139",
+        "virtio-net-pci" | "virtio" => "virtio-net-pci",
+        other => {
+            return Err(format!(
+                "--nic {other}: want e1000, e1000e, rtl8139 or virtio-net-pci"
+            ));
+        }
+    };
+    let s = Scenario {
+        name: "adhoc",
+        what: "ad-hoc boot",
+        nics: vec![scenarios::NicSpec { model, live: true }],
+        pxe: false,
+        cmdline: a.cmdline.clone(),
+        diskless: Some("diskless".into()),
+        root_path: None,
+        expect: Expect::Pass { lab: vec![] },
+        timeout_secs: 600,
+        initrd: Initrd::Netinit,
+    };
+    let work = work_dir()?;
+    let chosen = vec![(0, s.clone())];
+    let p = prepare(&chosen, &work, false)?;
+    eprintln!(
+        "netinit-lab: exports: /export/casper /export/live /export/linomad /export/diskless on 10.77.0.1; Ctrl-A X quits"
+    );
+    let start = Start::Direct {
+        vmlinux: p.kernel.vmlinux.clone(),
+        initrd: p.initrd.clone(),
+        cmdline: format!("console=ttyS0 panic=-1 printk.time=1 {}", a.cmdline),
+    };
+    qemu::boot(
+        &p.lab,
+        &vm_nics(0, &s),
+        &start,
+        Duration::from_secs(s.timeout_secs),
+        &work.join("adhoc.console"),
+        true,
+    )?;
+    eprintln!("netinit-lab: logs in {}", work.join("logs").display());
+    Ok(true)
+}
+
+fn demo() -> Result<bool, String> {
+    let s = scenarios::all()
+        .into_iter()
+        .find(|s| s.name == "pxe-casper-e1000")
+        .ok_or("no demo scenario")?;
+    let work = work_dir()?;
+    let chosen = vec![(0, s.clone())];
+    let p = prepare(&chosen, &work, true)?;
+    eprintln!(
+        "netinit-lab: PXE boot: iPXE -> pxelinux.0 -> Debian kernel + netinit initrd -> casper live root over NFS. Ctrl-A X quits QEMU."
+    );
+    qemu::boot(
+        &p.lab,
+        &vm_nics(0, &s),
+        &Start::Pxe,
+        Duration::from_secs(3600),
+        &work.join("demo.console"),
+        true,
+    )?;
+    Ok(true)
+}

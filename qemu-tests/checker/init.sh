@@ -1,0 +1,79 @@
+#!/bin/sh
+# netinit lab checker: /sbin/init of every test root. It proves the boot
+# from inside the booted system, prints one NETINIT-CHECK line of JSON and
+# powers off. What to expect comes from lab.* words on the cmdline (the
+# kernel ignores dotted words it doesn't know).
+export PATH=/bin:/sbin
+read -r up _ < /proc/uptime
+# First thing, for the benchmark: time from boot to the switched root.
+echo "NETINIT-MARK uptime=$up"
+
+arg() { sed -n "s/.*lab\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+failures=""
+check() { # name ok|bad detail
+    if [ "$2" != ok ]; then
+        failures="$failures $1"
+        echo "NETINIT-FAIL $1: $3"
+    fi
+}
+is() { if "$@" >/dev/null 2>&1; then echo ok; else echo bad; fi; }
+
+# / is an overlay over squashfs over NFS (live), or NFS itself (diskless).
+rootfs=$(awk '$2=="/"{t=$3} END{print t}' /proc/mounts)
+want_root=$(arg root)
+check root_fs "$(is test "$rootfs" = "$want_root")" "/ is $rootfs, want $want_root"
+if [ "$rootfs" = overlay ]; then
+    check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
+    check nfs_mount "$(is grep -qE ' /run/netinit/nfs nfs4? ' /proc/mounts)" "no NFS mount at /run/netinit/nfs"
+    nfs_file=/run/netinit/nfs/nfs-only.txt
+else
+    nfs_file=/nfs-only.txt
+fi
+want_vers=$(arg vers)
+if [ -n "$want_vers" ]; then
+    check nfs_version "$(is grep -qE " nfs4? .*vers=$want_vers" /proc/mounts)" "NFS is not vers=$want_vers"
+fi
+# A file that exists only on the NFS server, read after switch_root.
+check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
+layers=$(arg layers)
+if [ -n "$layers" ]; then
+    check layers "$(is test "$(grep -c ' /run/netinit/image/[0-9]* squashfs' /proc/mounts)" = "$layers")" "want $layers squashfs layers"
+    check top_layer "$(is test -e /etc/top-layer)" "the top layer's file is missing"
+fi
+
+# The boot interface kept its address, and the hand-off files are right.
+conf=$(find /run -maxdepth 1 -name "net-*.conf" | head -n 1)
+# shellcheck disable=SC1090 # written by netinit, klibc format
+[ -n "$conf" ] && . "$conf"
+check net_conf "$(is test -n "$DEVICE")" "no /run/net-IFACE.conf"
+check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4ADDR/'")" "$DEVICE does not have $IPV4ADDR"
+check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
+check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
+check rootserver "$(is test "$ROOTSERVER" = 10.77.0.1)" "ROOTSERVER=$ROOTSERVER"
+want_dev=$(arg dev)
+if [ -n "$want_dev" ]; then
+    check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"
+fi
+if [ "$(arg dns)" = 1 ]; then
+    check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
+fi
+want_host=$(arg hostname)
+if [ -n "$want_host" ]; then
+    check hostname "$(is test "$(hostname)" = "$want_host")" "hostname is $(hostname), want $want_host"
+    check etc_hostname "$(is grep -qx "$want_host" /etc/hostname)" "/etc/hostname"
+fi
+if [ "$(arg managers)" = 1 ]; then
+    check nm_conf "$(is grep -q "unmanaged-devices=.*interface-name:$DEVICE" /run/NetworkManager/conf.d/90-netinit.conf)" "NetworkManager conf"
+    check networkd "$(is grep -q '^KeepConfiguration=yes' "/run/systemd/network/10-netinit-$DEVICE.network")" "networkd unit"
+    check netplan "$(is grep -q 'critical: true' /run/netplan/90-netinit.yaml)" "netplan yaml"
+    check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
+fi
+
+if [ -z "$failures" ]; then result=pass; else result=fail; fi
+echo "NETINIT-CHECK {\"result\":\"$result\",\"root_fs\":\"$rootfs\",\"device\":\"$DEVICE\",\"address\":\"$IPV4ADDR\",\"proto\":\"$PROTO\",\"failures\":\"${failures# }\"}"
+if grep -q 'lab.demo' /proc/cmdline; then
+    echo "netinit demo: this is the booted live system. Look around (cat /proc/mounts, ip addr, cat /run/net-*.conf); 'poweroff -f' or Ctrl-A X ends QEMU."
+    exec setsid cttyhack sh
+fi
+sync
+poweroff -f

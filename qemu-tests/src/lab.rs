@@ -1,0 +1,269 @@
+//! The lab: a network namespace with a bridge and taps, and the servers
+//! (dnsmasq for DHCP+TFTP, rpcbind and nfs-ganesha for NFS) inside it,
+//! with a private /run so several labs can run at once. Nothing listens
+//! or sends outside the namespace.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cleanup;
+use crate::roots::Export;
+use crate::util::run;
+
+pub const SERVER: &str = "10.77.0.1";
+
+/// A NIC to create: its tap and which bridge it hangs on.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    pub name: String,
+    /// `br0` reaches the servers; `br1` is a dead segment.
+    pub bridge: &'static str,
+}
+
+/// Per-MAC DHCP settings (dnsmasq tags).
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub mac: String,
+    pub hostname: String,
+    pub root_path: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Lab {
+    pub ns: String,
+    pub work: PathBuf,
+    holder: u32,
+    daemons: Vec<u32>,
+}
+
+fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, String> {
+    let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    cleanup::track_pid(child.id(), what);
+    Ok(child)
+}
+
+impl Lab {
+    pub fn start(
+        work: &Path,
+        taps: &[Tap],
+        exports: &[Export],
+        hosts: &[Host],
+    ) -> Result<Lab, String> {
+        let ns = format!("nilab{}", std::process::id());
+        let logs = work.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+        run(Command::new("ip").args(["netns", "add", &ns]))?;
+        cleanup::track_netns(&ns);
+        let ip = |args: &[&str]| run(Command::new("ip").arg("-n").arg(&ns).args(args)).map(drop);
+        ip(&["link", "set", "lo", "up"])?;
+        for br in ["br0", "br1"] {
+            ip(&[
+                "link",
+                "add",
+                br,
+                "type",
+                "bridge",
+                "stp_state",
+                "0",
+                "forward_delay",
+                "0",
+            ])?;
+            ip(&["link", "set", br, "up"])?;
+        }
+        ip(&["addr", "add", &format!("{SERVER}/24"), "dev", "br0"])?;
+        // iPXE stops waiting for DHCPv6 once it sees a router advertisement.
+        ip(&["addr", "add", "fd77::1/64", "dev", "br0", "nodad"])?;
+        for t in taps {
+            ip(&["tuntap", "add", "name", &t.name, "mode", "tap"])?;
+            ip(&["link", "set", &t.name, "master", t.bridge, "up"])?;
+        }
+        let mut lab = Lab {
+            ns,
+            work: work.to_path_buf(),
+            holder: 0,
+            daemons: Vec::new(),
+        };
+        lab.start_nfs(exports)?;
+        lab.start_dnsmasq(hosts)?;
+        Ok(lab)
+    }
+
+    /// `ip netns exec NS …`
+    pub fn in_ns(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns, program]);
+        c
+    }
+
+    /// A command in the netns and in the private-/run mount namespace.
+    fn in_private_run(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.ns))
+            .arg("-t")
+            .arg(self.holder.to_string())
+            .args(["-m", "--", program]);
+        c
+    }
+
+    fn start_nfs(&mut self, exports: &[Export]) -> Result<(), String> {
+        // rpcbind's socket and lock live in /run and are host-global; a
+        // holder process owns a mount namespace with its own /run.
+        let mut holder = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "--", "sh", "-c", "mount -t tmpfs -o mode=755 netinit-lab /run && mkdir -p /run/rpcbind && echo ready && exec sleep 100000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("unshare: {e}"))?;
+        self.holder = holder.id();
+        cleanup::track_pid(self.holder, "mount-namespace holder");
+        let mut line = String::new();
+        let out = holder.stdout.take().ok_or("holder has no stdout")?;
+        BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        if line.trim() != "ready" {
+            return Err("could not make a private /run (unshare -m)".into());
+        }
+        let logs = self.work.join("logs");
+        let rpcbind = spawn(
+            self.in_private_run("rpcbind").args(["-f", "-w"]),
+            "rpcbind",
+            &logs.join("rpcbind.log"),
+        )?;
+        self.daemons.push(rpcbind.id());
+        std::thread::sleep(Duration::from_millis(200));
+        let conf = self.work.join("ganesha.conf");
+        std::fs::write(
+            &conf,
+            ganesha_conf(exports, &self.work.join("ganesha-recovery")),
+        )
+        .map_err(|e| e.to_string())?;
+        let ganesha = spawn(
+            self.in_private_run("ganesha.nfsd")
+                .arg("-F")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-L")
+                .arg(logs.join("ganesha.log"))
+                .arg("-p")
+                .arg(self.work.join("ganesha.pid")),
+            "ganesha.nfsd",
+            &logs.join("ganesha.out"),
+        )?;
+        self.daemons.push(ganesha.id());
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            let out = self.in_private_run("rpcinfo").args(["-p", SERVER]).output();
+            if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("mountd")) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "nfs-ganesha did not register mountd within 15 s; see {}",
+            logs.join("ganesha.log").display()
+        ))
+    }
+
+    fn start_dnsmasq(&mut self, hosts: &[Host]) -> Result<(), String> {
+        let w = &self.work;
+        let mut args: Vec<String> = [
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--port=0",
+            "--pid-file=",
+            "--user=root",
+            "--interface=br0",
+            "--bind-interfaces",
+            "--dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,1h",
+            "--dhcp-option=option:router,10.77.0.1",
+            "--dhcp-option=option:dns-server,10.77.0.1",
+            "--dhcp-option=option:domain-name,lab.test",
+            "--no-ping",
+            "--dhcp-authoritative",
+            "--enable-tftp",
+            "--dhcp-boot=pxelinux.0",
+            // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
+            "--dhcp-option=encap:175,176,1b",
+            "--enable-ra",
+            "--dhcp-range=::,constructor:br0,ra-only,64",
+            "--log-dhcp",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!(
+            "--dhcp-leasefile={}",
+            w.join("dnsmasq.leases").display()
+        ));
+        args.push(format!("--tftp-root={}", w.join("tftp").display()));
+        args.push(format!(
+            "--log-facility={}",
+            w.join("logs/dnsmasq.log").display()
+        ));
+        for (i, h) in hosts.iter().enumerate() {
+            args.push(format!("--dhcp-host={},set:h{i},{}", h.mac, h.hostname));
+            if let Some(rp) = &h.root_path {
+                args.push(format!("--dhcp-option=tag:h{i},17,{rp}"));
+            }
+        }
+        std::fs::create_dir_all(w.join("tftp")).map_err(|e| e.to_string())?;
+        let child = spawn(
+            self.in_ns("dnsmasq").args(&args),
+            "dnsmasq",
+            &w.join("logs/dnsmasq.out"),
+        )?;
+        self.daemons.push(child.id());
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(())
+    }
+
+    pub fn stop(&mut self) {
+        for pid in self.daemons.drain(..).rev() {
+            cleanup::stop(pid);
+        }
+        if self.holder != 0 {
+            cleanup::stop(self.holder);
+            self.holder = 0;
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.ns])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn ganesha_conf(exports: &[Export], recovery: &Path) -> String {
+    let mut s = format!(
+        "NFS_CORE_PARAM {{ Protocols = 3, 4; Bind_addr = {SERVER}; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; mount_path_pseudo = true; }}\n\
+         NFSV4 {{ Graceless = true; RecoveryRoot = \"{}\"; }}\n",
+        recovery.display()
+    );
+    for (i, e) in exports.iter().enumerate() {
+        s.push_str(&format!(
+            "EXPORT {{ Export_Id = {}; Path = \"{}\"; Pseudo = \"{}\"; Protocols = 3, 4; Transports = TCP; Access_Type = {}; Squash = No_Root_Squash; FSAL {{ Name = VFS; }} }}\n",
+            i + 1,
+            e.path.display(),
+            e.pseudo,
+            if e.rw { "RW" } else { "RO" }
+        ));
+    }
+    s
+}

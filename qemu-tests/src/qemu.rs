@@ -1,0 +1,155 @@
+//! Booting one VM under TCG and reading its serial console.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::cleanup;
+use crate::lab::Lab;
+
+/// A NIC: QEMU model, MAC, and the tap it plugs into.
+#[derive(Debug, Clone)]
+pub struct Nic {
+    pub model: &'static str,
+    pub mac: String,
+    pub tap: String,
+}
+
+/// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Direct {
+        vmlinux: PathBuf,
+        initrd: PathBuf,
+        cmdline: String,
+    },
+    Pxe,
+}
+
+#[derive(Debug)]
+pub struct Console {
+    pub text: String,
+    pub wall: Duration,
+    /// False when the hard timeout killed QEMU.
+    pub exited: bool,
+}
+
+pub fn boot(
+    lab: &Lab,
+    nics: &[Nic],
+    start: &Start,
+    timeout: Duration,
+    log: &Path,
+    interactive: bool,
+) -> Result<Console, String> {
+    let mut cmd = lab.in_ns("qemu-system-x86_64");
+    cmd.args([
+        "-accel",
+        "tcg",
+        "-m",
+        "768",
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-no-reboot",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+    ]);
+    cmd.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
+    for (i, n) in nics.iter().enumerate() {
+        cmd.arg("-netdev").arg(format!(
+            "tap,id=n{i},ifname={},script=no,downscript=no",
+            n.tap
+        ));
+        cmd.arg("-device")
+            .arg(format!("{},netdev=n{i},mac={}", n.model, n.mac));
+    }
+    match start {
+        Start::Direct {
+            vmlinux,
+            initrd,
+            cmdline,
+        } => {
+            cmd.arg("-kernel")
+                .arg(vmlinux)
+                .arg("-initrd")
+                .arg(initrd)
+                .arg("-append")
+                .arg(cmdline);
+        }
+        Start::Pxe => {
+            cmd.args(["-boot", "n"]);
+        }
+    }
+    let begun = Instant::now();
+    if interactive {
+        let status = cmd
+            .status()
+            .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+        return Ok(Console {
+            text: String::new(),
+            wall: begun.elapsed(),
+            exited: status.code().is_some(),
+        });
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+    cleanup::track_pid(child.id(), "qemu");
+    let out = child.stdout.take().ok_or("qemu has no stdout")?;
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut text = String::new();
+    let deadline = begun + timeout;
+    let exited = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                // Serial output has CRs and sometimes escape codes from the firmware.
+                let clean: String = line
+                    .chars()
+                    .filter(|c| *c != '\r' && *c != '\u{1b}')
+                    .collect();
+                let _ = writeln!(file, "{clean}");
+                text.push_str(&clean);
+                text.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
+            Err(mpsc::RecvTimeoutError::Timeout) => break false,
+        }
+    };
+    if exited {
+        let _ = child.wait();
+        cleanup::forget_pid(child.id());
+    } else {
+        cleanup::stop(child.id());
+        let _ = child.wait();
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let mut e = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut e);
+        if !e.trim().is_empty() {
+            let _ = writeln!(file, "--- qemu stderr ---\n{e}");
+            text.push_str(&e);
+        }
+    }
+    Ok(Console {
+        text,
+        wall: begun.elapsed(),
+        exited,
+    })
+}

@@ -1,0 +1,146 @@
+//! The test roots: a busybox system whose /sbin/init is the checker,
+//! laid out on the NFS export the way each distro does it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::run;
+
+const CHECKER: &str = include_str!("../checker/init.sh");
+/// Applets the checker (and a person in the demo) use.
+const APPLETS: &[&str] = &[
+    "sh", "ash", "cat", "echo", "grep", "awk", "sed", "ip", "mount", "umount", "poweroff",
+    "reboot", "sleep", "ls", "hostname", "test", "[", "tr", "head", "tail", "wc", "cut", "ps",
+    "dmesg", "df", "stat", "readlink", "uname", "env", "true", "false", "printf", "mkdir", "touch",
+    "rm", "sync", "setsid", "cttyhack", "find", "free", "ping", "vi", "less",
+];
+
+/// One NFS export the lab serves.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Pseudo path clients mount, e.g. `/export/casper`.
+    pub pseudo: String,
+    pub path: PathBuf,
+    pub rw: bool,
+}
+
+/// Writes the checker root into `dir`. `top` splits it for linomad:
+/// `Some(false)` is the base layer, `Some(true)` the top layer only.
+fn populate(dir: &Path, top: Option<bool>) -> Result<(), String> {
+    let mk = |p: &str| std::fs::create_dir_all(dir.join(p)).map_err(|e| format!("mkdir {p}: {e}"));
+    let write = |p: &str, c: &[u8]| -> Result<(), String> {
+        let path = dir.join(p);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, c).map_err(|e| format!("write {p}: {e}"))
+    };
+    if top != Some(true) {
+        for d in [
+            "proc",
+            "sys",
+            "dev",
+            "run",
+            "tmp",
+            "root",
+            "etc/network/interfaces.d",
+            "etc/netplan",
+            "usr/sbin",
+            "lib/systemd",
+        ] {
+            mk(d)?;
+        }
+        let busybox = std::fs::read("/bin/busybox")
+            .map_err(|e| format!("/bin/busybox: {e} (apt-get install busybox-static)"))?;
+        write("bin/busybox", &busybox)?;
+        set_mode(&dir.join("bin/busybox"), 0o755)?;
+        for a in APPLETS {
+            let link = dir.join("bin").join(a);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink("busybox", &link)
+                .map_err(|e| format!("symlink {a}: {e}"))?;
+        }
+        // Markers, so netinit writes its hand-off for every network manager.
+        write("usr/sbin/NetworkManager", b"")?;
+        write("lib/systemd/systemd-networkd", b"")?;
+        write(
+            "etc/network/interfaces",
+            b"source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n",
+        )?;
+        write("etc/os-release", b"NAME=\"netinit lab\"\n")?;
+    }
+    if top != Some(false) {
+        write("sbin/init", CHECKER.as_bytes())?;
+        set_mode(&dir.join("sbin/init"), 0o755)?;
+        write("etc/top-layer", b"top\n")?;
+    }
+    Ok(())
+}
+
+fn set_mode(p: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {}: {e}", p.display()))
+}
+
+fn squash(src: &Path, out: &Path) -> Result<(), String> {
+    if let Some(p) = out.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    run(Command::new("mksquashfs").arg(src).arg(out).args([
+        "-noappend",
+        "-quiet",
+        "-all-root",
+        "-comp",
+        "xz",
+        "-no-progress",
+    ]))
+    .map(drop)
+}
+
+/// Builds every export under `work/export`; diskless roots are per name
+/// in `diskless` (each scenario writes its own hand-off files into it).
+pub fn build(work: &Path, diskless: &[String]) -> Result<Vec<Export>, String> {
+    let export = work.join("export");
+    let stage = work.join("stage");
+    let full = stage.join("full");
+    populate(&full, None)?;
+    let (base, top) = (stage.join("base"), stage.join("top"));
+    populate(&base, Some(false))?;
+    populate(&top, Some(true))?;
+    let only = b"nfs-only\n";
+    let mut out = Vec::new();
+    for (name, image) in [
+        ("casper", "casper/filesystem.squashfs"),
+        ("live", "live/filesystem.squashfs"),
+    ] {
+        let dir = export.join(name);
+        squash(&full, &dir.join(image))?;
+        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
+        out.push(Export {
+            pseudo: format!("/export/{name}"),
+            path: dir,
+            rw: false,
+        });
+    }
+    let lin = export.join("linomad");
+    squash(&base, &lin.join("01-base.squashfs"))?;
+    squash(&top, &lin.join("02-top.squashfs"))?;
+    std::fs::write(lin.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
+    out.push(Export {
+        pseudo: "/export/linomad".into(),
+        path: lin,
+        rw: false,
+    });
+    for name in diskless {
+        let dir = export.join(name);
+        populate(&dir, None)?;
+        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
+        out.push(Export {
+            pseudo: format!("/export/{name}"),
+            path: dir,
+            rw: true,
+        });
+    }
+    Ok(out)
+}

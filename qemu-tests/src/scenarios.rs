@@ -1,0 +1,399 @@
+//! The scenario table: each is a boot the lab runs and judges.
+
+use crate::lab::SERVER;
+
+/// A NIC in a scenario: QEMU model and whether it reaches the servers.
+#[derive(Debug, Clone, Copy)]
+pub struct NicSpec {
+    pub model: &'static str,
+    pub live: bool,
+}
+
+/// What the boot must show.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// The checker prints `"result":"pass"`; `lab` are its `lab.*` words.
+    Pass { lab: Vec<(&'static str, String)> },
+    /// netinit prints `FAILED at <step>:` with `contains` in the reason,
+    /// and the VM powers off by itself.
+    Fail {
+        step: &'static str,
+        contains: &'static str,
+    },
+}
+
+/// Which initrd a scenario boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initrd {
+    /// Built by netinit-mkinitrd: netinit is /init.
+    Netinit,
+    /// Built by Debian's mkinitramfs with netinit's hook (boot=netinit).
+    InitramfsTools,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub nics: Vec<NicSpec>,
+    pub pxe: bool,
+    /// The dialect's own words (the lab adds console, panic and lab.* words).
+    pub cmdline: String,
+    /// A diskless root exported just for this scenario.
+    pub diskless: Option<String>,
+    /// DHCP option 17 for this scenario's MACs.
+    pub root_path: Option<String>,
+    pub expect: Expect,
+    pub timeout_secs: u64,
+    pub initrd: Initrd,
+}
+
+impl Scenario {
+    /// Deterministic MACs: 52:54:00:77:<scenario>:<nic>.
+    pub fn mac(index: usize, nic: usize) -> String {
+        format!("52:54:00:77:{index:02x}:{nic:02x}")
+    }
+
+    pub fn hostname(&self) -> String {
+        format!("lab-{}", self.name)
+    }
+
+    pub fn nic_label(&self) -> String {
+        let models: Vec<String> = self
+            .nics
+            .iter()
+            .map(|n| {
+                if n.live {
+                    n.model.to_owned()
+                } else {
+                    format!("{}(dead)", n.model)
+                }
+            })
+            .collect();
+        models.join("+")
+    }
+}
+
+fn nic(model: &'static str) -> NicSpec {
+    NicSpec { model, live: true }
+}
+
+fn dead(model: &'static str) -> NicSpec {
+    NicSpec { model, live: false }
+}
+
+fn pass(words: &[(&'static str, &str)]) -> Expect {
+    Expect::Pass {
+        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+    }
+}
+
+/// Every scenario, in the order they run.
+pub fn all() -> Vec<Scenario> {
+    let s = SERVER;
+    vec![
+        Scenario {
+            name: "pxe-casper-e1000",
+            what: "real PXE: iPXE -> pxelinux.0 -> kernel + netinit initrd, casper layout, BOOTIF from IPAPPEND 2",
+            nics: vec![nic("e1000")],
+            pxe: true,
+            cmdline: format!("boot=casper netboot=nfs nfsroot={s}:/export/casper ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-pxe-casper-e1000"),
+                ("managers", "1"),
+            ]),
+            timeout_secs: 180,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "live-boot-virtio",
+            what: "direct boot, virtio-net found by modalias (virtio_pci first), live-boot layout",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!("boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-live-boot-virtio"),
+                ("managers", "1"),
+            ]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "diskless-rtl8139",
+            what: "Arch-wiki diskless: plain read-write NFSv3 root, rtl8139 (8139too refuses the C+ chip, 8139cp drives it)",
+            nics: vec![nic("rtl8139")],
+            pxe: false,
+            cmdline: format!("root=/dev/nfs nfsroot={s}:/export/diskless-rtl8139,v3 ip=::::::dhcp"),
+            diskless: Some("diskless-rtl8139".into()),
+            root_path: None,
+            expect: pass(&[
+                ("root", "nfs"),
+                ("proto", "dhcp"),
+                ("vers", "3"),
+                ("hostname", "lab-diskless-rtl8139"),
+            ]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "linomad-e1000e-static",
+            what: "linomad sys= with two stacked squashfs modules, static ip= with a CIDR prefix, e1000e",
+            nics: vec![nic("e1000e")],
+            pxe: false,
+            cmdline: format!(
+                "sys={s}:/export/linomad ip=10.77.0.60:{s}:{s}:24:lab-linomad::off:{s}"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "none"),
+                ("layers", "2"),
+                ("dns", "1"),
+                ("hostname", "lab-linomad"),
+            ]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "bootif-second-nic",
+            what: "two NICs, only the second reaches the server; BOOTIF= names it",
+            nics: vec![dead("e1000"), nic("e1000")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp BOOTIF=01-52-54-00-77-04-01"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "two-nics-race",
+            what: "two NICs, only the second reaches the server, no BOOTIF: DHCP on both, first lease wins",
+            nics: vec![dead("virtio-net-pci"), nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!("boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "rootpath-from-dhcp",
+            what: "root=/dev/nfs with no nfsroot=: server and path from DHCP option 17",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: "root=/dev/nfs ip=dhcp".into(),
+            diskless: Some("diskless-rootpath".into()),
+            root_path: Some(format!("{s}:/export/diskless-rootpath")),
+            expect: pass(&[("root", "nfs"), ("proto", "dhcp")]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "nfsv42-virtio",
+            what: "NFSv4.2 root (ganesha Protocols 3, 4)",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!("root=/dev/nfs nfsroot={s}:/export/diskless-v42,vers=4.2 ip=dhcp"),
+            diskless: Some("diskless-v42".into()),
+            root_path: None,
+            expect: pass(&[("root", "nfs4"), ("proto", "dhcp"), ("vers", "4.2")]),
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "fail-wrong-nfs-path",
+            what: "a wrong NFS path ends at once with the reason and a hint",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!("boot=live netboot=nfs nfsroot={s}:/export/nope ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Fail {
+                step: "nfs",
+                contains: "10.77.0.1:/export/nope",
+            },
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "fail-no-dhcp",
+            what: "no DHCP server on the segment ends within netinit.dhcp_timeout with the reason",
+            nics: vec![dead("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp netinit.dhcp_timeout=8"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Fail {
+                step: "dhcp",
+                contains: "no DHCP lease after 8 s: eth0 (carrier, 0 offers)",
+            },
+            timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "initramfs-tools-hook",
+            what: "Debian's mkinitramfs with netinit's hook: boot=netinit, netinit mount-root, initramfs-tools switches root",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-initramfs-tools-hook"),
+                ("managers", "1"),
+            ]),
+            timeout_secs: 180,
+            initrd: Initrd::InitramfsTools,
+        },
+    ]
+}
+
+/// The verdict on one console log: `Ok(detail)` or `Err(reason)`.
+pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String> {
+    let failed = console.lines().find_map(|l| {
+        l.split_once("netinit: FAILED at ")
+            .map(|(_, rest)| rest.to_owned())
+    });
+    match &s.expect {
+        Expect::Pass { .. } => {
+            if let Some(f) = failed {
+                return Err(format!("netinit FAILED at {f}"));
+            }
+            let line = console
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("NETINIT-CHECK "))
+                .ok_or_else(|| {
+                    if exited {
+                        "the VM stopped without a NETINIT-CHECK line".to_owned()
+                    } else {
+                        "timed out without a NETINIT-CHECK line".to_owned()
+                    }
+                })?;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("bad NETINIT-CHECK line: {e}: {line}"))?;
+            if v["result"] == "pass" {
+                Ok(format!(
+                    "{} {} on {}",
+                    v["root_fs"].as_str().unwrap_or("?"),
+                    v["address"].as_str().unwrap_or("?"),
+                    v["device"].as_str().unwrap_or("?")
+                ))
+            } else {
+                Err(format!(
+                    "checker failed: {}",
+                    v["failures"].as_str().unwrap_or("?")
+                ))
+            }
+        }
+        Expect::Fail { step, contains } => {
+            let f = failed.ok_or_else(|| {
+                if exited {
+                    "no FAILED line".to_owned()
+                } else {
+                    "timed out without a FAILED line (a hang)".to_owned()
+                }
+            })?;
+            if !f.starts_with(&format!("{step}: ")) {
+                return Err(format!("failed at the wrong step: {f}"));
+            }
+            if !f.contains(contains) {
+                return Err(format!("reason lacks '{contains}': {f}"));
+            }
+            if !exited {
+                return Err("printed the reason but did not power off (netinit.reboot=0)".into());
+            }
+            Ok(f)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_macs_are_unique() {
+        let all = all();
+        let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        assert_eq!(Scenario::mac(4, 1), "52:54:00:77:04:01");
+        // bootif-second-nic's BOOTIF must name its own second NIC.
+        let (i, b) = all
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == "bootif-second-nic")
+            .unwrap();
+        assert!(b.cmdline.contains(&format!(
+            "BOOTIF=01-{}",
+            Scenario::mac(i, 1).replace(':', "-")
+        )));
+        for s in &all {
+            assert!(
+                s.hostname().len() <= 63
+                    && s.hostname()
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-'),
+                "{}",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn judging() {
+        let all = all();
+        let pass_s = &all[1];
+        let ok = "x\nNETINIT-CHECK {\"result\":\"pass\",\"root_fs\":\"overlay\",\"device\":\"eth0\",\"address\":\"10.77.0.100\",\"proto\":\"dhcp\",\"failures\":\"\"}\n";
+        assert_eq!(
+            judge(pass_s, ok, true),
+            Ok("overlay 10.77.0.100 on eth0".into())
+        );
+        let bad = ok
+            .replace("\"pass\"", "\"fail\"")
+            .replace("\"failures\":\"\"", "\"failures\":\"address\"");
+        assert_eq!(
+            judge(pass_s, &bad, true),
+            Err("checker failed: address".into())
+        );
+        assert!(
+            judge(pass_s, "[ 1.0] netinit: FAILED at nfs: x\n", true)
+                .unwrap_err()
+                .contains("FAILED at nfs")
+        );
+        let fail_s = all.iter().find(|s| s.name == "fail-no-dhcp").unwrap();
+        let line = "[ 9.0] netinit: FAILED at dhcp: no DHCP lease after 8 s: eth0 (carrier, 0 offers) (hint: x)\n";
+        assert!(judge(fail_s, line, true).is_ok());
+        assert_eq!(
+            judge(fail_s, line, false),
+            Err("printed the reason but did not power off (netinit.reboot=0)".into())
+        );
+        assert_eq!(
+            judge(fail_s, "", false),
+            Err("timed out without a FAILED line (a hang)".into())
+        );
+    }
+}
