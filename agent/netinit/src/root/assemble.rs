@@ -533,6 +533,44 @@ mod tests {
     }
 
     #[test]
+    fn casper_layered_stack_from_layerfs_path() {
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs/casper".into(),
+            vec![
+                "minimal.en.squashfs".into(),
+                "minimal.standard.live.squashfs".into(),
+                "minimal.standard.squashfs".into(),
+                "minimal.squashfs".into(),
+            ],
+        );
+        let (r, _) = run(
+            "boot=casper netboot=nfs nfsroot=10.77.0.1:/export/noble,vers=4.2 layerfs-path=minimal.standard.live.squashfs",
+            &mut sys,
+        );
+        r.unwrap();
+        let loops: Vec<&str> = sys
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("loop "))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            loops,
+            [
+                "loop /run/netinit/nfs/casper/minimal.squashfs /dev/loop0",
+                "loop /run/netinit/nfs/casper/minimal.standard.squashfs /dev/loop1",
+                "loop /run/netinit/nfs/casper/minimal.standard.live.squashfs /dev/loop2",
+            ]
+        );
+        assert!(
+            sys.calls.last().unwrap().contains(
+                "lowerdir=/run/netinit/image/2:/run/netinit/image/1:/run/netinit/image/0,"
+            )
+        );
+    }
+
+    #[test]
     fn plain_root_is_rw_on_newroot_and_v4_uses_nfs4() {
         let mut sys = FakeSys::default();
         let (r, loaded) = run(
