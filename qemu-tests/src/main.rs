@@ -2,6 +2,7 @@
 //! dnsmasq and nfs-ganesha, in a private network namespace.
 
 mod cleanup;
+mod itools;
 mod kernel;
 mod lab;
 mod qemu;
@@ -19,7 +20,7 @@ use argh::FromArgs;
 
 use crate::lab::{Host, Lab, Tap};
 use crate::qemu::{Nic, Start};
-use crate::scenarios::{Expect, Scenario};
+use crate::scenarios::{Expect, Initrd, Scenario};
 use crate::util::{run, workspace};
 
 /// The netinit QEMU PXE lab. Needs root (network namespaces, taps).
@@ -244,6 +245,8 @@ fn tftp_setup(
 struct Prepared {
     kernel: kernel::Kernel,
     initrd: PathBuf,
+    /// Debian's mkinitramfs + netinit hook, when a scenario needs it.
+    itools: Option<PathBuf>,
     lab: Lab,
 }
 
@@ -281,10 +284,20 @@ fn prepare(
         }
     }
     tftp_setup(work, &k, &initrd, &pxe)?;
+    let itools = if chosen
+        .iter()
+        .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
+    {
+        let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+        Some(itools::build(&k, &agent, work)?)
+    } else {
+        None
+    };
     let lab = Lab::start(work, &taps, &exports, &hosts)?;
     Ok(Prepared {
         kernel: k,
         initrd,
+        itools,
         lab,
     })
 }
@@ -305,9 +318,13 @@ fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
     if s.pxe {
         Start::Pxe
     } else {
+        let initrd = match (s.initrd, &p.itools) {
+            (Initrd::InitramfsTools, Some(i)) => i.clone(),
+            _ => p.initrd.clone(),
+        };
         Start::Direct {
             vmlinux: p.kernel.vmlinux.clone(),
-            initrd: p.initrd.clone(),
+            initrd,
             cmdline: full_cmdline(s, interactive),
         }
     }
@@ -440,6 +457,7 @@ fn adhoc(a: &BootArgs) -> Result<bool, String> {
         root_path: None,
         expect: Expect::Pass { lab: vec![] },
         timeout_secs: 600,
+        initrd: Initrd::Netinit,
     };
     let work = work_dir()?;
     let chosen = vec![(0, s.clone())];

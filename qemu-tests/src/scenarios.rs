@@ -22,6 +22,15 @@ pub enum Expect {
     },
 }
 
+/// Which initrd a scenario boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initrd {
+    /// Built by netinit-mkinitrd: netinit is /init.
+    Netinit,
+    /// Built by Debian's mkinitramfs with netinit's hook (boot=netinit).
+    InitramfsTools,
+}
+
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub name: &'static str,
@@ -36,6 +45,7 @@ pub struct Scenario {
     pub root_path: Option<String>,
     pub expect: Expect,
     pub timeout_secs: u64,
+    pub initrd: Initrd,
 }
 
 impl Scenario {
@@ -98,6 +108,7 @@ pub fn all() -> Vec<Scenario> {
                 ("managers", "1"),
             ]),
             timeout_secs: 180,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "live-boot-virtio",
@@ -115,6 +126,7 @@ pub fn all() -> Vec<Scenario> {
                 ("managers", "1"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "diskless-rtl8139",
@@ -131,6 +143,7 @@ pub fn all() -> Vec<Scenario> {
                 ("hostname", "lab-diskless-rtl8139"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "linomad-e1000e-static",
@@ -150,6 +163,7 @@ pub fn all() -> Vec<Scenario> {
                 ("hostname", "lab-linomad"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "bootif-second-nic",
@@ -163,6 +177,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "two-nics-race",
@@ -174,6 +189,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "rootpath-from-dhcp",
@@ -185,6 +201,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: Some(format!("{s}:/export/diskless-rootpath")),
             expect: pass(&[("root", "nfs"), ("proto", "dhcp")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "nfsv42-virtio",
@@ -196,6 +213,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "nfs4"), ("proto", "dhcp"), ("vers", "4.2")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "fail-wrong-nfs-path",
@@ -210,6 +228,7 @@ pub fn all() -> Vec<Scenario> {
                 contains: "10.77.0.1:/export/nope",
             },
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "fail-no-dhcp",
@@ -226,6 +245,27 @@ pub fn all() -> Vec<Scenario> {
                 contains: "no DHCP lease after 8 s: eth0 (carrier, 0 offers)",
             },
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "initramfs-tools-hook",
+            what: "Debian's mkinitramfs with netinit's hook: boot=netinit, netinit mount-root, initramfs-tools switches root",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-initramfs-tools-hook"),
+                ("managers", "1"),
+            ]),
+            timeout_secs: 180,
+            initrd: Initrd::InitramfsTools,
         },
     ]
 }

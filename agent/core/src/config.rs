@@ -49,6 +49,9 @@ pub struct NetinitParams {
     pub carrier_timeout: Option<u32>,
     pub dhcp_timeout: Option<u32>,
     pub nfs_timeout: Option<u32>,
+    /// `netinit.layout=`: the live layout when `boot=` is taken (hook mode
+    /// uses `boot=netinit`).
+    pub layout: Option<crate::plan::LiveLayout>,
 }
 
 /// The typed cmdline.
@@ -211,6 +214,22 @@ impl Config {
             "netinit.carrier_timeout" => n.carrier_timeout = Some(secs(3_600, 1)?),
             "netinit.dhcp_timeout" => n.dhcp_timeout = Some(secs(86_400, 1)?),
             "netinit.nfs_timeout" => n.nfs_timeout = Some(secs(86_400, 1)?),
+            "netinit.layout" => {
+                use crate::plan::LiveLayout::*;
+                n.layout = Some(match need_value(p)? {
+                    "casper" => Casper,
+                    "live" | "live-boot" => LiveBoot,
+                    "archiso" => Archiso,
+                    "linomad" => Linomad,
+                    "none" => None,
+                    v => {
+                        return Err(err(
+                            key,
+                            format!("'{v}' is not casper, live, archiso, linomad or none"),
+                        ));
+                    }
+                })
+            }
             "netinit.shell" => {
                 n.shell = Some(match p.value.as_deref() {
                     None | Some("1" | "yes" | "on" | "true") => true,
@@ -222,7 +241,7 @@ impl Config {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
-                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout)",
+                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout)",
                 ));
             }
         }
@@ -579,6 +598,7 @@ mod tests {
                 carrier_timeout: Some(5),
                 dhcp_timeout: Some(300),
                 nfs_timeout: Some(120),
+                layout: None,
             }
         );
         for (text, want) in [
