@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -116,19 +115,45 @@ impl Lab {
             "--no-ping",
             "--dhcp-authoritative",
             "--log-dhcp",
-            "--log-facility=-",
             "--user=root",
         ])
+        .arg(format!(
+            "--log-facility={}",
+            self.log_path(self.dnsmasq.len()).display()
+        ))
         .arg(format!("--dhcp-leasefile={}", lease.display()))
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        let child = cmd.spawn().expect("dnsmasq (apt-get install dnsmasq-base)");
+        .stderr(
+            std::fs::File::create(self.log_path(self.dnsmasq.len()).with_extension("err")).unwrap(),
+        );
+        let mut child = cmd.spawn().expect("dnsmasq (apt-get install dnsmasq-base)");
+        let log = self.log_path(self.dnsmasq.len());
+        // dnsmasq logs its DHCP range once its sockets are bound: wait for
+        // that rather than guess (a fixed sleep made tests flaky under load).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("DHCP, IP range") {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
+                panic!("dnsmasq exited ({status}) before serving: {text}{err}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dnsmasq not serving after 20 s: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.dnsmasq.push(child);
-        // dnsmasq binds before it logs its DHCP range; give it a moment.
-        std::thread::sleep(Duration::from_millis(200));
         self.dnsmasq.len() - 1
+    }
+
+    fn log_path(&self, which: usize) -> std::path::PathBuf {
+        self.tmp.path().join(format!("dnsmasq-{which}.log"))
     }
 
     /// Runs `netinit net --json --cmdline CMDLINE` in the client namespace.
@@ -187,27 +212,23 @@ impl Lab {
 
     fn json(&self, cmdline: &str) -> serde_json::Value {
         let (out, _) = self.net(cmdline);
+        let logs: String = (0..self.dnsmasq.len())
+            .map(|i| std::fs::read_to_string(self.log_path(i)).unwrap_or_default())
+            .collect();
         assert!(
             out.status.success(),
-            "netinit net failed: {}",
+            "netinit net failed: {}\n--- dnsmasq ---\n{logs}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// dnsmasq's log so far (kills it to read everything).
+    /// dnsmasq's log so far (stops it, so the log is complete).
     fn dnsmasq_log(&mut self, which: usize) -> String {
         let child = &mut self.dnsmasq[which];
         let _ = child.kill();
         let _ = child.wait();
-        let mut log = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        log
+        std::fs::read_to_string(self.log_path(which)).unwrap_or_default()
     }
 
     fn ip_json(&self, args: &[&str]) -> serde_json::Value {
