@@ -8,6 +8,7 @@ mod kernel;
 mod lab;
 mod qemu;
 mod report;
+mod root_scenarios;
 mod roots;
 mod scenarios;
 mod util;

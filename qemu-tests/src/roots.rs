@@ -83,7 +83,7 @@ fn set_mode(p: &Path, mode: u32) -> Result<(), String> {
         .map_err(|e| format!("chmod {}: {e}", p.display()))
 }
 
-fn squash(src: &Path, out: &Path) -> Result<(), String> {
+pub(crate) fn squash(src: &Path, out: &Path) -> Result<(), String> {
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
     }
@@ -186,6 +186,7 @@ pub fn build(
             rw: false,
         });
     }
+    out.extend(crate::root_scenarios::exports(work, &base, &top)?);
     for name in diskless {
         let dir = export.join(name);
         populate(&dir, None)?;

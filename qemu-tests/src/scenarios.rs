@@ -93,6 +93,12 @@ fn pass(words: &[(&'static str, &str)]) -> Expect {
 
 /// Every scenario, in the order they run.
 pub fn all() -> Vec<Scenario> {
+    let mut all = base();
+    all.extend(crate::root_scenarios::all());
+    all
+}
+
+fn base() -> Vec<Scenario> {
     let s = SERVER;
     vec![
         Scenario {

@@ -5,7 +5,7 @@
 //! Dialects: the kernel (`ip=`, `nfsroot=`, `root=/dev/nfs`, `init=`),
 //! dracut (`root=nfs:…`, `root=nfs4:…`, `root=dhcp`, `ip=<dev>:dhcp`,
 //! `nameserver=`), casper and live-boot (`boot=`, `netboot=nfs`,
-//! `live-media-path=`, `module=`, `nfsopts=`, `ethdevice=`, `toram`,
+//! `live-media-path=`, `module=`, `layerfs-path=`, `nfsopts=`, `ethdevice=`, `toram`,
 //! `overlay-size=`), archiso (`archiso_nfs_srv=`, `archisobasedir=`,
 //! `archiso_nfs_opt=`), linomad (`sys=`), pxelinux (`BOOTIF=`), and our
 //! own `netinit.*` namespace. Everything else is kept and ignored.
@@ -68,6 +68,8 @@ pub struct Config {
     pub live_media_path: Option<String>,
     /// live-boot `module=`.
     pub live_module: Option<String>,
+    /// casper `layerfs-path=` (layered Ubuntu images).
+    pub layerfs_path: Option<String>,
     /// live-boot `nfsopts=`.
     pub nfsopts: Vec<String>,
     /// live-boot `ethdevice=`.
@@ -130,7 +132,8 @@ impl Config {
             "live-media-path" => {
                 self.live_media_path = Some(rel_dir("live-media-path", need_value(p)?)?)
             }
-            "module" => self.live_module = Some(need_value(p)?.to_owned()),
+            "module" => self.live_module = Some(file_name("module", need_value(p)?)?),
+            "layerfs-path" => self.layerfs_path = Some(file_name("layerfs-path", need_value(p)?)?),
             "nfsopts" => self.nfsopts = split_options(need_value(p)?),
             "ethdevice" => self.ethdevice = Some(need_value(p)?.to_owned()),
             "sys" => {
@@ -422,6 +425,17 @@ fn module_param(p: &Param) -> ModuleParam {
 }
 
 /// A folder relative to the media root: no `..`, no leading `/` needed.
+/// A file name inside the image folder: no path separators, no `..`.
+fn file_name(param: &str, value: &str) -> Result<String, PlanError> {
+    if value.is_empty() || value.contains('/') || value == "." || value == ".." {
+        return Err(err(
+            param,
+            format!("'{value}' is not a file name in the image folder"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 fn rel_dir(param: &str, value: &str) -> Result<String, PlanError> {
     let trimmed = value.trim_matches('/');
     if trimmed.is_empty() || trimmed.split('/').any(|c| c == ".." || c.is_empty()) {

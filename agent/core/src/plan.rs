@@ -153,7 +153,8 @@ pub struct LivePlan {
     /// Folder on the NFS root holding the image(s): `casper`, `live`,
     /// `arch` (archisobasedir), or linomad's `sys=` path tail.
     pub base_dir: Option<String>,
-    /// live-boot's `filesystem.module` override / explicit image list.
+    /// live-boot's `module=` (which `.module` file lists the images) or
+    /// casper's `layerfs-path=` (the top layer of a layered image).
     pub module: Option<String>,
 }
 
@@ -395,7 +396,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                     .clone()
                     .unwrap_or_else(|| "casper".to_owned()),
             ),
-            module: None,
+            module: c.layerfs_path.clone(),
         }),
         Some("live") => Some(LivePlan {
             layout: LiveLayout::LiveBoot,

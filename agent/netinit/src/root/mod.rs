@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{self, BootPlan};
+use netinit_sys::host::{Hostname, LinuxHost};
 use netinit_sys::loopdev::LinuxLoop;
 use netinit_sys::mount::{Files, Linux, Mount};
 
@@ -25,6 +26,13 @@ use crate::{info, warn};
 struct Real {
     linux: Linux,
     looper: LinuxLoop,
+    host: LinuxHost,
+}
+
+impl Hostname for Real {
+    fn set_hostname(&mut self, name: &str) -> netinit_sys::Result<()> {
+        self.host.set_hostname(name)
+    }
 }
 
 impl Mount for Real {
@@ -101,33 +109,47 @@ pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assem
     Ok(assembled)
 }
 
-/// Moves /dev, /proc, /sys, /run, frees the initramfs, chroots and execs
-/// init. Returns only on failure.
+/// Checks the new root and its init while failing is still rescuable,
+/// then moves /dev, /proc, /sys, /run, frees the initramfs, chroots and
+/// execs init. Returns only on failure.
 pub fn switch_root(
     plan: &BootPlan,
     root: &Assembled,
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
+    use netinit_sys::switch;
     crate::step::set_current(Step::SwitchRoot);
+    let fail = |e| StepError::new(Step::SwitchRoot, e);
     // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
     if let Some(kib) = netinit_sys::host::peak_rss_kib() {
         info!(Step::SwitchRoot, "peak RSS (VmHWM) {kib} kB");
     }
+    switch::check_newroot(&root.newroot).map_err(fail)?;
+    switch::check_init(&root.newroot, &plan.init).map_err(|e| {
+        let hint = if e.errno == 2 {
+            "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
+        } else {
+            "the new root's init cannot be executed"
+        };
+        fail(e).hint(hint)
+    })?;
+    // Only an initramfs is ours to delete (util-linux's switch_root does the same).
+    let free = switch::is_ram_fs(Path::new("/")).unwrap_or(false);
+    if !free {
+        warn!(
+            Step::SwitchRoot,
+            "/ is not a ramfs or tmpfs: not freeing it"
+        );
+    }
     // Logged while /dev/kmsg is still reachable (same clock as the lines
     // before it); the lab times switch_root from here.
     info!(Step::SwitchRoot, "exec {}", plan.init);
-    netinit_sys::switch::move_api_mounts(&root.newroot)
-        .map_err(|e| StepError::new(Step::SwitchRoot, e))?;
-    let err = match netinit_sys::switch::switch_root(&root.newroot, &plan.init, init_args) {
+    switch::move_api_mounts(&root.newroot).map_err(fail)?;
+    let err = match switch::switch_root(&root.newroot, &plan.init, init_args, free) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let hint = if err.errno == 2 {
-        "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
-    } else {
-        "the new root is not bootable"
-    };
-    Err(StepError::new(Step::SwitchRoot, err).hint(hint))
+    Err(fail(err).hint("the new root is not bootable"))
 }
 
 const SPEC: Spec = Spec {
