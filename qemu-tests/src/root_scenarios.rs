@@ -41,6 +41,17 @@ pub fn all() -> Vec<Scenario> {
     let s = SERVER;
     vec![
         scenario(
+            "archiso-virtio",
+            "archiso over NFS: archiso_nfs_srv= and archisobasedir=, image at arch/x86_64/airootfs.sfs",
+            format!("archisobasedir=arch archiso_nfs_srv={s}:/export/archiso ip=:::::eth0:dhcp"),
+            pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-archiso-virtio"),
+            ]),
+        ),
+        scenario(
             "casper-layered-v42",
             "Ubuntu 24.04-style layered casper image (layerfs-path=, three layers beside a language \
              variant that must stay out) over NFSv4.2",
@@ -121,8 +132,19 @@ pub fn exports(work: &Path, base: &Path, top: &Path) -> Result<Vec<Export>, Stri
         b"filesystem.squashfs\nextra.squashfs\n",
     )?;
 
+    // archiso: one image at <archisobasedir>/x86_64/airootfs.sfs.
+    let archiso = export.join("archiso");
+    squash(
+        &work.join("stage/full"),
+        &archiso.join("arch/x86_64/airootfs.sfs"),
+    )?;
+
     let mut out = Vec::new();
-    for (name, dir) in [("layered", layered), ("livemod", livemod)] {
+    for (name, dir) in [
+        ("layered", layered),
+        ("livemod", livemod),
+        ("archiso", archiso),
+    ] {
         write(&dir.join("nfs-only.txt"), only)?;
         out.push(Export {
             pseudo: format!("/export/{name}"),
