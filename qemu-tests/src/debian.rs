@@ -49,17 +49,8 @@ pub fn in_chroot(root: &Path, script: &str) -> Result<String, String> {
         "set -e; mount -t proc proc '{r}/proc'; mount -t sysfs sysfs '{r}/sys'; mount --rbind /dev '{r}/dev'; \
          chroot '{r}' /bin/sh -c \"$0\""
     );
-    run(Command::new("unshare")
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            &wrapper,
-            script,
-        ])
+    run(crate::util::private_mount_ns_sh(&wrapper)
+        .arg(script)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 

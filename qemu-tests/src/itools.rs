@@ -4,7 +4,6 @@
 //! extracted kernel's modules are bound there; the host is not touched.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::kernel::Kernel;
 use crate::util::{run, workspace};
@@ -48,15 +47,7 @@ pub fn build(k: &Kernel, netinit: &Path, work: &Path) -> Result<PathBuf, String>
         out = out.display(),
     );
     eprintln!("netinit-lab: building an initrd with Debian's mkinitramfs and the netinit hook");
-    run(Command::new("unshare").args([
-        "-m",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ]))
-    .map_err(|e| format!("mkinitramfs (apt-get install initramfs-tools-core): {e}"))?;
+    run(&mut crate::util::private_mount_ns_sh(&script))
+        .map_err(|e| format!("mkinitramfs (apt-get install initramfs-tools-core): {e}"))?;
     Ok(out)
 }

@@ -14,11 +14,7 @@ pub trait Hostname {
     fn set_hostname(&mut self, name: &str) -> Result<()>;
 }
 
-/// The real kernel.
-#[derive(Debug, Default)]
-pub struct LinuxHost;
-
-impl Hostname for LinuxHost {
+impl Hostname for crate::mount::Linux {
     fn set_hostname(&mut self, name: &str) -> Result<()> {
         set_hostname(name)
     }

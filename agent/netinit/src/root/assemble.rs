@@ -740,7 +740,7 @@ mod tests {
         in_private_mount_ns(
             "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
             || {
-                let mut sys = super::super::Real::default();
+                let mut sys = netinit_sys::mount::Linux;
                 // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
                 std::fs::create_dir_all(RUN_DIR).unwrap();
                 sys.mount(
@@ -861,7 +861,7 @@ mod tests {
             "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
             || {
                 use std::os::unix::fs::MetadataExt;
-                let mut sys = super::super::Real::default();
+                let mut sys = netinit_sys::mount::Linux;
                 let t = tempfile::tempdir().unwrap();
                 let fake = t.path().join("initramfs");
                 std::fs::create_dir_all(&fake).unwrap();
@@ -911,7 +911,7 @@ mod tests {
         }
         in_private_mount_ns(SWITCH_TEST, || {
             use std::os::unix::fs::{PermissionsExt, symlink};
-            let mut sys = super::super::Real::default();
+            let mut sys = netinit_sys::mount::Linux;
             let t = tempfile::tempdir().unwrap();
             let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
             for d in [&fake, &peek] {
@@ -1028,7 +1028,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         // Never let this run outside the fake initramfs: it deletes `/`.
         assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
-        let mut sys = super::super::Real::default();
+        let mut sys = netinit_sys::mount::Linux;
         for (fs, at) in [
             ("proc", "/proc"),
             ("sysfs", "/sys"),

@@ -9,9 +9,7 @@ use std::process::ExitCode;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{self, BootPlan};
-use netinit_sys::host::{Hostname, LinuxHost};
-use netinit_sys::loopdev::LinuxLoop;
-use netinit_sys::mount::{Files, Linux, Mount};
+use netinit_sys::mount::Linux;
 
 pub use assemble::Assembled;
 
@@ -21,85 +19,11 @@ use crate::net::modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
-/// The real syscalls, for the generic executor.
-#[derive(Debug, Default)]
-struct Real {
-    linux: Linux,
-    looper: LinuxLoop,
-    host: LinuxHost,
-}
-
-impl Hostname for Real {
-    fn set_hostname(&mut self, name: &str) -> netinit_sys::Result<()> {
-        self.host.set_hostname(name)
-    }
-}
-
-impl Mount for Real {
-    fn mount(
-        &mut self,
-        source: &str,
-        target: &Path,
-        fstype: &str,
-        flags: netinit_sys::mount::MountFlags,
-        data: &str,
-    ) -> netinit_sys::Result<()> {
-        self.linux.mount(source, target, fstype, flags, data)
-    }
-    fn mount_bounded(
-        &mut self,
-        source: &str,
-        target: &Path,
-        fstype: &str,
-        flags: netinit_sys::mount::MountFlags,
-        data: &str,
-        timeout: std::time::Duration,
-    ) -> netinit_sys::Result<()> {
-        self.linux
-            .mount_bounded(source, target, fstype, flags, data, timeout)
-    }
-    fn move_mount(&mut self, from: &Path, to: &Path) -> netinit_sys::Result<()> {
-        self.linux.move_mount(from, to)
-    }
-}
-
-impl netinit_sys::loopdev::Loop for Real {
-    fn attach(&mut self, image: &Path) -> netinit_sys::Result<netinit_sys::loopdev::Attached> {
-        self.looper.attach(image)
-    }
-}
-
-impl Files for Real {
-    fn mkdir_p(&mut self, p: &Path) -> netinit_sys::Result<()> {
-        self.linux.mkdir_p(p)
-    }
-    fn list_dir(&self, p: &Path) -> Option<Vec<String>> {
-        self.linux.list_dir(p)
-    }
-    fn read_to_string(&self, p: &Path) -> Option<String> {
-        self.linux.read_to_string(p)
-    }
-    fn write(&mut self, p: &Path, c: &str) -> netinit_sys::Result<()> {
-        self.linux.write(p, c)
-    }
-    fn exists(&self, p: &Path) -> bool {
-        self.linux.exists(p)
-    }
-    fn is_symlink(&self, p: &Path) -> bool {
-        self.linux.is_symlink(p)
-    }
-    fn size(&self, p: &Path) -> netinit_sys::Result<u64> {
-        self.linux.size(p)
-    }
-    fn copy(&mut self, a: &Path, b: &Path) -> netinit_sys::Result<u64> {
-        self.linux.copy(a, b)
-    }
-}
-
 /// Mounts NFS, finds and mounts the image, builds the overlay in
 /// `newroot`, and writes the hand-off files.
 pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assembled, StepError> {
-    let mut sys = Real::default();
+    // The real kernel implements every trait the root phase is generic over.
+    let mut sys = Linux;
     let mut ensure = |step: Step, names: &[&str]| modules::ensure(step, names);
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
     let wrote = timed(Step::Handoff, || {
