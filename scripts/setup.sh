@@ -11,6 +11,8 @@ PACKAGES=(
   nfs-ganesha nfs-ganesha-vfs squashfs-tools busybox-static iproute2
   # hook tests and real-system roots
   shellcheck debootstrap
+  # Debian's mkinitramfs, for the initramfs-tools hook test (standard on Debian)
+  initramfs-tools-core
   # tests
   jq iputils-ping
 )

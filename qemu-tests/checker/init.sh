@@ -40,6 +40,16 @@ if [ -n "$layers" ]; then
     check layers "$(is test "$(grep -c ' /run/netinit/image/[0-9]* squashfs' /proc/mounts)" = "$layers")" "want $layers squashfs layers"
     check top_layer "$(is test -e /etc/top-layer)" "the top layer's file is missing"
 fi
+# toram: every loop device behind a layer reads a copy in RAM, not the NFS file.
+toram_ok() {
+    grep -q ' /run/netinit/toram tmpfs' /proc/mounts || return 1
+    for f in /sys/block/loop*/loop/backing_file; do
+        grep -q '^/run/netinit/toram/' "$f" || return 1
+    done
+}
+if [ "$(arg toram)" = 1 ]; then
+    check toram "$(is toram_ok)" "images not looped from /run/netinit/toram"
+fi
 
 # The boot interface kept its address, and the hand-off files are right.
 conf=$(find /run -maxdepth 1 -name "net-*.conf" | head -n 1)
@@ -65,7 +75,7 @@ fi
 if [ "$(arg managers)" = 1 ]; then
     check nm_conf "$(is grep -q "unmanaged-devices=.*interface-name:$DEVICE" /run/NetworkManager/conf.d/90-netinit.conf)" "NetworkManager conf"
     check networkd "$(is grep -q '^KeepConfiguration=yes' "/run/systemd/network/10-netinit-$DEVICE.network")" "networkd unit"
-    check netplan "$(is grep -q 'critical: true' /run/netplan/90-netinit.yaml)" "netplan yaml"
+    check netplan "$(is grep -q 'critical: true' "/run/netplan/$DEVICE.yaml")" "netplan yaml"
     check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
 fi
 

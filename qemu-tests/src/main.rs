@@ -3,10 +3,13 @@
 
 mod bench;
 mod cleanup;
+mod debian;
+mod itools;
 mod kernel;
 mod lab;
 mod qemu;
 mod report;
+mod root_scenarios;
 mod roots;
 mod scenarios;
 mod util;
@@ -20,7 +23,7 @@ use argh::FromArgs;
 
 use crate::lab::{Host, Lab, Tap};
 use crate::qemu::{Nic, Start};
-use crate::scenarios::{Expect, Scenario};
+use crate::scenarios::{Expect, Initrd, Scenario};
 use crate::util::{run, workspace};
 
 /// The netinit QEMU PXE lab. Needs root (network namespaces, taps).
@@ -247,6 +250,8 @@ fn tftp_setup(
 struct Prepared {
     kernel: kernel::Kernel,
     initrd: PathBuf,
+    /// Debian's mkinitramfs + netinit hook, when a scenario needs it.
+    itools: Option<PathBuf>,
     lab: Lab,
 }
 
@@ -262,7 +267,13 @@ fn prepare(
         .iter()
         .filter_map(|(_, s)| s.diskless.clone())
         .collect();
-    let exports = roots::build(work, &diskless)?;
+    let realsys = if chosen.iter().any(|(_, s)| s.needs_realsys()) {
+        let root = debian::root(&debian::realsys_recipe())?;
+        Some(debian::squashfs(&root)?)
+    } else {
+        None
+    };
+    let exports = roots::build(work, &diskless, realsys.as_deref())?;
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();
@@ -284,10 +295,20 @@ fn prepare(
         }
     }
     tftp_setup(work, &k, &initrd, &pxe)?;
+    let itools = if chosen
+        .iter()
+        .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
+    {
+        let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+        Some(itools::build(&k, &agent, work)?)
+    } else {
+        None
+    };
     let lab = Lab::start(work, &taps, &exports, &hosts)?;
     Ok(Prepared {
         kernel: k,
         initrd,
+        itools,
         lab,
     })
 }
@@ -308,9 +329,13 @@ fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
     if s.pxe {
         Start::Pxe
     } else {
+        let initrd = match (s.initrd, &p.itools) {
+            (Initrd::InitramfsTools, Some(i)) => i.clone(),
+            _ => p.initrd.clone(),
+        };
         Start::Direct {
             vmlinux: p.kernel.vmlinux.clone(),
-            initrd: p.initrd.clone(),
+            initrd,
             cmdline: full_cmdline(s, interactive),
         }
     }
@@ -443,6 +468,7 @@ fn adhoc(a: &BootArgs) -> Result<bool, String> {
         root_path: None,
         expect: Expect::Pass { lab: vec![] },
         timeout_secs: 600,
+        initrd: Initrd::Netinit,
     };
     let work = work_dir()?;
     let chosen = vec![(0, s.clone())];

@@ -83,7 +83,7 @@ fn set_mode(p: &Path, mode: u32) -> Result<(), String> {
         .map_err(|e| format!("chmod {}: {e}", p.display()))
 }
 
-fn squash(src: &Path, out: &Path) -> Result<(), String> {
+pub(crate) fn squash(src: &Path, out: &Path) -> Result<(), String> {
     if let Some(p) = out.parent() {
         std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
     }
@@ -100,7 +100,11 @@ fn squash(src: &Path, out: &Path) -> Result<(), String> {
 
 /// Builds every export under `work/export`; diskless roots are per name
 /// in `diskless` (each scenario writes its own hand-off files into it).
-pub fn build(work: &Path, diskless: &[String]) -> Result<Vec<Export>, String> {
+pub fn build(
+    work: &Path,
+    diskless: &[String],
+    realsys: Option<&Path>,
+) -> Result<Vec<Export>, String> {
     let export = work.join("export");
     let stage = work.join("stage");
     let full = stage.join("full");
@@ -132,6 +136,57 @@ pub fn build(work: &Path, diskless: &[String]) -> Result<Vec<Export>, String> {
         path: lin,
         rw: false,
     });
+    if let Some(image) = realsys {
+        // The debootstrapped Debian, live-boot layout; linked, not copied (hundreds of MB).
+        let dir = export.join("realsys");
+        let dst = dir.join("live/filesystem.squashfs");
+        std::fs::create_dir_all(dst.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
+        if std::fs::hard_link(image, &dst).is_err() {
+            std::fs::copy(image, &dst).map_err(|e| format!("copy {}: {e}", image.display()))?;
+        }
+        // The checker as a second layer on top, named in live-boot's
+        // filesystem.module (bottom first): editing it rebuilds no Debian root.
+        let layer = work.join("stage/realsys-checker");
+        let files: [(&str, &str, u32); 2] = [
+            (
+                "usr/local/sbin/netinit-realsys",
+                include_str!("../realsys/netinit-realsys"),
+                0o755,
+            ),
+            (
+                "etc/systemd/system/netinit-realsys.service",
+                include_str!("../realsys/netinit-realsys.service"),
+                0o644,
+            ),
+        ];
+        for (path, contents, mode) in files {
+            let p = layer.join(path);
+            std::fs::create_dir_all(p.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
+            std::fs::write(&p, contents).map_err(|e| e.to_string())?;
+            set_mode(&p, mode)?;
+        }
+        let wants = layer.join("etc/systemd/system/multi-user.target.wants");
+        std::fs::create_dir_all(&wants).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(wants.join("netinit-realsys.service"));
+        std::os::unix::fs::symlink(
+            "../netinit-realsys.service",
+            wants.join("netinit-realsys.service"),
+        )
+        .map_err(|e| e.to_string())?;
+        squash(&layer, &dir.join("live/netinit-checker.squashfs"))?;
+        std::fs::write(
+            dir.join("live/filesystem.module"),
+            "filesystem.squashfs\nnetinit-checker.squashfs\n",
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
+        out.push(Export {
+            pseudo: "/export/realsys".into(),
+            path: dir,
+            rw: false,
+        });
+    }
+    out.extend(crate::root_scenarios::exports(work, &base, &top)?);
     for name in diskless {
         let dir = export.join(name);
         populate(&dir, None)?;

@@ -20,6 +20,18 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// The real Debian system boots to multi-user with a network manager,
+    /// and its `NETINIT-REALSYS` line says the link and NFS survived 60 s.
+    RealSys,
+}
+
+/// Which initrd a scenario boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initrd {
+    /// Built by netinit-mkinitrd: netinit is /init.
+    Netinit,
+    /// Built by Debian's mkinitramfs with netinit's hook (boot=netinit).
+    InitramfsTools,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +48,7 @@ pub struct Scenario {
     pub root_path: Option<String>,
     pub expect: Expect,
     pub timeout_secs: u64,
+    pub initrd: Initrd,
 }
 
 impl Scenario {
@@ -80,6 +93,12 @@ fn pass(words: &[(&'static str, &str)]) -> Expect {
 
 /// Every scenario, in the order they run.
 pub fn all() -> Vec<Scenario> {
+    let mut all = base();
+    all.extend(crate::root_scenarios::all());
+    all
+}
+
+fn base() -> Vec<Scenario> {
     let s = SERVER;
     vec![
         Scenario {
@@ -98,6 +117,7 @@ pub fn all() -> Vec<Scenario> {
                 ("managers", "1"),
             ]),
             timeout_secs: 180,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "live-boot-virtio",
@@ -115,6 +135,7 @@ pub fn all() -> Vec<Scenario> {
                 ("managers", "1"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "diskless-rtl8139",
@@ -131,6 +152,7 @@ pub fn all() -> Vec<Scenario> {
                 ("hostname", "lab-diskless-rtl8139"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "linomad-e1000e-static",
@@ -150,6 +172,7 @@ pub fn all() -> Vec<Scenario> {
                 ("hostname", "lab-linomad"),
             ]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "bootif-second-nic",
@@ -163,6 +186,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "two-nics-race",
@@ -174,6 +198,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "overlay"), ("proto", "dhcp"), ("dev", "eth1")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "rootpath-from-dhcp",
@@ -185,6 +210,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: Some(format!("{s}:/export/diskless-rootpath")),
             expect: pass(&[("root", "nfs"), ("proto", "dhcp")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "nfsv42-virtio",
@@ -196,6 +222,7 @@ pub fn all() -> Vec<Scenario> {
             root_path: None,
             expect: pass(&[("root", "nfs4"), ("proto", "dhcp"), ("vers", "4.2")]),
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "fail-wrong-nfs-path",
@@ -210,6 +237,7 @@ pub fn all() -> Vec<Scenario> {
                 contains: "10.77.0.1:/export/nope",
             },
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
         },
         Scenario {
             name: "fail-no-dhcp",
@@ -226,8 +254,64 @@ pub fn all() -> Vec<Scenario> {
                 contains: "no DHCP lease after 8 s: eth0 (carrier, 0 offers)",
             },
             timeout_secs: 120,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "initramfs-tools-hook",
+            what: "Debian's mkinitramfs with netinit's hook: boot=netinit, netinit mount-root, initramfs-tools switches root",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("dns", "1"),
+                ("hostname", "lab-initramfs-tools-hook"),
+                ("managers", "1"),
+            ]),
+            timeout_secs: 180,
+            initrd: Initrd::InitramfsTools,
+        },
+        Scenario {
+            name: "realsys-networkmanager",
+            what: "a real Debian (systemd) booted over NFS with NetworkManager: link and NFS survive it starting, and 60 s more",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/realsys ip=dhcp init=/lib/systemd/systemd systemd.mask=systemd-networkd.service lab.realsys=nm"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::RealSys,
+            timeout_secs: 420,
+            initrd: Initrd::Netinit,
+        },
+        Scenario {
+            name: "realsys-networkd",
+            what: "the same real Debian with systemd-networkd (KeepConfiguration=yes, same DHCP client id)",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/realsys ip=dhcp init=/lib/systemd/systemd systemd.mask=NetworkManager.service lab.realsys=networkd"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::RealSys,
+            timeout_secs: 420,
+            initrd: Initrd::Netinit,
         },
     ]
+}
+
+impl Scenario {
+    /// Needs the debootstrapped Debian root.
+    pub fn needs_realsys(&self) -> bool {
+        matches!(self.expect, Expect::RealSys)
+    }
 }
 
 /// The verdict on one console log: `Ok(detail)` or `Err(reason)`.
@@ -265,6 +349,42 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                     "checker failed: {}",
                     v["failures"].as_str().unwrap_or("?")
                 ))
+            }
+        }
+        Expect::RealSys => {
+            if let Some(f) = failed {
+                return Err(format!("netinit FAILED at {f}"));
+            }
+            let line = console
+                .lines()
+                .find_map(|l| {
+                    l.split_once("NETINIT-REALSYS ")
+                        .map(|(_, j)| j.trim().to_owned())
+                })
+                .ok_or_else(|| {
+                    if exited {
+                        "the system stopped without a NETINIT-REALSYS line".to_owned()
+                    } else {
+                        "timed out without a NETINIT-REALSYS line".to_owned()
+                    }
+                })?;
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .map_err(|e| format!("bad NETINIT-REALSYS line: {e}: {line}"))?;
+            let field = |k: &str| v[k].as_str().unwrap_or("?").to_owned();
+            let facts = format!(
+                "{} {} ({}), {} on {} {}, system {}",
+                field("manager"),
+                field("active"),
+                field("manager_view"),
+                field("address"),
+                field("device"),
+                field("lifetime"),
+                field("system")
+            );
+            if v["result"] == "pass" {
+                Ok(facts)
+            } else {
+                Err(format!("{}: {facts}", field("failures")))
             }
         }
         Expect::Fail { step, contains } => {

@@ -53,6 +53,15 @@ pub fn pipe(program: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, Strin
     Ok(out.stdout)
 }
 
+/// `sh -c script` in a private mount namespace: mounts it makes (tmpfs
+/// over /lib/modules, /proc in a chroot, …) vanish with it and never
+/// touch the host. Extra args become `$0`, `$1`, … of the script.
+pub fn private_mount_ns_sh(script: &str) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["-m", "--propagation", "private", "--", "sh", "-c", script]);
+    c
+}
+
 /// The workspace root (qemu-tests/..).
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

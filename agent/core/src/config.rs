@@ -5,7 +5,7 @@
 //! Dialects: the kernel (`ip=`, `nfsroot=`, `root=/dev/nfs`, `init=`),
 //! dracut (`root=nfs:…`, `root=nfs4:…`, `root=dhcp`, `ip=<dev>:dhcp`,
 //! `nameserver=`), casper and live-boot (`boot=`, `netboot=nfs`,
-//! `live-media-path=`, `module=`, `nfsopts=`, `ethdevice=`, `toram`,
+//! `live-media-path=`, `module=`, `layerfs-path=`, `nfsopts=`, `ethdevice=`, `toram`,
 //! `overlay-size=`), archiso (`archiso_nfs_srv=`, `archisobasedir=`,
 //! `archiso_nfs_opt=`), linomad (`sys=`), pxelinux (`BOOTIF=`), and our
 //! own `netinit.*` namespace. Everything else is kept and ignored.
@@ -49,6 +49,9 @@ pub struct NetinitParams {
     pub carrier_timeout: Option<u32>,
     pub dhcp_timeout: Option<u32>,
     pub nfs_timeout: Option<u32>,
+    /// `netinit.layout=`: the live layout when `boot=` is taken (hook mode
+    /// uses `boot=netinit`).
+    pub layout: Option<crate::plan::LiveLayout>,
 }
 
 /// The typed cmdline.
@@ -65,6 +68,8 @@ pub struct Config {
     pub live_media_path: Option<String>,
     /// live-boot `module=`.
     pub live_module: Option<String>,
+    /// casper `layerfs-path=` (layered Ubuntu images).
+    pub layerfs_path: Option<String>,
     /// live-boot `nfsopts=`.
     pub nfsopts: Vec<String>,
     /// live-boot `ethdevice=`.
@@ -127,7 +132,8 @@ impl Config {
             "live-media-path" => {
                 self.live_media_path = Some(rel_dir("live-media-path", need_value(p)?)?)
             }
-            "module" => self.live_module = Some(need_value(p)?.to_owned()),
+            "module" => self.live_module = Some(file_name("module", need_value(p)?)?),
+            "layerfs-path" => self.layerfs_path = Some(file_name("layerfs-path", need_value(p)?)?),
             "nfsopts" => self.nfsopts = split_options(need_value(p)?),
             "ethdevice" => self.ethdevice = Some(need_value(p)?.to_owned()),
             "sys" => {
@@ -211,6 +217,22 @@ impl Config {
             "netinit.carrier_timeout" => n.carrier_timeout = Some(secs(3_600, 1)?),
             "netinit.dhcp_timeout" => n.dhcp_timeout = Some(secs(86_400, 1)?),
             "netinit.nfs_timeout" => n.nfs_timeout = Some(secs(86_400, 1)?),
+            "netinit.layout" => {
+                use crate::plan::LiveLayout::*;
+                n.layout = Some(match need_value(p)? {
+                    "casper" => Casper,
+                    "live" | "live-boot" => LiveBoot,
+                    "archiso" => Archiso,
+                    "linomad" => Linomad,
+                    "none" => None,
+                    v => {
+                        return Err(err(
+                            key,
+                            format!("'{v}' is not casper, live, archiso, linomad or none"),
+                        ));
+                    }
+                })
+            }
             "netinit.shell" => {
                 n.shell = Some(match p.value.as_deref() {
                     None | Some("1" | "yes" | "on" | "true") => true,
@@ -222,7 +244,7 @@ impl Config {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
-                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout)",
+                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout)",
                 ));
             }
         }
@@ -403,6 +425,17 @@ fn module_param(p: &Param) -> ModuleParam {
 }
 
 /// A folder relative to the media root: no `..`, no leading `/` needed.
+/// A file name inside the image folder: no path separators, no `..`.
+fn file_name(param: &str, value: &str) -> Result<String, PlanError> {
+    if value.is_empty() || value.contains('/') || value == "." || value == ".." {
+        return Err(err(
+            param,
+            format!("'{value}' is not a file name in the image folder"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 fn rel_dir(param: &str, value: &str) -> Result<String, PlanError> {
     let trimmed = value.trim_matches('/');
     if trimmed.is_empty() || trimmed.split('/').any(|c| c == ".." || c.is_empty()) {
@@ -579,6 +612,7 @@ mod tests {
                 carrier_timeout: Some(5),
                 dhcp_timeout: Some(300),
                 nfs_timeout: Some(120),
+                layout: None,
             }
         );
         for (text, want) in [

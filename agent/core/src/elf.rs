@@ -1,5 +1,6 @@
 //! Just enough ELF64 (little-endian) to read a kernel module's `.modinfo`
-//! section and to tell whether a binary is static (no PT_INTERP).
+//! section and to tell whether a binary is static (no PT_INTERP), plus
+//! what an init needs to be executable (its PT_INTERP or `#!` line).
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(
@@ -83,6 +84,38 @@ pub fn has_interpreter(data: &[u8]) -> Option<bool> {
     Some(false)
 }
 
+/// The program interpreter (PT_INTERP, e.g. `/lib64/ld-linux-x86-64.so.2`)
+/// of a dynamically linked ELF64; `None` for a static one or non-ELF data.
+pub fn interpreter(data: &[u8]) -> Option<&str> {
+    if !is_elf64_le(data) {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(data, 0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(data, 0x36)?);
+    let phnum = usize::from(u16_at(data, 0x38)?);
+    const PT_INTERP: u32 = 3;
+    for i in 0..phnum {
+        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        if u32_at(data, at)? == PT_INTERP {
+            let off = usize::try_from(u64_at(data, at.checked_add(8)?)?).ok()?;
+            let size = usize::try_from(u64_at(data, at.checked_add(32)?)?).ok()?;
+            let path = data.get(off..off.checked_add(size)?)?;
+            let path = path.split(|&b| b == 0).next()?;
+            return std::str::from_utf8(path).ok().filter(|p| !p.is_empty());
+        }
+    }
+    None
+}
+
+/// The interpreter named by a script's `#!` line, as the kernel reads it
+/// (first word after `#!`, up to the end of the first line).
+pub fn shebang(head: &[u8]) -> Option<&str> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    line.split_whitespace().next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +143,20 @@ mod tests {
         assert!(section(&me, ".text").is_some_and(|t| !t.is_empty()));
         assert!(section(&me, ".nope").is_none());
         assert_eq!(has_interpreter(b"#!/bin/sh"), None);
+        let interp = interpreter(&me).unwrap();
+        assert!(
+            interp.starts_with('/') && interp.contains("ld-"),
+            "{interp}"
+        );
+        assert_eq!(interpreter(b"#!/bin/sh"), None);
+    }
+
+    #[test]
+    fn shebang_lines() {
+        assert_eq!(shebang(b"#!/bin/sh -e\necho"), Some("/bin/sh"));
+        assert_eq!(shebang(b"#! /usr/bin/env python3\n"), Some("/usr/bin/env"));
+        assert_eq!(shebang(b"#!\n"), None);
+        assert_eq!(shebang(b"\x7fELF"), None);
     }
 
     proptest! {
@@ -121,6 +168,8 @@ mod tests {
             let _ = section(&data, ".modinfo");
             let _ = modinfo(&data, "firmware");
             let _ = has_interpreter(&data);
+            let _ = interpreter(&data);
+            let _ = shebang(&data);
         }
     }
 }

@@ -82,6 +82,22 @@ pub fn klibc_net_conf(s: &NetState, root: Option<&ResolvedRoot>, uptime_secs: u6
         .collect()
 }
 
+/// Whether a hostname from DHCP or `ip=` is safe to write to
+/// /etc/hostname and to set: 1 to 64 bytes (the kernel's limit) of
+/// letters, digits and `-` in dot-separated labels (the characters
+/// `ip=`'s hostname field accepts, and systemd's rule).
+pub fn valid_hostname(name: &str) -> bool {
+    name.len() <= 64
+        && !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// `/etc/resolv.conf`; `None` when there is nothing to say.
 pub fn resolv_conf(s: &NetState) -> Option<String> {
     if s.dns.is_empty() && s.search.is_empty() && s.domain.is_none() {
@@ -119,7 +135,8 @@ pub fn networkmanager_conf(s: &NetState) -> String {
 pub fn networkd_unit(s: &NetState) -> String {
     let mut out = format!(
         "# written by netinit: {iface} carries the root filesystem.\n\
-         [Match]\nMACAddress={mac}\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nKeepConfiguration=yes\n",
+         [Match]\nMACAddress={mac}\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nKeepConfiguration=yes\n\
+         # A carrier blip must not drop the address under the root.\nIgnoreCarrierLoss=yes\n",
         iface = s.interface,
         mac = s.mac
     );
@@ -141,10 +158,12 @@ pub fn networkd_unit(s: &NetState) -> String {
 }
 
 /// netplan: `critical: true` tells the generated backend never to take
-/// the interface down.
+/// the interface down. The id is the interface name, as Ubuntu's own
+/// initramfs-tools writes it, so netplan merges it with the distribution's
+/// definition of the same interface instead of racing it.
 pub fn netplan_yaml(s: &NetState) -> String {
     let mut out = format!(
-        "# written by netinit: {iface} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n    netinit-{iface}:\n      match:\n        macaddress: \"{mac}\"\n      critical: true\n",
+        "# written by netinit: {iface} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      match:\n        macaddress: \"{mac}\"\n      critical: true\n",
         iface = s.interface,
         mac = s.mac
     );
@@ -203,6 +222,7 @@ mod tests {
     use crate::ipconf::Ipv4Cidr;
     use crate::net::{LeaseTimes, MacAddr};
     use crate::plan::NfsVersion;
+    use proptest::prelude::*;
 
     fn dhcp_state() -> NetState {
         NetState {
@@ -270,6 +290,48 @@ mod tests {
     }
 
     #[test]
+    fn hostnames() {
+        for ok in ["node1", "node-1.lab.test", "a", &"a".repeat(64)] {
+            assert!(valid_hostname(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a..b",
+            ".a",
+            "a.",
+            "-a",
+            "a b",
+            "a/b",
+            "ä",
+            &"a".repeat(65),
+        ] {
+            assert!(!valid_hostname(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Whatever DHCP sends, sourcing the klibc file gives the values back.
+        #[test]
+        fn klibc_conf_round_trips_through_sh(
+            hostname in "[^\\x00]{0,16}",
+            domain in "[ -~]{0,16}",
+        ) {
+            let mut s = dhcp_state();
+            s.hostname = Some(hostname.clone());
+            s.domain = Some(domain.clone());
+            let text = klibc_net_conf(&s, None, 0);
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{text}\nprintf '%s\\0%s' \"$HOSTNAME\" \"$DNSDOMAIN\""))
+                .output()
+                .unwrap();
+            prop_assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            prop_assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{hostname}\0{domain}"));
+        }
+    }
+
+    #[test]
     fn resolv() {
         assert_eq!(
             resolv_conf(&dhcp_state()).unwrap(),
@@ -282,35 +344,140 @@ mod tests {
         assert_eq!(resolv_conf(&s), None);
     }
 
+    fn static_state() -> NetState {
+        NetState {
+            proto: Proto::Static,
+            lease: None,
+            ..dhcp_state()
+        }
+    }
+
+    /// (renderer, state, golden output)
+    type Golden = (
+        &'static str,
+        fn(&NetState) -> String,
+        fn() -> NetState,
+        &'static str,
+    );
+
+    const GOLDEN: &[Golden] = &[
+        (
+            "NetworkManager",
+            networkmanager_conf,
+            dhcp_state,
+            "# written by netinit: eth0 carries the root filesystem; NetworkManager must not touch it.
+[keyfile]
+unmanaged-devices=mac:52:54:00:12:34:56;interface-name:eth0
+",
+        ),
+        (
+            "networkd dhcp",
+            networkd_unit,
+            dhcp_state,
+            "# written by netinit: eth0 carries the root filesystem.
+[Match]
+MACAddress=52:54:00:12:34:56
+
+[Link]
+RequiredForOnline=yes
+
+[Network]
+KeepConfiguration=yes
+# A carrier blip must not drop the address under the root.
+IgnoreCarrierLoss=yes
+DHCP=ipv4
+
+[DHCPv4]
+ClientIdentifier=mac
+# Never release the lease: the root is on this address.
+SendRelease=no
+",
+        ),
+        (
+            "networkd static",
+            networkd_unit,
+            static_state,
+            "# written by netinit: eth0 carries the root filesystem.
+[Match]
+MACAddress=52:54:00:12:34:56
+
+[Link]
+RequiredForOnline=yes
+
+[Network]
+KeepConfiguration=yes
+# A carrier blip must not drop the address under the root.
+IgnoreCarrierLoss=yes
+Address=10.77.0.100/24
+Gateway=10.77.0.1
+DNS=10.77.0.2
+",
+        ),
+        (
+            "netplan dhcp",
+            netplan_yaml,
+            dhcp_state,
+            "# written by netinit: eth0 carries the root filesystem.
+network:
+  version: 2
+  ethernets:
+    eth0:
+      match:
+        macaddress: \"52:54:00:12:34:56\"
+      critical: true
+      dhcp4: true
+      dhcp-identifier: mac
+",
+        ),
+        (
+            "netplan static",
+            netplan_yaml,
+            static_state,
+            "# written by netinit: eth0 carries the root filesystem.
+network:
+  version: 2
+  ethernets:
+    eth0:
+      match:
+        macaddress: \"52:54:00:12:34:56\"
+      critical: true
+      addresses: [\"10.77.0.100/24\"]
+      routes:
+        - to: default
+          via: 10.77.0.1
+      nameservers:
+        addresses: [10.77.0.2]
+",
+        ),
+        (
+            "ifupdown",
+            ifupdown_stanza,
+            dhcp_state,
+            "# written by netinit: eth0 carries the root filesystem; ifupdown must not touch it.
+iface eth0 inet manual
+",
+        ),
+    ];
+
     #[test]
-    fn managers() {
-        let s = dhcp_state();
-        assert!(
-            networkmanager_conf(&s)
-                .contains("unmanaged-devices=mac:52:54:00:12:34:56;interface-name:eth0\n")
-        );
-        let unit = networkd_unit(&s);
-        assert!(unit.contains("[Match]\nMACAddress=52:54:00:12:34:56\n"));
-        assert!(unit.contains("KeepConfiguration=yes\nDHCP=ipv4\n"));
-        assert!(unit.contains("ClientIdentifier=mac\n"));
-        let y = netplan_yaml(&s);
-        assert!(y.contains("      critical: true\n      dhcp4: true\n"));
-        let mut st = s.clone();
-        st.proto = Proto::Static;
-        assert!(
-            networkd_unit(&st)
-                .contains("Address=10.77.0.100/24\nGateway=10.77.0.1\nDNS=10.77.0.2\n")
-        );
-        assert!(netplan_yaml(&st).contains("addresses: [\"10.77.0.100/24\"]"));
-        assert_eq!(
-            ifupdown_stanza(&s).lines().last(),
-            Some("iface eth0 inet manual")
-        );
+    fn manager_configs_golden() {
+        for (name, render, state, want) in GOLDEN {
+            assert_eq!(render(&state()), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn ifupdown_file_checks() {
         assert!(ifupdown_mentions(
             "auto lo\niface lo inet loopback\n  iface eth0 inet dhcp\n",
             "eth0"
         ));
         assert!(!ifupdown_mentions("iface eth01 inet dhcp\n", "eth0"));
+        assert!(!ifupdown_mentions("# iface eth0 inet dhcp\n", "eth0"));
         assert!(ifupdown_sources_dir("source /etc/network/interfaces.d/*\n"));
+        assert!(ifupdown_sources_dir("source-directory interfaces.d\n"));
+        assert!(!ifupdown_sources_dir(
+            "# source /etc/network/interfaces.d/*\n"
+        ));
     }
 }

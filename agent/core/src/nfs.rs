@@ -51,23 +51,29 @@ fn defaults(
 pub fn mount_for(root: &ResolvedRoot, client: Ipv4Addr) -> NfsMount {
     let mut opts = defaults(root.version, root.server, client);
     let mut read_only = false;
-    for o in &root.options {
+    for o in root.options.iter().filter(|o| !o.is_empty()) {
+        // `tcp` and `udp` are the kernel's short forms of `proto=`.
+        let o = match o.as_str() {
+            "tcp" | "udp" => format!("proto={o}"),
+            _ => o.clone(),
+        };
         let (k, v) = match o.split_once('=') {
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-            None => (o.clone(), None),
+            None => (o, None),
         };
-        match k.as_str() {
-            "v2" | "v3" | "v4" | "vers" | "nfsvers" => continue,
-            "ro" => {
+        // Flags only as bare words: `rw=` or `v3=1` go to the kernel, which rejects them.
+        match (k.as_str(), v.is_some()) {
+            ("v2" | "v3" | "v4", false) | ("vers" | "nfsvers", _) => continue,
+            ("ro", false) => {
                 read_only = true;
                 continue;
             }
-            "rw" => {
+            ("rw", false) => {
                 read_only = false;
                 continue;
             }
             // `lock` undoes our `nolock`.
-            "lock" => {
+            ("lock", false) => {
                 opts.retain(|(key, _)| key != "nolock");
                 continue;
             }
@@ -110,9 +116,14 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
     Some(match errno {
         13 => "export path not allowed for this client (check the export list and the path; NFSv4 servers may export a pseudo path)".to_owned(),
         111 => format!("no NFS/mountd on {server}, or nolock missing"),
+        // The kernel says the same when its own nfsv3/nfsv4 module is missing.
         93 => match version {
-            NfsVersion::V4(_) => format!("{server} has no NFSv4 (try vers=3)"),
-            NfsVersion::V3 => format!("{server} has no NFSv3 (try vers=4.2)"),
+            NfsVersion::V4(_) => format!(
+                "{server} has no NFSv4 (try vers=3), or the nfsv4 module is not in the initrd"
+            ),
+            NfsVersion::V3 => format!(
+                "{server} has no NFSv3 (try vers=4.2), or the nfsv3 module is not in the initrd"
+            ),
         },
         2 => format!("no such export path on {server}"),
         110 => format!("{server} does not answer: down, firewalled, or the wrong address"),
@@ -122,6 +133,9 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
         1 => format!("{server} refused this client (root squash, or a privileged source port is required)"),
         116 => format!("stale file handle: the export on {server} changed; restart the NFS server"),
         5 => format!("I/O error talking to {server}"),
+        16 => "something is already mounted there".to_owned(),
+        112 => format!("{server} is down (no answer to ARP)"),
+        104 => format!("{server} reset the connection: is the NFS server still starting?"),
         _ => return None,
     })
 }
@@ -129,6 +143,7 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn root(options: &[&str], version: NfsVersion) -> ResolvedRoot {
         ResolvedRoot {
@@ -185,22 +200,136 @@ mod tests {
     }
 
     #[test]
+    fn short_protocol_words_and_empty_options() {
+        let m = mount_for(&root(&["udp", "", "soft", "timeo=50"], NfsVersion::V3), ME);
+        assert_eq!(
+            m.data,
+            "vers=3,proto=udp,nolock,addr=10.77.0.1,soft,timeo=50"
+        );
+        // The last word wins, as in the kernel.
+        let m = mount_for(&root(&["udp", "proto=tcp", "nolock"], NfsVersion::V3), ME);
+        assert_eq!(m.data, "vers=3,proto=tcp,nolock,addr=10.77.0.1");
+    }
+
+    #[test]
     fn hints() {
         let s = Ipv4Addr::new(10, 77, 0, 1);
-        assert!(
-            hint(13, s, NfsVersion::V3)
-                .unwrap()
-                .starts_with("export path not allowed for this client")
-        );
-        assert_eq!(
-            hint(111, s, NfsVersion::V3).unwrap(),
-            "no NFS/mountd on 10.77.0.1, or nolock missing"
-        );
-        assert_eq!(
-            hint(93, s, NfsVersion::V4(Some(2))).unwrap(),
-            "10.77.0.1 has no NFSv4 (try vers=3)"
-        );
+        // (errno name, version, the hint's start)
+        let table: &[(&str, NfsVersion, &str)] = &[
+            (
+                "EACCES",
+                NfsVersion::V3,
+                "export path not allowed for this client",
+            ),
+            (
+                "ECONNREFUSED",
+                NfsVersion::V3,
+                "no NFS/mountd on 10.77.0.1, or nolock missing",
+            ),
+            (
+                "EPROTONOSUPPORT",
+                NfsVersion::V4(Some(2)),
+                "10.77.0.1 has no NFSv4 (try vers=3), or the nfsv4 module",
+            ),
+            (
+                "EPROTONOSUPPORT",
+                NfsVersion::V3,
+                "10.77.0.1 has no NFSv3 (try vers=4.2), or the nfsv3 module",
+            ),
+            ("ENOENT", NfsVersion::V3, "no such export path on 10.77.0.1"),
+            ("ETIMEDOUT", NfsVersion::V3, "10.77.0.1 does not answer"),
+            (
+                "EINVAL",
+                NfsVersion::V3,
+                "the kernel rejected the mount options (proto=udp",
+            ),
+            ("ENODEV", NfsVersion::V3, "the kernel has no NFS support"),
+            ("EHOSTUNREACH", NfsVersion::V3, "no route to 10.77.0.1"),
+            ("ENETUNREACH", NfsVersion::V3, "no route to 10.77.0.1"),
+            ("EPERM", NfsVersion::V3, "10.77.0.1 refused this client"),
+            ("ESTALE", NfsVersion::V3, "stale file handle"),
+            (
+                "EBUSY",
+                NfsVersion::V3,
+                "something is already mounted there",
+            ),
+        ];
+        for (name, version, start) in table {
+            let errno = (1..200)
+                .find(|e| crate::errno::name(*e) == Some(name))
+                .unwrap_or_else(|| panic!("{name} is not in errno.rs"));
+            let h = hint(errno, s, *version).unwrap_or_default();
+            assert!(h.starts_with(start), "{name}: {h}");
+        }
         assert_eq!(hint(4242, s, NfsVersion::V3), None);
         assert!(is_transient(110) && is_transient(111) && !is_transient(13) && !is_transient(2));
+    }
+
+    fn option() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("v3".to_owned()),
+            Just("v4".to_owned()),
+            Just("ro".to_owned()),
+            Just("rw".to_owned()),
+            Just("lock".to_owned()),
+            Just("nolock".to_owned()),
+            Just("vers".to_owned()),
+            Just("rw=".to_owned()),
+            Just("udp".to_owned()),
+            Just("tcp".to_owned()),
+            Just(String::new()),
+            "(vers|nfsvers|proto|addr|port|rsize|sec|clientaddr)=[a-z0-9.]{0,6}",
+            "[a-z]{1,8}(=[a-z0-9.:]{0,8})?",
+        ]
+    }
+
+    proptest! {
+        /// Any option list gives one well-formed option string: no empty
+        /// items, every key once, `vers=` once and from the resolved
+        /// version, and the user's last value for each plain key.
+        #[test]
+        fn option_builder_is_total_and_well_formed(
+            options in proptest::collection::vec(option(), 0..10),
+            v4 in any::<bool>(),
+            minor in proptest::option::of(0u8..3),
+        ) {
+            let version = if v4 { NfsVersion::V4(minor) } else { NfsVersion::V3 };
+            let r = root(&options.iter().map(String::as_str).collect::<Vec<_>>(), version);
+            let m = mount_for(&r, ME);
+            prop_assert_eq!(m.fstype, if v4 { "nfs4" } else { "nfs" });
+            let items: Vec<&str> = m.data.split(',').collect();
+            let keys: Vec<&str> = items.iter().map(|i| i.split('=').next().unwrap_or(i)).collect();
+            for (n, k) in keys.iter().enumerate() {
+                prop_assert!(!k.is_empty(), "empty item in {}", m.data);
+                prop_assert!(!keys[n + 1..].contains(k), "{} twice in {}", k, m.data);
+            }
+            let vers = format!("vers={}", version.as_str());
+            prop_assert_eq!(items.first().copied(), Some(vers.as_str()));
+            let normalized: Vec<String> = options
+                .iter()
+                .map(|o| if o == "tcp" || o == "udp" { format!("proto={o}") } else { o.clone() })
+                .collect();
+            for o in &normalized {
+                let Some((k, _)) = o.split_once('=') else { continue };
+                if matches!(k, "vers" | "nfsvers") {
+                    continue;
+                }
+                let last = normalized
+                    .iter()
+                    .rev()
+                    .find(|o| o.split_once('=').is_some_and(|(kk, _)| kk == k));
+                prop_assert!(
+                    last.is_some_and(|l| items.contains(&l.as_str())),
+                    "{} lost in {}", o, m.data
+                );
+            }
+        }
+
+        #[test]
+        fn option_builder_never_panics(options in proptest::collection::vec("\\PC{0,12}", 0..8)) {
+            let r = root(&options.iter().map(String::as_str).collect::<Vec<_>>(), NfsVersion::V3);
+            let m = mount_for(&r, ME);
+            prop_assert!(m.data.starts_with("vers=3,"));
+        }
     }
 }

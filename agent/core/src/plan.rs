@@ -153,7 +153,8 @@ pub struct LivePlan {
     /// Folder on the NFS root holding the image(s): `casper`, `live`,
     /// `arch` (archisobasedir), or linomad's `sys=` path tail.
     pub base_dir: Option<String>,
-    /// live-boot's `filesystem.module` override / explicit image list.
+    /// live-boot's `module=` (which `.module` file lists the images) or
+    /// casper's `layerfs-path=` (the top layer of a layered image).
     pub module: Option<String>,
 }
 
@@ -382,7 +383,12 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
             ));
         }
     }
-    let boot_layout = match c.boot.as_deref() {
+    let boot_word = match c.netinit.layout {
+        Some(LiveLayout::Casper) => Some("casper"),
+        Some(LiveLayout::LiveBoot) => Some("live"),
+        _ => c.boot.as_deref(),
+    };
+    let boot_layout = match boot_word {
         Some("casper") => Some(LivePlan {
             layout: LiveLayout::Casper,
             base_dir: Some(
@@ -390,7 +396,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                     .clone()
                     .unwrap_or_else(|| "casper".to_owned()),
             ),
-            module: None,
+            module: c.layerfs_path.clone(),
         }),
         Some("live") => Some(LivePlan {
             layout: LiveLayout::LiveBoot,
@@ -401,7 +407,23 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
             ),
             module: c.live_module.clone(),
         }),
-        _ => None,
+        _ => match c.netinit.layout {
+            Some(LiveLayout::Archiso) => Some(LivePlan {
+                layout: LiveLayout::Archiso,
+                base_dir: Some(
+                    c.archisobasedir
+                        .clone()
+                        .unwrap_or_else(|| "arch".to_owned()),
+                ),
+                module: None,
+            }),
+            Some(LiveLayout::Linomad) => Some(LivePlan {
+                layout: LiveLayout::Linomad,
+                base_dir: None,
+                module: None,
+            }),
+            _ => None,
+        },
     };
     let none = LivePlan {
         layout: LiveLayout::None,
@@ -752,6 +774,51 @@ mod tests {
             assert_eq!(plan.root.path.as_deref(), *path, "{text}");
             assert_eq!(plan.live.base_dir.as_deref(), *base, "{text}");
         }
+    }
+
+    #[test]
+    fn hook_mode_layout_comes_from_netinit_layout() {
+        for (text, layout, base) in [
+            (
+                "boot=netinit netboot=nfs nfsroot=10.77.0.1:/export/live netinit.layout=live",
+                LiveLayout::LiveBoot,
+                Some("live"),
+            ),
+            (
+                "boot=netinit netboot=nfs nfsroot=10.77.0.1:/c netinit.layout=casper",
+                LiveLayout::Casper,
+                Some("casper"),
+            ),
+            (
+                "boot=netinit root=/dev/nfs nfsroot=10.77.0.1:/a netinit.layout=archiso",
+                LiveLayout::Archiso,
+                Some("arch"),
+            ),
+            (
+                "boot=netinit root=/dev/nfs nfsroot=10.77.0.1:/s netinit.layout=linomad",
+                LiveLayout::Linomad,
+                None,
+            ),
+            (
+                "boot=netinit root=/dev/nfs nfsroot=10.77.0.1:/d",
+                LiveLayout::None,
+                None,
+            ),
+        ] {
+            let plan = p(text);
+            assert_eq!(
+                (plan.live.layout, plan.live.base_dir.as_deref()),
+                (layout, base),
+                "{text}"
+            );
+            assert_eq!(plan.root.kind, RootKind::Nfs, "{text}");
+        }
+        assert!(
+            from_cmdline("netinit.layout=zfs")
+                .unwrap_err()
+                .to_string()
+                .contains("'zfs' is not casper")
+        );
     }
 
     #[test]

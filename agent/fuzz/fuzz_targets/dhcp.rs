@@ -1,27 +1,43 @@
 #![no_main]
-//! DHCP decoder and client: a hostile server's packet never panics the
-//! client, in any state.
+//! DHCP decoder, IP/UDP framing and client: a hostile server's packet
+//! never panics the client, in any state.
 use libfuzzer_sys::fuzz_target;
-use netinit_core::dhcp::{Client, ClientConfig, packet::{MessageType, opt}};
+use netinit_core::dhcp::client::reply_for;
+use netinit_core::dhcp::packet::{MessageType, opt};
+use netinit_core::dhcp::udp::{self, UdpChecksum};
+use netinit_core::dhcp::{Action, Client, ClientConfig};
 use netinit_core::net::MacAddr;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = netinit_core::dhcp::udp::unwrap(data);
+    let _ = udp::unwrap(data, UdpChecksum::Verify);
+    let _ = udp::unwrap(data, UdpChecksum::Skip);
+    let _ = netinit_core::dhcp::packet::decode_search(data);
     let mac = MacAddr([0x52, 0x54, 0, 0, 0, 1]);
-    let mut c = Client::new(ClientConfig { mac, hostname: None, vendor_class: "netinit".into(), rapid_commit: true }, 7);
-    let discover = c.poll(0);
-    // Selecting: raw bytes.
-    let _ = c.receive(1, [10, 0, 0, 1].into(), data);
+    let server = [10, 0, 0, 1].into();
+    let mut c = Client::new(
+        ClientConfig { mac, hostname: None, vendor_class: "netinit".into(), rapid_commit: true },
+        7,
+    );
+    let discover = c.carrier(0, true);
+    // Selecting: raw bytes, and the same wrapped in IP/UDP as the driver sees them.
+    let _ = c.receive(1, server, data);
+    if let Ok((src, payload)) = udp::unwrap(&udp::wrap_reply(server, data), UdpChecksum::Verify) {
+        let _ = c.receive(1, src, payload);
+    }
     // Requesting: after a valid offer, then the fuzz input as the reply.
-    if let Some(netinit_core::dhcp::Action::Send(d)) = discover.first() {
-        if let Some(offer) = netinit_core::dhcp::client::reply_for(d, MessageType::Offer, [10, 0, 0, 9].into(), [10, 0, 0, 1].into(), &[(opt::LEASE_TIME, &[0, 0, 1, 0])]) {
-            let _ = c.receive(2, [10, 0, 0, 1].into(), &offer);
+    if let Some(Action::Send(d)) = discover.first() {
+        let lease: &[u8] = &[0, 0, 1, 0];
+        if let Some(offer) = reply_for(d, MessageType::Offer, [10, 0, 0, 9].into(), server, &[(opt::LEASE_TIME, lease)]) {
+            let _ = c.receive(2, server, &offer);
             // Same xid/chaddr as ours, fuzzed options after the header.
             let mut forged = offer.clone();
             forged.truncate(240);
             forged.extend_from_slice(data);
-            let _ = c.receive(3, [10, 0, 0, 1].into(), &forged);
+            let _ = c.receive(3, server, &forged);
+            // Whatever state that left: a carrier flap and time passing.
+            let _ = c.carrier(4, false);
+            let _ = c.carrier(5, true);
+            let _ = c.poll(100_000);
         }
     }
-    let _ = netinit_core::dhcp::packet::decode_search(data);
 });

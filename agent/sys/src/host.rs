@@ -8,6 +8,18 @@ pub fn set_hostname(name: &str) -> Result<()> {
     rustix::system::sethostname(name.as_bytes()).map_err(|e| SysError::new("sethostname", name, e))
 }
 
+/// The host's identity, behind a trait so tests never rename the machine
+/// they run on.
+pub trait Hostname {
+    fn set_hostname(&mut self, name: &str) -> Result<()>;
+}
+
+impl Hostname for crate::mount::Linux {
+    fn set_hostname(&mut self, name: &str) -> Result<()> {
+        set_hostname(name)
+    }
+}
+
 /// Seconds since boot (CLOCK_BOOTTIME), as klibc's UPTIME.
 pub fn uptime_secs() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);

@@ -60,14 +60,10 @@ unsafe impl Ioctl for GetFree {
     }
 }
 
-/// The real loop driver.
-#[derive(Debug, Default)]
-pub struct LinuxLoop;
-
 /// Claiming a free device can race with another process; retry a few times.
 const ATTACH_TRIES: usize = 8;
 
-impl Loop for LinuxLoop {
+impl Loop for crate::mount::Linux {
     fn attach(&mut self, image: &Path) -> Result<Attached> {
         let name = image.display().to_string();
         let file = open(image, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())

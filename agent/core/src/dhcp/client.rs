@@ -1,15 +1,21 @@
 //! The DHCPv4 client for one NIC, as a sans-IO state machine.
 //!
-//! The caller owns the socket and the clock: it calls [`Client::poll`]
-//! when [`Client::next_wakeup`] is due and [`Client::receive`] for every
-//! DHCP payload that arrives, and carries out the returned [`Action`]s.
-//! Time (milliseconds), the xid and randomness come in from outside, so
-//! every retransmit schedule is a table test.
+//! The caller owns the socket, the clock and the carrier watch. Three
+//! inputs: [`Client::carrier`] when the link's carrier changes,
+//! [`Client::poll`] when [`Client::next_wakeup`] is due, and
+//! [`Client::receive`] for every DHCP payload that arrives. Each returns
+//! [`Action`]s to carry out. Time (milliseconds), the xid and randomness
+//! come in from outside, so every retransmit schedule is a table test.
+//! The overall budget is the caller's: with several NICs racing, it is
+//! one budget for all of them.
 //!
-//! Speed matters at boot: the first DISCOVER goes out on the first poll
-//! (no random 0–4 s start delay), the first OFFER is taken at once, Rapid
-//! Commit is offered, and retransmits start fast (250 ms) because some
-//! NICs (QEMU's e1000) deliver the first reply late.
+//! Speed matters at boot: the first DISCOVER goes out the moment carrier
+//! comes up (no random 0–4 s start delay), the first OFFER is taken at
+//! once, Rapid Commit is offered, and retransmits start fast (250 ms)
+//! because some NICs (QEMU's e1000) deliver the first reply late. When
+//! carrier drops and returns (a NIC renegotiating, a switch port
+//! restarting), the fast schedule starts over instead of sitting out a
+//! long back-off that was spent on a dead link.
 
 use std::net::Ipv4Addr;
 
@@ -24,6 +30,10 @@ pub const REQUESTED: [u8; 16] = [1, 3, 6, 12, 15, 17, 26, 28, 42, 51, 54, 58, 59
 const SCHEDULE_MS: [u64; 7] = [250, 500, 1000, 2000, 4000, 8000, 16000];
 /// REQUESTs without an answer before starting over with a DISCOVER.
 const MAX_REQUESTS: u32 = 4;
+/// Wait before the DISCOVER after the n-th NAK in a row (the last
+/// repeats): the first retry is immediate, a server that keeps refusing
+/// is not hammered.
+const NAK_BACKOFF_MS: [u64; 6] = [0, 1000, 2000, 4000, 8000, 16000];
 
 /// What the client sends about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +205,9 @@ pub struct Client {
     next_tx_ms: Option<u64>,
     attempt: usize,
     offers_seen: u32,
+    naks: u32,
+    /// Carrier, as last reported by the caller. Nothing is sent without it.
+    link_up: bool,
 }
 
 impl Client {
@@ -209,6 +222,8 @@ impl Client {
             next_tx_ms: None,
             attempt: 0,
             offers_seen: 0,
+            naks: 0,
+            link_up: false,
         };
         c.xid = c.random() as u32;
         c
@@ -226,12 +241,42 @@ impl Client {
         self.state == State::Bound
     }
 
-    /// When the next [`Client::poll`] has work: now for a fresh client.
+    pub fn naks(&self) -> u32 {
+        self.naks
+    }
+
+    pub fn has_carrier(&self) -> bool {
+        self.link_up
+    }
+
+    /// When the next [`Client::poll`] has work; `None` while bound or
+    /// without carrier.
     pub fn next_wakeup(&self) -> Option<u64> {
         match self.state {
             State::Bound => None,
+            _ if !self.link_up => None,
             _ => Some(self.next_tx_ms.unwrap_or(0)),
         }
+    }
+
+    /// The link's carrier changed (or was seen for the first time). Up
+    /// sends a DISCOVER at once; down pauses; up again after a loss
+    /// starts a new transaction with the fast schedule.
+    pub fn carrier(&mut self, now: u64, up: bool) -> Vec<Action> {
+        if up == self.link_up {
+            return Vec::new();
+        }
+        self.link_up = up;
+        if !up || self.state == State::Bound {
+            return Vec::new();
+        }
+        if self.start_ms.is_some() {
+            // An offer made before the loss may be stale, and the old xid's
+            // late replies should not count: start clean.
+            self.restart();
+        }
+        self.next_tx_ms = Some(now);
+        self.poll(now)
     }
 
     fn random(&mut self) -> u64 {
@@ -241,9 +286,19 @@ impl Client {
         self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    /// The delay before retransmit number `attempt`, with ±20 % jitter from 1 s on.
+    /// The delay before retransmit number `attempt`.
     fn delay(&mut self, attempt: usize) -> u64 {
-        let base = SCHEDULE_MS[attempt.min(SCHEDULE_MS.len() - 1)];
+        let base = SCHEDULE_MS
+            .get(attempt)
+            .or(SCHEDULE_MS.last())
+            .copied()
+            .unwrap_or(1000);
+        self.jitter(base)
+    }
+
+    /// ±20 % jitter from 1 s on, so that a rack of machines powered on
+    /// together spreads out; below that, speed matters more.
+    fn jitter(&mut self, base: u64) -> u64 {
         if base < 1000 {
             return base;
         }
@@ -257,7 +312,7 @@ impl Client {
             return Vec::new();
         }
         let start = *self.start_ms.get_or_insert(now);
-        let secs = u16::try_from((now - start) / 1000).unwrap_or(u16::MAX);
+        let secs = u16::try_from(now.saturating_sub(start) / 1000).unwrap_or(u16::MAX);
         let packet = match &mut self.state {
             State::Bound => return Vec::new(),
             State::Selecting => self.discover(secs),
@@ -274,7 +329,7 @@ impl Client {
         };
         let wait = self.delay(self.attempt);
         self.attempt += 1;
-        self.next_tx_ms = Some(now + wait);
+        self.next_tx_ms = Some(now.saturating_add(wait));
         vec![Action::Send(packet.encode())]
     }
 
@@ -378,6 +433,15 @@ impl Client {
                     .text(opt::MESSAGE)
                     .unwrap_or_else(|| "no reason given".to_owned());
                 self.restart();
+                self.naks += 1;
+                let n = usize::try_from(self.naks - 1).unwrap_or(usize::MAX);
+                let base = NAK_BACKOFF_MS
+                    .get(n)
+                    .or(NAK_BACKOFF_MS.last())
+                    .copied()
+                    .unwrap_or(0);
+                let wait = self.jitter(base);
+                self.next_tx_ms = Some(now.saturating_add(wait));
                 let mut out = vec![Action::Nak(format!("DHCPNAK from {src}: {why}"))];
                 out.extend(self.poll(now));
                 out
@@ -488,8 +552,10 @@ mod tests {
     #[test]
     fn discover_goes_out_at_once_with_the_right_options() {
         let mut c = client(true);
-        assert_eq!(c.next_wakeup(), Some(0));
-        let out = c.poll(5000);
+        // Nothing goes out before carrier; the DISCOVER goes the moment it comes.
+        assert_eq!(c.next_wakeup(), None);
+        assert!(c.poll(1000).is_empty());
+        let out = c.carrier(5000, true);
         let p = &sent(&out)[0];
         assert_eq!(p.options.message_type(), Some(MessageType::Discover));
         assert_eq!(p.options.get(opt::PARAMS), Some(&REQUESTED[..]));
@@ -512,8 +578,11 @@ mod tests {
         let mut c = client(false);
         let mut now = 0;
         let mut gaps = Vec::new();
-        for _ in 0..9 {
-            assert_eq!(sent(&c.poll(now)).len(), 1);
+        assert_eq!(sent(&c.carrier(0, true)).len(), 1);
+        for i in 0..9 {
+            if i > 0 {
+                assert_eq!(sent(&c.poll(now)).len(), 1);
+            }
             // Nothing is sent before the wakeup.
             let next = c.next_wakeup().unwrap();
             assert!(c.poll(next - 1).is_empty());
@@ -538,7 +607,7 @@ mod tests {
     #[test]
     fn offer_then_ack_binds_with_every_option() {
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &full_options()).unwrap();
         let out = c.receive(1100, SERVER, &offer);
         let req = &sent(&out)[0];
@@ -588,7 +657,7 @@ mod tests {
     #[test]
     fn rapid_commit_binds_from_the_first_reply() {
         let mut c = client(true);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let ack = reply_for(
             &d,
             MessageType::Ack,
@@ -601,7 +670,7 @@ mod tests {
         assert!(matches!(out.as_slice(), [Action::Bound(l)] if l.lease_secs == 60));
         // Without rapid commit offered, an unsolicited ACK is ignored.
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let ack = reply_for(
             &d,
             MessageType::Ack,
@@ -616,7 +685,7 @@ mod tests {
     #[test]
     fn nak_restarts_with_a_new_xid() {
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let old_xid = c.xid();
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
@@ -641,9 +710,108 @@ mod tests {
     }
 
     #[test]
+    fn repeated_naks_back_off() {
+        let mut c = client(false);
+        let mut d = sent(&c.carrier(0, true)).remove(0).encode();
+        let mut now = 0;
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            now += 10;
+            let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+            let req = sent(&c.receive(now, SERVER, &offer)).remove(0).encode();
+            let nak = reply_for(&req, MessageType::Nak, ADDR, SERVER, &[]).unwrap();
+            let out = c.receive(now, SERVER, &nak);
+            assert!(matches!(out[0], Action::Nak(_)), "{out:?}");
+            let again = match sent(&out).pop() {
+                Some(p) => p,
+                None => {
+                    // Not yet: nothing before the wakeup, the DISCOVER at it.
+                    let t = c.next_wakeup().unwrap();
+                    waits.push(t - now);
+                    assert!(c.poll(t - 1).is_empty());
+                    now = t;
+                    sent(&c.poll(t)).remove(0)
+                }
+            };
+            assert_eq!(again.options.message_type(), Some(MessageType::Discover));
+            d = again.encode();
+        }
+        assert_eq!(c.naks(), 4);
+        // The first retry was immediate; then 1 s, 2 s, 4 s, each ±20 %.
+        assert_eq!(waits.len(), 3, "{waits:?}");
+        for (w, base) in waits.iter().zip([1000u64, 2000, 4000]) {
+            assert!((base * 4 / 5..=base * 6 / 5).contains(w), "{w} vs {base}");
+        }
+    }
+
+    #[test]
+    fn carrier_loss_pauses_and_its_return_restarts_the_fast_schedule() {
+        let mut c = client(false);
+        let mut times = vec![];
+        let first = sent(&c.carrier(0, true)).remove(0);
+        times.push(0);
+        while let Some(t) = c.next_wakeup().filter(|&t| t < 4000) {
+            assert_eq!(sent(&c.poll(t)).len(), 1);
+            times.push(t);
+        }
+        assert_eq!(&times[..3], &[0, 250, 750]);
+        // Down: nothing is sent, however long it lasts.
+        assert!(c.carrier(4000, false).is_empty());
+        assert!(!c.has_carrier());
+        assert_eq!(c.next_wakeup(), None);
+        assert!(c.poll(60_000).is_empty());
+        // Up again: a DISCOVER at once, a new transaction, 250 ms next.
+        let again = sent(&c.carrier(60_500, true)).remove(0);
+        assert_eq!(again.options.message_type(), Some(MessageType::Discover));
+        assert_ne!(again.xid, first.xid);
+        assert_eq!(c.next_wakeup(), Some(60_750));
+        // The same report twice is not a change.
+        assert!(c.carrier(60_600, true).is_empty());
+        // The secs field still counts from the very first DISCOVER.
+        assert_eq!(again.secs, 60);
+    }
+
+    #[test]
+    fn carrier_loss_while_requesting_goes_back_to_discover() {
+        let mut c = client(false);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0);
+        assert_eq!(req.options.message_type(), Some(MessageType::Request));
+        c.carrier(20, false);
+        let out = c.carrier(900, true);
+        assert_eq!(
+            sent(&out)[0].options.message_type(),
+            Some(MessageType::Discover)
+        );
+        // The old transaction's ACK no longer binds.
+        let ack = reply_for(&req.encode(), MessageType::Ack, ADDR, SERVER, &[]).unwrap();
+        assert!(c.receive(901, SERVER, &ack).is_empty());
+        assert!(!c.is_bound());
+    }
+
+    #[test]
+    fn carrier_changes_after_binding_send_nothing() {
+        let mut c = client(true);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let ack = reply_for(
+            &d,
+            MessageType::Ack,
+            ADDR,
+            SERVER,
+            &[(opt::RAPID_COMMIT, &[])],
+        )
+        .unwrap();
+        assert!(matches!(c.receive(5, SERVER, &ack)[..], [Action::Bound(_)]));
+        assert!(c.carrier(10, false).is_empty());
+        assert!(c.carrier(20, true).is_empty());
+        assert!(c.is_bound());
+    }
+
+    #[test]
     fn silent_server_after_offer_means_start_over() {
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let mut kinds = vec![];
         kinds.extend(
@@ -671,7 +839,7 @@ mod tests {
     #[test]
     fn foreign_and_hostile_packets() {
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         // Another client's offer (different xid): ignored quietly.
         let mut other =
             Packet::decode(&reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap()).unwrap();
@@ -708,7 +876,7 @@ mod tests {
     #[test]
     fn ack_from_another_server_is_refused() {
         let mut c = client(false);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
         let rogue = Ipv4Addr::new(10, 77, 0, 66);
@@ -722,7 +890,7 @@ mod tests {
     #[test]
     fn weird_options_become_warnings_not_failures() {
         let mut c = client(true);
-        let d = sent(&c.poll(0)).remove(0).encode();
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
         let ack = reply_for(
             &d,
             MessageType::Ack,
@@ -744,5 +912,64 @@ mod tests {
         assert_eq!(l.address.prefix, 8);
         assert!(l.dns.is_empty() && l.mtu.is_none() && l.search.is_empty());
         assert_eq!(l.warnings.len(), 4, "{:?}", l.warnings);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Event {
+        Carrier(bool),
+        Wait(u16),
+        Garbage(Vec<u8>),
+        Reply(u8, bool),
+    }
+
+    fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<bool>().prop_map(Event::Carrier),
+            any::<u16>().prop_map(Event::Wait),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Event::Garbage),
+            (1u8..=8, any::<bool>()).prop_map(|(k, rc)| Event::Reply(k, rc)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any sequence of carrier changes, time and server replies (for
+        /// our last packet, or garbage): no panic, nothing sent without
+        /// carrier, nothing sent once bound.
+        #[test]
+        fn never_panics_or_sends_without_carrier(events in proptest::collection::vec(event(), 0..60)) {
+            let mut c = client(true);
+            let (mut now, mut last, mut bound) = (0u64, None::<Vec<u8>>, false);
+            for e in events {
+                let out = match e {
+                    Event::Carrier(on) => c.carrier(now, on),
+                    Event::Wait(ms) => {
+                        now += u64::from(ms);
+                        c.poll(now)
+                    }
+                    Event::Garbage(b) => c.receive(now, SERVER, &b),
+                    Event::Reply(kind, rc) => {
+                        let kind = MessageType::from_u8(kind).unwrap();
+                        let extra: &[(u8, &[u8])] = if rc { &[(opt::RAPID_COMMIT, &[])] } else { &[] };
+                        match last.as_deref().and_then(|l| reply_for(l, kind, ADDR, SERVER, extra)) {
+                            Some(r) => c.receive(now, SERVER, &r),
+                            None => Vec::new(),
+                        }
+                    }
+                };
+                for a in &out {
+                    match a {
+                        Action::Send(p) => {
+                            proptest::prop_assert!(c.has_carrier(), "sent without carrier");
+                            proptest::prop_assert!(!bound, "sent after binding");
+                            last = Some(p.clone());
+                        }
+                        Action::Bound(_) => bound = true,
+                        _ => {}
+                    }
+                }
+                proptest::prop_assert_eq!(c.is_bound(), bound);
+            }
+        }
     }
 }

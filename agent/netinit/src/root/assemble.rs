@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use netinit_core::live::find_images;
+use netinit_core::live::{find_images, mem_available, toram_fits};
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
@@ -192,8 +192,7 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         .read_to_string(Path::new("/proc/meminfo"))
         .and_then(|m| mem_available(&m))
         .unwrap_or(0);
-    // Leave a quarter of free RAM for the system itself and the overlay.
-    if need > have / 4 * 3 {
+    if !toram_fits(need, have) {
         warn!(
             Step::Toram,
             "need {}, have {} available: not copying, reading the image over NFS",
@@ -233,15 +232,6 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         out.push(dst);
     }
     Ok(out)
-}
-
-/// `MemAvailable` from /proc/meminfo, in bytes.
-pub fn mem_available(meminfo: &str) -> Option<u64> {
-    meminfo.lines().find_map(|l| {
-        let rest = l.strip_prefix("MemAvailable:")?;
-        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
-        Some(kib * 1024)
-    })
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
@@ -347,6 +337,8 @@ pub(crate) mod fake {
         pub files: BTreeMap<String, String>,
         /// errnos the next NFS mounts fail with, in order.
         pub nfs_errors: Vec<i32>,
+        /// errno every write under this prefix fails with (a read-only root).
+        pub write_error: Option<(String, i32)>,
         pub loops: u32,
     }
 
@@ -385,6 +377,13 @@ pub(crate) mod fake {
         }
     }
 
+    impl netinit_sys::host::Hostname for FakeSys {
+        fn set_hostname(&mut self, name: &str) -> Result<()> {
+            self.calls.push(format!("sethostname {name}"));
+            Ok(())
+        }
+    }
+
     impl Loop for FakeSys {
         fn attach(&mut self, image: &Path) -> Result<netinit_sys::loopdev::Attached> {
             let dev = PathBuf::from(format!("/dev/loop{}", self.loops));
@@ -407,6 +406,15 @@ pub(crate) mod fake {
         }
         fn write(&mut self, path: &Path, contents: &str) -> Result<()> {
             self.calls.push(format!("write {}", path.display()));
+            if let Some((prefix, errno)) = &self.write_error {
+                if path.starts_with(prefix) {
+                    return Err(SysError {
+                        call: "write",
+                        object: path.display().to_string(),
+                        errno: *errno,
+                    });
+                }
+            }
             self.files
                 .insert(path.display().to_string(), contents.to_owned());
             Ok(())
@@ -525,6 +533,44 @@ mod tests {
     }
 
     #[test]
+    fn casper_layered_stack_from_layerfs_path() {
+        let mut sys = FakeSys::default();
+        sys.dirs.insert(
+            "/run/netinit/nfs/casper".into(),
+            vec![
+                "minimal.en.squashfs".into(),
+                "minimal.standard.live.squashfs".into(),
+                "minimal.standard.squashfs".into(),
+                "minimal.squashfs".into(),
+            ],
+        );
+        let (r, _) = run(
+            "boot=casper netboot=nfs nfsroot=10.77.0.1:/export/noble,vers=4.2 layerfs-path=minimal.standard.live.squashfs",
+            &mut sys,
+        );
+        r.unwrap();
+        let loops: Vec<&str> = sys
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("loop "))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            loops,
+            [
+                "loop /run/netinit/nfs/casper/minimal.squashfs /dev/loop0",
+                "loop /run/netinit/nfs/casper/minimal.standard.squashfs /dev/loop1",
+                "loop /run/netinit/nfs/casper/minimal.standard.live.squashfs /dev/loop2",
+            ]
+        );
+        assert!(
+            sys.calls.last().unwrap().contains(
+                "lowerdir=/run/netinit/image/2:/run/netinit/image/1:/run/netinit/image/0,"
+            )
+        );
+    }
+
+    #[test]
     fn plain_root_is_rw_on_newroot_and_v4_uses_nfs4() {
         let mut sys = FakeSys::default();
         let (r, loaded) = run(
@@ -637,15 +683,6 @@ mod tests {
         assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
     }
 
-    #[test]
-    fn meminfo() {
-        assert_eq!(
-            mem_available("MemTotal: 2 kB\nMemAvailable:    1024 kB\n"),
-            Some(1 << 20)
-        );
-        assert_eq!(mem_available("garbage"), None);
-    }
-
     /// Runs `body` in a private mount namespace: re-execs this test binary
     /// under `unshare -m` so nothing mounted here is seen by the host.
     fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
@@ -703,7 +740,7 @@ mod tests {
         in_private_mount_ns(
             "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
             || {
-                let mut sys = super::super::Real::default();
+                let mut sys = netinit_sys::mount::Linux;
                 // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
                 std::fs::create_dir_all(RUN_DIR).unwrap();
                 sys.mount(
@@ -824,7 +861,7 @@ mod tests {
             "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
             || {
                 use std::os::unix::fs::MetadataExt;
-                let mut sys = super::super::Real::default();
+                let mut sys = netinit_sys::mount::Linux;
                 let t = tempfile::tempdir().unwrap();
                 let fake = t.path().join("initramfs");
                 std::fs::create_dir_all(&fake).unwrap();
@@ -856,5 +893,176 @@ mod tests {
                 assert!(mnt.join("keep-me").exists() && other.join("keep-me-too").exists());
             },
         );
+    }
+
+    const SWITCH_TEST: &str = "root::assemble::tests::host_kernel_switch_root_into_a_tmpfs";
+
+    /// The real switch_root, as far as it goes without being PID 1: a
+    /// tmpfs "initramfs" we chroot into, with /proc, /sys, /dev, /run and
+    /// a tmpfs new root holding a busybox init. The switch must move the
+    /// API mounts, free the initramfs but nothing mounted in it, and exec
+    /// init with its arguments inside the new root.
+    #[test]
+    #[ignore = "needs root, busybox-static: run by scripts/test.sh"]
+    fn host_kernel_switch_root_into_a_tmpfs() {
+        if std::env::var_os("NETINIT_TEST_STAGE").is_some() {
+            switch_inside_the_fake_initramfs();
+            return;
+        }
+        in_private_mount_ns(SWITCH_TEST, || {
+            use std::os::unix::fs::{PermissionsExt, symlink};
+            let mut sys = netinit_sys::mount::Linux;
+            let t = tempfile::tempdir().unwrap();
+            let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
+            for d in [&fake, &peek] {
+                std::fs::create_dir_all(d).unwrap();
+            }
+            sys.mount("tmpfs", &fake, "tmpfs", MountFlags::empty(), "mode=0755")
+                .unwrap();
+            // A second view of the initramfs, to see what is left once the new root hides it.
+            sys.mount(&fake.to_string_lossy(), &peek, "", MountFlags::BIND, "")
+                .unwrap();
+            // This test binary runs inside; the host's /usr (read-only) carries its libraries.
+            let mut binds = Vec::new();
+            for d in ["usr", "lib", "lib64", "bin"] {
+                let host = Path::new("/").join(d);
+                match std::fs::read_link(&host) {
+                    Ok(target) => symlink(target, fake.join(d)).unwrap(),
+                    Err(_) if host.is_dir() => {
+                        std::fs::create_dir_all(fake.join(d)).unwrap();
+                        sys.mount(
+                            &host.to_string_lossy(),
+                            &fake.join(d),
+                            "",
+                            MountFlags::BIND | MountFlags::REC,
+                            "",
+                        )
+                        .unwrap();
+                        rustix::mount::mount_remount(
+                            fake.join(d),
+                            MountFlags::BIND | MountFlags::RDONLY,
+                            "",
+                        )
+                        .unwrap();
+                        binds.push(d.to_owned());
+                    }
+                    Err(_) => {}
+                }
+            }
+            let exe = fake.join("netinit-test");
+            std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            for (f, content) in [
+                ("init", "initramfs /init"),
+                ("scripts/local/a", "x"),
+                ("etc/modules", "y"),
+            ] {
+                let p = fake.join(f);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, content).unwrap();
+            }
+            for d in ["proc", "sys", "dev", "run", "newroot"] {
+                std::fs::create_dir_all(fake.join(d)).unwrap();
+            }
+
+            let out = std::process::Command::new("chroot")
+                .arg(&fake)
+                .args([
+                    "/netinit-test",
+                    SWITCH_TEST,
+                    "--exact",
+                    "--include-ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("NETINIT_TEST_STAGE", "chroot")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "{text}");
+
+            // `fake` now shows the new root, moved over the initramfs.
+            let read = |f: &str| {
+                std::fs::read_to_string(fake.join(f)).unwrap_or_else(|e| panic!("{f}: {e}\n{text}"))
+            };
+            assert_eq!(
+                read("run/marker"),
+                "/sbin/init one two\n",
+                "init ran with its arguments"
+            );
+            let listing: Vec<String> = read("run/root-ls").lines().map(str::to_owned).collect();
+            for want in ["bin", "sbin", "hello", "proc", "sys", "dev", "run"] {
+                assert!(
+                    listing.contains(&want.to_owned()),
+                    "{want} missing in {listing:?}"
+                );
+            }
+            assert!(!listing.contains(&"netinit-test".to_owned()), "{listing:?}");
+            assert_eq!(
+                read("run/proc-ok"),
+                "yes\n",
+                "/proc moved into the new root"
+            );
+            assert_eq!(read("run/sys-ok"), "yes\n", "/sys moved into the new root");
+            // The initramfs is empty but for the mounts inside it.
+            let mut left: Vec<String> = std::fs::read_dir(&peek)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            let mut want = binds.clone();
+            want.push("newroot".into());
+            want.sort();
+            assert_eq!(left, want, "{text}");
+        });
+    }
+
+    /// Runs chrooted in the fake initramfs: sets up what PID 1 would have
+    /// and switches. Returns only on failure (the test then fails).
+    fn switch_inside_the_fake_initramfs() {
+        use netinit_sys::switch;
+        use std::os::unix::fs::PermissionsExt;
+        // Never let this run outside the fake initramfs: it deletes `/`.
+        assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
+        let mut sys = netinit_sys::mount::Linux;
+        for (fs, at) in [
+            ("proc", "/proc"),
+            ("sysfs", "/sys"),
+            ("tmpfs", "/dev"),
+            ("tmpfs", "/run"),
+            ("tmpfs", "/newroot"),
+        ] {
+            sys.mount(fs, Path::new(at), fs, MountFlags::empty(), "")
+                .unwrap();
+        }
+        let new = Path::new("/newroot");
+        for d in ["bin", "sbin"] {
+            std::fs::create_dir_all(new.join(d)).unwrap();
+        }
+        std::fs::copy("/usr/bin/busybox", new.join("bin/busybox")).unwrap();
+        std::fs::write(new.join("hello"), "").unwrap();
+        std::fs::write(
+            new.join("sbin/init"),
+            "#!/bin/busybox sh\n\
+             echo \"$0 $*\" > /run/marker\n\
+             /bin/busybox ls -a / > /run/root-ls\n\
+             /bin/busybox test -e /proc/self/mounts && echo yes > /run/proc-ok\n\
+             /bin/busybox test -d /sys/kernel && echo yes > /run/sys-ok\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            new.join("sbin/init"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        switch::check_newroot(new).unwrap();
+        switch::check_init(new, "/sbin/init").unwrap();
+        switch::move_api_mounts(new).unwrap();
+        let err = switch::switch_root(new, "/sbin/init", &["one".into(), "two".into()], true);
+        panic!("switch_root returned: {err:?}");
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use netinit_core::handoff;
 use netinit_core::net::NetState;
+use netinit_sys::host::Hostname;
 use netinit_sys::mount::{Files, under};
 
 use super::assemble::{Assembled, RUN_DIR};
@@ -27,8 +28,23 @@ fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
     markers.iter().any(|m| sys.exists(&root.join(m)))
 }
 
+/// Writes a file inside the new root. A read-only root (an NFS root
+/// mounted `ro`) is not a reason to fail the boot: the file is skipped
+/// with a warning. Returns whether it was written.
+fn write_in_root<S: Files>(sys: &mut S, path: &Path, text: &str) -> Result<bool, StepError> {
+    match sys.write(path, text) {
+        Ok(()) => Ok(true),
+        // EROFS
+        Err(e) if e.errno == 30 => {
+            warn!(Step::Handoff, "{e}: the root is read-only, skipped");
+            Ok(false)
+        }
+        Err(e) => Err(StepError::new(Step::Handoff, e)),
+    }
+}
+
 /// Writes every hand-off file; returns what was written, for the log.
-pub fn write<S: Files>(
+pub fn write<S: Files + Hostname>(
     sys: &mut S,
     net: &NetState,
     assembled: &Assembled,
@@ -58,18 +74,24 @@ pub fn write<S: Files>(
                 Step::Handoff,
                 "/etc/resolv.conf is a symlink: left to the booted system"
             );
-        } else {
-            sys.write(&path, &text).map_err(err)?;
+        } else if write_in_root(sys, &path, &text)? {
             wrote.push("/etc/resolv.conf".into());
         }
     }
-    if let Some(name) = &net.hostname {
-        sys.write(&under(root, "etc/hostname"), &format!("{name}\n"))
-            .map_err(err)?;
-        wrote.push("/etc/hostname".into());
-        if let Err(e) = netinit_sys::host::set_hostname(name) {
-            warn!(Step::Handoff, "{e}");
+    match &net.hostname {
+        Some(name) if handoff::valid_hostname(name) => {
+            if write_in_root(sys, &under(root, "etc/hostname"), &format!("{name}\n"))? {
+                wrote.push("/etc/hostname".into());
+            }
+            if let Err(e) = sys.set_hostname(name) {
+                warn!(Step::Handoff, "{e}");
+            }
         }
+        Some(name) => warn!(
+            Step::Handoff,
+            "hostname {name:?} from the network is not a valid host name: not set"
+        ),
+        None => {}
     }
     if has(sys, root, &NETWORKMANAGER) {
         let p = "/run/NetworkManager/conf.d/90-netinit.conf";
@@ -84,8 +106,9 @@ pub fn write<S: Files>(
         wrote.push(format!("{p} (systemd-networkd: KeepConfiguration=yes)"));
     }
     if has(sys, root, &NETPLAN) {
-        let p = "/run/netplan/90-netinit.yaml";
-        sys.write(Path::new(p), &handoff::netplan_yaml(net))
+        // Named as Ubuntu's initramfs-tools names it: one file per interface.
+        let p = format!("/run/netplan/{}.yaml", net.interface);
+        sys.write(Path::new(&p), &handoff::netplan_yaml(net))
             .map_err(err)?;
         wrote.push(format!("{p} (netplan: critical)"));
     }
@@ -99,15 +122,14 @@ pub fn write<S: Files>(
             );
         } else if handoff::ifupdown_sources_dir(&text) {
             let p = format!("etc/network/interfaces.d/netinit-{}", net.interface);
-            sys.write(&root.join(&p), &handoff::ifupdown_stanza(net))
-                .map_err(err)?;
-            wrote.push(format!("/{p} (ifupdown: manual)"));
-        } else {
-            sys.write(
-                &interfaces,
-                &format!("{text}\n{}", handoff::ifupdown_stanza(net)),
-            )
-            .map_err(err)?;
+            if write_in_root(sys, &root.join(&p), &handoff::ifupdown_stanza(net))? {
+                wrote.push(format!("/{p} (ifupdown: manual)"));
+            }
+        } else if write_in_root(
+            sys,
+            &interfaces,
+            &format!("{text}\n{}", handoff::ifupdown_stanza(net)),
+        )? {
             wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
         }
     }
@@ -187,7 +209,7 @@ mod tests {
                 "write /newroot/etc/resolv.conf",
                 "write /run/NetworkManager/conf.d/90-netinit.conf",
                 "write /run/systemd/network/10-netinit-eth0.network",
-                "write /run/netplan/90-netinit.yaml",
+                "write /run/netplan/eth0.yaml",
                 "write /newroot/etc/network/interfaces.d/netinit-eth0",
             ]
         );
@@ -211,5 +233,60 @@ mod tests {
             sys.calls,
             ["write /run/net-eth0.conf", "write /run/netinit/net.json"]
         );
+    }
+    #[test]
+    fn hostname_is_written_and_set_only_when_valid() {
+        let mut sys = FakeSys::default();
+        let mut net = state();
+        net.hostname = Some("node7".into());
+        write(&mut sys, &net, &assembled(), 3).unwrap();
+        assert!(
+            sys.calls
+                .contains(&"write /newroot/etc/hostname".to_string())
+        );
+        assert!(sys.calls.contains(&"sethostname node7".to_string()));
+        assert_eq!(sys.files["/newroot/etc/hostname"], "node7\n");
+
+        let mut sys = FakeSys::default();
+        net.hostname = Some("../../etc/x y".into());
+        write(&mut sys, &net, &assembled(), 3).unwrap();
+        assert!(
+            !sys.calls.iter().any(|c| c.contains("hostname")),
+            "{:?}",
+            sys.calls
+        );
+    }
+
+    #[test]
+    fn a_read_only_root_skips_its_files_but_not_run() {
+        let mut sys = FakeSys {
+            write_error: Some(("/newroot".into(), 30)),
+            ..Default::default()
+        };
+        sys.dirs
+            .insert("/newroot/lib/systemd/systemd-networkd".into(), vec![]);
+        sys.files.insert(
+            "/newroot/etc/network/interfaces".into(),
+            "auto lo\niface lo inet loopback\n".into(),
+        );
+        let mut net = state();
+        net.hostname = Some("node7".into());
+        let wrote = write(&mut sys, &net, &assembled(), 3).unwrap();
+        assert_eq!(
+            wrote,
+            [
+                "/run/net-eth0.conf",
+                "/run/netinit/net.json",
+                "/run/systemd/network/10-netinit-eth0.network (systemd-networkd: KeepConfiguration=yes)",
+            ]
+        );
+        // Any other write failure still fails the step.
+        let mut sys = FakeSys {
+            write_error: Some(("/newroot".into(), 28)),
+            ..Default::default()
+        };
+        let e = write(&mut sys, &state(), &assembled(), 3).unwrap_err();
+        assert_eq!(e.step, Step::Handoff);
+        assert_eq!(e.reason, "write /newroot/etc/resolv.conf: ENOSPC");
     }
 }

@@ -9,8 +9,7 @@ use std::process::ExitCode;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{self, BootPlan};
-use netinit_sys::loopdev::LinuxLoop;
-use netinit_sys::mount::{Files, Linux, Mount};
+use netinit_sys::mount::Linux;
 
 pub use assemble::Assembled;
 
@@ -20,78 +19,11 @@ use crate::net::modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
-/// The real syscalls, for the generic executor.
-#[derive(Debug, Default)]
-struct Real {
-    linux: Linux,
-    looper: LinuxLoop,
-}
-
-impl Mount for Real {
-    fn mount(
-        &mut self,
-        source: &str,
-        target: &Path,
-        fstype: &str,
-        flags: netinit_sys::mount::MountFlags,
-        data: &str,
-    ) -> netinit_sys::Result<()> {
-        self.linux.mount(source, target, fstype, flags, data)
-    }
-    fn mount_bounded(
-        &mut self,
-        source: &str,
-        target: &Path,
-        fstype: &str,
-        flags: netinit_sys::mount::MountFlags,
-        data: &str,
-        timeout: std::time::Duration,
-    ) -> netinit_sys::Result<()> {
-        self.linux
-            .mount_bounded(source, target, fstype, flags, data, timeout)
-    }
-    fn move_mount(&mut self, from: &Path, to: &Path) -> netinit_sys::Result<()> {
-        self.linux.move_mount(from, to)
-    }
-}
-
-impl netinit_sys::loopdev::Loop for Real {
-    fn attach(&mut self, image: &Path) -> netinit_sys::Result<netinit_sys::loopdev::Attached> {
-        self.looper.attach(image)
-    }
-}
-
-impl Files for Real {
-    fn mkdir_p(&mut self, p: &Path) -> netinit_sys::Result<()> {
-        self.linux.mkdir_p(p)
-    }
-    fn list_dir(&self, p: &Path) -> Option<Vec<String>> {
-        self.linux.list_dir(p)
-    }
-    fn read_to_string(&self, p: &Path) -> Option<String> {
-        self.linux.read_to_string(p)
-    }
-    fn write(&mut self, p: &Path, c: &str) -> netinit_sys::Result<()> {
-        self.linux.write(p, c)
-    }
-    fn exists(&self, p: &Path) -> bool {
-        self.linux.exists(p)
-    }
-    fn is_symlink(&self, p: &Path) -> bool {
-        self.linux.is_symlink(p)
-    }
-    fn size(&self, p: &Path) -> netinit_sys::Result<u64> {
-        self.linux.size(p)
-    }
-    fn copy(&mut self, a: &Path, b: &Path) -> netinit_sys::Result<u64> {
-        self.linux.copy(a, b)
-    }
-}
-
 /// Mounts NFS, finds and mounts the image, builds the overlay in
 /// `newroot`, and writes the hand-off files.
 pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assembled, StepError> {
-    let mut sys = Real::default();
+    // The real kernel implements every trait the root phase is generic over.
+    let mut sys = Linux;
     let mut ensure = |step: Step, names: &[&str]| modules::ensure(step, names);
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
     let wrote = timed(Step::Handoff, || {
@@ -101,33 +33,47 @@ pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assem
     Ok(assembled)
 }
 
-/// Moves /dev, /proc, /sys, /run, frees the initramfs, chroots and execs
-/// init. Returns only on failure.
+/// Checks the new root and its init while failing is still rescuable,
+/// then moves /dev, /proc, /sys, /run, frees the initramfs, chroots and
+/// execs init. Returns only on failure.
 pub fn switch_root(
     plan: &BootPlan,
     root: &Assembled,
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
+    use netinit_sys::switch;
     crate::step::set_current(Step::SwitchRoot);
+    let fail = |e| StepError::new(Step::SwitchRoot, e);
     // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
     if let Some(kib) = netinit_sys::host::peak_rss_kib() {
         info!(Step::SwitchRoot, "peak RSS (VmHWM) {kib} kB");
     }
+    switch::check_newroot(&root.newroot).map_err(fail)?;
+    switch::check_init(&root.newroot, &plan.init).map_err(|e| {
+        let hint = if e.errno == 2 {
+            "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
+        } else {
+            "the new root's init cannot be executed"
+        };
+        fail(e).hint(hint)
+    })?;
+    // Only an initramfs is ours to delete (util-linux's switch_root does the same).
+    let free = switch::is_ram_fs(Path::new("/")).unwrap_or(false);
+    if !free {
+        warn!(
+            Step::SwitchRoot,
+            "/ is not a ramfs or tmpfs: not freeing it"
+        );
+    }
     // Logged while /dev/kmsg is still reachable (same clock as the lines
     // before it); the lab times switch_root from here.
     info!(Step::SwitchRoot, "exec {}", plan.init);
-    netinit_sys::switch::move_api_mounts(&root.newroot)
-        .map_err(|e| StepError::new(Step::SwitchRoot, e))?;
-    let err = match netinit_sys::switch::switch_root(&root.newroot, &plan.init, init_args) {
+    switch::move_api_mounts(&root.newroot).map_err(fail)?;
+    let err = match switch::switch_root(&root.newroot, &plan.init, init_args, free) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let hint = if err.errno == 2 {
-        "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
-    } else {
-        "the new root is not bootable"
-    };
-    Err(StepError::new(Step::SwitchRoot, err).hint(hint))
+    Err(fail(err).hint("the new root is not bootable"))
 }
 
 const SPEC: Spec = Spec {
