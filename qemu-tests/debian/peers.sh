@@ -7,7 +7,7 @@
 # sizes.tsv (name, compressed, uncompressed bytes), packages.txt, the
 # initrds' file lists and recipe.txt. A cached recipe is not rebuilt.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$0")/common.sh"
 
 # zstd: initramfs-tools' default compressor (a Recommends, so named here).
