@@ -7,6 +7,30 @@ export PATH=/bin:/sbin
 read -r up _ < /proc/uptime
 # First thing, for the benchmark: time from boot to the switched root.
 echo "NETINIT-MARK uptime=$up"
+# lab.debug=1: state that explains a slow hand-off (bench investigations).
+if grep -q 'lab\.debug=1' /proc/cmdline; then
+    for q in /sys/block/loop*/queue/read_ahead_kb /sys/block/loop*/loop/backing_file /sys/block/loop*/loop/dio; do
+        [ -e "$q" ] && echo "NETINIT-DEBUG $q $(cat "$q")"
+    done
+    grep -E '^(MemTotal|MemFree|MemAvailable|Cached):' /proc/meminfo | sed 's/^/NETINIT-DEBUG /'
+    sed 's/^/NETINIT-DEBUG mount /' /proc/mounts
+    grep -E '^(thp_|compact_|pgfault|pgalloc_normal|nr_anon_transparent)' /proc/vmstat | sed 's/^/NETINIT-DEBUG vmstat /'
+    cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag | sed 's/^/NETINIT-DEBUG thp /'
+    sed 's/^/NETINIT-DEBUG irq /' /proc/interrupts
+    sed 's/^/NETINIT-DEBUG softirq /' /proc/softirqs
+    sed -n 's/^/NETINIT-DEBUG stat /p' /proc/1/stat
+    # profile=N on the cmdline: the kernel's hottest code (samples, bucket
+    # address, the symbol it falls in). The first word is the bucket size.
+    if [ -r /proc/profile ]; then
+        stext=$(awk '$3=="_stext"{print $1}' /proc/kallsyms)
+        od -An -tu4 -w4 -v /proc/profile | awk 'NR==1 {step=$1} NR>1 && $1>20 {print (NR-2)*step, $1}' |
+            while read -r off n; do
+                a=$(printf '%016x' $((0x$stext + off)))
+                sym=$(awk -v a="$a" '$1 <= a {s=$1" "$3} $1 > a {print s, "next", $1, $3; exit}' /proc/kallsyms)
+                echo "NETINIT-DEBUG prof $n $a $sym"
+            done
+    fi
+fi
 
 arg() { sed -n "s/.*lab\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 failures=""
