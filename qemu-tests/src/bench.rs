@@ -406,7 +406,15 @@ pub fn bench(a: &BenchArgs) -> Result<bool, String> {
                 initrd: c.initrd.clone(),
                 cmdline: c.cmdline.clone(),
             };
-            let console = qemu::boot(&p.lab, &nics, &start, Duration::from_secs(300), &log, false)?;
+            let console = qemu::boot(
+                &p.lab,
+                &nics,
+                &start,
+                Duration::from_secs(300),
+                &log,
+                false,
+                &[],
+            )?;
             let s = measure(&console.text, console.wall.as_secs_f64());
             match s.to_root() {
                 Some(t) => eprintln!(

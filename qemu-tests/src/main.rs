@@ -164,6 +164,14 @@ fn build_initrd(k: &kernel::Kernel, work: &Path) -> Result<PathBuf, String> {
         .args(["build", "--release", "--locked", "-p", "netinit-mkinitrd"])
         .current_dir(&ws))?;
     let out = work.join("initrd.img");
+    make_initrd(k, &out, &[])?;
+    Ok(out)
+}
+
+/// The lab's initrd from netinit-mkinitrd (built by `build_initrd`), with
+/// `extra` options.
+fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), String> {
+    let ws = workspace();
     let agent = ws.join("target/x86_64-unknown-linux-musl/release/netinit");
     // NICs come by modalias; the list only says which drivers the initrd carries.
     let summary = Command::new(ws.join("target/release/netinit-mkinitrd"))
@@ -177,8 +185,9 @@ fn build_initrd(k: &kernel::Kernel, work: &Path) -> Result<PathBuf, String> {
             "--agent",
         ])
         .arg(&agent)
+        .args(extra)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .output()
         .map_err(|e| format!("netinit-mkinitrd: {e}"))?;
     let text = String::from_utf8_lossy(&summary.stderr);
@@ -186,7 +195,7 @@ fn build_initrd(k: &kernel::Kernel, work: &Path) -> Result<PathBuf, String> {
         return Err(text.into_owned());
     }
     eprint!("{text}");
-    Ok(out)
+    Ok(())
 }
 
 fn work_dir() -> Result<PathBuf, String> {
@@ -252,6 +261,8 @@ struct Prepared {
     initrd: PathBuf,
     /// Debian's mkinitramfs + netinit hook, when a scenario needs it.
     itools: Option<PathBuf>,
+    /// netinit's initrd with a /bin/sh, when a scenario needs it.
+    with_shell: Option<PathBuf>,
     lab: Lab,
 }
 
@@ -304,11 +315,19 @@ fn prepare(
     } else {
         None
     };
+    let with_shell = if chosen.iter().any(|(_, s)| s.initrd == Initrd::NetinitShell) {
+        let out = work.join("initrd-shell.img");
+        make_initrd(&k, &out, &["--shell", "/bin/busybox"])?;
+        Some(out)
+    } else {
+        None
+    };
     let lab = Lab::start(work, &taps, &exports, &hosts)?;
     Ok(Prepared {
         kernel: k,
         initrd,
         itools,
+        with_shell,
         lab,
     })
 }
@@ -329,8 +348,9 @@ fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
     if s.pxe {
         Start::Pxe
     } else {
-        let initrd = match (s.initrd, &p.itools) {
-            (Initrd::InitramfsTools, Some(i)) => i.clone(),
+        let initrd = match (s.initrd, &p.itools, &p.with_shell) {
+            (Initrd::InitramfsTools, Some(i), _) => i.clone(),
+            (Initrd::NetinitShell, _, Some(i)) => i.clone(),
             _ => p.initrd.clone(),
         };
         Start::Direct {
@@ -382,6 +402,7 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
                         Duration::from_secs(s.timeout_secs),
                         &log,
                         false,
+                        s.console_input(),
                     );
                     let (verdict, phases, wall) = match outcome {
                         Ok(c) => (
@@ -488,6 +509,7 @@ fn adhoc(a: &BootArgs) -> Result<bool, String> {
         Duration::from_secs(s.timeout_secs),
         &work.join("adhoc.console"),
         true,
+        &[],
     )?;
     eprintln!("netinit-lab: logs in {}", work.join("logs").display());
     Ok(true)
@@ -511,6 +533,7 @@ fn demo() -> Result<bool, String> {
         Duration::from_secs(3600),
         &work.join("demo.console"),
         true,
+        &[],
     )?;
     Ok(true)
 }

@@ -43,6 +43,7 @@ pub fn boot(
     timeout: Duration,
     log: &Path,
     interactive: bool,
+    input: &[(&str, &str)],
 ) -> Result<Console, String> {
     let mut cmd = lab.in_ns("qemu-system-x86_64");
     cmd.args([
@@ -97,7 +98,11 @@ pub fn boot(
         });
     }
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -114,6 +119,10 @@ pub fn boot(
     });
     let mut file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut text = String::new();
+    // Typed on the serial console, each once its trigger line is seen, in order.
+    let mut stdin = child.stdin.take();
+    let mut script = input.iter();
+    let mut next = script.next();
     let deadline = begun + timeout;
     let exited = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -125,6 +134,13 @@ pub fn boot(
                     .filter(|c| *c != '\r' && *c != '\u{1b}')
                     .collect();
                 let _ = writeln!(file, "{clean}");
+                if let (Some((trigger, keys)), Some(w)) = (next, stdin.as_mut()) {
+                    if clean.contains(trigger) {
+                        // A failed write shows as a missing answer in the judge.
+                        let _ = w.write_all(keys.as_bytes()).and_then(|()| w.flush());
+                        next = script.next();
+                    }
+                }
                 text.push_str(&clean);
                 text.push('\n');
             }

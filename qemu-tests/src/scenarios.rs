@@ -23,7 +23,24 @@ pub enum Expect {
     /// The real Debian system boots to multi-user with a network manager,
     /// and its `NETINIT-REALSYS` line says the link and NFS survived 60 s.
     RealSys,
+    /// netinit fails at `step` with `contains` in the reason, offers the
+    /// initrd's /bin/sh, which answers a command typed on the console;
+    /// leaving it retries the boot, which fails again; the second shell
+    /// powers off.
+    Rescue {
+        step: &'static str,
+        contains: &'static str,
+    },
 }
+
+/// What the rescue scenario types, each after its trigger line, and the
+/// answer only a working shell prints (the echoed command line shows
+/// `$((6*7))`, not 42).
+const RESCUE_INPUT: [(&str, &str); 2] = [
+    ("starting rescue shell", "echo RESCUE-$((6*7)); exit\n"),
+    ("starting rescue shell", "busybox poweroff -f\n"),
+];
+const RESCUE_ANSWER: &str = "RESCUE-42";
 
 /// Which initrd a scenario boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +49,8 @@ pub enum Initrd {
     Netinit,
     /// Built by Debian's mkinitramfs with netinit's hook (boot=netinit).
     InitramfsTools,
+    /// netinit-mkinitrd's with `--shell /bin/busybox`.
+    NetinitShell,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +78,14 @@ impl Scenario {
 
     pub fn hostname(&self) -> String {
         format!("lab-{}", self.name)
+    }
+
+    /// What to type on the serial console, each after its trigger line.
+    pub fn console_input(&self) -> &'static [(&'static str, &'static str)] {
+        match self.expect {
+            Expect::Rescue { .. } => &RESCUE_INPUT,
+            _ => &[],
+        }
     }
 
     pub fn nic_label(&self) -> String {
@@ -257,6 +284,23 @@ fn base() -> Vec<Scenario> {
             initrd: Initrd::Netinit,
         },
         Scenario {
+            name: "fail-rescue-shell",
+            what: "a failure with /bin/sh in the initrd: the reason, a working rescue shell, and a retry when it exits",
+            nics: vec![nic("virtio-net-pci")],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/nope ip=dhcp netinit.shell=1"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Rescue {
+                step: "nfs",
+                contains: "10.77.0.1:/export/nope",
+            },
+            timeout_secs: 180,
+            initrd: Initrd::NetinitShell,
+        },
+        Scenario {
             name: "initramfs-tools-hook",
             what: "Debian's mkinitramfs with netinit's hook: boot=netinit, netinit mount-root, initramfs-tools switches root",
             nics: vec![nic("virtio-net-pci")],
@@ -387,6 +431,33 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                 Err(format!("{}: {facts}", field("failures")))
             }
         }
+        Expect::Rescue { step, contains } => {
+            let f = failed.ok_or_else(|| "no FAILED line".to_owned())?;
+            if !f.starts_with(&format!("{step}: ")) || !f.contains(contains) {
+                return Err(format!("wrong failure: {f}"));
+            }
+            let has = |what: &str| console.lines().any(|l| l.contains(what));
+            if !has("starting rescue shell /bin/sh") {
+                return Err("no rescue shell offered".into());
+            }
+            if !console.lines().any(|l| l.trim() == RESCUE_ANSWER) {
+                return Err(format!("the shell never answered {RESCUE_ANSWER}"));
+            }
+            if !has("rescue shell exited; retrying the boot") {
+                return Err("leaving the shell did not retry the boot".into());
+            }
+            let fails = console
+                .lines()
+                .filter(|l| l.contains("netinit: FAILED at "))
+                .count();
+            if fails < 2 {
+                return Err("the retry did not fail again with its reason".into());
+            }
+            if !exited {
+                return Err("the second rescue shell did not power off".into());
+            }
+            Ok(format!("{f}; shell answered, retried, failed again"))
+        }
         Expect::Fail { step, contains } => {
             let f = failed.ok_or_else(|| {
                 if exited {
@@ -474,6 +545,39 @@ mod tests {
         assert_eq!(
             judge(fail_s, "", false),
             Err("timed out without a FAILED line (a hang)".into())
+        );
+    }
+
+    #[test]
+    fn judging_the_rescue_shell() {
+        let all = all();
+        let s = all.iter().find(|s| s.name == "fail-rescue-shell").unwrap();
+        assert_eq!(s.console_input().len(), 2);
+        let failed = "[ 3.0] netinit: FAILED at nfs: mount 10.77.0.1:/export/nope: EACCES\n";
+        let shell =
+            "[ 3.1] netinit: init: starting rescue shell /bin/sh; exit it to retry the boot\n";
+        let typed = "~ # echo RESCUE-$((6*7)); exit\n";
+        let retry = "[ 4.0] netinit: init: rescue shell exited; retrying the boot\n";
+        let full = format!("{failed}{shell}{typed}RESCUE-42\n{retry}{failed}{shell}");
+        assert!(judge(s, &full, true).is_ok(), "{:?}", judge(s, &full, true));
+        // The echoed command alone is not an answer.
+        let echo_only = format!("{failed}{shell}{typed}{retry}{failed}{shell}");
+        assert_eq!(
+            judge(s, &echo_only, true),
+            Err("the shell never answered RESCUE-42".into())
+        );
+        let no_retry = format!("{failed}{shell}{typed}RESCUE-42\n");
+        assert_eq!(
+            judge(s, &no_retry, true),
+            Err("leaving the shell did not retry the boot".into())
+        );
+        assert_eq!(
+            judge(s, &full, false),
+            Err("the second rescue shell did not power off".into())
+        );
+        assert_eq!(
+            judge(s, failed, true),
+            Err("no rescue shell offered".into())
         );
     }
 }

@@ -13,6 +13,8 @@ pub struct Spec {
     pub kver: Option<String>,
     pub modules: Vec<String>,
     pub agent: Option<String>,
+    /// A static shell for /bin/sh (the rescue shell).
+    pub shell: Option<String>,
     pub source_date_epoch: Option<String>,
 }
 
@@ -25,6 +27,8 @@ pub struct Built {
     pub firmware: usize,
     pub firmware_missing: usize,
     pub agent_size: u64,
+    /// Size of /bin/sh, when a shell was put in.
+    pub shell_size: Option<u64>,
     pub notes: Vec<String>,
 }
 
@@ -302,21 +306,26 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
     }
 
     let agent = find_agent(spec.agent.as_deref())?;
-    let agent_bytes =
-        std::fs::read(&agent).map_err(|e| format!("read {}: {e}", agent.display()))?;
-    match netinit_core::elf::has_interpreter(&agent_bytes) {
-        Some(false) => {}
-        Some(true) => {
-            return Err(format!(
-                "{} is dynamically linked; /init must be static (build with --target x86_64-unknown-linux-musl)",
-                agent.display()
-            ));
-        }
-        None => return Err(format!("{} is not an x86_64 ELF binary", agent.display())),
-    }
+    let agent_bytes = read_static(
+        &agent,
+        "/init must be static (build with --target x86_64-unknown-linux-musl)",
+    )?;
     let agent_size = agent_bytes.len() as u64;
     archive.file("init", 0o755, agent_bytes);
     archive.add("dev/console", 0o600, Kind::CharDev(5, 1));
+    // The initrd has no libraries, so the shell must be static too.
+    let shell_size = match &spec.shell {
+        Some(sh) => {
+            let bytes = read_static(
+                Path::new(sh),
+                "the initrd has no libraries for it (use a static shell such as busybox-static's /bin/busybox)",
+            )?;
+            let n = bytes.len() as u64;
+            archive.file("bin/sh", 0o755, bytes);
+            Some(n)
+        }
+        None => None,
+    };
 
     let mtime = match &spec.source_date_epoch {
         Some(s) => s
@@ -332,8 +341,20 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         firmware: firmware.len(),
         firmware_missing: firmware_missing.len(),
         agent_size,
+        shell_size,
         notes,
     })
+}
+
+/// Reads an executable for the initrd, which must be a static x86_64 ELF;
+/// `why` says why when it is dynamically linked.
+fn read_static(path: &Path, why: &str) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    match netinit_core::elf::has_interpreter(&bytes) {
+        Some(false) => Ok(bytes),
+        Some(true) => Err(format!("{} is dynamically linked; {why}", path.display())),
+        None => Err(format!("{} is not an x86_64 ELF binary", path.display())),
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use argh::FromArgs;
 ///   netinit-mkinitrd --modules nfsv3:e1000e:8139too:atl1c:alx,virtio_net -o initrd.img
 ///   netinit-mkinitrd --list initrd.img
 ///   netinit-mkinitrd --append-to /boot/initrd.img-6.1.0-56-amd64 -o initrd-netinit.img
+///   netinit-mkinitrd --shell /bin/busybox -o initrd.img   (rescue shell on failure)
 ///
 /// Module groups (usable in --modules): @nfs (nfs nfsv3 nfsv4), @live (squashfs
 /// overlay loop), @nics (common Ethernet NICs and virtio), @virtio (virtio_pci
@@ -40,6 +41,10 @@ struct Args {
     /// the static netinit binary (default: the one built beside this tool)
     #[argh(option)]
     agent: Option<String>,
+    /// a static shell to put in as /bin/sh, so that netinit offers a rescue
+    /// shell when the boot fails (e.g. /bin/busybox from busybox-static)
+    #[argh(option)]
+    shell: Option<String>,
     /// gzip, zstd (default), xz (with CRC32 checks, as the kernel needs) or none
     #[argh(option, default = "String::from(\"zstd\")")]
     compress: String,
@@ -89,6 +94,7 @@ fn run(args: &Args) -> Result<(), String> {
             args.modules.clone()
         },
         agent: args.agent.clone(),
+        shell: args.shell.clone(),
         source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
     };
     let built = build::build(&spec)?;
@@ -103,7 +109,7 @@ fn run(args: &Args) -> Result<(), String> {
     std::fs::write(&tmp, &bytes).map_err(|e| format!("write {tmp}: {e}"))?;
     std::fs::rename(&tmp, output).map_err(|e| format!("rename {tmp} to {output}: {e}"))?;
     eprintln!(
-        "netinit-mkinitrd: wrote {output}: kernel {}, {} modules, {} firmware files{}; netinit {}; cpio {}, {} {}{}",
+        "netinit-mkinitrd: wrote {output}: kernel {}, {} modules, {} firmware files{}; netinit {}{}; cpio {}, {} {}{}",
         built.kver,
         built.modules.len(),
         built.firmware,
@@ -116,6 +122,10 @@ fn run(args: &Args) -> Result<(), String> {
             String::new()
         },
         netinit_core::size::human_bytes(built.agent_size),
+        match built.shell_size {
+            Some(n) => format!(", /bin/sh {}", netinit_core::size::human_bytes(n)),
+            None => String::new(),
+        },
         netinit_core::size::human_bytes(built.cpio.len() as u64),
         method.name(),
         netinit_core::size::human_bytes(compressed.len() as u64),

@@ -217,6 +217,57 @@ fn deterministic_compressed_appendable_and_listable() {
 
 #[test]
 #[ignore = "needs the Debian kernel in the lab cache: run by scripts/test.sh"]
+fn shell_goes_in_as_bin_sh_and_must_be_static() {
+    let t = tempfile::tempdir().unwrap();
+    let a = agent(t.path());
+    let k = kernel_tree();
+    let out = t.path().join("initrd.img");
+    let build = |shell: &str| {
+        mkinitrd(&[
+            "--moddir",
+            k.to_str().unwrap(),
+            "--agent",
+            a.to_str().unwrap(),
+            "--modules",
+            "virtio_net",
+            "--compress",
+            "none",
+            "--shell",
+            shell,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    let r = build("/bin/busybox");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains(", /bin/sh "), "{err}");
+    let names = gnu_list(&std::fs::read(&out).unwrap());
+    assert!(names.iter().any(|n| n == "bin/sh"), "{names:?}");
+    assert_eq!(
+        std::fs::metadata("/bin/busybox").unwrap().len(),
+        netinit_core::cpio::read_segment(&std::fs::read(&out).unwrap())
+            .unwrap()
+            .0
+            .iter()
+            .find(|e| e.path == "bin/sh")
+            .unwrap()
+            .size() as u64
+    );
+    // A dynamically linked shell would not run in the initrd.
+    let r = build("/bin/bash");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        err.starts_with(
+            "netinit-mkinitrd: /bin/bash is dynamically linked; the initrd has no libraries"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs the Debian kernel in the lab cache: run by scripts/test.sh"]
 fn unknown_module_suggests_close_names() {
     let t = tempfile::tempdir().unwrap();
     let a = agent(t.path());
