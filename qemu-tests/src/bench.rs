@@ -139,21 +139,29 @@ fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / 1_048_576.0)
 }
 
+/// One measure over every boot that has it.
+fn values(samples: &[Sample], f: Measure) -> Vec<f64> {
+    samples.iter().filter_map(f).collect()
+}
+
+fn median(samples: &[Sample], f: Measure) -> Option<f64> {
+    spread(&values(samples, f)).map(|m| m.0)
+}
+
 /// The results, as Markdown (readable on a terminal too).
 fn render(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
     let mut out = String::from(
         "| initrd | boots ok | /init → switched root: median (min–max) | /init → exec of its init | QEMU wall: median (min–max) | initrd compressed | uncompressed | peak RSS |\n|---|---|---|---|---|---|---|---|\n",
     );
-    let to_root = |s: &[Sample]| s.iter().filter_map(Sample::to_root).collect::<Vec<_>>();
     for (c, s) in contenders.iter().zip(samples) {
-        let ok = to_root(s);
+        let ok = values(s, Sample::to_root);
         let walls: Vec<f64> = s
             .iter()
             .filter(|x| x.to_root().is_some())
             .map(|x| x.wall)
             .collect();
         let hwm = s.iter().filter_map(|x| x.hwm_kib).max();
-        let execs: Vec<f64> = s.iter().filter_map(Sample::to_exec).collect();
+        let execs = values(s, Sample::to_exec);
         out.push_str(&format!(
             "| {} | {}/{} | {} | {} | {} | {} | {} | {} |\n",
             c.name,
@@ -167,10 +175,6 @@ fn render(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
             hwm.map_or_else(|| "–".into(), |k| format!("{:.2} MiB", k as f64 / 1024.0)),
         ));
     }
-    let median = |i: usize, f: Measure| {
-        let v: Vec<f64> = samples.get(i)?.iter().filter_map(f).collect();
-        spread(&v).map(|m| m.0)
-    };
     let measures: [(Measure, &str); 2] = [
         (Sample::to_root, "to the switched root"),
         (Sample::to_exec, "to the exec of the root's init"),
@@ -180,9 +184,12 @@ fn render(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
         return out;
     }
     out.push('\n');
-    for (i, c) in contenders.iter().enumerate().skip(1) {
+    let Some(ours) = samples.first() else {
+        return out;
+    };
+    for (c, s) in contenders.iter().zip(samples).skip(1) {
         for (f, what) in measures {
-            if let (Some(ours), Some(theirs)) = (median(0, f), median(i, f)) {
+            if let (Some(ours), Some(theirs)) = (median(ours, f), median(s, f)) {
                 out.push_str(&format!(
                     "- netinit/{}: {:.3} (netinit is {:.1}× faster {what})\n",
                     c.name,
@@ -218,26 +225,26 @@ fn verdicts(contenders: &[Contender], samples: &[Vec<Sample>]) -> String {
     };
     let mut out = String::from("\nTargets:\n");
     let mut missed = false;
-    let med = |s: &[Sample], f: Measure| spread(&s.iter().filter_map(f).collect::<Vec<_>>());
     for (c, s) in contenders.iter().zip(samples).skip(1) {
-        if let (Some(o), Some(t)) = (med(ours, Sample::to_root), med(s, Sample::to_root)) {
-            let ok = t.0 >= 10.0 * o.0;
+        if let (Some(o), Some(t)) = (median(ours, Sample::to_root), median(s, Sample::to_root)) {
+            let ok = t >= 10.0 * o;
             missed |= !ok;
             out.push_str(&format!(
                 "- at least 10× faster than {}: {} ({:.1}×",
                 c.name,
                 if ok { "met" } else { "MISSED" },
-                t.0 / o.0
+                t / o
             ));
             // The hand-off alone, without the root's start: a peer's stall
             // after its exec shows as a gap between the two, and a ratio
             // that only holds with the stall is not a target met.
-            if let (Some(o), Some(t)) = (med(ours, Sample::to_exec), med(s, Sample::to_exec)) {
-                let ok = t.0 >= 10.0 * o.0;
+            if let (Some(o), Some(t)) = (median(ours, Sample::to_exec), median(s, Sample::to_exec))
+            {
+                let ok = t >= 10.0 * o;
                 missed |= !ok;
                 out.push_str(&format!(
                     "; {:.1}× to the exec of the root's init{}",
-                    t.0 / o.0,
+                    t / o,
                     if ok { "" } else { ", below 10×" }
                 ));
             }

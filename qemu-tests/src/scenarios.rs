@@ -433,9 +433,7 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
         }
         Expect::Rescue { step, contains } => {
             let f = failed.ok_or_else(|| "no FAILED line".to_owned())?;
-            if !f.starts_with(&format!("{step}: ")) || !f.contains(contains) {
-                return Err(format!("wrong failure: {f}"));
-            }
+            failed_as(&f, step, contains)?;
             let has = |what: &str| console.lines().any(|l| l.contains(what));
             if !has("starting rescue shell /bin/sh") {
                 return Err("no rescue shell offered".into());
@@ -466,18 +464,24 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                     "timed out without a FAILED line (a hang)".to_owned()
                 }
             })?;
-            if !f.starts_with(&format!("{step}: ")) {
-                return Err(format!("failed at the wrong step: {f}"));
-            }
-            if !f.contains(contains) {
-                return Err(format!("reason lacks '{contains}': {f}"));
-            }
+            failed_as(&f, step, contains)?;
             if !exited {
                 return Err("printed the reason but did not power off (netinit.reboot=0)".into());
             }
             Ok(f)
         }
     }
+}
+
+/// A FAILED line (after `FAILED at `) names `step` and has `contains`.
+fn failed_as(f: &str, step: &str, contains: &str) -> Result<(), String> {
+    if !f.starts_with(&format!("{step}: ")) {
+        return Err(format!("failed at the wrong step: {f}"));
+    }
+    if !f.contains(contains) {
+        return Err(format!("reason lacks '{contains}': {f}"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -578,6 +582,11 @@ mod tests {
         assert_eq!(
             judge(s, failed, true),
             Err("no rescue shell offered".into())
+        );
+        assert!(
+            judge(s, "[ 3.0] netinit: FAILED at dhcp: no lease\n", true)
+                .unwrap_err()
+                .starts_with("failed at the wrong step: dhcp")
         );
     }
 }
