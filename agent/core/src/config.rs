@@ -52,6 +52,8 @@ pub struct NetinitParams {
     /// `netinit.layout=`: the live layout when `boot=` is taken (hook mode
     /// uses `boot=netinit`).
     pub layout: Option<crate::plan::LiveLayout>,
+    /// `netinit.lease_keeper=0` turns the lease keeper off.
+    pub lease_keeper: Option<bool>,
 }
 
 /// The typed cmdline.
@@ -90,6 +92,15 @@ pub struct Config {
     pub init_args: Vec<String>,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
+}
+
+/// An on/off parameter: bare or 1/yes/on/true, or 0/no/off/false.
+fn switch(key: &str, value: Option<&str>) -> Result<bool, PlanError> {
+    match value {
+        None | Some("1" | "yes" | "on" | "true") => Ok(true),
+        Some("0" | "no" | "off" | "false") => Ok(false),
+        Some(v) => Err(err(key, format!("'{v}' is not 0 or 1"))),
+    }
 }
 
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
@@ -233,18 +244,14 @@ impl Config {
                     }
                 })
             }
-            "netinit.shell" => {
-                n.shell = Some(match p.value.as_deref() {
-                    None | Some("1" | "yes" | "on" | "true") => true,
-                    Some("0" | "no" | "off" | "false") => false,
-                    Some(v) => return Err(err(key, format!("'{v}' is not 0 or 1"))),
-                })
-            }
+            "netinit.shell" => n.shell = Some(switch(key, p.value.as_deref())?),
+            "netinit.lease_keeper" => n.lease_keeper = Some(switch(key, p.value.as_deref())?),
             _ => {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
-                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout)",
+                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout, \
+                     netinit.lease_keeper)",
                 ));
             }
         }
@@ -599,7 +606,8 @@ mod tests {
     fn netinit_namespace() {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
-             netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120",
+             netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 \
+             netinit.lease_keeper=0",
         )
         .unwrap();
         assert_eq!(
@@ -613,6 +621,7 @@ mod tests {
                 dhcp_timeout: Some(300),
                 nfs_timeout: Some(120),
                 layout: None,
+                lease_keeper: Some(false),
             }
         );
         for (text, want) in [
@@ -627,6 +636,10 @@ mod tests {
             (
                 "netinit.dhcp_timeout=0",
                 "netinit.dhcp_timeout=: '0' is not a number of seconds (1-86400)",
+            ),
+            (
+                "netinit.lease_keeper=2",
+                "netinit.lease_keeper=: '2' is not 0 or 1",
             ),
             (
                 "netinit.shell=maybe",

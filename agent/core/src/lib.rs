@@ -20,6 +20,7 @@ pub mod handoff;
 pub mod ipconf;
 pub mod json;
 pub mod kconfig;
+pub mod keeper;
 pub mod kmod;
 pub mod live;
 pub mod net;

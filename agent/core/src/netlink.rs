@@ -34,6 +34,9 @@ const IFLA_MTU: u16 = 4;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
+const IFA_CACHEINFO: u16 = 6;
+/// `ifa_valid` of an address that never expires.
+pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 
@@ -65,6 +68,9 @@ pub struct Link {
 pub struct Addr {
     pub index: u32,
     pub cidr: Ipv4Cidr,
+    /// Seconds of valid lifetime left; [`INFINITY_LIFE_TIME`] when the
+    /// address never expires (or the kernel sent no IFA_CACHEINFO).
+    pub valid_secs: u32,
 }
 
 /// One decoded message.
@@ -316,17 +322,21 @@ fn decode_addr(body: &[u8]) -> Option<Option<Addr>> {
     }
     let mut local = None;
     let mut address = None;
+    let mut valid_secs = INFINITY_LIFE_TIME;
     for (t, data) in attrs(body.get(8..)?) {
         let ip = <[u8; 4]>::try_from(data).ok().map(Ipv4Addr::from);
         match t {
             IFA_LOCAL => local = ip,
             IFA_ADDRESS => address = ip,
+            // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
+            IFA_CACHEINFO => valid_secs = u32_at(data, 4).unwrap_or(INFINITY_LIFE_TIME),
             _ => {}
         }
     }
     // IFA_LOCAL is the interface's own address on point-to-point links.
     Some(local.or(address).map(|addr| Addr {
         index,
+        valid_secs,
         cidr: Ipv4Cidr {
             addr,
             prefix: prefix.min(32),
@@ -444,7 +454,26 @@ mod tests {
         m[4..6].copy_from_slice(&RTM_NEWADDR.to_ne_bytes());
         assert_eq!(
             decode(&m).unwrap(),
-            [Message::Addr(Addr { index: 4, cidr })]
+            [Message::Addr(Addr {
+                index: 4,
+                cidr,
+                valid_secs: INFINITY_LIFE_TIME
+            })]
+        );
+        // A lifetime set by a DHCP client that manages the address.
+        let mut cache = Vec::new();
+        for v in [100u32, 120, 5, 6] {
+            cache.extend_from_slice(&v.to_ne_bytes());
+        }
+        let mut b = Builder(m).attr(IFA_CACHEINFO, &cache).finish();
+        b[4..6].copy_from_slice(&RTM_NEWADDR.to_ne_bytes());
+        assert_eq!(
+            decode(&b).unwrap(),
+            [Message::Addr(Addr {
+                index: 4,
+                cidr,
+                valid_secs: 120
+            })]
         );
     }
 

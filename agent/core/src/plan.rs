@@ -35,6 +35,9 @@ pub struct BootPlan {
     pub timeouts: Timeouts,
     /// `quiet`: only warnings and errors on the console.
     pub quiet: bool,
+    /// Start the lease keeper at switch_root (`netinit.lease_keeper=0`
+    /// turns it off).
+    pub lease_keeper: bool,
     /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
     pub notes: Vec<String>,
 }
@@ -290,6 +293,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             nfs_secs: c.netinit.nfs_timeout.unwrap_or(defaults.nfs_secs),
         },
         quiet: c.quiet,
+        lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
         notes,
     })
 }

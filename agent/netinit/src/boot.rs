@@ -28,7 +28,7 @@ pub fn boot(args: &[String], on_plan: &mut dyn FnMut(&BootPlan)) -> Result<Infal
     let root = crate::root::assemble(&plan, &net, Path::new(NEWROOT))?;
     // As PID 1 our argv after argv[0] is exactly what the kernel meant for init.
     let init_args = args.get(1..).unwrap_or(&[]);
-    crate::root::switch_root(&plan, &root, init_args)
+    crate::root::switch_root(&plan, &net, &root, init_args)
 }
 
 /// Reads and plans /proc/cmdline.

@@ -9,6 +9,7 @@ mod boot;
 mod check_kernel;
 mod cli;
 mod explain;
+mod keeper;
 mod log;
 mod net;
 mod pid1;
@@ -19,6 +20,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args
+        .first()
+        .is_some_and(|a| a.as_str() == netinit_core::keeper::ARGV0)
+    {
+        return keeper::main(&args);
+    }
     if rustix::process::getpid().is_init() {
         pid1::run(&args)
     }

@@ -38,3 +38,13 @@ pub fn peak_rss_kib() -> Option<u64> {
             .ok()
     })
 }
+
+/// Milliseconds on CLOCK_BOOTTIME: since boot, suspend included, which is
+/// how a DHCP lease runs out.
+pub fn boottime_ms() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
+}

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod host;
 pub mod kmod;
+pub mod lease;
 pub mod loopdev;
 pub mod mount;
 pub mod netlink;

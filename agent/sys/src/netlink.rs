@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 
 use netinit_core::ipconf::Ipv4Cidr;
 use netinit_core::net::MacAddr;
+pub use netinit_core::netlink::Addr;
 
 use crate::Result;
 
@@ -46,8 +47,8 @@ pub trait Netlink {
     ) -> Result<()>;
     /// Adds (or replaces) the IPv4 default route via `gateway` on `index`.
     fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<()>;
-    /// IPv4 addresses currently on `index`.
-    fn addresses(&mut self, index: u32) -> Result<Vec<Ipv4Cidr>>;
+    /// IPv4 addresses currently on `index`, with their lifetimes.
+    fn addresses(&mut self, index: u32) -> Result<Vec<Addr>>;
 }
 
 use std::os::fd::OwnedFd;
@@ -179,12 +180,12 @@ impl Netlink for RtNetlink {
         .map(drop)
     }
 
-    fn addresses(&mut self, index: u32) -> Result<Vec<Ipv4Cidr>> {
+    fn addresses(&mut self, index: u32) -> Result<Vec<Addr>> {
         let msgs = self.request(codec::get_addresses(0), "RTM_GETADDR")?;
         Ok(msgs
             .into_iter()
             .filter_map(|m| match m {
-                Message::Addr(a) if a.index == index => Some(a.cidr),
+                Message::Addr(a) if a.index == index => Some(a),
                 _ => None,
             })
             .collect())

@@ -123,6 +123,11 @@ impl PacketSocket {
         self.ifindex
     }
 
+    /// For polling alongside other sockets.
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
     /// Sends an IPv4 datagram to the Ethernet broadcast address.
     pub fn broadcast(&self, datagram: &[u8]) -> Result<()> {
         rustix::net::sendto(

@@ -210,10 +210,18 @@ pub fn free_initramfs(dir: &Path, dev: u64, keep: &Path) -> u64 {
 
 /// Becomes `newroot` and execs `init` with `args`. Only returns on failure.
 /// `/dev`, `/proc`, `/sys`, `/run` must already have been moved, and
-/// [`check_init`] and [`check_newroot`] passed. The initramfs is freed
-/// only when `free` (the caller checked with [`is_ram_fs`] that `/` is
-/// one): deleting files on any other root would be a disaster.
+/// [`check_init`] and [`check_newroot`] passed.
 pub fn switch_root(newroot: &Path, init: &str, args: &[String], free: bool) -> Result<Infallible> {
+    enter_root(newroot, free)?;
+    exec_init(init, args)
+}
+
+/// Makes `newroot` the root and the working directory. The initramfs is
+/// freed only when `free` (the caller checked with [`is_ram_fs`] that `/`
+/// is one): deleting files on any other root would be a disaster. After
+/// this only [`exec_init`] is left to do; a process started in between
+/// (the lease keeper) already lives in the new root.
+pub fn enter_root(newroot: &Path, free: bool) -> Result<()> {
     let root_dev = std::fs::metadata("/")
         .map_err(|e| SysError::from_io("stat", "/", &e))?
         .dev();
@@ -226,7 +234,11 @@ pub fn switch_root(newroot: &Path, init: &str, args: &[String], free: bool) -> R
         .map_err(|e| SysError::new("mount --move", format!("{} to /", newroot.display()), e))?;
     rustix::process::chroot(".")
         .map_err(|e| SysError::new("chroot", newroot.display().to_string(), e))?;
-    rustix::process::chdir("/").map_err(|e| SysError::new("chdir", "/", e))?;
+    rustix::process::chdir("/").map_err(|e| SysError::new("chdir", "/", e))
+}
+
+/// Execs `init` with `args` in place of this process. Only returns on failure.
+pub fn exec_init(init: &str, args: &[String]) -> Result<Infallible> {
     // std's exec replaces the process without forking; the environment the
     // kernel gave PID 1 (HOME, TERM, unknown key=value words) passes on, as
     // with busybox's switch_root.

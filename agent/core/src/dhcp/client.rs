@@ -187,6 +187,26 @@ impl Lease {
     }
 }
 
+/// The options every message from this client carries. The client id is
+/// the MAC (type 1), the same at boot and at every renewal after it, so
+/// the server keeps one lease for the machine.
+pub(crate) fn base_packet(cfg: &ClientConfig, xid: u32, kind: MessageType, secs: u16) -> Packet {
+    let mut p = Packet::request(xid, cfg.mac.0);
+    p.secs = secs;
+    p.options.push(opt::MESSAGE_TYPE, &[kind as u8]);
+    let mut client_id = vec![1u8];
+    client_id.extend_from_slice(&cfg.mac.0);
+    p.options.push(opt::CLIENT_ID, &client_id);
+    p.options
+        .push(opt::VENDOR_CLASS, cfg.vendor_class.as_bytes());
+    if let Some(h) = &cfg.hostname {
+        p.options.push(opt::HOSTNAME, h.as_bytes());
+    }
+    p.options.push(opt::MAX_SIZE, &1500u16.to_be_bytes());
+    p.options.push(opt::PARAMS, &REQUESTED);
+    p
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Selecting,
@@ -341,20 +361,7 @@ impl Client {
     }
 
     fn base(&self, kind: MessageType, secs: u16) -> Packet {
-        let mut p = Packet::request(self.xid, self.cfg.mac.0);
-        p.secs = secs;
-        p.options.push(opt::MESSAGE_TYPE, &[kind as u8]);
-        let mut client_id = vec![1u8];
-        client_id.extend_from_slice(&self.cfg.mac.0);
-        p.options.push(opt::CLIENT_ID, &client_id);
-        p.options
-            .push(opt::VENDOR_CLASS, self.cfg.vendor_class.as_bytes());
-        if let Some(h) = &self.cfg.hostname {
-            p.options.push(opt::HOSTNAME, h.as_bytes());
-        }
-        p.options.push(opt::MAX_SIZE, &1500u16.to_be_bytes());
-        p.options.push(opt::PARAMS, &REQUESTED);
-        p
+        base_packet(&self.cfg, self.xid, kind, secs)
     }
 
     fn discover(&self, secs: u16) -> Packet {

@@ -59,7 +59,12 @@ pub fn run(
     plan: &BootPlan,
     candidates: &[LinkInfo],
 ) -> Result<NetState, StepError> {
-    drive(nl, &mut RawDhcpIo::new(), plan, candidates)
+    let mut state = drive(nl, &mut RawDhcpIo::new(), plan, candidates)?;
+    // The lease keeper runs on CLOCK_BOOTTIME; the ACK came just now.
+    if let Some(lease) = &mut state.lease {
+        lease.bound_at_ms = netinit_sys::host::boottime_ms();
+    }
+    Ok(state)
 }
 
 /// [`run`] over any [`DhcpIo`].
@@ -483,7 +488,7 @@ mod tests {
                 .push(format!("route {index} {gw}"));
             Ok(())
         }
-        fn addresses(&mut self, _index: u32) -> SysResult<Vec<Ipv4Cidr>> {
+        fn addresses(&mut self, _index: u32) -> SysResult<Vec<netinit_sys::netlink::Addr>> {
             Ok(vec![])
         }
     }

@@ -213,7 +213,10 @@ pub(crate) mod fake {
             self.calls.push(format!("route {index} via {gw}"));
             Ok(())
         }
-        fn addresses(&mut self, _index: u32) -> netinit_sys::Result<Vec<Ipv4Cidr>> {
+        fn addresses(
+            &mut self,
+            _index: u32,
+        ) -> netinit_sys::Result<Vec<netinit_sys::netlink::Addr>> {
             Ok(Vec::new())
         }
     }

@@ -38,6 +38,7 @@ pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assem
 /// execs init. Returns only on failure.
 pub fn switch_root(
     plan: &BootPlan,
+    net: &NetState,
     root: &Assembled,
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
@@ -69,11 +70,34 @@ pub fn switch_root(
     // before it); the lab times switch_root from here.
     info!(Step::SwitchRoot, "exec {}", plan.init);
     switch::move_api_mounts(&root.newroot).map_err(fail)?;
-    let err = match switch::switch_root(&root.newroot, &plan.init, init_args, free) {
-        Ok(never) => match never {},
+    let err = match switch::enter_root(&root.newroot, free) {
+        Ok(()) => {
+            if plan.lease_keeper {
+                start_keeper(net, plan.network.hostname.as_deref());
+            }
+            match switch::exec_init(&plan.init, init_args) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            }
+        }
         Err(e) => e,
     };
     Err(fail(err).hint("the new root is not bootable"))
+}
+
+/// Starts the lease keeper inside the new root; a failure only costs the
+/// renewals, so it is a warning. /dev/kmsg has moved with /dev, so the
+/// lines still reach the log.
+fn start_keeper(net: &NetState, hostname: Option<&str>) {
+    match crate::keeper::start(net, hostname) {
+        Ok(Some(pid)) => info!(
+            Step::SwitchRoot,
+            "lease keeper {} runs as pid {pid}",
+            netinit_core::keeper::ARGV0
+        ),
+        Ok(None) => {}
+        Err(e) => warn!(Step::SwitchRoot, "{e}; nothing will renew the lease"),
+    }
 }
 
 const SPEC: Spec = Spec {
