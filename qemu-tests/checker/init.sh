@@ -103,6 +103,29 @@ if [ "$(arg managers)" = 1 ]; then
     check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
 fi
 
+# lab.lease_until=N: until N s of uptime, every 5 s, the address is still
+# there and the NFS root still reads, while the lease keeper renews.
+keeper_running() {
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' < "$f" 2>/dev/null | grep -q '^@netinit-lease ' && return 0
+    done
+    return 1
+}
+lease_until=$(arg lease_until)
+if [ -n "$lease_until" ]; then
+    rounds=0
+    lost=0
+    while read -r up _ < /proc/uptime && [ "${up%.*}" -lt "$lease_until" ]; do
+        sleep 5
+        rounds=$((rounds + 1))
+        ip -4 addr show dev "$DEVICE" | grep -q "inet $IPV4ADDR/" || lost=$((lost + 1))
+        [ "$(cat "$nfs_file" 2>/dev/null)" = nfs-only ] || lost=$((lost + 1))
+    done
+    check lease_held "$(is test "$lost" = 0)" "$lost of $rounds checks lost the address or the NFS root"
+    check keeper "$(is keeper_running)" "no @netinit-lease process"
+    check sendsigs_omit "$(is test -s /run/sendsigs.omit.d/netinit-lease.pid)" "no /run/sendsigs.omit.d/netinit-lease.pid"
+fi
+
 if [ -z "$failures" ]; then result=pass; else result=fail; fi
 echo "NETINIT-CHECK {\"result\":\"$result\",\"root_fs\":\"$rootfs\",\"device\":\"$DEVICE\",\"address\":\"$IPV4ADDR\",\"proto\":\"$PROTO\",\"failures\":\"${failures# }\"}"
 if grep -q 'lab.demo' /proc/cmdline; then

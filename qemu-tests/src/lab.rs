@@ -30,12 +30,37 @@ pub struct Host {
     pub root_path: Option<String>,
 }
 
+/// How dnsmasq hands out leases.
+#[derive(Debug, Clone)]
+pub struct Dhcp {
+    /// The pool; a REQUEST for an address outside it is refused (NAK).
+    pub range: &'static str,
+    /// Lease time as dnsmasq reads it (its minimum is 2m).
+    pub lease: &'static str,
+    /// T1 in seconds, when the lab wants renewals sooner than half the lease.
+    pub t1_secs: Option<u32>,
+}
+
+impl Default for Dhcp {
+    fn default() -> Self {
+        Dhcp {
+            range: "10.77.0.100,10.77.0.199",
+            lease: "1h",
+            t1_secs: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Lab {
     pub ns: String,
     pub work: PathBuf,
     holder: u32,
     daemons: Vec<u32>,
+    /// dnsmasq's pid and what it was started for, so it can be restarted
+    /// mid-run with the same lease file.
+    dnsmasq: std::sync::Mutex<u32>,
+    hosts: Vec<Host>,
 }
 
 fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, String> {
@@ -57,6 +82,7 @@ impl Lab {
         taps: &[Tap],
         exports: &[Export],
         hosts: &[Host],
+        dhcp: &Dhcp,
     ) -> Result<Lab, String> {
         let ns = format!("nilab{}", std::process::id());
         let logs = work.join("logs");
@@ -91,9 +117,11 @@ impl Lab {
             work: work.to_path_buf(),
             holder: 0,
             daemons: Vec::new(),
+            dnsmasq: std::sync::Mutex::new(0),
+            hosts: hosts.to_vec(),
         };
         lab.start_nfs(exports)?;
-        lab.start_dnsmasq(hosts)?;
+        lab.restart_dnsmasq(dhcp)?;
         Ok(lab)
     }
 
@@ -174,8 +202,19 @@ impl Lab {
         ))
     }
 
-    fn start_dnsmasq(&mut self, hosts: &[Host]) -> Result<(), String> {
-        let w = &self.work;
+    /// Starts dnsmasq, stopping the one before (by its pid) if any; the
+    /// lease file and the log carry over, as with a server restart.
+    pub fn restart_dnsmasq(&self, dhcp: &Dhcp) -> Result<(), String> {
+        let mut pid = self.dnsmasq.lock().map_err(|_| "dnsmasq lock poisoned")?;
+        if *pid != 0 {
+            cleanup::stop(*pid);
+        }
+        *pid = self.spawn_dnsmasq(dhcp)?;
+        Ok(())
+    }
+
+    fn spawn_dnsmasq(&self, dhcp: &Dhcp) -> Result<u32, String> {
+        let (w, hosts) = (&self.work, &self.hosts);
         let mut args: Vec<String> = [
             "--keep-in-foreground",
             "--conf-file=/dev/null",
@@ -186,7 +225,6 @@ impl Lab {
             "--user=root",
             "--interface=br0",
             "--bind-interfaces",
-            "--dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,1h",
             "--dhcp-option=option:router,10.77.0.1",
             "--dhcp-option=option:dns-server,10.77.0.1",
             "--dhcp-option=option:domain-name,lab.test",
@@ -204,6 +242,13 @@ impl Lab {
         .map(|s| s.to_string())
         .collect();
         args.push(format!(
+            "--dhcp-range={},255.255.255.0,{}",
+            dhcp.range, dhcp.lease
+        ));
+        if let Some(t1) = dhcp.t1_secs {
+            args.push(format!("--dhcp-option=option:T1,{t1}"));
+        }
+        args.push(format!(
             "--dhcp-leasefile={}",
             w.join("dnsmasq.leases").display()
         ));
@@ -219,17 +264,32 @@ impl Lab {
             }
         }
         std::fs::create_dir_all(w.join("tftp")).map_err(|e| e.to_string())?;
-        let child = spawn(
-            self.in_ns("dnsmasq").args(&args),
-            "dnsmasq",
-            &w.join("logs/dnsmasq.out"),
-        )?;
-        self.daemons.push(child.id());
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(w.join("logs/dnsmasq.out"))
+            .map_err(|e| format!("dnsmasq.out: {e}"))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = self
+            .in_ns("dnsmasq")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("dnsmasq: {e}"))?;
+        cleanup::track_pid(child.id(), "dnsmasq");
         std::thread::sleep(Duration::from_millis(300));
-        Ok(())
+        Ok(child.id())
     }
 
     pub fn stop(&mut self) {
+        if let Ok(mut pid) = self.dnsmasq.lock() {
+            if *pid != 0 {
+                cleanup::stop(*pid);
+                *pid = 0;
+            }
+        }
         for pid in self.daemons.drain(..).rev() {
             cleanup::stop(pid);
         }

@@ -7,6 +7,7 @@ mod debian;
 mod itools;
 mod kernel;
 mod lab;
+mod lease;
 mod qemu;
 mod report;
 mod root_scenarios;
@@ -210,10 +211,8 @@ fn full_cmdline(s: &Scenario, interactive: bool) -> String {
         "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
         s.cmdline
     );
-    if let Expect::Pass { lab } = &s.expect {
-        for (k, v) in lab {
-            c.push_str(&format!(" lab.{k}={v}"));
-        }
+    for (k, v) in s.expect.lab_words() {
+        c.push_str(&format!(" lab.{k}={v}"));
     }
     if interactive {
         c.push_str(" lab.demo=1");
@@ -272,6 +271,16 @@ fn prepare(
     work: &Path,
     interactive: bool,
 ) -> Result<Prepared, String> {
+    prepare_with(chosen, work, interactive, &lab::Dhcp::default())
+}
+
+/// [`prepare`] with dnsmasq's lease settings.
+fn prepare_with(
+    chosen: &[(usize, Scenario)],
+    work: &Path,
+    interactive: bool,
+    dhcp: &lab::Dhcp,
+) -> Result<Prepared, String> {
     let k = setup()?;
     let initrd = build_initrd(&k, work)?;
     let diskless: Vec<String> = chosen
@@ -322,7 +331,7 @@ fn prepare(
     } else {
         None
     };
-    let lab = Lab::start(work, &taps, &exports, &hosts)?;
+    let lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
     Ok(Prepared {
         kernel: k,
         initrd,
@@ -361,7 +370,7 @@ fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
     }
 }
 
-type Row = (String, String, String, report::Phases, f64);
+pub(crate) type Row = (String, String, String, report::Phases, f64);
 /// A finished scenario: its index, table row and verdict.
 type Done = (usize, Row, Result<String, String>);
 
@@ -378,13 +387,56 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
         .filter(|(_, s)| a.names.is_empty() || a.names.iter().any(|n| n == s.name))
         .collect();
     let work = work_dir()?;
-    let prepared = prepare(&chosen, &work, false)?;
-    let queue = Arc::new(Mutex::new(chosen.clone()));
+    // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
+    let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());
+    let mut rows = Vec::new();
+    if !normal.is_empty() {
+        let prepared = prepare(&normal, &work, false)?;
+        rows.extend(boot_all(&prepared, &normal, a.jobs, &work));
+    }
+    if !lease.is_empty() {
+        let lwork = work.join("lease");
+        let prepared = prepare_with(&lease, &lwork, false, &lease::dhcp())?;
+        rows.extend(lease::run(&prepared.lab, &lease, || {
+            boot_all(&prepared, &lease, a.jobs, &lwork)
+        }));
+    }
+    rows.sort_by_key(|(i, _, _)| *i);
+    let table: Vec<Row> = rows.iter().map(|(_, r, _)| r.clone()).collect();
+    println!("\n{}", report::table(&table));
+    let failed: Vec<String> = rows
+        .iter()
+        .filter_map(|(_, r, v)| v.as_ref().err().map(|e| format!("{}: {e}", r.0)))
+        .collect();
+    println!(
+        "{} passed, {} failed",
+        rows.len() - failed.len(),
+        failed.len()
+    );
+    for f in &failed {
+        println!("FAILED {f}");
+    }
+    if a.keep || !failed.is_empty() {
+        println!("logs: {}", work.join("logs").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(failed.is_empty())
+}
+
+/// Boots `chosen`, `jobs` VMs at a time, and judges each.
+fn boot_all(
+    prepared: &Prepared,
+    chosen: &[(usize, Scenario)],
+    jobs: usize,
+    work: &Path,
+) -> Vec<Done> {
+    let queue = Arc::new(Mutex::new(chosen.to_vec()));
     let rows: Arc<Mutex<Vec<Done>>> = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
-        for _ in 0..a.jobs.max(1) {
-            let (queue, rows, p) = (Arc::clone(&queue), Arc::clone(&rows), &prepared);
-            let work = work.clone();
+        for _ in 0..jobs.max(1) {
+            let (queue, rows, p) = (Arc::clone(&queue), Arc::clone(&rows), prepared);
+            let work = work.to_path_buf();
             scope.spawn(move || {
                 while let Some((i, s)) = queue.lock().ok().and_then(|mut q| {
                     if q.is_empty() {
@@ -438,33 +490,9 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
             });
         }
     });
-    drop(prepared);
-    let mut rows = rows
-        .lock()
-        .map_err(|_| "results lock poisoned")?
-        .drain(..)
-        .collect::<Vec<_>>();
-    rows.sort_by_key(|(i, _, _)| *i);
-    let table: Vec<Row> = rows.iter().map(|(_, r, _)| r.clone()).collect();
-    println!("\n{}", report::table(&table));
-    let failed: Vec<String> = rows
-        .iter()
-        .filter_map(|(_, r, v)| v.as_ref().err().map(|e| format!("{}: {e}", r.0)))
-        .collect();
-    println!(
-        "{} passed, {} failed",
-        rows.len() - failed.len(),
-        failed.len()
-    );
-    for f in &failed {
-        println!("FAILED {f}");
-    }
-    if a.keep || !failed.is_empty() {
-        println!("logs: {}", work.join("logs").display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
-    }
-    Ok(failed.is_empty())
+    rows.lock()
+        .map(|mut r| r.drain(..).collect())
+        .unwrap_or_default()
 }
 
 fn adhoc(a: &BootArgs) -> Result<bool, String> {

@@ -31,6 +31,20 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// The inner expectation, and the lease keeper's console lines show
+    /// renewals, a DHCPNAK and a renewal after it (see `lease.rs`).
+    Lease(Box<Expect>),
+}
+
+impl Expect {
+    /// The `lab.*` words the checker root reads.
+    pub fn lab_words(&self) -> &[(&'static str, String)] {
+        match self {
+            Expect::Pass { lab } => lab,
+            Expect::Lease(inner) => inner.lab_words(),
+            _ => &[],
+        }
+    }
 }
 
 /// What the rescue scenario types, each after its trigger line, and the
@@ -104,7 +118,7 @@ impl Scenario {
     }
 }
 
-fn nic(model: &'static str) -> NicSpec {
+pub(crate) fn nic(model: &'static str) -> NicSpec {
     NicSpec { model, live: true }
 }
 
@@ -112,7 +126,7 @@ fn dead(model: &'static str) -> NicSpec {
     NicSpec { model, live: false }
 }
 
-fn pass(words: &[(&'static str, &str)]) -> Expect {
+pub(crate) fn pass(words: &[(&'static str, &str)]) -> Expect {
     Expect::Pass {
         lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
     }
@@ -122,6 +136,7 @@ fn pass(words: &[(&'static str, &str)]) -> Expect {
 pub fn all() -> Vec<Scenario> {
     let mut all = base();
     all.extend(crate::root_scenarios::all());
+    all.extend(crate::lease::scenarios());
     all
 }
 
@@ -354,17 +369,35 @@ fn base() -> Vec<Scenario> {
 impl Scenario {
     /// Needs the debootstrapped Debian root.
     pub fn needs_realsys(&self) -> bool {
-        matches!(self.expect, Expect::RealSys)
+        match &self.expect {
+            Expect::RealSys => true,
+            Expect::Lease(inner) => matches!(**inner, Expect::RealSys),
+            _ => false,
+        }
+    }
+
+    /// Runs in the lease lab, whose dnsmasq is restarted under it.
+    pub fn is_lease(&self) -> bool {
+        matches!(self.expect, Expect::Lease(_))
     }
 }
 
 /// The verdict on one console log: `Ok(detail)` or `Err(reason)`.
 pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String> {
+    judge_expect(&s.expect, console, exited)
+}
+
+fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, String> {
     let failed = console.lines().find_map(|l| {
         l.split_once("netinit: FAILED at ")
             .map(|(_, rest)| rest.to_owned())
     });
-    match &s.expect {
+    match expect {
+        Expect::Lease(inner) => {
+            let guest = judge_expect(inner, console, exited)?;
+            let keeper = crate::lease::judge_keeper(console)?;
+            Ok(format!("{guest}; {keeper}"))
+        }
         Expect::Pass { .. } => {
             if let Some(f) = failed {
                 return Err(format!("netinit FAILED at {f}"));
@@ -425,10 +458,24 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                 field("lifetime"),
                 field("system")
             );
-            if v["result"] == "pass" {
-                Ok(facts)
-            } else {
-                Err(format!("{}: {facts}", field("failures")))
+            if v["result"] != "pass" {
+                return Err(format!("{}: {facts}", field("failures")));
+            }
+            // NetworkManager leaves the NIC alone, so the keeper renews;
+            // networkd renews by itself, so the keeper must have stepped aside.
+            let aside = console
+                .lines()
+                .any(|l| l.contains("netinit-lease: ") && l.contains("leaving the lease to it"));
+            match (field("manager").as_str(), field("keeper").as_str(), aside) {
+                ("NetworkManager", "running", false) => {
+                    Ok(format!("{facts}, lease keeper running"))
+                }
+                ("systemd-networkd", "gone", true) => {
+                    Ok(format!("{facts}, lease keeper stepped aside"))
+                }
+                (m, k, a) => Err(format!(
+                    "lease keeper {k} (stepped aside: {a}) under {m}: {facts}"
+                )),
             }
         }
         Expect::Rescue { step, contains } => {

@@ -80,6 +80,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .with("nfs_secs", plan.timeouts.nfs_secs),
         )
         .with("quiet", plan.quiet)
+        .with("lease_keeper", plan.lease_keeper)
         .with("notes", plan.notes.clone())
 }
 
@@ -176,6 +177,14 @@ pub fn describe(plan: &BootPlan) -> String {
         (false, s) => format!("reboot after {s} s"),
     };
     line(&mut out, "on failure", &fail);
+    if n.method == NetMethod::Dhcp {
+        let lease = if plan.lease_keeper {
+            "renewed after boot by @netinit-lease until a DHCP client of the booted system takes over"
+        } else {
+            "not renewed by netinit after boot (netinit.lease_keeper=0)"
+        };
+        line(&mut out, "lease", lease);
+    }
     let t = plan.timeouts;
     line(
         &mut out,
