@@ -396,6 +396,7 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     }
     if !lease.is_empty() {
         let lwork = work.join("lease");
+        std::fs::create_dir_all(&lwork).map_err(|e| format!("{}: {e}", lwork.display()))?;
         let prepared = prepare_with(&lease, &lwork, false, &lease::dhcp())?;
         rows.extend(lease::run(&prepared.lab, &lease, || {
             boot_all(&prepared, &lease, a.jobs, &lwork)

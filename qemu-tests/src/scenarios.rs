@@ -461,20 +461,21 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
             if v["result"] != "pass" {
                 return Err(format!("{}: {facts}", field("failures")));
             }
-            // NetworkManager leaves the NIC alone, so the keeper renews;
-            // networkd renews by itself, so the keeper must have stepped aside.
+            // The keeper renews unless a DHCP client of the booted system
+            // does (NetworkManager leaves the NIC alone; networkd runs one
+            // only when it decides the link needs it): exactly one renews.
             let aside = console
                 .lines()
                 .any(|l| l.contains("netinit-lease: ") && l.contains("leaving the lease to it"));
-            match (field("manager").as_str(), field("keeper").as_str(), aside) {
-                ("NetworkManager", "running", false) => {
-                    Ok(format!("{facts}, lease keeper running"))
-                }
-                ("systemd-networkd", "gone", true) => {
-                    Ok(format!("{facts}, lease keeper stepped aside"))
-                }
-                (m, k, a) => Err(format!(
-                    "lease keeper {k} (stepped aside: {a}) under {m}: {facts}"
+            match (
+                field("dhcp_client").as_str(),
+                field("keeper").as_str(),
+                aside,
+            ) {
+                ("no", "running", false) => Ok(format!("{facts}, lease keeper running")),
+                ("yes", "gone", true) => Ok(format!("{facts}, lease keeper stepped aside")),
+                (c, k, a) => Err(format!(
+                    "lease keeper {k} (stepped aside: {a}) with a DHCP client of the system: {c}: {facts}"
                 )),
             }
         }
