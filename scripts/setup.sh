@@ -13,8 +13,8 @@ PACKAGES=(
   shellcheck debootstrap
   # Debian's mkinitramfs, for the initramfs-tools hook test (standard on Debian)
   initramfs-tools-core
-  # tests
-  jq iputils-ping
+  # tests (dhclient: a real DHCP client for the lease keeper to step aside for)
+  jq iputils-ping isc-dhcp-client
 )
 
 missing=()

@@ -84,7 +84,9 @@ pub fn start(state: &NetState, hostname: Option<&str>) -> Result<Option<u32>, St
 
 /// `@netinit-lease key=value…`: the keeper process.
 pub fn main(args: &[String]) -> ExitCode {
-    let mut log = Kmsg;
+    // NETINIT_LEASE_LOG=stderr: run by hand in the foreground, or in a test.
+    let to_stderr = std::env::var("NETINIT_LEASE_LOG").is_ok_and(|v| v == "stderr");
+    let mut log = Kmsg { to_stderr };
     let held = match Held::parse(args.get(1..).unwrap_or(&[])) {
         Ok(h) => h,
         Err(e) => {
@@ -117,14 +119,19 @@ pub trait Log {
     fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>);
 }
 
-/// The kernel log, reopened per line (the kernel rate-limits per open file).
-struct Kmsg;
+/// The kernel log, reopened per line (the kernel rate-limits per open
+/// file), or stderr.
+struct Kmsg {
+    to_stderr: bool,
+}
 
 impl Log for Kmsg {
     fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
-        let text = format!("<{}>netinit-lease: {interface}: {msg}\n", level as u8);
-        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
-            let _ = f.write_all(text.as_bytes());
+        let text = format!("netinit-lease: {interface}: {msg}\n");
+        if self.to_stderr {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+            let _ = f.write_all(format!("<{}>{text}", level as u8).as_bytes());
         }
     }
 }

@@ -518,3 +518,111 @@ fn report_dhcp_latency_on_veth() {
         );
     }
 }
+
+/// The lease keeper, as PID 1 starts it, on a lease `netinit net` just
+/// took: it renews at T1 (2 s here) by unicast, then a real DHCP client
+/// (ISC dhclient, its hook script a no-op so it changes nothing) starts on
+/// the interface, and the keeper names it, steps aside and exits 0. The
+/// address is still there afterwards.
+#[test]
+#[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
+fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(&srv, &[&format!("--dhcp-host={MAC0},10.99.0.121")]);
+    let j = lab.json("ip=dhcp");
+    assert_eq!(j["address"], "10.99.0.121/24");
+    let uptime_ms = {
+        let up = std::fs::read_to_string("/proc/uptime").unwrap();
+        let secs: f64 = up.split_whitespace().next().unwrap().parse().unwrap();
+        (secs * 1000.0) as u64
+    };
+    let ifindex = lab.ip_json(&["link", "show", "eth0"])[0]["ifindex"].clone();
+    let keeper_args = format!(
+        "iface=eth0 ifindex={ifindex} mac={MAC0} addr=10.99.0.121/24 server=10.99.0.1 \
+         lease=3600 t1=2 t2=3150 bound={uptime_ms}"
+    );
+    // argv[0] is what makes it the keeper; bash's exec -a sets it.
+    let mut keeper = Command::new("ip")
+        .args(["netns", "exec", &lab.client(), "bash", "-c"])
+        .arg(format!(
+            "exec -a @netinit-lease {} {keeper_args}",
+            env!("CARGO_BIN_EXE_netinit")
+        ))
+        .env("NETINIT_LEASE_LOG", "stderr")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lab.log_path(0);
+    let acks = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("DHCPACK(") && l.contains(MAC0))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // The boot's ACK, then the renewal's.
+    while acks() < 2 {
+        if Instant::now() > deadline {
+            let _ = keeper.kill();
+            let out = keeper.wait_with_output().unwrap();
+            panic!(
+                "{} ACKs; keeper: {}; dnsmasq: {}",
+                acks(),
+                String::from_utf8_lossy(&out.stderr),
+                lab.dnsmasq_log(0)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut dhclient = Command::new("ip")
+        .args(["netns", "exec", &lab.client(), "dhclient", "-d", "-4"])
+        .args(["-sf", "/bin/true", "-lf"])
+        .arg(lab.tmp.path().join("dhclient.leases"))
+        .arg("-pf")
+        .arg(lab.tmp.path().join("dhclient.pid"))
+        .arg("eth0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dhclient (apt-get install isc-dhcp-client)");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = keeper.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = keeper.kill();
+            let _ = dhclient.kill();
+            let _ = dhclient.wait();
+            let out = keeper.wait_with_output().unwrap();
+            panic!(
+                "the keeper did not step aside: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = dhclient.kill();
+    let _ = dhclient.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut keeper.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(err.contains("eth0: renewed with 10.99.0.1"), "{err}");
+    assert!(
+        err.contains("dhclient (pid ")
+            && err.contains("runs DHCP for 10.99.0.121; leaving the lease to it"),
+        "{err}"
+    );
+    let addrs = lab.ip_json(&["addr", "show", "eth0"]);
+    assert!(
+        addrs[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["local"] == "10.99.0.121"),
+        "the keeper must never remove the address: {addrs}"
+    );
+}
