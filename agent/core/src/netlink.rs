@@ -31,6 +31,7 @@ const AF_UNSPEC: u8 = 0;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_MAX_MTU: u16 = 51;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
@@ -58,6 +59,8 @@ pub struct Link {
     pub kind: u16,
     pub mac: Option<MacAddr>,
     pub mtu: u32,
+    /// IFLA_MAX_MTU; 0 when absent (older kernels, some drivers).
+    pub max_mtu: u32,
 }
 
 /// An IPv4 address from an RTM_NEWADDR reply.
@@ -287,6 +290,7 @@ fn decode_link(body: &[u8]) -> Option<Link> {
         kind,
         mac: None,
         mtu: 0,
+        max_mtu: 0,
     };
     for (t, data) in attrs(body.get(16..)?) {
         match t {
@@ -295,6 +299,7 @@ fn decode_link(body: &[u8]) -> Option<Link> {
                     .into_owned()
             }
             IFLA_MTU => link.mtu = u32_at(data, 0).unwrap_or(0),
+            IFLA_MAX_MTU => link.max_mtu = u32_at(data, 0).unwrap_or(0),
             IFLA_ADDRESS => {
                 if let Ok(mac) = <[u8; 6]>::try_from(data) {
                     link.mac = Some(MacAddr(mac));
@@ -400,6 +405,7 @@ mod tests {
             })
             .attr(IFLA_IFNAME, b"eth0\0")
             .attr(IFLA_MTU, &1500u32.to_ne_bytes())
+            .attr(IFLA_MAX_MTU, &9216u32.to_ne_bytes())
             .attr(IFLA_ADDRESS, &[0x52, 0x54, 0, 0x12, 0x34, 0x56])
             .finish();
         let mut buf = reply(RTM_NEWLINK, 9, &link_body[NLMSG_HDRLEN..]);
@@ -414,7 +420,8 @@ mod tests {
                     flags: IFF_UP | IFF_LOWER_UP,
                     kind: ARPHRD_ETHER,
                     mac: Some(MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56])),
-                    mtu: 1500
+                    mtu: 1500,
+                    max_mtu: 9216,
                 }),
                 Message::Done { seq: 9 }
             ]

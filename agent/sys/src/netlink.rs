@@ -23,6 +23,8 @@ pub struct LinkInfo {
     /// IFF_LOWER_UP: the PHY reports carrier.
     pub carrier: bool,
     pub mtu: u32,
+    /// IFLA_MAX_MTU: the largest MTU the driver accepts; 0 if it doesn't say.
+    pub max_mtu: u32,
     pub loopback: bool,
     /// ARPHRD_ETHER, i.e. a DHCP candidate.
     pub ethernet: bool,
@@ -134,6 +136,7 @@ impl Netlink for RtNetlink {
                     up: l.flags & codec::IFF_UP != 0,
                     carrier: l.flags & codec::IFF_LOWER_UP != 0,
                     mtu: l.mtu,
+                    max_mtu: l.max_mtu,
                     loopback: l.flags & codec::IFF_LOOPBACK != 0,
                     ethernet: l.kind == codec::ARPHRD_ETHER,
                 }),

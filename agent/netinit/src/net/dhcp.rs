@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use netinit_core::dhcp::udp;
 use netinit_core::dhcp::{Action, Client, ClientConfig, Lease};
-use netinit_core::net::{MacAddr, NetState};
+use netinit_core::net::{MacAddr, NetState, choose_mtu};
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 use netinit_sys::packet::{DhcpIo, RawDhcpIo};
@@ -138,7 +138,7 @@ pub fn drive(
             };
             let actions = nic.client.poll(t);
             if let Some(lease) = handle(io, nic, actions) {
-                return finish(nl, io, &nics, i, lease, t);
+                return finish(nl, io, plan, &nics, i, lease, t);
             }
         }
         // Sleep until a client is due, a carrier check is due, or a frame comes.
@@ -172,7 +172,7 @@ pub fn drive(
                     Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
                 };
                 if let Some(lease) = handle(io, nic, actions) {
-                    return finish(nl, io, &nics, i, lease, t);
+                    return finish(nl, io, plan, &nics, i, lease, t);
                 }
             }
         }
@@ -257,6 +257,7 @@ fn handle(io: &mut dyn DhcpIo, nic: &mut Nic, actions: Vec<Action>) -> Option<Le
 fn finish(
     nl: &mut dyn Netlink,
     io: &mut dyn DhcpIo,
+    plan: &BootPlan,
     nics: &[Nic],
     winner: usize,
     lease: Lease,
@@ -271,7 +272,12 @@ fn finish(
     for w in &lease.warnings {
         warn!(Step::Dhcp, "{}: {w}", nic.link.name);
     }
-    let state = lease.to_net_state(&nic.link.name, nic.link.index, nic.mac);
+    let mut state = lease.to_net_state(&nic.link.name, nic.link.index, nic.mac);
+    let (mtu, why) = choose_mtu(plan.network.mtu, lease.mtu, Some(nic.link.max_mtu));
+    if let Some(why) = why {
+        warn!(Step::Dhcp, "{}: {why}", nic.link.name);
+    }
+    state.mtu = mtu;
     let since_carrier = t.saturating_sub(nic.carrier_at.unwrap_or(0));
     info!(
         Step::Dhcp,
@@ -366,6 +372,8 @@ mod tests {
         rapid_commit: bool,
         /// Answer every DISCOVER with these raw frames instead.
         garbage: Vec<Vec<u8>>,
+        /// Extra options in every OFFER and ACK.
+        extra: Vec<(u8, Vec<u8>)>,
     }
 
     struct FakeNic {
@@ -543,6 +551,9 @@ mod tests {
             };
             let mut extra = extra;
             extra.push((opt::SUBNET_MASK, &[255, 255, 255, 0]));
+            if kind != MessageType::Nak {
+                extra.extend(s.extra.iter().map(|(c, v)| (*c, v.as_slice())));
+            }
             let reply = reply_for(&datagram[28..], kind, yiaddr, SRV, &extra).unwrap();
             n.inbox.push((at, udp::wrap_reply(SRV, &reply)));
             Ok(())
@@ -633,6 +644,42 @@ mod tests {
         assert_eq!(w.nics[0].sent_times(), [0]);
         assert_eq!(w.calls, ["addr 3 10.77.0.100/24", "route 3 10.77.0.1"]);
         assert!(w.nics.iter().all(|n| !n.open));
+    }
+
+    fn mtu_server(mtu: u16) -> Option<Server> {
+        Some(Server {
+            extra: vec![(opt::MTU, mtu.to_be_bytes().to_vec())],
+            ..rapid_server(100, 1).unwrap()
+        })
+    }
+
+    #[test]
+    fn mtu_from_ip_wins_and_a_bad_dhcp_mtu_is_ignored() {
+        let mtu_calls = |cmdline: &str, mtu: u16| {
+            let (r, w) = run_world(cmdline, vec![nic(2, &[(0, true)], mtu_server(mtu))]);
+            let s = r.unwrap();
+            let calls: Vec<String> = w
+                .borrow()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("mtu"))
+                .cloned()
+                .collect();
+            (s.mtu, calls)
+        };
+        // ip=…:<mtu> overrides option 26.
+        assert_eq!(
+            mtu_calls("ip=eth0:dhcp:1450", 1400),
+            (Some(1450), vec!["mtu 2 1450".into()])
+        );
+        // A sane option 26 is used.
+        assert_eq!(
+            mtu_calls("ip=dhcp", 1400),
+            (Some(1400), vec!["mtu 2 1400".into()])
+        );
+        // Below 576, or above the NIC's maximum (1500 in the fake): ignored.
+        assert_eq!(mtu_calls("ip=dhcp", 300), (None, vec![]));
+        assert_eq!(mtu_calls("ip=dhcp", 9000), (None, vec![]));
     }
 
     #[test]

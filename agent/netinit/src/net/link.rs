@@ -156,6 +156,7 @@ pub(crate) mod fake {
             up: false,
             carrier: false,
             mtu: 1500,
+            max_mtu: 1500,
             loopback: false,
             ethernet: true,
         }
@@ -169,6 +170,7 @@ pub(crate) mod fake {
             up: false,
             carrier: false,
             mtu: 65536,
+            max_mtu: 0,
             loopback: true,
             ethernet: false,
         }
