@@ -105,7 +105,17 @@ impl Lease {
             None => classful_prefix(addr),
         };
         let server_id = o.addr(opt::SERVER_ID).unwrap_or(src);
-        let lease_secs = o.u32(opt::LEASE_TIME).unwrap_or(u32::MAX);
+        // Present but not 4 bytes: refusing is safer than guessing "infinite".
+        let timer = |code: u8| match o.get(code) {
+            None => Ok(None),
+            Some(v) => o
+                .u32(code)
+                .map(Some)
+                .ok_or_else(|| format!("option {code} (lease timer) is {} bytes, not 4", v.len())),
+        };
+        let lease_secs = timer(opt::LEASE_TIME)?.unwrap_or(u32::MAX);
+        let (t1_secs, t2_secs) =
+            lease_timers(lease_secs, timer(opt::T1)?, timer(opt::T2)?, &mut warnings);
         let search = match o.get(opt::SEARCH) {
             Some(data) => decode_search(data).unwrap_or_else(|e| {
                 warnings.push(e.to_string());
@@ -148,10 +158,8 @@ impl Lease {
             tftp_server: o.text(opt::TFTP_SERVER).or_else(|| p.sname.clone()),
             bootfile: o.text(opt::BOOTFILE).or_else(|| p.file.clone()),
             lease_secs,
-            t1_secs: o.u32(opt::T1).unwrap_or(lease_secs / 2),
-            t2_secs: o
-                .u32(opt::T2)
-                .unwrap_or((u64::from(lease_secs) * 7 / 8) as u32),
+            t1_secs,
+            t2_secs,
             bound_at_ms: now_ms,
             warnings,
         })
@@ -185,6 +193,45 @@ impl Lease {
             }),
         }
     }
+}
+
+/// T1 and T2 with RFC 2131's defaults (0.5 and 0.875 of the lease), and
+/// T1 < T2 < lease enforced: a value out of order is replaced by its
+/// default, with a warning.
+fn lease_timers(
+    lease: u32,
+    t1: Option<u32>,
+    t2: Option<u32>,
+    warnings: &mut Vec<String>,
+) -> (u32, u32) {
+    let d1 = lease / 2;
+    let d2 = u32::try_from(u64::from(lease) * 7 / 8).unwrap_or(u32::MAX);
+    if lease == u32::MAX {
+        // Infinite: there is nothing to renew.
+        return (u32::MAX, u32::MAX);
+    }
+    let t2 = match t2 {
+        Some(t) if t >= lease => {
+            warnings.push(format!(
+                "option 59 (T2) {t} s is not below the lease time {lease} s; using {d2} s"
+            ));
+            d2
+        }
+        Some(t) => t,
+        None => d2,
+    };
+    let t1 = match t1 {
+        Some(t) if t >= t2 => {
+            let d = d1.min(t2.saturating_sub(1));
+            warnings.push(format!(
+                "option 58 (T1) {t} s is not below T2 {t2} s; using {d} s"
+            ));
+            d
+        }
+        Some(t) => t,
+        None => d1.min(t2.saturating_sub(1)),
+    };
+    (t1, t2)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,13 +369,13 @@ impl Client {
                 self.discover(secs)
             }
             State::Requesting { offer, sent } => {
-                *sent += 1;
+                *sent = sent.saturating_add(1);
                 let (addr, server) = (offer.address.addr, offer.server_id);
                 self.request(secs, addr, server)
             }
         };
         let wait = self.delay(self.attempt);
-        self.attempt += 1;
+        self.attempt = self.attempt.saturating_add(1);
         self.next_tx_ms = Some(now.saturating_add(wait));
         vec![Action::Send(packet.encode())]
     }
@@ -397,7 +444,7 @@ impl Client {
         match (&self.state, kind) {
             (State::Selecting, MessageType::Offer) => match Lease::from_packet(&p, src, now) {
                 Ok(offer) => {
-                    self.offers_seen += 1;
+                    self.offers_seen = self.offers_seen.saturating_add(1);
                     // Take the first offer: waiting for more costs time at boot.
                     self.state = State::Requesting {
                         offer: Box::new(offer),
@@ -412,7 +459,7 @@ impl Client {
             (State::Selecting, MessageType::Ack)
                 if self.cfg.rapid_commit && p.options.get(opt::RAPID_COMMIT).is_some() =>
             {
-                self.offers_seen += 1;
+                self.offers_seen = self.offers_seen.saturating_add(1);
                 self.bind(&p, src, now, None)
             }
             (State::Requesting { offer, .. }, MessageType::Ack) => {
@@ -420,10 +467,8 @@ impl Client {
                 self.bind(&p, src, now, Some(&offer))
             }
             (State::Requesting { offer, .. }, MessageType::Nak) => {
-                if p.options
-                    .addr(opt::SERVER_ID)
-                    .is_some_and(|s| s != offer.server_id)
-                {
+                // Without option 54 the IP source must be the server we asked.
+                if p.options.addr(opt::SERVER_ID).unwrap_or(src) != offer.server_id {
                     return vec![Action::Dropped(format!(
                         "NAK from {src}, not the server we asked"
                     ))];
@@ -433,7 +478,7 @@ impl Client {
                     .text(opt::MESSAGE)
                     .unwrap_or_else(|| "no reason given".to_owned());
                 self.restart();
-                self.naks += 1;
+                self.naks = self.naks.saturating_add(1);
                 let n = usize::try_from(self.naks - 1).unwrap_or(usize::MAX);
                 let base = NAK_BACKOFF_MS
                     .get(n)
@@ -885,6 +930,104 @@ mod tests {
             matches!(&c.receive(11, rogue, &ack)[..], [Action::Dropped(r)] if r.contains("but we asked 10.77.0.1"))
         );
         assert!(!c.is_bound());
+    }
+
+    /// Offers, requests and returns what the server's ACK with `extra` gives.
+    fn ack_with(extra: &[(u8, &[u8])]) -> Vec<Action> {
+        let mut c = client(false);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        let ack = reply_for(&req, MessageType::Ack, ADDR, SERVER, extra).unwrap();
+        c.receive(11, SERVER, &ack)
+    }
+
+    #[test]
+    fn a_malformed_lease_time_is_an_error_not_an_infinite_lease() {
+        for (code, name) in [(opt::LEASE_TIME, "51"), (opt::T1, "58"), (opt::T2, "59")] {
+            let out = ack_with(&[(code, &[0, 0, 1])]);
+            assert!(
+                matches!(&out[..], [Action::Dropped(r)] if r.contains(&format!("option {name}"))),
+                "{out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn t1_below_t2_below_lease_is_enforced() {
+        let lease = |extra: &[(u8, &[u8])]| match ack_with(extra).remove(0) {
+            Action::Bound(l) => *l,
+            other => panic!("{other:?}"),
+        };
+        let l = lease(&[(opt::LEASE_TIME, &[0, 0, 0, 100])]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
+        // T2 beyond the lease, T1 beyond T2: both fall back to the RFC defaults.
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 90]),
+            (opt::T2, &[0, 0, 0, 200]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
+        assert!(
+            l.warnings.iter().any(|w| w.contains("T2")),
+            "{:?}",
+            l.warnings
+        );
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 80]),
+            (opt::T2, &[0, 0, 0, 70]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 70));
+        assert!(
+            l.warnings.iter().any(|w| w.contains("T1")),
+            "{:?}",
+            l.warnings
+        );
+        // Good values are kept.
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 30]),
+            (opt::T2, &[0, 0, 0, 60]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs, l.warnings.len()), (30, 60, 0));
+    }
+
+    #[test]
+    fn a_nak_without_server_id_counts_only_from_the_chosen_server() {
+        let mut c = client(false);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        let rogue = Ipv4Addr::new(10, 77, 0, 66);
+        let mut nak = Packet::decode(
+            &reply_for(&req, MessageType::Nak, Ipv4Addr::UNSPECIFIED, rogue, &[]).unwrap(),
+        )
+        .unwrap();
+        nak.options.0.retain(|(c, _)| *c != opt::SERVER_ID);
+        let out = c.receive(11, rogue, &nak.encode());
+        assert!(
+            matches!(&out[..], [Action::Dropped(r)] if r.contains("not the server we asked")),
+            "{out:?}"
+        );
+        assert_eq!(c.naks(), 0);
+        // The same NAK from the chosen server counts.
+        let out = c.receive(12, SERVER, &nak.encode());
+        assert!(matches!(out[0], Action::Nak(_)), "{out:?}");
+    }
+
+    #[test]
+    fn counters_saturate() {
+        let mut c = client(false);
+        c.naks = u32::MAX;
+        c.offers_seen = u32::MAX;
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        assert_eq!(c.offers_seen(), u32::MAX);
+        let nak = reply_for(&req, MessageType::Nak, ADDR, SERVER, &[]).unwrap();
+        assert!(matches!(c.receive(11, SERVER, &nak)[0], Action::Nak(_)));
+        assert_eq!(c.naks(), u32::MAX);
     }
 
     #[test]

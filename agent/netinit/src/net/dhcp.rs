@@ -239,7 +239,7 @@ fn handle(io: &mut dyn DhcpIo, nic: &mut Nic, actions: Vec<Action>) -> Option<Le
             }
             Action::Bound(lease) => return Some(*lease),
             Action::Dropped(why) => {
-                nic.drops += 1;
+                nic.drops = nic.drops.saturating_add(1);
                 if nic.drops <= MAX_DROP_LOGS {
                     warn!(Step::Dhcp, "{}: dropped: {why}", nic.link.name);
                 }
