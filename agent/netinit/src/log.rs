@@ -75,8 +75,29 @@ pub fn now_ms() -> u64 {
     s * 1000 + u64::from(us) / 1000
 }
 
+/// One log line's text, without the timestamp or the kmsg level.
+/// Messages carry names a server chose (file names on the NFS medium,
+/// DHCP text, mount errors): control characters are escaped so that a
+/// name can neither forge a second line in kmsg nor drive the console.
+fn render(prefix: fmt::Arguments<'_>, msg: &dyn fmt::Display) -> String {
+    let mut out = format!("netinit: {prefix}");
+    for c in msg.to_string().chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn log(level: Level, step: Step, msg: fmt::Arguments<'_>) {
-    let line = format!("netinit: {step}: {msg}");
+    let line = render(format_args!("{step}: "), &msg);
     let Ok(sink) = SINK.lock() else { return };
     let mut echoed = false;
     if sink.kmsg {
@@ -97,7 +118,7 @@ pub fn log(level: Level, step: Step, msg: fmt::Arguments<'_>) {
 /// Prints the `netinit: FAILED at <step>: <reason>` line. It bypasses
 /// `quiet` and kmsg echo logic: this line must reach the console.
 pub fn failed(step: Step, reason: &dyn fmt::Display) {
-    let line = format!("netinit: FAILED at {step}: {reason}");
+    let line = render(format_args!("FAILED at {step}: "), reason);
     if let Ok(sink) = SINK.lock() {
         if sink.kmsg {
             if let Ok(mut f) = OpenOptions::new().write(true).open("/dev/kmsg") {
@@ -131,4 +152,31 @@ pub fn timed<T, E>(step: Step, f: impl FnOnce() -> Result<T, E>) -> Result<T, E>
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_a_server_are_escaped() {
+        // A file name on the NFS medium or a server's message could carry
+        // a newline (a forged second log line) or an escape sequence that
+        // rewrites the console.
+        let name = "live/fs\n[    0.1] netinit: root: ok\x1b[2J\r\u{9b}x.squashfs";
+        let line = render(
+            format_args!("image: "),
+            &format_args!("open {name}: ENOENT"),
+        );
+        assert_eq!(
+            line,
+            "netinit: image: open live/fs\\n[    0.1] netinit: root: ok\\x1b[2J\\r\\u{9b}x.squashfs: ENOENT"
+        );
+        assert!(!line.chars().any(char::is_control));
+        // Plain text and non-ASCII letters are untouched.
+        assert_eq!(
+            render(format_args!("dhcp: "), &"hostname café-7"),
+            "netinit: dhcp: hostname café-7"
+        );
+    }
 }
