@@ -263,6 +263,8 @@ mod tests {
             options: vec![],
             version: NfsVersion::V3,
             server_from: "cmdline",
+            options_from: Vec::new(),
+            refused: Vec::new(),
         };
         assert_eq!(
             klibc_net_conf(&dhcp_state(), Some(&root), 3),

@@ -57,6 +57,9 @@ pub fn assemble<S: Mount + Loop + Files>(
         PathBuf::from(NFS_DIR)
     };
     let mount = nfs::mount_for(&root, net.address.addr);
+    for why in &root.refused {
+        warn!(Step::Nfs, "{why}");
+    }
     timed(Step::Nfs, || {
         let module = if matches!(root.version, NfsVersion::V4(_)) {
             "nfsv4"
@@ -144,10 +147,11 @@ fn mount_nfs<S: Mount + Files>(
             Ok(()) => {
                 info!(
                     Step::Nfs,
-                    "mounted {} ({}, server from {}) on {}",
+                    "mounted {} ({}, server from {}{}) on {}",
                     m.source,
                     m.data,
                     root.server_from,
+                    option_origins(root),
                     target.display()
                 );
                 return Ok(());
@@ -178,6 +182,23 @@ fn mount_nfs<S: Mount + Files>(
                 attempt += 1;
             }
         }
+    }
+}
+
+/// `; options: rsize=8192 from DHCP root-path, ro from cmdline` (the
+/// rest of the mount options are netinit's defaults).
+fn option_origins(root: &ResolvedRoot) -> String {
+    let each: Vec<String> = root
+        .options
+        .iter()
+        .zip(&root.options_from)
+        .filter(|(o, _)| !o.is_empty())
+        .map(|(o, from)| format!("{o} from {from}"))
+        .collect();
+    if each.is_empty() {
+        "; other options are defaults".to_owned()
+    } else {
+        format!("; options: {}; the rest are defaults", each.join(", "))
     }
 }
 

@@ -180,6 +180,8 @@ mod tests {
                 options: vec![],
                 version: NfsVersion::V3,
                 server_from: "cmdline",
+                options_from: Vec::new(),
+                refused: Vec::new(),
             },
             images: vec![],
         }
