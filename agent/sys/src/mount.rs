@@ -51,7 +51,21 @@ pub trait Files {
     fn is_symlink(&self, path: &Path) -> bool;
     fn size(&self, path: &Path) -> Result<u64>;
     fn copy(&mut self, from: &Path, to: &Path) -> Result<u64>;
+    /// Writes `rel` inside `root` (creating parent directories). Every
+    /// symlink on the way resolves as if `root` were `/`, so nothing
+    /// lands outside the new root.
+    fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()>;
+    /// Reads `rel` inside `root`, resolving symlinks the same way, up to
+    /// [`MAX_READ`] bytes; `None` if missing, unreadable or longer.
+    fn read_in(&self, root: &Path, rel: &str) -> Option<String>;
+    /// Where `rel` inside `root` really is, symlinks resolved inside
+    /// `root` (an image on the NFS medium may be a link).
+    fn resolve_in(&self, root: &Path, rel: &str) -> Result<PathBuf>;
 }
+
+/// The largest text file netinit reads from a root or medium: these are
+/// small config files, and a server must not make PID 1 allocate at will.
+pub const MAX_READ: u64 = 1 << 20;
 
 /// The real kernel.
 #[derive(Debug, Default)]
@@ -146,7 +160,7 @@ impl Files for Linux {
     }
 
     fn read_to_string(&self, path: &Path) -> Option<String> {
-        std::fs::read_to_string(path).ok()
+        read_capped(std::fs::File::open(path).ok()?)
     }
 
     fn write(&mut self, path: &Path, contents: &str) -> Result<()> {
@@ -174,9 +188,238 @@ impl Files for Linux {
     fn copy(&mut self, from: &Path, to: &Path) -> Result<u64> {
         std::fs::copy(from, to).map_err(|e| io_err("copy", from, &e))
     }
+
+    fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()> {
+        let full = under(root, rel);
+        let err = |call, e| SysError::new(call, full.display().to_string(), e);
+        let rootfd = open_root(root).map_err(|e| err("open", e))?;
+        let rel = rel.trim_start_matches('/');
+        if let Some(parent) = Path::new(rel).parent().and_then(Path::to_str) {
+            mkdir_in(&rootfd, parent).map_err(|e| err("mkdir", e))?;
+        }
+        let fd = open_in(
+            &rootfd,
+            rel,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        )
+        .map_err(|e| err("open", e))?;
+        let mut f = std::fs::File::from(fd);
+        std::io::Write::write_all(&mut f, contents.as_bytes())
+            .map_err(|e| io_err("write", &full, &e))
+    }
+
+    fn read_in(&self, root: &Path, rel: &str) -> Option<String> {
+        let rootfd = open_root(root).ok()?;
+        let fd = open_in(
+            &rootfd,
+            rel.trim_start_matches('/'),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+        )
+        .ok()?;
+        read_capped(std::fs::File::from(fd))
+    }
+
+    fn resolve_in(&self, root: &Path, rel: &str) -> Result<PathBuf> {
+        let full = under(root, rel);
+        let err = |e| SysError::new("open", full.display().to_string(), e);
+        let rootfd = open_root(root).map_err(err)?;
+        let fd = open_in(
+            &rootfd,
+            rel.trim_start_matches('/'),
+            OFlags::PATH | OFlags::CLOEXEC,
+        )
+        .map_err(err)?;
+        // The kernel's own names for what was opened: inside `root` by construction.
+        let name = |fd: &OwnedFd| {
+            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                .map_err(|e| io_err("readlink", &full, &e))
+        };
+        let (real, real_root) = (name(&fd)?, name(&rootfd)?);
+        if !real.starts_with(&real_root) {
+            return Err(err(rustix::io::Errno::XDEV));
+        }
+        Ok(real)
+    }
+}
+
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+fn read_capped(f: std::fs::File) -> Option<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(f, MAX_READ + 1), &mut text).ok()?;
+    (text.len() as u64 <= MAX_READ).then_some(text)
+}
+
+fn open_root(root: &Path) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// openat2 with RESOLVE_IN_ROOT: absolute links and `..` stop at
+/// `rootfd`. Without openat2 (kernels before 5.6), no symlink at all is
+/// followed: every component is opened with O_NOFOLLOW.
+fn open_in(rootfd: &OwnedFd, rel: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    let rel = if rel.is_empty() { "." } else { rel };
+    // openat2 refuses a mode without O_CREAT.
+    let mode = if flags.contains(OFlags::CREATE) {
+        Mode::from_raw_mode(0o644)
+    } else {
+        Mode::empty()
+    };
+    match rustix::fs::openat2(
+        rootfd,
+        rel,
+        flags,
+        mode,
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Err(rustix::io::Errno::NOSYS) => open_nofollow(rootfd, rel, flags),
+        r => r,
+    }
+}
+
+fn open_nofollow(rootfd: &OwnedFd, rel: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err(rustix::io::Errno::XDEV);
+    }
+    let mut dir = rustix::io::dup(rootfd)?;
+    let Some((last, dirs)) = parts.split_last() else {
+        return Ok(dir);
+    };
+    for c in dirs {
+        dir = rustix::fs::openat(
+            &dir,
+            *c,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+    }
+    rustix::fs::openat(
+        &dir,
+        *last,
+        flags | OFlags::NOFOLLOW,
+        Mode::from_raw_mode(0o644),
+    )
+}
+
+/// `mkdir -p` of `rel` inside `rootfd`, each level resolved in the root.
+fn mkdir_in(rootfd: &OwnedFd, rel: &str) -> rustix::io::Result<()> {
+    if rel.is_empty() {
+        return Ok(());
+    }
+    match open_in(
+        rootfd,
+        rel,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+    ) {
+        Ok(_) => return Ok(()),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => return Err(e),
+    }
+    let path = Path::new(rel);
+    let parent = path.parent().and_then(Path::to_str).unwrap_or("");
+    let name = path.file_name().ok_or(rustix::io::Errno::INVAL)?;
+    mkdir_in(rootfd, parent)?;
+    let dir = open_in(
+        rootfd,
+        parent,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+    )?;
+    match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// `path` joined under `root`, for absolute paths inside a new root.
 pub fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A new root whose files are symlinks out of it, as a hostile or
+    /// careless image could ship them.
+    #[test]
+    fn writes_in_a_root_never_follow_a_symlink_out_of_it() {
+        let t = tempfile::tempdir().unwrap();
+        let (root, outside) = (t.path().join("root"), t.path().join("outside"));
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("shadow"), "secret").unwrap();
+        // An absolute link to a file outside, a relative one climbing out,
+        // and a directory link.
+        symlink(outside.join("shadow"), root.join("etc/hostname")).unwrap();
+        symlink("../../outside/shadow", root.join("etc/resolv.conf")).unwrap();
+        symlink(&outside, root.join("etc/network")).unwrap();
+        let mut sys = Linux;
+        // Dangling inside the root: an error, and nothing written anywhere.
+        assert_eq!(
+            sys.write_in(&root, "etc/hostname", "x").unwrap_err().errno,
+            2
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.join("shadow")).unwrap(),
+            "secret"
+        );
+        let inside = root.join(outside.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(&inside).unwrap();
+        std::fs::create_dir_all(root.join("outside")).unwrap();
+        for rel in [
+            "etc/hostname",
+            "/etc/resolv.conf",
+            "etc/network/interfaces.d/netinit-eth0",
+        ] {
+            sys.write_in(&root, rel, "from netinit\n").unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(outside.join("shadow")).unwrap(),
+            "secret"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+        // The links resolved as if the root were `/`: everything landed inside.
+        assert_eq!(
+            std::fs::read_to_string(inside.join("shadow")).unwrap(),
+            "from netinit\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("outside/shadow")).unwrap(),
+            "from netinit\n"
+        );
+        assert!(inside.join("interfaces.d/netinit-eth0").is_file());
+        assert_eq!(
+            sys.read_in(&root, "etc/hostname").as_deref(),
+            Some("from netinit\n")
+        );
+        // Reads are capped.
+        std::fs::write(root.join("big"), vec![b'x'; (MAX_READ + 1) as usize]).unwrap();
+        assert_eq!(sys.read_in(&root, "big"), None);
+        assert_eq!(sys.read_to_string(&root.join("big")), None);
+        // An image that is a link out of the medium resolves inside it.
+        symlink("/outside/shadow", root.join("image.squashfs")).unwrap();
+        assert_eq!(
+            sys.resolve_in(&root, "image.squashfs").unwrap(),
+            root.join("outside/shadow")
+        );
+        symlink("../../../../../../../etc/passwd", root.join("escape")).unwrap();
+        assert_eq!(sys.resolve_in(&root, "escape").unwrap_err().errno, 2);
+        // A plain file is written where it says.
+        sys.write_in(&root, "etc/motd", "hi\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/motd")).unwrap(),
+            "hi\n"
+        );
+    }
 }

@@ -86,7 +86,8 @@ pub fn assemble<S: Mount + Loop + Files>(
     let found = timed(Step::Image, || {
         let base = Path::new(NFS_DIR);
         let list = |rel: &str| sys.list_dir(&base.join(rel));
-        let read = |rel: &str| sys.read_to_string(&base.join(rel));
+        // Capped, and links resolve inside the medium.
+        let read = |rel: &str| sys.read_in(base, rel);
         find_images(&plan.live, &list, &read).map_err(|e| {
             StepError::new(
                 Step::Image,
@@ -96,10 +97,13 @@ pub fn assemble<S: Mount + Loop + Files>(
         })
     })?;
     info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
+    // An image that is a symlink resolves inside the medium: a link to
+    // /etc/... must not loop-mount a file of the initramfs.
     let mut images: Vec<PathBuf> = found
         .iter()
-        .map(|rel| Path::new(NFS_DIR).join(rel))
-        .collect();
+        .map(|rel| sys.resolve_in(Path::new(NFS_DIR), rel))
+        .collect::<Result<_, _>>()
+        .map_err(|e| StepError::new(Step::Image, e))?;
     if plan.toram {
         images = timed(Step::Toram, || to_ram(sys, &images))?;
     }
@@ -456,6 +460,15 @@ pub(crate) mod fake {
             self.calls
                 .push(format!("copy {} {}", from.display(), to.display()));
             Ok(100 << 20)
+        }
+        fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()> {
+            self.write(&netinit_sys::mount::under(root, rel), contents)
+        }
+        fn read_in(&self, root: &Path, rel: &str) -> Option<String> {
+            self.read_to_string(&netinit_sys::mount::under(root, rel))
+        }
+        fn resolve_in(&self, root: &Path, rel: &str) -> Result<std::path::PathBuf> {
+            Ok(netinit_sys::mount::under(root, rel))
         }
     }
 }

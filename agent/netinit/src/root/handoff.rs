@@ -28,15 +28,31 @@ fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
     markers.iter().any(|m| sys.exists(&root.join(m)))
 }
 
-/// Writes a file inside the new root. A read-only root (an NFS root
+/// Writes `rel` inside the new root; symlinks resolve inside it, never
+/// out of it (a root's /etc/hostname linking to the initramfs's files
+/// must not make PID 1 write there). A read-only root (an NFS root
 /// mounted `ro`) is not a reason to fail the boot: the file is skipped
-/// with a warning. Returns whether it was written.
-fn write_in_root<S: Files>(sys: &mut S, path: &Path, text: &str) -> Result<bool, StepError> {
-    match sys.write(path, text) {
+/// with a warning, as is a link to a directory the root doesn't have.
+/// Returns whether it was written.
+fn write_in_root<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    rel: &str,
+    text: &str,
+) -> Result<bool, StepError> {
+    match sys.write_in(root, rel, text) {
         Ok(()) => Ok(true),
         // EROFS
         Err(e) if e.errno == 30 => {
             warn!(Step::Handoff, "{e}: the root is read-only, skipped");
+            Ok(false)
+        }
+        // ENOENT: a dangling symlink inside the root.
+        Err(e) if e.errno == 2 => {
+            warn!(
+                Step::Handoff,
+                "{e}: a symlink to nowhere in the new root, skipped"
+            );
             Ok(false)
         }
         Err(e) => Err(StepError::new(Step::Handoff, e)),
@@ -74,13 +90,13 @@ pub fn write<S: Files + Hostname>(
                 Step::Handoff,
                 "/etc/resolv.conf is a symlink: left to the booted system"
             );
-        } else if write_in_root(sys, &path, &text)? {
+        } else if write_in_root(sys, root, "etc/resolv.conf", &text)? {
             wrote.push("/etc/resolv.conf".into());
         }
     }
     match &net.hostname {
         Some(name) if handoff::valid_hostname(name) => {
-            if write_in_root(sys, &under(root, "etc/hostname"), &format!("{name}\n"))? {
+            if write_in_root(sys, root, "etc/hostname", &format!("{name}\n"))? {
                 wrote.push("/etc/hostname".into());
             }
             if let Err(e) = sys.set_hostname(name) {
@@ -112,8 +128,7 @@ pub fn write<S: Files + Hostname>(
             .map_err(err)?;
         wrote.push(format!("{p} (netplan: critical)"));
     }
-    let interfaces = root.join(IFUPDOWN);
-    if let Some(text) = sys.read_to_string(&interfaces) {
+    if let Some(text) = sys.read_in(root, IFUPDOWN) {
         if handoff::ifupdown_mentions(&text, &net.interface) {
             warn!(
                 Step::Handoff,
@@ -122,12 +137,13 @@ pub fn write<S: Files + Hostname>(
             );
         } else if handoff::ifupdown_sources_dir(&text) {
             let p = format!("etc/network/interfaces.d/netinit-{}", net.interface);
-            if write_in_root(sys, &root.join(&p), &handoff::ifupdown_stanza(net))? {
+            if write_in_root(sys, root, &p, &handoff::ifupdown_stanza(net))? {
                 wrote.push(format!("/{p} (ifupdown: manual)"));
             }
         } else if write_in_root(
             sys,
-            &interfaces,
+            root,
+            IFUPDOWN,
             &format!("{text}\n{}", handoff::ifupdown_stanza(net)),
         )? {
             wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
