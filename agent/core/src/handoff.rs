@@ -236,6 +236,7 @@ mod tests {
             },
             broadcast: Some(Ipv4Addr::new(10, 77, 0, 255)),
             gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
+            routes: vec![],
             server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
             next_server: Some(Ipv4Addr::new(10, 77, 0, 1)),
             dns: vec![Ipv4Addr::new(10, 77, 0, 2)],

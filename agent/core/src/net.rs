@@ -70,6 +70,22 @@ pub struct LeaseTimes {
     pub bound_at_ms: u64,
 }
 
+/// A static route (DHCP option 121). `gateway: None` is on-link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dest: Ipv4Cidr,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.gateway {
+            Some(g) => write!(f, "{} via {g}", self.dest),
+            None => write!(f, "{} on-link", self.dest),
+        }
+    }
+}
+
 /// The configured network, as the network phase leaves it. The hand-off
 /// files and `netinit net --json` are rendered from this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +97,8 @@ pub struct NetState {
     pub address: Ipv4Cidr,
     pub broadcast: Option<Ipv4Addr>,
     pub gateway: Option<Ipv4Addr>,
+    /// Classless static routes besides the default one (option 121).
+    pub routes: Vec<Route>,
     pub server_id: Option<Ipv4Addr>,
     pub next_server: Option<Ipv4Addr>,
     pub dns: Vec<Ipv4Addr>,
@@ -111,6 +129,13 @@ impl NetState {
             .with("address", self.address.to_string())
             .with("broadcast", self.broadcast)
             .with("gateway", self.gateway)
+            .with(
+                "routes",
+                self.routes
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>(),
+            )
             .with("server_id", self.server_id)
             .with("next_server", self.next_server)
             .with("dns", self.dns.clone())

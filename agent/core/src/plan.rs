@@ -1000,6 +1000,7 @@ mod tests {
             },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: sid.map(a),
             next_server: next.map(a),
             dns: vec![],

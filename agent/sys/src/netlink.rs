@@ -48,6 +48,9 @@ pub trait Netlink {
     ) -> Result<()>;
     /// Adds (or replaces) the IPv4 default route via `gateway` on `index`.
     fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<()>;
+    /// Adds (or replaces) a route to `dest` on `index`, via `gateway`, or
+    /// on-link (scope link) without one.
+    fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<()>;
     /// IPv4 addresses currently on `index`.
     fn addresses(&mut self, index: u32) -> Result<Vec<Ipv4Cidr>>;
 }
@@ -178,6 +181,15 @@ impl Netlink for RtNetlink {
         self.request(
             codec::add_default_route(0, index, gateway),
             &format!("add default route via {gateway} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<()> {
+        let via = gateway.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+        self.request(
+            codec::add_route(0, index, dest, gateway),
+            &format!("add route {dest} {via} on link {index}"),
         )
         .map(drop)
     }

@@ -21,10 +21,12 @@ use std::net::Ipv4Addr;
 
 use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
 use crate::ipconf::{Ipv4Cidr, classful_prefix, prefix_of};
-use crate::net::{LeaseTimes, MacAddr, NetState, Proto};
+use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
 
-/// Options we ask for (option 55), in the order of issue #4.
-pub const REQUESTED: [u8; 16] = [1, 3, 6, 12, 15, 17, 26, 28, 42, 51, 54, 58, 59, 66, 67, 119];
+/// Options we ask for (option 55). 121 comes before 3, as RFC 3442 asks.
+pub const REQUESTED: [u8; 17] = [
+    1, 121, 3, 6, 12, 15, 17, 26, 28, 42, 51, 54, 58, 59, 66, 67, 119,
+];
 
 /// Retransmit delays in ms; the last repeats. Jitter is added from 1 s on.
 const SCHEDULE_MS: [u64; 7] = [250, 500, 1000, 2000, 4000, 8000, 16000];
@@ -65,6 +67,8 @@ pub struct Lease {
     pub server_id: Ipv4Addr,
     pub next_server: Option<Ipv4Addr>,
     pub router: Option<Ipv4Addr>,
+    /// Option 121 routes other than the default one.
+    pub routes: Vec<Route>,
     pub dns: Vec<Ipv4Addr>,
     pub domain: Option<String>,
     pub search: Vec<String>,
@@ -135,6 +139,26 @@ impl Lease {
         let dns = list(opt::DNS, "DNS", &mut warnings);
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
+        // RFC 3442: when option 121 is present, option 3 is ignored.
+        let (router, routes) = match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
+            Some(Ok(all)) => {
+                let default = all
+                    .iter()
+                    .find(|r| r.dest.prefix == 0)
+                    .and_then(|r| r.gateway);
+                (
+                    default,
+                    all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
+                )
+            }
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "option 121 (classless routes): {e}; using option 3"
+                ));
+                (routers.first().copied(), Vec::new())
+            }
+            None => (routers.first().copied(), Vec::new()),
+        };
         let mtu = o.u16(opt::MTU).filter(|m| {
             let ok = *m >= 68;
             if !ok {
@@ -146,7 +170,8 @@ impl Lease {
             address: Ipv4Cidr { addr, prefix },
             server_id,
             next_server: Some(p.siaddr).filter(|a| !a.is_unspecified()),
-            router: routers.first().copied(),
+            router,
+            routes,
             dns,
             domain: o.text(opt::DOMAIN),
             search,
@@ -175,6 +200,7 @@ impl Lease {
             address: self.address,
             broadcast: Some(self.broadcast.unwrap_or_else(|| self.address.broadcast())),
             gateway: self.router,
+            routes: self.routes.clone(),
             server_id: Some(self.server_id),
             next_server: self.next_server,
             dns: self.dns.clone(),
@@ -193,6 +219,38 @@ impl Lease {
             }),
         }
     }
+}
+
+/// Decodes option 121 (RFC 3442): each route is a prefix length, the
+/// significant octets of the destination, then a router (0.0.0.0 means
+/// on-link).
+fn classless_routes(mut data: &[u8]) -> Result<Vec<Route>, String> {
+    let mut out = Vec::new();
+    while let Some((&prefix, rest)) = data.split_first() {
+        if prefix > 32 {
+            return Err(format!("prefix length {prefix} is over 32"));
+        }
+        let n = usize::from(prefix).div_ceil(8);
+        let (dest, rest) = (rest.get(..n), rest.get(n..));
+        let (Some(dest), Some(rest)) = (dest, rest) else {
+            return Err("truncated destination".to_owned());
+        };
+        let Some(gw) = rest.get(..4).and_then(|g| <[u8; 4]>::try_from(g).ok()) else {
+            return Err("truncated router".to_owned());
+        };
+        let mut octets = [0u8; 4];
+        octets[..n].copy_from_slice(dest);
+        let gw = Ipv4Addr::from(gw);
+        out.push(Route {
+            dest: Ipv4Cidr {
+                addr: Ipv4Addr::from(octets),
+                prefix,
+            },
+            gateway: Some(gw).filter(|g| !g.is_unspecified()),
+        });
+        data = &rest[4..];
+    }
+    Ok(out)
 }
 
 /// T1 and T2 with RFC 2131's defaults (0.5 and 0.875 of the lease), and
@@ -1014,6 +1072,47 @@ mod tests {
         // The same NAK from the chosen server counts.
         let out = c.receive(12, SERVER, &nak.encode());
         assert!(matches!(out[0], Action::Nak(_)), "{out:?}");
+    }
+
+    #[test]
+    fn classless_static_routes_replace_the_router_option() {
+        let bound = |extra: &[(u8, &[u8])]| match ack_with(extra).remove(0) {
+            Action::Bound(l) => *l,
+            other => panic!("{other:?}"),
+        };
+        // 10.99.0.0/16 via 10.77.0.254, 192.168.5.0/24 on-link, default via 10.77.0.1.
+        let routes: &[u8] = &[
+            16, 10, 99, 10, 77, 0, 254, 24, 192, 168, 5, 0, 0, 0, 0, 0, 10, 77, 0, 1,
+        ];
+        let l = bound(&[
+            (opt::CLASSLESS_ROUTES, routes),
+            (opt::ROUTER, &[10, 77, 0, 9]),
+        ]);
+        // RFC 3442: with option 121, option 3 is ignored.
+        assert_eq!(l.router, Some(Ipv4Addr::new(10, 77, 0, 1)));
+        let shown: Vec<String> = l.routes.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["10.99.0.0/16 via 10.77.0.254", "192.168.5.0/24 on-link"]
+        );
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        // Malformed (a prefix over 32, a truncated entry): a warning, option 3 is used.
+        for bad in [
+            &[33u8, 1, 2, 3, 4, 5, 6, 7, 8, 9][..],
+            &[24, 10, 99, 0, 10, 77][..],
+        ] {
+            let l = bound(&[(opt::CLASSLESS_ROUTES, bad), (opt::ROUTER, &[10, 77, 0, 9])]);
+            assert_eq!(l.router, Some(Ipv4Addr::new(10, 77, 0, 9)));
+            assert!(l.routes.is_empty());
+            assert!(
+                l.warnings.iter().any(|w| w.contains("option 121")),
+                "{:?}",
+                l.warnings
+            );
+        }
+        // Asked for, before option 3 as RFC 3442 recommends.
+        let pos = |c| REQUESTED.iter().position(|&x| x == c);
+        assert!(pos(opt::CLASSLESS_ROUTES) < pos(opt::ROUTER));
     }
 
     #[test]

@@ -491,6 +491,14 @@ mod tests {
                 .push(format!("route {index} {gw}"));
             Ok(())
         }
+        fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gw: Option<Ipv4Addr>) -> SysResult<()> {
+            let via = gw.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+            self.0
+                .borrow_mut()
+                .calls
+                .push(format!("route {index} {dest} {via}"));
+            Ok(())
+        }
         fn addresses(&mut self, _index: u32) -> SysResult<Vec<Ipv4Cidr>> {
             Ok(vec![])
         }

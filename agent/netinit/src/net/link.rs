@@ -4,6 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use std::net::Ipv4Addr;
+
+use netinit_core::ipconf::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
@@ -123,8 +126,35 @@ pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), S
     }
     nl.add_address(state.ifindex, state.address, state.broadcast)
         .map_err(|e| StepError::new(step, e))?;
+    let idx = state.ifindex;
+    // A gateway outside the address's subnet (a /32 lease, a classless
+    // route's router) is reachable only once a host route says it is on
+    // this link; the kernel refuses the route otherwise (ENETUNREACH).
+    let mut on_link = Vec::new();
+    let mut reach = |nl: &mut dyn Netlink, gw: Ipv4Addr| -> Result<(), StepError> {
+        if state.address.contains(gw) || on_link.contains(&gw) {
+            return Ok(());
+        }
+        on_link.push(gw);
+        let host = Ipv4Cidr {
+            addr: gw,
+            prefix: 32,
+        };
+        nl.add_route(idx, host, None)
+            .map_err(|e| StepError::new(step, e))
+    };
+    for r in &state.routes {
+        if let Some(gw) = r.gateway {
+            reach(nl, gw)?;
+        }
+        if let Err(e) = nl.add_route(idx, r.dest, r.gateway) {
+            // A static route beyond the default one is not worth the boot.
+            warn!(step, "{e} (route {r} skipped)");
+        }
+    }
     if let Some(gw) = state.gateway {
-        nl.add_default_route(state.ifindex, gw).map_err(|e| {
+        reach(nl, gw)?;
+        nl.add_default_route(idx, gw).map_err(|e| {
             StepError::new(step, e).hint("is the gateway inside the address's subnet?")
         })?;
     }
@@ -215,6 +245,16 @@ pub(crate) mod fake {
             self.calls.push(format!("route {index} via {gw}"));
             Ok(())
         }
+        fn add_route(
+            &mut self,
+            index: u32,
+            dest: Ipv4Cidr,
+            gw: Option<Ipv4Addr>,
+        ) -> netinit_sys::Result<()> {
+            let via = gw.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+            self.calls.push(format!("route {index} {dest} {via}"));
+            Ok(())
+        }
         fn addresses(&mut self, _index: u32) -> netinit_sys::Result<Vec<Ipv4Cidr>> {
             Ok(Vec::new())
         }
@@ -275,6 +315,7 @@ mod tests {
             server_id: [10, 77, 0, 1].into(),
             next_server: None,
             router: Some([10, 77, 0, 1].into()),
+            routes: vec![],
             dns: vec![],
             domain: None,
             search: vec![],
@@ -298,6 +339,84 @@ mod tests {
             [
                 "mtu 2 1400",
                 "addr 2 10.77.0.100/24 brd 10.77.0.255",
+                "route 2 via 10.77.0.1"
+            ]
+        );
+    }
+
+    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::ipconf::Ipv4Cidr {
+        netinit_core::ipconf::Ipv4Cidr {
+            addr: a.into(),
+            prefix,
+        }
+    }
+
+    #[test]
+    fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
+        let mut nl = FakeNetlink::default();
+        let mut state = netinit_core::dhcp::Lease {
+            address: netinit_core::ipconf::Ipv4Cidr {
+                addr: [10, 77, 0, 100].into(),
+                prefix: 32,
+            },
+            server_id: [10, 77, 0, 1].into(),
+            next_server: None,
+            router: Some([10, 77, 0, 1].into()),
+            routes: vec![],
+            dns: vec![],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: None,
+            mtu: None,
+            broadcast: None,
+            ntp: vec![],
+            tftp_server: None,
+            bootfile: None,
+            lease_secs: 3600,
+            t1_secs: 1800,
+            t2_secs: 3150,
+            bound_at_ms: 0,
+            warnings: vec![],
+        }
+        .to_net_state("eth0", 2, netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]));
+        // A /32 lease (cloud style): the router is reachable only on-link.
+        apply(&mut nl, Step::Dhcp, &state).unwrap();
+        assert_eq!(
+            nl.calls,
+            [
+                "addr 2 10.77.0.100/32 brd 10.77.0.100",
+                "route 2 10.77.0.1/32 on-link",
+                "route 2 via 10.77.0.1"
+            ]
+        );
+        // Classless routes, one via a gateway outside the subnet.
+        state.address.prefix = 24;
+        state.broadcast = None;
+        state.routes = vec![
+            netinit_core::net::Route {
+                dest: cidr([10, 99, 0, 0], 16),
+                gateway: Some([10, 77, 0, 254].into()),
+            },
+            netinit_core::net::Route {
+                dest: cidr([172, 16, 0, 0], 12),
+                gateway: Some([192, 168, 9, 1].into()),
+            },
+            netinit_core::net::Route {
+                dest: cidr([192, 168, 5, 0], 24),
+                gateway: None,
+            },
+        ];
+        let mut nl = FakeNetlink::default();
+        apply(&mut nl, Step::Dhcp, &state).unwrap();
+        assert_eq!(
+            nl.calls,
+            [
+                "addr 2 10.77.0.100/24 brd ",
+                "route 2 10.99.0.0/16 via 10.77.0.254",
+                "route 2 192.168.9.1/32 on-link",
+                "route 2 172.16.0.0/12 via 192.168.9.1",
+                "route 2 192.168.5.0/24 on-link",
                 "route 2 via 10.77.0.1"
             ]
         );

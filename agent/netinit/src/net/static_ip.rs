@@ -44,6 +44,7 @@ pub fn configure(
         address,
         broadcast: Some(address.broadcast()),
         gateway: n.gateway,
+        routes: vec![],
         server_id: None,
         next_server: n.server,
         dns: n.dns.clone(),

@@ -173,6 +173,7 @@ mod tests {
             },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
             next_server: None,
             dns: vec![[10, 77, 0, 1].into()],
