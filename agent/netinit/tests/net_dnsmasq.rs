@@ -441,6 +441,29 @@ fn bootif_on_the_dead_nic_fails_with_the_reason() {
 
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn a_static_address_another_host_holds_fails_at_once() {
+    let mut lab = Lab::new();
+    // The server side already has 10.99.0.1: a real ARP probe finds it.
+    lab.wire("eth0", MAC0, "10.99.0.1");
+    let (out, took) = lab.net("ip=10.99.0.1::10.99.0.254:24::eth0:off");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("netinit: net: FAILED at static: 10.99.0.1 on eth0 is already in use by "),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Nothing was configured.
+    let addrs = lab.ip_json(&["addr", "show", "eth0"]);
+    assert!(
+        addrs[0]["addr_info"].as_array().unwrap().is_empty(),
+        "{addrs}"
+    );
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn static_ip_sends_no_dhcp() {
     let mut lab = Lab::new();
     let srv = lab.wire("eth0", MAC0, "10.99.0.1");

@@ -36,6 +36,9 @@ const MAX_REQUESTS: u32 = 4;
 /// repeats): the first retry is immediate, a server that keeps refusing
 /// is not hammered.
 const NAK_BACKOFF_MS: [u64; 6] = [0, 1000, 2000, 4000, 8000, 16000];
+/// After a DHCPDECLINE, the wait before starting over (RFC 2131 3.1.5
+/// asks for at least ten seconds, so a conflict can't become a storm).
+pub const DECLINE_WAIT_MS: u64 = 10_000;
 
 /// What the client sends about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +314,7 @@ pub struct Client {
     attempt: usize,
     offers_seen: u32,
     naks: u32,
+    declines: u32,
     /// Carrier, as last reported by the caller. Nothing is sent without it.
     link_up: bool,
 }
@@ -328,6 +332,7 @@ impl Client {
             attempt: 0,
             offers_seen: 0,
             naks: 0,
+            declines: 0,
             link_up: false,
         };
         c.xid = c.random() as u32;
@@ -436,6 +441,31 @@ impl Client {
         self.attempt = self.attempt.saturating_add(1);
         self.next_tx_ms = Some(now.saturating_add(wait));
         vec![Action::Send(packet.encode())]
+    }
+
+    /// The bound address is in use by another host (an ARP probe got an
+    /// answer): tells the server with a DHCPDECLINE and starts over after
+    /// [`DECLINE_WAIT_MS`].
+    pub fn decline(&mut self, now: u64, lease: &Lease, why: &str) -> Vec<Action> {
+        // RFC 2131 table 5: 50 and 54 must be there, 55/57/60 must not.
+        let mut p = Packet::request(self.xid, self.cfg.mac.0);
+        p.options
+            .push(opt::MESSAGE_TYPE, &[MessageType::Decline as u8]);
+        let mut client_id = vec![1u8];
+        client_id.extend_from_slice(&self.cfg.mac.0);
+        p.options.push(opt::CLIENT_ID, &client_id);
+        p.options
+            .push(opt::REQUESTED_IP, &lease.address.addr.octets());
+        p.options.push(opt::SERVER_ID, &lease.server_id.octets());
+        p.options.push(opt::MESSAGE, why.as_bytes());
+        self.restart();
+        self.declines = self.declines.saturating_add(1);
+        self.next_tx_ms = Some(now.saturating_add(DECLINE_WAIT_MS));
+        vec![Action::Send(p.encode())]
+    }
+
+    pub fn declines(&self) -> u32 {
+        self.declines
     }
 
     fn restart(&mut self) {

@@ -13,6 +13,7 @@
 
 use std::net::Ipv4Addr;
 
+use netinit_core::dhcp::client::DECLINE_WAIT_MS;
 use netinit_core::dhcp::udp;
 use netinit_core::dhcp::{Action, Client, ClientConfig, Lease};
 use netinit_core::net::{MacAddr, NetState, choose_mtu};
@@ -138,6 +139,9 @@ pub fn drive(
             };
             let actions = nic.client.poll(t);
             if let Some(lease) = handle(io, nic, actions) {
+                if declined(io, nic, &lease, t) {
+                    continue;
+                }
                 return finish(nl, io, plan, &nics, i, lease, t);
             }
         }
@@ -172,6 +176,9 @@ pub fn drive(
                     Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
                 };
                 if let Some(lease) = handle(io, nic, actions) {
+                    if declined(io, nic, &lease, t) {
+                        break;
+                    }
                     return finish(nl, io, plan, &nics, i, lease, t);
                 }
             }
@@ -251,6 +258,36 @@ fn handle(io: &mut dyn DhcpIo, nic: &mut Nic, actions: Vec<Action>) -> Option<Le
         }
     }
     None
+}
+
+/// Probes a bound lease's address with ARP (RFC 5227) before it is
+/// configured. If another host answers, the lease is declined and the
+/// client starts over; returns true then. A probe that can't be sent is
+/// a warning: the address is used unchecked, as before probing existed.
+fn declined(io: &mut dyn DhcpIo, nic: &mut Nic, lease: &Lease, t: u64) -> bool {
+    let addr = lease.address.addr;
+    match io.probe(nic.link.index, nic.mac, addr) {
+        Ok(None) => false,
+        Ok(Some(holder)) => {
+            warn!(
+                Step::Dhcp,
+                "{}: {addr} from {} is already in use by {holder}; DHCPDECLINE, starting over in {} s",
+                nic.link.name,
+                lease.server_id,
+                DECLINE_WAIT_MS / 1000
+            );
+            let actions = nic
+                .client
+                .decline(t, lease, &format!("address in use by {holder}"));
+            // A decline only sends; it cannot bind.
+            let _ = handle(io, nic, actions);
+            true
+        }
+        Err(e) => {
+            warn!(Step::Dhcp, "{e} (address not checked for conflicts)");
+            false
+        }
+    }
 }
 
 /// Closes every socket, then configures the winner.
@@ -407,6 +444,9 @@ mod tests {
         now: u64,
         nics: Vec<FakeNic>,
         calls: Vec<String>,
+        /// Addresses another host already holds (answers ARP probes for).
+        taken: Vec<Ipv4Addr>,
+        probes: Vec<Ipv4Addr>,
     }
 
     impl World {
@@ -504,6 +544,17 @@ mod tests {
         }
     }
 
+    impl netinit_sys::packet::ArpProbe for FakeIo {
+        fn probe(&mut self, _: u32, _: MacAddr, ip: Ipv4Addr) -> SysResult<Option<MacAddr>> {
+            let mut w = self.0.borrow_mut();
+            // Instant here, so the other tests' timings stay exact.
+            w.probes.push(ip);
+            Ok(w.taken
+                .contains(&ip)
+                .then_some(MacAddr([2, 0, 0, 0, 0, 0x99])))
+        }
+    }
+
     impl DhcpIo for FakeIo {
         fn open(&mut self, ifindex: u32, _name: &str) -> SysResult<()> {
             let mut w = self.0.borrow_mut();
@@ -551,6 +602,11 @@ mod tests {
                     vec![(opt::RAPID_COMMIT, &[]), (opt::ROUTER, &[10, 77, 0, 1])],
                 ),
                 MessageType::Discover => (MessageType::Offer, vec![]),
+                MessageType::Decline => {
+                    // dnsmasq marks a declined address and offers another.
+                    s.yiaddr = s.yiaddr.map(|a| Ipv4Addr::from(u32::from(a) + 1));
+                    return Ok(());
+                }
                 MessageType::Request if s.naks > 0 => {
                     s.naks -= 1;
                     (MessageType::Nak, vec![])
@@ -688,6 +744,44 @@ mod tests {
         // Below 576, or above the NIC's maximum (1500 in the fake): ignored.
         assert_eq!(mtu_calls("ip=dhcp", 300), (None, vec![]));
         assert_eq!(mtu_calls("ip=dhcp", 9000), (None, vec![]));
+    }
+
+    #[test]
+    fn an_address_in_use_is_declined_and_the_next_one_taken() {
+        let world = Rc::new(RefCell::new(World {
+            nics: vec![nic(2, &[(0, true)], server(100, 1))],
+            taken: vec![Ipv4Addr::new(10, 77, 0, 100)],
+            ..Default::default()
+        }));
+        let plan = netinit_core::plan::from_cmdline("ip=dhcp").unwrap();
+        let links: Vec<LinkInfo> = world.borrow().nics.iter().map(|n| n.link.clone()).collect();
+        let s = drive(
+            &mut FakeNl(world.clone()),
+            &mut FakeIo(world.clone()),
+            &plan,
+            &links,
+        )
+        .unwrap();
+        let w = world.borrow();
+        assert_eq!(s.address.addr, Ipv4Addr::new(10, 77, 0, 101));
+        assert_eq!(
+            w.probes,
+            [Ipv4Addr::new(10, 77, 0, 100), Ipv4Addr::new(10, 77, 0, 101)]
+        );
+        use MessageType::*;
+        assert_eq!(
+            kinds(&w.nics[0]),
+            [Discover, Request, Decline, Discover, Request]
+        );
+        // RFC 2131: at least ten seconds between the DECLINE and the new DISCOVER.
+        let sent = &w.nics[0].sent;
+        assert!(
+            sent[3].0 - sent[2].0 >= 10_000,
+            "{:?}",
+            w.nics[0].sent_times()
+        );
+        // The taken address was never configured.
+        assert_eq!(w.calls, ["addr 2 10.77.0.101/24", "route 2 10.77.0.1"]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
     let candidates = timed(Step::Link, || link::prepare(&mut nl, plan))?;
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
-            static_ip::configure(&mut nl, plan, &candidates)
+            static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)
         })?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };
