@@ -34,7 +34,7 @@ pub fn boot(args: &[String], on_plan: &mut dyn FnMut(&BootPlan)) -> Result<Infal
 /// Reads and plans /proc/cmdline.
 pub fn load_plan() -> Result<BootPlan, StepError> {
     let (text, lossy) = crate::cli::read_cmdline(Path::new("/proc/cmdline"))
-        .map_err(|e| StepError::new(Step::Cmdline, e))?;
+        .map_err(|e| StepError::new(Step::Cmdline, format_args!("read /proc/cmdline: {e}")))?;
     if lossy {
         crate::warn!(
             Step::Cmdline,

@@ -143,16 +143,16 @@ pub fn cmdline_source(parsed: &Parsed) -> Result<String, String> {
         Some(s) => Ok(s.to_owned()),
         None => read_cmdline(std::path::Path::new("/proc/cmdline"))
             .map(|(text, _)| text)
-            .map_err(|e| format!("{e} (hint: pass --cmdline STRING)")),
+            .map_err(|e| format!("read /proc/cmdline: {e} (hint: pass --cmdline STRING)")),
     }
 }
 
 /// Reads a kernel cmdline; the bool says whether bytes that are not
-/// UTF-8 were replaced. The kernel passes the boot loader's bytes as they
+/// UTF-8 were replaced. The error is the bare I/O error. The kernel passes the boot loader's bytes as they
 /// are (a Latin-1 menu title, a stray byte): one odd word must not stop
 /// the boot, so it is read lossily and only that word is affected.
 pub fn read_cmdline(path: &std::path::Path) -> Result<(String, bool), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     match String::from_utf8(bytes) {
         Ok(t) => Ok((t, false)),
         Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), true)),
@@ -241,7 +241,7 @@ mod tests {
         assert!(
             read_cmdline(&dir.join("missing"))
                 .unwrap_err()
-                .contains("missing")
+                .contains("No such file")
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
