@@ -16,16 +16,67 @@ use crate::{info, warn};
 
 /// How often carrier is re-read while waiting.
 pub const CARRIER_POLL: Duration = Duration::from_millis(10);
+/// While no NIC the plan can use exists: how often links are listed,
+/// drivers are loaded again for new devices, and a progress line says so.
+const NIC_POLL: Duration = Duration::from_millis(100);
+const NIC_RESCAN: Duration = Duration::from_millis(500);
+const NIC_PROGRESS: Duration = Duration::from_secs(2);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
-pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
-    let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-    for lo in links.iter().filter(|l| l.loopback && !l.up) {
-        if let Err(e) = nl.set_up(lo.index) {
-            warn!(Step::Link, "{e}");
+/// `rescan` loads drivers for devices that appeared since.
+pub fn prepare(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    rescan: &mut dyn FnMut(),
+) -> Result<Vec<LinkInfo>, StepError> {
+    let timeout = Duration::from_secs(u64::from(plan.timeouts.carrier_secs));
+    let start = Instant::now();
+    let mut lo_done = false;
+    let mut next_rescan = Duration::ZERO;
+    let mut next_progress = Duration::ZERO;
+    let candidates = loop {
+        let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        if !lo_done {
+            lo_done = true;
+            for lo in links.iter().filter(|l| l.loopback && !l.up) {
+                if let Err(e) = nl.set_up(lo.index) {
+                    warn!(Step::Link, "{e}");
+                }
+            }
         }
-    }
-    let candidates = pick(&links, plan)?;
+        match pick(&links, plan) {
+            Ok(c) => break c,
+            // USB NICs, Hyper-V's netvsc, async probes and a BOOTIF NIC
+            // whose driver is still binding appear late: keep loading
+            // drivers and looking, within the carrier budget.
+            Err(mut e) => {
+                let waited = start.elapsed();
+                if waited >= timeout {
+                    e.reason = e.reason.replacen(
+                        " (present:",
+                        &format!(" after {} s (present:", timeout.as_secs()),
+                        1,
+                    );
+                    return Err(e);
+                }
+                if waited >= next_progress {
+                    info!(
+                        Step::Link,
+                        "waiting for a NIC ({}): {} of {} s",
+                        e.reason,
+                        waited.as_secs(),
+                        timeout.as_secs()
+                    );
+                    next_progress = waited + NIC_PROGRESS;
+                }
+                if waited >= next_rescan {
+                    rescan();
+                    next_rescan = start.elapsed() + NIC_RESCAN;
+                }
+                std::thread::sleep(NIC_POLL);
+            }
+        }
+    };
     let mut up = Vec::new();
     let mut errors = Vec::new();
     for link in candidates {
@@ -176,6 +227,9 @@ pub(crate) mod fake {
         /// Calls to `links()` before carrier appears on each index.
         pub carrier_after: Vec<(u32, usize)>,
         pub polls: usize,
+        /// Links that only show up after this many calls to `links()`
+        /// (a USB NIC, Hyper-V's netvsc, an async probe).
+        pub late: Vec<(usize, LinkInfo)>,
     }
 
     pub fn eth(index: u32, name: &str, last: u8) -> LinkInfo {
@@ -210,6 +264,11 @@ pub(crate) mod fake {
         fn links(&mut self) -> netinit_sys::Result<Vec<LinkInfo>> {
             self.polls += 1;
             let polls = self.polls;
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.late)
+                .into_iter()
+                .partition(|(after, _)| polls > *after);
+            self.late = later;
+            self.links.extend(now.into_iter().map(|(_, l)| l));
             for l in &mut self.links {
                 if self
                     .carrier_after
@@ -276,9 +335,50 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs")).unwrap();
+        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs"), &mut || {}).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
+    }
+
+    #[test]
+    fn a_late_nic_is_waited_for_with_rescans() {
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            late: vec![(3, eth(4, "eth0", 1))],
+            ..Default::default()
+        };
+        let mut rescans = 0;
+        let got = prepare(
+            &mut nl,
+            &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
+            &mut || rescans += 1,
+        )
+        .unwrap();
+        assert_eq!(got[0].name, "eth0");
+        assert!(rescans >= 1, "drivers rescanned while waiting");
+        assert!(nl.calls.contains(&"up 4".to_owned()), "{:?}", nl.calls);
+    }
+
+    #[test]
+    fn no_nic_ever_fails_at_the_carrier_timeout() {
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let e = prepare(
+            &mut nl,
+            &plan("ip=dhcp netinit.carrier_timeout=1"),
+            &mut || {},
+        )
+        .unwrap_err();
+        assert!(start.elapsed() >= Duration::from_secs(1));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(
+            e.reason
+                .starts_with("no Ethernet NIC found after 1 s (present: none)"),
+            "{e}"
+        );
     }
 
     #[test]
