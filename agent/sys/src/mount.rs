@@ -50,7 +50,14 @@ pub trait Files {
     /// True for a symlink (not followed).
     fn is_symlink(&self, path: &Path) -> bool;
     fn size(&self, path: &Path) -> Result<u64>;
-    fn copy(&mut self, from: &Path, to: &Path) -> Result<u64>;
+    /// Copies in chunks; after each, `progress` gets the bytes copied so
+    /// far and returns false to stop (ETIMEDOUT).
+    fn copy(
+        &mut self,
+        from: &Path,
+        to: &Path,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<u64>;
     /// Writes `rel` inside `root` (creating parent directories). Every
     /// symlink on the way resolves as if `root` were `/`, so nothing
     /// lands outside the new root.
@@ -66,6 +73,9 @@ pub trait Files {
 /// The largest text file netinit reads from a root or medium: these are
 /// small config files, and a server must not make PID 1 allocate at will.
 pub const MAX_READ: u64 = 1 << 20;
+
+/// The unit `copy` reads and reports progress in.
+const COPY_CHUNK: usize = 4 << 20;
 
 /// The real kernel.
 #[derive(Debug, Default)]
@@ -185,8 +195,35 @@ impl Files for Linux {
             .map_err(|e| io_err("stat", path, &e))
     }
 
-    fn copy(&mut self, from: &Path, to: &Path) -> Result<u64> {
-        std::fs::copy(from, to).map_err(|e| io_err("copy", from, &e))
+    fn copy(
+        &mut self,
+        from: &Path,
+        to: &Path,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<u64> {
+        use std::io::{Read, Write};
+        let mut src = std::fs::File::open(from).map_err(|e| io_err("open", from, &e))?;
+        let mut dst = std::fs::File::create(to).map_err(|e| io_err("create", to, &e))?;
+        let mut buf = vec![0u8; COPY_CHUNK];
+        let mut copied = 0u64;
+        loop {
+            let n = match src.read(&mut buf) {
+                Ok(0) => return Ok(copied),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_err("read", from, &e)),
+            };
+            dst.write_all(buf.get(..n).unwrap_or(&[]))
+                .map_err(|e| io_err("write", to, &e))?;
+            copied = copied.saturating_add(n as u64);
+            if !progress(copied) {
+                return Err(SysError::new(
+                    "copy",
+                    from.display().to_string(),
+                    rustix::io::Errno::TIMEDOUT,
+                ));
+            }
+        }
     }
 
     fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()> {
@@ -421,5 +458,25 @@ mod tests {
             std::fs::read_to_string(root.join("etc/motd")).unwrap(),
             "hi\n"
         );
+    }
+
+    #[test]
+    fn copy_goes_in_chunks_and_stops_when_told() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        let data: Vec<u8> = (0..(9u32 << 20)).map(|i| i as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let mut seen = Vec::new();
+        let n = Linux
+            .copy(&src, &dst, &mut |c| {
+                seen.push(c);
+                true
+            })
+            .unwrap();
+        assert_eq!(n, 9 << 20);
+        assert_eq!(seen, [4 << 20, 8 << 20, 9 << 20]);
+        assert_eq!(std::fs::read(&dst).unwrap(), data);
+        let e = Linux.copy(&src, &dst, &mut |_| false).unwrap_err();
+        assert_eq!(e.errno, 110);
     }
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use netinit_core::live::{find_images, mem_available, toram_fits};
+use netinit_core::live::{find_images, mem_available, mem_total, overlay_bytes, toram_fits};
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
@@ -105,7 +105,10 @@ pub fn assemble<S: Mount + Loop + Files>(
         .collect::<Result<_, _>>()
         .map_err(|e| StepError::new(Step::Image, e))?;
     if plan.toram {
-        images = timed(Step::Toram, || to_ram(sys, &images))?;
+        let base = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
+        images = timed(Step::Toram, || {
+            to_ram(sys, &images, plan.overlay.size, base)
+        })?;
     }
     let layers = timed(Step::Squashfs, || {
         ensure(Step::Squashfs, &["loop", "squashfs"]);
@@ -206,26 +209,42 @@ fn option_origins(root: &ResolvedRoot) -> String {
     }
 }
 
-/// `toram`: copies the images into a tmpfs when they fit, and says so
-/// either way with both numbers.
-fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathBuf>, StepError> {
-    let mut need = 0u64;
+/// The slowest copy `toram` waits for, on top of the NFS budget: a
+/// server or link that can't do 1 MiB/s is better read over NFS.
+const MIN_COPY_RATE: u64 = 1 << 20;
+/// How often the copy reports progress.
+const COPY_PROGRESS: Duration = Duration::from_secs(2);
+
+/// `toram`: copies the images into a tmpfs when they fit next to the
+/// overlay, and says so either way with both numbers. The copy goes in
+/// chunks with a progress line, and gives up after `base` plus one
+/// second per MiB.
+fn to_ram<S: Mount + Files>(
+    sys: &mut S,
+    images: &[PathBuf],
+    overlay: OverlaySize,
+    base: Duration,
+) -> Result<Vec<PathBuf>, StepError> {
+    // Sizes come from the server: add them without overflowing.
+    let mut need = Some(0u64);
     for i in images {
-        need += sys.size(i).map_err(|e| StepError::new(Step::Toram, e))?;
+        let size = sys.size(i).map_err(|e| StepError::new(Step::Toram, e))?;
+        need = need.and_then(|n| n.checked_add(size));
     }
-    let have = sys
-        .read_to_string(Path::new("/proc/meminfo"))
-        .and_then(|m| mem_available(&m))
-        .unwrap_or(0);
-    if !toram_fits(need, have) {
+    let meminfo = sys.read_to_string(Path::new("/proc/meminfo"));
+    let have = meminfo.as_deref().and_then(mem_available).unwrap_or(0);
+    let total = meminfo.as_deref().and_then(mem_total).unwrap_or(have);
+    let overlay = overlay_bytes(overlay, total);
+    let Some(need) = need.filter(|&n| toram_fits(n, have, overlay)) else {
         warn!(
             Step::Toram,
-            "need {}, have {} available: not copying, reading the image over NFS",
-            human_bytes(need),
+            "need {} plus the overlay's {}, have {} available: not copying, reading the image over NFS",
+            need.map_or_else(|| "more than 16 EiB".to_owned(), human_bytes),
+            human_bytes(overlay),
             human_bytes(have)
         );
         return Ok(images.to_vec());
-    }
+    };
     info!(
         Step::Toram,
         "need {}, have {} available: copying",
@@ -235,7 +254,7 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
     let dir = Path::new(TORAM_DIR);
     sys.mkdir_p(dir)
         .map_err(|e| StepError::new(Step::Toram, e))?;
-    let size = format!("size={},mode=0755", need + (16 << 20));
+    let size = format!("size={},mode=0755", need.saturating_add(16 << 20));
     sys.mount(
         "tmpfs",
         dir,
@@ -244,6 +263,10 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         &size,
     )
     .map_err(|e| StepError::new(Step::Toram, e))?;
+    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
+    let start = Instant::now();
+    let mut done_before = 0u64;
+    let mut next_report = COPY_PROGRESS;
     let mut out = Vec::new();
     for (i, src) in images.iter().enumerate() {
         let name = src.file_name().map_or_else(
@@ -251,9 +274,35 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
             |n| n.to_string_lossy().into_owned(),
         );
         let dst = dir.join(format!("{i}-{name}"));
-        sys.copy(src, &dst).map_err(|e| {
-            StepError::new(Step::Toram, e).hint("the copy ran out of space or the server went away")
+        let mut progress = |copied: u64| {
+            let elapsed = start.elapsed();
+            if elapsed >= next_report {
+                let sofar = done_before.saturating_add(copied);
+                info!(
+                    Step::Toram,
+                    "copied {} of {} ({} %)",
+                    human_bytes(sofar),
+                    human_bytes(need),
+                    sofar.saturating_mul(100) / need.max(1)
+                );
+                next_report = elapsed + COPY_PROGRESS;
+            }
+            elapsed <= deadline
+        };
+        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
+            let mut err = StepError::new(Step::Toram, &e);
+            if e.errno == 110 {
+                err.reason = format!(
+                    "{} (copy deadline of {} s passed)",
+                    err.reason,
+                    deadline.as_secs()
+                );
+                err.hint("the server or link is too slow for toram; boot without it")
+            } else {
+                err.hint("the copy ran out of space or the server went away")
+            }
         })?;
+        done_before = done_before.saturating_add(n);
         out.push(dst);
     }
     Ok(out)
@@ -365,6 +414,8 @@ pub(crate) mod fake {
         /// errno every write under this prefix fails with (a read-only root).
         pub write_error: Option<(String, i32)>,
         pub loops: u32,
+        /// What `size` reports for every file (100 MiB if unset).
+        pub file_size: Option<u64>,
     }
 
     impl Mount for FakeSys {
@@ -454,12 +505,25 @@ pub(crate) mod fake {
                 .is_some_and(|c| c.starts_with("->"))
         }
         fn size(&self, _: &Path) -> Result<u64> {
-            Ok(100 << 20)
+            Ok(self.file_size.unwrap_or(100 << 20))
         }
-        fn copy(&mut self, from: &Path, to: &Path) -> Result<u64> {
+        fn copy(
+            &mut self,
+            from: &Path,
+            to: &Path,
+            progress: &mut dyn FnMut(u64) -> bool,
+        ) -> Result<u64> {
             self.calls
                 .push(format!("copy {} {}", from.display(), to.display()));
-            Ok(100 << 20)
+            let size = self.file_size.unwrap_or(100 << 20);
+            if !progress(size) {
+                return Err(SysError {
+                    call: "copy",
+                    object: from.display().to_string(),
+                    errno: 110,
+                });
+            }
+            Ok(size)
         }
         fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()> {
             self.write(&netinit_sys::mount::under(root, rel), contents)
@@ -682,6 +746,57 @@ mod tests {
         );
     }
 
+    fn live_with(images: &[&str], meminfo: &str, file_size: u64) -> FakeSys {
+        let mut sys = FakeSys {
+            file_size: Some(file_size),
+            ..Default::default()
+        };
+        sys.dirs.insert(
+            "/run/netinit/nfs/live".into(),
+            images.iter().map(|s| s.to_string()).collect(),
+        );
+        sys.files.insert("/proc/meminfo".into(), meminfo.into());
+        sys
+    }
+
+    #[test]
+    fn toram_counts_the_overlay_and_survives_absurd_sizes() {
+        // 1.5 GiB of images, 2 GiB available, a 1 GiB overlay (50 % of 2 GiB):
+        // the images alone fit in 3/4 of what is free, but not with the overlay.
+        let meminfo = "MemTotal: 2097152 kB\nMemAvailable: 2097152 kB\n";
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 3 << 29);
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert_eq!(
+            r.unwrap().images,
+            [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")]
+        );
+        assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
+        // With a small overlay it is copied.
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 3 << 29);
+        let (r, _) = run(
+            "boot=live netboot=nfs nfsroot=10.77.0.1:/e toram overlay-size=100m",
+            &mut sys,
+        );
+        assert!(r.unwrap().images[0].starts_with("/run/netinit/toram"));
+        // Sizes that add up past 2^64 (a lying server): no overflow, no copy.
+        let mut sys = live_with(&["a.squashfs", "b.squashfs"], meminfo, u64::MAX / 2 + 1);
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert!(r.unwrap().images[0].starts_with("/run/netinit/nfs"));
+    }
+
+    #[test]
+    fn toram_copy_has_a_deadline() {
+        let meminfo = "MemTotal: 4000000 kB\nMemAvailable: 3000000 kB\n";
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 1);
+        let plan =
+            netinit_core::plan::from_cmdline("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram")
+                .unwrap();
+        let images = [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")];
+        let e = to_ram(&mut sys, &images, plan.overlay.size, Duration::ZERO).unwrap_err();
+        assert_eq!(e.step, Step::Toram);
+        assert!(e.reason.contains("deadline"), "{e}");
+    }
+
     #[test]
     fn toram_copies_when_it_fits_and_says_so_when_not() {
         let mut sys = FakeSys::default();
@@ -803,7 +918,13 @@ mod tests {
                 );
 
                 // toram: both images fit easily; they end up in a tmpfs.
-                let images = to_ram(&mut sys, &[img0.clone(), img1.clone()]).unwrap();
+                let images = to_ram(
+                    &mut sys,
+                    &[img0.clone(), img1.clone()],
+                    OverlaySize::Percent(50),
+                    Duration::from_secs(60),
+                )
+                .unwrap();
                 assert_eq!(
                     images,
                     [
