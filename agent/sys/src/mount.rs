@@ -2,7 +2,6 @@
 //! behind traits so the executor's call sequence is testable.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 pub use rustix::mount::MountFlags;
@@ -105,27 +104,49 @@ impl Mount for Linux {
         data: &str,
         timeout: Duration,
     ) -> Result<()> {
-        let (tx, rx) = mpsc::channel();
-        let (s, t, f, d) = (
-            source.to_owned(),
-            target.to_path_buf(),
-            fstype.to_owned(),
-            data.to_owned(),
-        );
-        std::thread::spawn(move || {
-            let result = c_data(&d)
-                .and_then(|data| mount(s.as_str(), &t, f.as_str(), flags, data.as_deref()));
-            let _ = tx.send(result);
-        });
         let object = format!("{fstype} {source} on {}", target.display());
-        match rx.recv_timeout(timeout) {
-            Ok(r) => r.map_err(|e| SysError::new("mount", object, e)),
-            // The thread stays blocked in the kernel; we report and move on.
-            Err(_) => Err(SysError::new(
+        let err = |e| SysError::new("mount", object.clone(), e);
+        // Each attempt mounts on its own private directory and is moved
+        // onto the target only once it succeeded in time: an attempt
+        // still blocked in the kernel when we give up can never stack a
+        // mount on the target later (it detaches its own, see below).
+        let private = private_target(target);
+        std::fs::create_dir_all(&private).map_err(|e| io_err("mkdir", &private, &e))?;
+        let (s, f, d) = (source.to_owned(), fstype.to_owned(), data.to_owned());
+        let mount_it = move |at: &Path| {
+            c_data(&d).and_then(|data| mount(s.as_str(), at, f.as_str(), flags, data.as_deref()))
+        };
+        let undo = |at: &Path| {
+            let _ = rustix::mount::unmount(at, rustix::mount::UnmountFlags::DETACH);
+            let _ = std::fs::remove_dir(at);
+        };
+        match bounded(private.clone(), timeout, mount_it, undo) {
+            Ok(Ok(())) => {
+                let moved = mount_move(&private, target).map_err(err);
+                if moved.is_err() {
+                    undo(&private);
+                } else {
+                    let _ = std::fs::remove_dir(&private);
+                }
+                moved
+            }
+            Ok(Err(e)) => {
+                let _ = std::fs::remove_dir(&private);
+                Err(err(e))
+            }
+            Err(Bounded::TimedOut) => Err(SysError::new(
                 "mount",
                 format!("{object} (no answer in {} s)", timeout.as_secs()),
                 rustix::io::Errno::TIMEDOUT,
             )),
+            Err(Bounded::NoThread(e)) => {
+                let _ = std::fs::remove_dir(&private);
+                Err(SysError::from_io(
+                    "spawn",
+                    format!("thread for {object}"),
+                    &e,
+                ))
+            }
         }
     }
 
@@ -137,6 +158,73 @@ impl Mount for Linux {
                 e,
             )
         })
+    }
+}
+
+/// A fresh directory beside `target` for one attempt.
+fn private_target(target: &Path) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = target
+        .file_name()
+        .map_or_else(|| "root".into(), |n| n.to_string_lossy().into_owned());
+    target.with_file_name(format!(".{name}.attempt-{}-{n}", std::process::id()))
+}
+
+/// Why [`bounded`] gave no result.
+#[derive(Debug)]
+pub enum Bounded {
+    TimedOut,
+    /// The helper thread could not be started.
+    NoThread(std::io::Error),
+}
+
+enum Slot<T> {
+    Waiting,
+    Done(T),
+    Abandoned,
+}
+
+/// Runs `work(at)` on a helper thread and waits up to `timeout`. If the
+/// wait gives up first, the thread, whenever `work` returns, sees that
+/// under the same lock the waiter used to give up, and calls `undo(at)`
+/// instead of handing over a result: nothing it did outlives the attempt.
+pub fn bounded<T, W, U>(
+    at: PathBuf,
+    timeout: Duration,
+    work: W,
+    undo: U,
+) -> std::result::Result<rustix::io::Result<T>, Bounded>
+where
+    T: Send + 'static,
+    W: FnOnce(&Path) -> rustix::io::Result<T> + Send + 'static,
+    U: FnOnce(&Path) + Send + 'static,
+{
+    use std::sync::{Arc, Condvar, Mutex};
+    let shared = Arc::new((Mutex::new(Slot::Waiting), Condvar::new()));
+    let theirs = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name("bounded-mount".into())
+        .spawn(move || {
+            let r = work(&at);
+            let (lock, cv) = &*theirs;
+            let Ok(mut slot) = lock.lock() else { return };
+            if matches!(*slot, Slot::Abandoned) {
+                undo(&at);
+            } else {
+                *slot = Slot::Done(r);
+                cv.notify_all();
+            }
+        })
+        .map_err(Bounded::NoThread)?;
+    let (lock, cv) = &*shared;
+    let slot = lock.lock().map_err(|_| Bounded::TimedOut)?;
+    let (mut slot, _) = cv
+        .wait_timeout_while(slot, timeout, |s| matches!(s, Slot::Waiting))
+        .map_err(|_| Bounded::TimedOut)?;
+    match std::mem::replace(&mut *slot, Slot::Abandoned) {
+        Slot::Done(r) => Ok(r),
+        _ => Err(Bounded::TimedOut),
     }
 }
 
@@ -478,5 +566,45 @@ mod tests {
         assert_eq!(std::fs::read(&dst).unwrap(), data);
         let e = Linux.copy(&src, &dst, &mut |_| false).unwrap_err();
         assert_eq!(e.errno, 110);
+    }
+
+    #[test]
+    fn an_abandoned_attempt_undoes_itself_and_never_touches_the_target() {
+        use std::sync::{Arc, Mutex};
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (l1, l2) = (log.clone(), log.clone());
+        // A mount that blocks past the timeout, then succeeds.
+        let r = bounded(
+            PathBuf::from("/run/.nfs.attempt-1"),
+            Duration::from_millis(50),
+            move |at: &Path| {
+                std::thread::sleep(Duration::from_millis(300));
+                l1.lock().unwrap().push(format!("mounted {}", at.display()));
+                Ok(())
+            },
+            move |at: &Path| l2.lock().unwrap().push(format!("undone {}", at.display())),
+        );
+        assert!(matches!(r, Err(Bounded::TimedOut)));
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["mounted /run/.nfs.attempt-1", "undone /run/.nfs.attempt-1"]
+        );
+        // In time: the result is handed over and nothing is undone.
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let l3 = log.clone();
+        let r = bounded(
+            PathBuf::from("/x"),
+            Duration::from_secs(5),
+            |_: &Path| Ok(7),
+            move |_: &Path| l3.lock().unwrap().push("undone".into()),
+        );
+        assert_eq!(r.unwrap().unwrap(), 7);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(log.lock().unwrap().is_empty());
+        // The private directory sits beside the target, never on it.
+        let p = private_target(Path::new("/run/netinit/nfs"));
+        assert_eq!(p.parent(), Some(Path::new("/run/netinit")));
+        assert_ne!(p, Path::new("/run/netinit/nfs"));
     }
 }

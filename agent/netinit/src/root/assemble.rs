@@ -125,6 +125,10 @@ pub fn assemble<S: Mount + Loop + Files>(
     })
 }
 
+/// The longest one mount attempt may block (a SYN to a dead server, a
+/// mountd that never answers) before it is given up and retried.
+pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
+
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
 fn mount_nfs<S: Mount + Files>(
@@ -149,7 +153,7 @@ fn mount_nfs<S: Mount + Files>(
     loop {
         let left = budget
             .saturating_sub(start.elapsed())
-            .max(Duration::from_secs(1));
+            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
                 info!(
@@ -416,6 +420,8 @@ pub(crate) mod fake {
         pub loops: u32,
         /// What `size` reports for every file (100 MiB if unset).
         pub file_size: Option<u64>,
+        /// The timeout of every bounded mount attempt.
+        pub attempt_caps: Vec<Duration>,
     }
 
     impl Mount for FakeSys {
@@ -445,6 +451,18 @@ pub(crate) mod fake {
                 });
             }
             Ok(())
+        }
+        fn mount_bounded(
+            &mut self,
+            source: &str,
+            target: &Path,
+            fstype: &str,
+            flags: MountFlags,
+            data: &str,
+            timeout: Duration,
+        ) -> Result<()> {
+            self.attempt_caps.push(timeout);
+            self.mount(source, target, fstype, flags, data)
         }
         fn move_mount(&mut self, from: &Path, to: &Path) -> Result<()> {
             self.calls
@@ -695,6 +713,34 @@ mod tests {
     }
 
     #[test]
+    fn each_nfs_attempt_has_its_own_cap() {
+        let mut sys = FakeSys {
+            nfs_errors: vec![110, 110],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=60",
+            &mut sys,
+        );
+        r.unwrap();
+        // A silent server must not eat the whole budget in one attempt.
+        assert_eq!(sys.attempt_caps.len(), 3);
+        assert!(
+            sys.attempt_caps.iter().all(|c| *c <= NFS_ATTEMPT_CAP),
+            "{:?}",
+            sys.attempt_caps
+        );
+        // A short budget caps the attempt below that.
+        let mut sys = FakeSys::default();
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=3",
+            &mut sys,
+        );
+        r.unwrap();
+        assert!(sys.attempt_caps[0] <= Duration::from_secs(3));
+    }
+
+    #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
             nfs_errors: vec![111, 110],
@@ -835,6 +881,52 @@ mod tests {
 
     /// Runs `body` in a private mount namespace: re-execs this test binary
     /// under `unshare -m` so nothing mounted here is seen by the host.
+    #[test]
+    #[ignore = "needs root: run by scripts/test.sh"]
+    fn host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir() {
+        in_private_mount_ns(
+            "root::assemble::tests::host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir",
+            || {
+                let t = tempfile::tempdir().unwrap();
+                let target = t.path().join("nfs");
+                std::fs::create_dir_all(&target).unwrap();
+                netinit_sys::mount::Linux
+                    .mount_bounded(
+                        "tmpfs",
+                        &target,
+                        "tmpfs",
+                        MountFlags::empty(),
+                        "size=1m",
+                        Duration::from_secs(5),
+                    )
+                    .unwrap();
+                let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+                let here: Vec<&str> = mounts
+                    .lines()
+                    .filter(|l| l.contains(t.path().to_str().unwrap()))
+                    .collect();
+                assert_eq!(here.len(), 1, "{here:?}");
+                assert!(here[0].contains(&format!(" {} tmpfs ", target.display())));
+                // The attempt's private directory is gone.
+                let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
+                assert_eq!(left.len(), 1, "{left:?}");
+                // A failing attempt leaves nothing behind either.
+                let e = netinit_sys::mount::Linux
+                    .mount_bounded(
+                        "none",
+                        &target,
+                        "no-such-fs",
+                        MountFlags::empty(),
+                        "",
+                        Duration::from_secs(5),
+                    )
+                    .unwrap_err();
+                assert_eq!(e.errno, 19);
+                assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+            },
+        );
+    }
+
     fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
         if std::env::var_os("NETINIT_TEST_MOUNTNS").is_some() {
             body();
