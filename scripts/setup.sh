@@ -15,6 +15,9 @@ PACKAGES=(
   initramfs-tools-core
   # tests
   jq iputils-ping
+  # a private bus for connmand in the hand-off test (dhcpcd, connman and
+  # ifupdown themselves are only downloaded and unpacked, never installed)
+  dbus-daemon
 )
 
 missing=()

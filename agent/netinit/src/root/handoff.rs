@@ -23,6 +23,13 @@ const NETWORKD: [&str; 2] = [
 ];
 const NETPLAN: [&str; 2] = ["usr/sbin/netplan", "etc/netplan"];
 const IFUPDOWN: &str = "etc/network/interfaces";
+const IFUPDOWN_DIR: &str = "etc/network/interfaces.d";
+const DHCPCD: [&str; 3] = ["usr/bin/dhcpcd", "usr/sbin/dhcpcd", "sbin/dhcpcd"];
+const DHCPCD_CONF: &str = "etc/dhcpcd.conf";
+const CONNMAN: [&str; 2] = ["usr/bin/connmand", "usr/sbin/connmand"];
+const CONNMAN_CONF: &str = "etc/connman/main.conf";
+const NETCTL: [&str; 2] = ["usr/bin/netctl", "usr/sbin/netctl"];
+const NETCTL_DIR: &str = "etc/netctl";
 
 fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
     markers.iter().any(|m| sys.exists(&root.join(m)))
@@ -128,8 +135,72 @@ pub fn write<S: Files + Hostname>(
             .map_err(err)?;
         wrote.push(format!("{p} (netplan: critical)"));
     }
+    if has(sys, root, &DHCPCD) {
+        let old = sys.read_in(root, DHCPCD_CONF);
+        if let Some(text) = handoff::dhcpcd_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, DHCPCD_CONF, &text)? {
+                wrote.push(format!(
+                    "/{DHCPCD_CONF} (dhcpcd: denyinterfaces {})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    if has(sys, root, &CONNMAN) {
+        let old = sys.read_in(root, CONNMAN_CONF);
+        if let Some(text) = handoff::connman_main_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, CONNMAN_CONF, &text)? {
+                wrote.push(format!(
+                    "/{CONNMAN_CONF} (connman: NetworkInterfaceBlacklist +{})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    if has(sys, root, &NETCTL) {
+        // Every unit that could start a netctl profile on the interface.
+        let profiles: Vec<(String, String)> = sys
+            .list_dir(&root.join(NETCTL_DIR))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|name| {
+                let text = sys.read_in(root, &format!("{NETCTL_DIR}/{name}"))?;
+                Some((name, text))
+            })
+            .collect();
+        let mut units: Vec<String> = handoff::netctl_profiles_for(&profiles, &net.interface)
+            .into_iter()
+            .map(|p| format!("netctl@{}.service", handoff::systemd_escape(p)))
+            .collect();
+        let esc = handoff::systemd_escape(&net.interface);
+        units.push(format!("netctl-ifplugd@{esc}.service"));
+        units.push(format!("netctl-auto@{esc}.service"));
+        for unit in units {
+            let p = format!("/run/systemd/system/{unit}.d/90-netinit.conf");
+            sys.write(Path::new(&p), &handoff::netctl_dropin(&net.interface))
+                .map_err(err)?;
+            wrote.push(format!("{p} (netctl: not started)"));
+        }
+    }
     if let Some(text) = sys.read_in(root, IFUPDOWN) {
-        if handoff::ifupdown_mentions(&text, &net.interface) {
+        // A stanza in interfaces.d (cloud-init's 50-cloud-init) counts too:
+        // a second one for the same interface breaks ifupdown.
+        let in_dir = handoff::ifupdown_sources_dir(&text)
+            .then(|| sys.list_dir(&root.join(IFUPDOWN_DIR)))
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|f| {
+                sys.read_in(root, &format!("{IFUPDOWN_DIR}/{f}"))
+                    .is_some_and(|t| handoff::ifupdown_mentions(&t, &net.interface))
+            });
+        if let Some(f) = in_dir {
+            warn!(
+                Step::Handoff,
+                "/{IFUPDOWN_DIR}/{f} already configures {}; left as is (make it 'manual' to keep ifdown off the root link)",
+                net.interface
+            );
+        } else if handoff::ifupdown_mentions(&text, &net.interface) {
             warn!(
                 Step::Handoff,
                 "/etc/network/interfaces already configures {}; left as is (make it 'manual' to keep ifdown off the root link)",
@@ -234,6 +305,89 @@ mod tests {
         );
         assert_eq!(wrote.len(), 7);
         assert!(sys.files["/run/net-eth0.conf"].contains("ROOTPATH='/export'\n"));
+    }
+
+    #[test]
+    fn writes_for_dhcpcd_connman_and_netctl() {
+        let mut sys = FakeSys::default();
+        for m in [
+            "/newroot/usr/bin/dhcpcd",
+            "/newroot/usr/bin/connmand",
+            "/newroot/usr/bin/netctl",
+        ] {
+            sys.dirs.insert(m.into(), vec![]);
+        }
+        sys.files
+            .insert("/newroot/etc/dhcpcd.conf".into(), "hostname\nduid\n".into());
+        sys.dirs.insert(
+            "/newroot/etc/netctl".into(),
+            vec!["eth0-dhcp".into(), "wlan".into(), "examples".into()],
+        );
+        sys.files.insert(
+            "/newroot/etc/netctl/eth0-dhcp".into(),
+            "Interface=eth0\nConnection=ethernet\nIP=dhcp\n".into(),
+        );
+        sys.files.insert(
+            "/newroot/etc/netctl/wlan".into(),
+            "Interface=wlan0\n".into(),
+        );
+        let wrote = write(&mut sys, &state(), &assembled(), 3).unwrap();
+        let writes: Vec<&str> = sys.calls.iter().map(String::as_str).collect();
+        assert_eq!(
+            writes,
+            [
+                "write /run/net-eth0.conf",
+                "write /run/netinit/net.json",
+                "write /newroot/etc/resolv.conf",
+                "write /newroot/etc/dhcpcd.conf",
+                "write /newroot/etc/connman/main.conf",
+                "write /run/systemd/system/netctl@eth0\\x2ddhcp.service.d/90-netinit.conf",
+                "write /run/systemd/system/netctl-ifplugd@eth0.service.d/90-netinit.conf",
+                "write /run/systemd/system/netctl-auto@eth0.service.d/90-netinit.conf",
+            ]
+        );
+        assert!(sys.files["/newroot/etc/dhcpcd.conf"].ends_with("denyinterfaces eth0\n"));
+        assert!(
+            sys.files["/newroot/etc/connman/main.conf"]
+                .contains("NetworkInterfaceBlacklist = vmnet,vboxnet,virbr,ifb,ve-,vb-,eth0\n")
+        );
+        assert_eq!(wrote.len(), 8, "{wrote:?}");
+        // Already handled: nothing is written twice.
+        let mut again = FakeSys {
+            files: sys.files.clone(),
+            dirs: sys.dirs.clone(),
+            ..Default::default()
+        };
+        write(&mut again, &state(), &assembled(), 3).unwrap();
+        assert!(
+            !again
+                .calls
+                .iter()
+                .any(|c| c.contains("dhcpcd.conf") || c.contains("main.conf"))
+        );
+    }
+
+    #[test]
+    fn an_ifupdown_stanza_in_interfaces_d_is_left_alone() {
+        let mut sys = FakeSys::default();
+        sys.files.insert(
+            "/newroot/etc/network/interfaces".into(),
+            "source /etc/network/interfaces.d/*\n".into(),
+        );
+        sys.dirs.insert(
+            "/newroot/etc/network/interfaces.d".into(),
+            vec!["50-cloud-init".into()],
+        );
+        sys.files.insert(
+            "/newroot/etc/network/interfaces.d/50-cloud-init".into(),
+            "auto eth0\niface eth0 inet dhcp\n".into(),
+        );
+        write(&mut sys, &state(), &assembled(), 3).unwrap();
+        assert!(
+            !sys.calls.iter().any(|c| c.contains("interfaces.d/netinit")),
+            "{:?}",
+            sys.calls
+        );
     }
 
     #[test]
