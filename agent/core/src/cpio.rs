@@ -79,6 +79,18 @@ pub struct Archive {
     entries: BTreeMap<String, Entry>,
 }
 
+/// Why `path` is not a plain relative path that stays inside the
+/// directory it is joined to: absolute, or with a `..` component.
+pub fn escapes(path: &str) -> Option<&'static str> {
+    if path.starts_with('/') {
+        Some("is absolute")
+    } else if path.split('/').any(|c| c == "..") {
+        Some("has a '..' component")
+    } else {
+        None
+    }
+}
+
 fn clean(path: &str) -> String {
     path.split('/')
         .filter(|c| !c.is_empty() && *c != ".")
@@ -92,10 +104,15 @@ impl Archive {
     }
 
     /// Adds an entry and any missing parent directories (mode 0755).
-    pub fn add(&mut self, path: &str, perm: u32, kind: Kind) {
+    /// A `..` component is refused: unpacked, it would land outside the
+    /// initramfs root (leading `/` is fine, entries are relative anyway).
+    pub fn add(&mut self, path: &str, perm: u32, kind: Kind) -> Result<(), String> {
+        if path.split('/').any(|c| c == "..") {
+            return Err(format!("cpio entry '{path}' has a '..' component"));
+        }
         let path = clean(path);
         if path.is_empty() {
-            return;
+            return Ok(());
         }
         let mut parent = String::new();
         for comp in path
@@ -118,10 +135,11 @@ impl Archive {
         }
         self.entries
             .insert(path.clone(), Entry { path, perm, kind });
+        Ok(())
     }
 
-    pub fn file(&mut self, path: &str, perm: u32, data: Vec<u8>) {
-        self.add(path, perm, Kind::File(data));
+    pub fn file(&mut self, path: &str, perm: u32, data: Vec<u8>) -> Result<(), String> {
+        self.add(path, perm, Kind::File(data))
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -308,14 +326,17 @@ mod tests {
 
     fn sample() -> Archive {
         let mut a = Archive::new();
-        a.file("/init", 0o755, b"#!/bin/sh\necho hi\n".to_vec());
-        a.add("dev/console", 0o600, Kind::CharDev(5, 1));
+        a.file("/init", 0o755, b"#!/bin/sh\necho hi\n".to_vec())
+            .unwrap();
+        a.add("dev/console", 0o600, Kind::CharDev(5, 1)).unwrap();
         a.file(
             "lib/modules/6.1.0/kernel/fs/nfs/nfs.ko",
             0o644,
             vec![0x7f, b'E', b'L', b'F'],
-        );
-        a.add("bin/sh", 0o777, Kind::Symlink("busybox".into()));
+        )
+        .unwrap();
+        a.add("bin/sh", 0o777, Kind::Symlink("busybox".into()))
+            .unwrap();
         a
     }
 
@@ -362,13 +383,33 @@ mod tests {
     fn concatenated_segments() {
         let mut two = sample().write(0);
         let mut b = Archive::new();
-        b.file("init", 0o755, b"other".to_vec());
+        b.file("init", 0o755, b"other".to_vec()).unwrap();
         two.extend(b.write(0));
         let (first, used) = read_segment(&two).unwrap();
         assert_eq!(first.len(), 12);
         let (second, rest) = read_segment(&two[used..]).unwrap();
         assert_eq!(second[0].kind, Kind::File(b"other".to_vec()));
         assert_eq!(used + rest, two.len());
+    }
+
+    #[test]
+    fn the_writer_refuses_dotdot_entries() {
+        let mut a = Archive::new();
+        for bad in ["../etc/passwd", "lib/../../x", "a/.."] {
+            let e = a.file(bad, 0o644, b"x".to_vec()).unwrap_err();
+            assert!(e.contains("'..'"), "{e}");
+        }
+        assert!(
+            a.add("lib/modules/..", 0o777, Kind::Symlink("/".into()))
+                .is_err()
+        );
+        let paths: Vec<&str> = a.entries().map(|e| e.path.as_str()).collect();
+        assert!(
+            paths.iter().all(|p| !p.split('/').any(|c| c == "..")),
+            "{paths:?}"
+        );
+        let (read, _) = read_segment(&a.write(0)).unwrap();
+        assert!(read.iter().all(|e| !e.path.split('/').any(|c| c == "..")));
     }
 
     #[test]
@@ -410,7 +451,7 @@ mod tests {
         fn write_read_round_trips(files in proptest::collection::btree_map("[a-z]{1,6}(/[a-z]{1,6}){0,3}", proptest::collection::vec(any::<u8>(), 0..50), 0..10)) {
             let mut a = Archive::new();
             for (p, d) in &files {
-                a.file(p, 0o644, d.clone());
+                a.file(p, 0o644, d.clone()).unwrap();
             }
             let (entries, _) = read_segment(&a.write(7)).unwrap();
             prop_assert_eq!(entries, a.entries().cloned().collect::<Vec<_>>());

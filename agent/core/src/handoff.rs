@@ -198,6 +198,147 @@ pub fn ifupdown_stanza(s: &NetState) -> String {
     )
 }
 
+/// dhcpcd (Arch's default DHCP client): `denyinterfaces IFACE` in
+/// /etc/dhcpcd.conf, the ArchWiki's fix for NFS roots. dhcpcd then skips
+/// the interface when it discovers interfaces, and refuses it when named
+/// on its command line (`dhcpcd@IFACE.service`: "interface has an invalid
+/// configuration"). dhcpcd has no drop-in directory, so the file itself
+/// is edited. `None`: already denied, nothing to write.
+pub fn dhcpcd_conf(existing: Option<&str>, iface: &str) -> Option<String> {
+    let text = existing.unwrap_or("");
+    let denied = text.lines().any(|l| {
+        let mut w = l.split_whitespace();
+        w.next() == Some("denyinterfaces") && w.any(|p| p == iface)
+    });
+    if denied {
+        return None;
+    }
+    let mut out = text.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let _ = write!(
+        out,
+        "# written by netinit: {iface} carries the root filesystem; dhcpcd must not touch it.\ndenyinterfaces {iface}\n"
+    );
+    Some(out)
+}
+
+/// connman's own blacklist when main.conf doesn't set one (connman 1.41).
+/// Setting the key replaces it, so it is kept.
+pub const CONNMAN_DEFAULT_BLACKLIST: &str = "vmnet,vboxnet,virbr,ifb,ve-,vb-";
+
+/// connman: add IFACE to `NetworkInterfaceBlacklist` in the `[General]`
+/// group of /etc/connman/main.conf (connman reads no drop-ins). Entries
+/// are name prefixes. `None`: already listed.
+pub fn connman_main_conf(existing: Option<&str>, iface: &str) -> Option<String> {
+    let text = existing.unwrap_or("");
+    let note = format!(
+        "# written by netinit: {iface} carries the root filesystem; connman must not touch it."
+    );
+    let mut out = Vec::new();
+    let mut group = String::new();
+    let mut done = false;
+    let mut saw_general = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            // Leaving [General] without the key: add it before the next group.
+            if group == "General" && !done {
+                out.push(note.clone());
+                out.push(format!(
+                    "NetworkInterfaceBlacklist = {CONNMAN_DEFAULT_BLACKLIST},{iface}"
+                ));
+                done = true;
+            }
+            group = t[1..t.len() - 1].trim().to_owned();
+            saw_general |= group == "General";
+            out.push(line.to_owned());
+            continue;
+        }
+        if group == "General" && !done {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == "NetworkInterfaceBlacklist" {
+                    let list: Vec<&str> = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    if list.contains(&iface) {
+                        return None;
+                    }
+                    let mut list = list.join(",");
+                    if !list.is_empty() {
+                        list.push(',');
+                    }
+                    out.push(note.clone());
+                    out.push(format!("NetworkInterfaceBlacklist = {list}{iface}"));
+                    done = true;
+                    continue;
+                }
+            }
+        }
+        out.push(line.to_owned());
+    }
+    if !done {
+        if !saw_general {
+            out.push("[General]".to_owned());
+        }
+        out.push(note);
+        out.push(format!(
+            "NetworkInterfaceBlacklist = {CONNMAN_DEFAULT_BLACKLIST},{iface}"
+        ));
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    Some(s)
+}
+
+/// netctl leaves an interface alone unless a profile for it is started
+/// (an enabled `netctl@PROFILE`, `netctl-ifplugd@IFACE` or
+/// `netctl-auto@IFACE`); stopping one flushes the address and sets the
+/// link down. A runtime drop-in (under /run, so the root is not edited)
+/// keeps such units from starting while netinit's state file exists.
+pub fn netctl_dropin(iface: &str) -> String {
+    format!(
+        "# written by netinit: {iface} carries the root filesystem; netctl must not take it down.\n\
+         [Unit]\nConditionPathExists=!/run/netinit/net.json\n"
+    )
+}
+
+/// The netctl profiles (name, text) whose `Interface=` is `iface`.
+pub fn netctl_profiles_for<'a>(profiles: &'a [(String, String)], iface: &str) -> Vec<&'a str> {
+    profiles
+        .iter()
+        .filter(|(_, text)| {
+            text.lines().any(|l| {
+                l.trim()
+                    .strip_prefix("Interface=")
+                    .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"'))
+                    == Some(iface)
+            })
+        })
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// A unit instance name as `systemd-escape` writes it (netctl enables
+/// `netctl@$(systemd-escape PROFILE).service`).
+pub fn systemd_escape(s: &str) -> String {
+    let mut out = String::new();
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'/' => out.push('-'),
+            b'.' if i == 0 => out.push_str("\\x2e"),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b':' | b'_' | b'.' => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out
+}
+
 /// Whether an ifupdown interfaces file already has a stanza for `iface`
 /// (adding a second one makes ifupdown refuse the whole file).
 pub fn ifupdown_mentions(interfaces: &str, iface: &str) -> bool {
@@ -236,6 +377,7 @@ mod tests {
             },
             broadcast: Some(Ipv4Addr::new(10, 77, 0, 255)),
             gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
+            routes: vec![],
             server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
             next_server: Some(Ipv4Addr::new(10, 77, 0, 1)),
             dns: vec![Ipv4Addr::new(10, 77, 0, 2)],
@@ -263,6 +405,8 @@ mod tests {
             options: vec![],
             version: NfsVersion::V3,
             server_from: "cmdline",
+            options_from: Vec::new(),
+            refused: Vec::new(),
         };
         assert_eq!(
             klibc_net_conf(&dhcp_state(), Some(&root), 3),
@@ -464,6 +608,71 @@ iface eth0 inet manual
         for (name, render, state, want) in GOLDEN {
             assert_eq!(render(&state()), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn dhcpcd_denies_the_interface_once() {
+        let arch = "# A sample configuration for dhcpcd.\nhostname\nduid\noption rapid_commit";
+        let out = dhcpcd_conf(Some(arch), "eth0").unwrap();
+        assert!(out.starts_with(arch), "{out}");
+        assert!(out.ends_with("\ndenyinterfaces eth0\n"), "{out}");
+        assert_eq!(dhcpcd_conf(Some(&out), "eth0"), None);
+        assert_eq!(
+            dhcpcd_conf(Some("denyinterfaces wlan0 eth0\n"), "eth0"),
+            None
+        );
+        assert!(
+            dhcpcd_conf(None, "enp1s0")
+                .unwrap()
+                .contains("denyinterfaces enp1s0\n")
+        );
+    }
+
+    #[test]
+    fn connman_blacklist_is_extended_keeping_the_defaults() {
+        let get = |text: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("NetworkInterfaceBlacklist = "))
+                .unwrap()
+                .to_owned()
+        };
+        // No file, or no [General]: the defaults plus the interface.
+        let out = connman_main_conf(None, "eth0").unwrap();
+        assert!(out.starts_with("[General]\n"), "{out}");
+        assert_eq!(get(&out), "vmnet,vboxnet,virbr,ifb,ve-,vb-,eth0");
+        // An existing list is extended, other keys and groups kept.
+        let conf = "[General]\nAllowHostnameUpdates = false\nNetworkInterfaceBlacklist = vmnet, docker\n\n[Other]\nX=1\n";
+        let out = connman_main_conf(Some(conf), "eth0").unwrap();
+        assert_eq!(get(&out), "vmnet,docker,eth0");
+        assert!(out.contains("AllowHostnameUpdates = false\n") && out.contains("[Other]\nX=1\n"));
+        assert_eq!(connman_main_conf(Some(&out), "eth0"), None);
+        // [General] without the key: it is added inside [General].
+        let out = connman_main_conf(
+            Some("[General]\nPreferredTechnologies=ethernet\n[Foo]\n"),
+            "eth0",
+        )
+        .unwrap();
+        let general = out.split("[Foo]").next().unwrap();
+        assert!(general.contains("NetworkInterfaceBlacklist = "), "{out}");
+    }
+
+    #[test]
+    fn netctl_profiles_and_unit_names() {
+        let profiles = vec![
+            (
+                "eth0-dhcp".to_owned(),
+                "Description='x'\nInterface=eth0\nConnection=ethernet\nIP=dhcp\n".to_owned(),
+            ),
+            ("wifi".to_owned(), "Interface=wlan0\n".to_owned()),
+            ("quoted".to_owned(), "Interface=\"eth0\"\n".to_owned()),
+        ];
+        assert_eq!(
+            netctl_profiles_for(&profiles, "eth0"),
+            ["eth0-dhcp", "quoted"]
+        );
+        assert_eq!(systemd_escape("eth0-dhcp"), "eth0\\x2ddhcp");
+        assert_eq!(systemd_escape("a b/c"), "a\\x20b-c");
+        assert!(netctl_dropin("eth0").contains("ConditionPathExists=!/run/netinit/net.json\n"));
     }
 
     #[test]

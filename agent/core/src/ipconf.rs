@@ -15,6 +15,16 @@ pub struct Ipv4Cidr {
 }
 
 impl Ipv4Cidr {
+    /// The network address (host bits cleared).
+    pub fn network(self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & u32::from(self.netmask()))
+    }
+
+    /// Whether `a` is inside this subnet (on-link for an address with this prefix).
+    pub fn contains(self, a: Ipv4Addr) -> bool {
+        u32::from(a) & u32::from(self.netmask()) == u32::from(self.network())
+    }
+
     /// The netmask for the prefix (prefix is clamped to 32).
     pub fn netmask(self) -> Ipv4Addr {
         let p = u32::from(self.prefix.min(32));

@@ -250,6 +250,7 @@ mod tests {
             bootfile: None,
             mtu: None,
             ntp: vec![],
+            routes: vec![],
             lease: Some(held().times),
         };
         assert_eq!(

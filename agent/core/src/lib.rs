@@ -8,6 +8,7 @@
 //! Flow: `/proc/cmdline` → [`cmdline::Cmdline`] → [`config::Config`] →
 //! [`plan::BootPlan`] → executor (in the `netinit` crate).
 
+pub mod arp;
 pub mod cmdline;
 pub mod config;
 pub mod cpio;

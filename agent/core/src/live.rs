@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::plan::{LiveLayout, LivePlan};
+use crate::plan::{LiveLayout, LivePlan, OverlaySize};
 
 /// The images found, bottom layer first, as paths relative to the NFS root.
 pub type Images = Vec<String>;
@@ -180,10 +180,32 @@ pub fn mem_available(meminfo: &str) -> Option<u64> {
     })
 }
 
-/// Whether `toram` may copy `need` bytes into RAM with `available` free:
-/// a quarter of what is free stays for the system and the overlay.
-pub fn toram_fits(need: u64, available: u64) -> bool {
-    need <= available / 4 * 3
+/// Whether `toram` may copy `need` bytes into RAM with `available` free,
+/// when the overlay's tmpfs may grow to `overlay` bytes in the same RAM:
+/// the copy and the overlay together must fit, and a quarter of what is
+/// free stays for the system in any case.
+pub fn toram_fits(need: u64, available: u64, overlay: u64) -> bool {
+    need <= available / 4 * 3 && need.checked_add(overlay).is_some_and(|t| t <= available)
+}
+
+/// `MemTotal:` from /proc/meminfo, in bytes.
+pub fn mem_total(meminfo: &str) -> Option<u64> {
+    meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix("MemTotal:")?;
+        let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        kib.checked_mul(1024)
+    })
+}
+
+/// The most the overlay's tmpfs can hold: a percentage of total RAM (as
+/// tmpfs computes `size=N%`) or a byte count. Saturates.
+pub fn overlay_bytes(size: OverlaySize, mem_total: u64) -> u64 {
+    match size {
+        OverlaySize::Percent(p) => {
+            u64::try_from(u128::from(mem_total) * u128::from(p) / 100).unwrap_or(u64::MAX)
+        }
+        OverlaySize::Bytes(b) => b,
+    }
 }
 
 #[cfg(test)]
@@ -487,10 +509,18 @@ mod tests {
             mem_available("MemAvailable: 99999999999999999999 kB\n"),
             None
         );
-        assert!(toram_fits(750, 1000));
-        assert!(!toram_fits(751, 1000));
-        assert!(toram_fits(0, 0));
-        assert!(!toram_fits(1, 0));
+        assert!(toram_fits(750, 1000, 0));
+        assert!(!toram_fits(751, 1000, 0));
+        assert!(toram_fits(0, 0, 0));
+        assert!(!toram_fits(1, 0, 0));
+        // The overlay's tmpfs lives in the same RAM: copy + overlay must fit.
+        assert!(toram_fits(400, 1000, 600));
+        assert!(!toram_fits(500, 1000, 600));
+        assert!(!toram_fits(1, u64::MAX, u64::MAX));
+        assert_eq!(mem_total(text), Some(4_028_284 * 1024));
+        assert_eq!(overlay_bytes(OverlaySize::Percent(50), 1000), 500);
+        assert_eq!(overlay_bytes(OverlaySize::Bytes(7), 1000), 7);
+        assert_eq!(overlay_bytes(OverlaySize::Percent(200), u64::MAX), u64::MAX);
     }
 
     fn name() -> impl Strategy<Value = String> {

@@ -70,6 +70,22 @@ pub struct LeaseTimes {
     pub bound_at_ms: u64,
 }
 
+/// A static route (DHCP option 121). `gateway: None` is on-link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dest: Ipv4Cidr,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.gateway {
+            Some(g) => write!(f, "{} via {g}", self.dest),
+            None => write!(f, "{} on-link", self.dest),
+        }
+    }
+}
+
 /// The configured network, as the network phase leaves it. The hand-off
 /// files and `netinit net --json` are rendered from this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +97,8 @@ pub struct NetState {
     pub address: Ipv4Cidr,
     pub broadcast: Option<Ipv4Addr>,
     pub gateway: Option<Ipv4Addr>,
+    /// Classless static routes besides the default one (option 121).
+    pub routes: Vec<Route>,
     pub server_id: Option<Ipv4Addr>,
     pub next_server: Option<Ipv4Addr>,
     pub dns: Vec<Ipv4Addr>,
@@ -111,6 +129,13 @@ impl NetState {
             .with("address", self.address.to_string())
             .with("broadcast", self.broadcast)
             .with("gateway", self.gateway)
+            .with(
+                "routes",
+                self.routes
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>(),
+            )
             .with("server_id", self.server_id)
             .with("next_server", self.next_server)
             .with("dns", self.dns.clone())
@@ -128,9 +153,70 @@ impl NetState {
     }
 }
 
+/// The smallest MTU every IPv4 host must accept reassembled (RFC 791,
+/// RFC 1122). A DHCP MTU below it is a server mistake that would choke
+/// NFS; the IPv4 floor of 68 is too permissive for a root filesystem.
+pub const MIN_DHCP_MTU: u16 = 576;
+
+/// Where the MTU comes from: the cmdline (`ip=…:<mtu>`) wins over DHCP
+/// option 26; a DHCP value below 576 or above what the NIC can take is
+/// ignored with a warning. `nic_max` is the kernel's IFLA_MAX_MTU (0 or
+/// `None` when the driver doesn't say).
+pub fn choose_mtu(
+    cmdline: Option<u16>,
+    dhcp: Option<u16>,
+    nic_max: Option<u32>,
+) -> (Option<u16>, Option<String>) {
+    if let Some(m) = cmdline {
+        let note = dhcp
+            .filter(|d| *d != m)
+            .map(|d| format!("MTU {m} from ip= overrides DHCP option 26 ({d})"));
+        return (Some(m), note);
+    }
+    let Some(m) = dhcp else {
+        return (None, None);
+    };
+    if m < MIN_DHCP_MTU {
+        return (
+            None,
+            Some(format!(
+                "DHCP option 26 (MTU) {m} is below {MIN_DHCP_MTU}; ignored, keeping the NIC's MTU"
+            )),
+        );
+    }
+    if let Some(max) = nic_max.filter(|&x| x > 0 && u32::from(m) > x) {
+        return (
+            None,
+            Some(format!(
+                "DHCP option 26 (MTU) {m} is above the NIC's maximum {max}; ignored, keeping the NIC's MTU"
+            )),
+        );
+    }
+    (Some(m), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mtu_cmdline_wins_and_bad_dhcp_values_are_ignored() {
+        let t = |c, d, max| choose_mtu(c, d, max);
+        assert_eq!(t(None, None, Some(9000)), (None, None));
+        assert_eq!(t(None, Some(1400), Some(9000)), (Some(1400), None));
+        assert_eq!(t(None, Some(576), None), (Some(576), None));
+        assert_eq!(t(None, Some(9000), Some(0)), (Some(9000), None));
+        let (m, w) = t(Some(1450), Some(9000), Some(1500));
+        assert_eq!(m, Some(1450));
+        assert!(w.unwrap().contains("from ip= overrides"));
+        assert_eq!(t(Some(1450), None, None), (Some(1450), None));
+        let (m, w) = t(None, Some(575), Some(1500));
+        assert_eq!(m, None);
+        assert!(w.unwrap().contains("below 576"));
+        let (m, w) = t(None, Some(9000), Some(1500));
+        assert_eq!(m, None);
+        assert!(w.unwrap().contains("above the NIC's maximum 1500"));
+    }
 
     #[test]
     fn mac_forms() {

@@ -31,12 +31,14 @@ const AF_UNSPEC: u8 = 0;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_MAX_MTU: u16 = 51;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
 const IFA_CACHEINFO: u16 = 6;
 /// `ifa_valid` of an address that never expires.
 pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
+const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 
@@ -49,6 +51,7 @@ const RT_TABLE_MAIN: u8 = 254;
 /// Routes we add are marked as installed at boot, like the kernel's own ipconfig.
 const RTPROT_BOOT: u8 = 3;
 const RT_SCOPE_UNIVERSE: u8 = 0;
+const RT_SCOPE_LINK: u8 = 253;
 const RTN_UNICAST: u8 = 1;
 
 /// A link from an RTM_NEWLINK reply.
@@ -61,6 +64,8 @@ pub struct Link {
     pub kind: u16,
     pub mac: Option<MacAddr>,
     pub mtu: u32,
+    /// IFLA_MAX_MTU; 0 when absent (older kernels, some drivers).
+    pub max_mtu: u32,
 }
 
 /// An IPv4 address from an RTM_NEWADDR reply.
@@ -225,6 +230,38 @@ pub fn add_default_route(seq: u32, index: u32, gateway: Ipv4Addr) -> Vec<u8> {
         .finish()
 }
 
+/// Add or replace a route to `dest`: via `gateway`, or on-link (scope
+/// link, no gateway) without one, as `ip route add DEST dev IF` does.
+pub fn add_route(seq: u32, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Vec<u8> {
+    let scope = if gateway.is_some() {
+        RT_SCOPE_UNIVERSE
+    } else {
+        RT_SCOPE_LINK
+    };
+    let m = [
+        AF_INET,
+        dest.prefix,
+        0,
+        0,
+        RT_TABLE_MAIN,
+        RTPROT_BOOT,
+        scope,
+        RTN_UNICAST,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut b = Builder::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq).bytes(&m);
+    if dest.prefix > 0 {
+        b = b.attr(RTA_DST, &dest.network().octets());
+    }
+    if let Some(g) = gateway {
+        b = b.attr(RTA_GATEWAY, &g.octets());
+    }
+    b.attr(RTA_OIF, &index.to_ne_bytes()).finish()
+}
+
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
@@ -293,6 +330,7 @@ fn decode_link(body: &[u8]) -> Option<Link> {
         kind,
         mac: None,
         mtu: 0,
+        max_mtu: 0,
     };
     for (t, data) in attrs(body.get(16..)?) {
         match t {
@@ -301,6 +339,7 @@ fn decode_link(body: &[u8]) -> Option<Link> {
                     .into_owned()
             }
             IFLA_MTU => link.mtu = u32_at(data, 0).unwrap_or(0),
+            IFLA_MAX_MTU => link.max_mtu = u32_at(data, 0).unwrap_or(0),
             IFLA_ADDRESS => {
                 if let Ok(mac) = <[u8; 6]>::try_from(data) {
                     link.mac = Some(MacAddr(mac));
@@ -393,6 +432,30 @@ mod tests {
             u16_at(&r, 6),
             Some(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
         );
+        // A classless route via a gateway, and an on-link one (scope link).
+        let dest = Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 99, 7, 9),
+            prefix: 24,
+        };
+        let r = add_route(3, 5, dest, Some(Ipv4Addr::new(10, 77, 0, 254)));
+        assert_eq!((r[17], r[22]), (24, RT_SCOPE_UNIVERSE));
+        let found: Vec<(u16, Vec<u8>)> = attrs(&r[28..]).map(|(t, d)| (t, d.to_vec())).collect();
+        assert_eq!(
+            found,
+            [
+                (RTA_DST, vec![10, 99, 7, 0]),
+                (RTA_GATEWAY, vec![10, 77, 0, 254]),
+                (RTA_OIF, 5u32.to_ne_bytes().to_vec())
+            ]
+        );
+        let host = Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 1),
+            prefix: 32,
+        };
+        let r = add_route(4, 5, host, None);
+        assert_eq!((r[17], r[22]), (32, RT_SCOPE_LINK));
+        let found: Vec<u16> = attrs(&r[28..]).map(|(t, _)| t).collect();
+        assert_eq!(found, [RTA_DST, RTA_OIF]);
     }
 
     /// A reply as the kernel would write it.
@@ -410,6 +473,7 @@ mod tests {
             })
             .attr(IFLA_IFNAME, b"eth0\0")
             .attr(IFLA_MTU, &1500u32.to_ne_bytes())
+            .attr(IFLA_MAX_MTU, &9216u32.to_ne_bytes())
             .attr(IFLA_ADDRESS, &[0x52, 0x54, 0, 0x12, 0x34, 0x56])
             .finish();
         let mut buf = reply(RTM_NEWLINK, 9, &link_body[NLMSG_HDRLEN..]);
@@ -424,7 +488,8 @@ mod tests {
                     flags: IFF_UP | IFF_LOWER_UP,
                     kind: ARPHRD_ETHER,
                     mac: Some(MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56])),
-                    mtu: 1500
+                    mtu: 1500,
+                    max_mtu: 9216,
                 }),
                 Message::Done { seq: 9 }
             ]

@@ -152,6 +152,8 @@ mod tests {
             options: options.iter().map(|s| s.to_string()).collect(),
             version,
             server_from: "cmdline",
+            options_from: Vec::new(),
+            refused: Vec::new(),
         }
     }
 

@@ -580,6 +580,10 @@ pub struct ResolvedRoot {
     pub version: NfsVersion,
     /// Where the server came from, for the log line.
     pub server_from: &'static str,
+    /// Where each of `options` came from (`DHCP root-path` or `cmdline`).
+    pub options_from: Vec<&'static str>,
+    /// Options from DHCP that were not used, and why; for the log.
+    pub refused: Vec<String>,
 }
 
 /// Fills in what the cmdline left open from the network state. Pure.
@@ -641,8 +645,35 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         }
     };
     let path = path.replace("%s", &net.address.addr.to_string());
-    let mut options: Vec<String> = dhcp_root.map(|d| d.options).unwrap_or_default();
-    options.extend(root.options.iter().cloned());
+    let dhcp_options: Vec<String> = dhcp_root.map(|d| d.options).unwrap_or_default();
+    // A live medium is mounted read-only; a plain root unless `ro` (the last of ro/rw wins).
+    let read_only = plan.live.layout != LiveLayout::None
+        || dhcp_options
+            .iter()
+            .chain(&root.options)
+            .rev()
+            .find(|o| *o == "ro" || *o == "rw")
+            .is_some_and(|o| o == "ro");
+    let key = |o: &str| o.split_once('=').map_or(o, |(k, _)| k).to_owned();
+    let asked: Vec<String> = root.options.iter().map(|o| key(o)).collect();
+    let mut options = Vec::new();
+    let mut options_from = Vec::new();
+    let mut refused = Vec::new();
+    for o in dhcp_options {
+        if let Some(why) = risky_for_rw(&o).filter(|_| !read_only && !asked.contains(&key(&o))) {
+            refused.push(format!(
+                "root-path option '{o}' from DHCP ignored: {why} for a read-write root \
+                 (put it on the cmdline, e.g. nfsroot=…,{o}, to use it)"
+            ));
+            continue;
+        }
+        options.push(o);
+        options_from.push("DHCP root-path");
+    }
+    for o in &root.options {
+        options.push(o.clone());
+        options_from.push("cmdline");
+    }
     let version = nfs_version(&options, root.nfs_version)
         .map_err(|r| err("root-path (DHCP option 17)", r))?;
     Ok(ResolvedRoot {
@@ -651,7 +682,29 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         options,
         version,
         server_from,
+        options_from,
+        refused,
     })
+}
+
+/// Timeouts below this (tenths of a second, 5 s) make a read-write
+/// root give up on writes during a short server hiccup.
+const MIN_SAFE_TIMEO: u32 = 50;
+
+/// Why a root-path option from DHCP (anyone who can answer DHCP on the
+/// segment) must not decide alone how a read-write root behaves: `soft`
+/// and a tiny `timeo` turn a server hiccup into lost writes, `addr=`
+/// sends the root to another host than the one named.
+fn risky_for_rw(option: &str) -> Option<&'static str> {
+    let (k, v) = option.split_once('=').unwrap_or((option, ""));
+    match k {
+        "soft" | "softerr" => Some("soft mounts lose writes when the server is slow"),
+        "timeo" if v.parse::<u32>().map_or(true, |t| t < MIN_SAFE_TIMEO) => {
+            Some("a timeout under 5 s loses writes when the server is slow")
+        }
+        "addr" => Some("it would send the root to another address than the server named"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -951,6 +1004,7 @@ mod tests {
             },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: sid.map(a),
             next_server: next.map(a),
             dns: vec![],
@@ -1011,6 +1065,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "nfsroot=: path '' is not absolute");
+    }
+
+    #[test]
+    fn risky_root_path_options_from_dhcp_need_the_cmdline_for_a_rw_root() {
+        let rp = net(
+            Some("10.77.0.9:/export/rp,soft,timeo=5,addr=10.66.0.1,rsize=8192,timeo=600"),
+            None,
+            None,
+        );
+        // A read-write NFS root: a DHCP server may not make it soft,
+        // nearly time-out-free or point it at another address.
+        let r = resolve_root(&p("root=/dev/nfs"), &rp).unwrap();
+        assert_eq!(r.options, ["rsize=8192", "timeo=600"]);
+        assert_eq!(r.options_from, ["DHCP root-path", "DHCP root-path"]);
+        assert_eq!(r.refused.len(), 3, "{:?}", r.refused);
+        assert!(r.refused[0].contains("'soft'"), "{:?}", r.refused);
+        assert!(r.refused.iter().all(|w| w.contains("read-write")));
+        // The cmdline asks for soft: the DHCP one is accepted too.
+        let r = resolve_root(&p("root=/dev/nfs nfsroot=/export/rp,soft"), &rp).unwrap();
+        assert_eq!(r.options, ["soft", "rsize=8192", "timeo=600", "soft"]);
+        assert_eq!(
+            r.options_from,
+            [
+                "DHCP root-path",
+                "DHCP root-path",
+                "DHCP root-path",
+                "cmdline"
+            ]
+        );
+        assert_eq!(r.refused.len(), 2);
+        // A read-only root, or a live medium (mounted read-only), takes them.
+        let r = resolve_root(&p("root=/dev/nfs nfsroot=/export/rp,ro"), &rp).unwrap();
+        assert!(r.refused.is_empty(), "{:?}", r.refused);
+        let r = resolve_root(&p("boot=casper netboot=nfs"), &rp).unwrap();
+        assert!(r.refused.is_empty(), "{:?}", r.refused);
+        assert_eq!(r.options.len(), 5);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 #![no_main]
-//! DHCP decoder, IP/UDP framing and client: a hostile server's packet
-//! never panics the client, in any state.
+//! DHCP decoder, IP/UDP framing, client and ARP conflict check: a hostile
+//! server's (or neighbour's) packet never panics the client, in any state.
 use libfuzzer_sys::fuzz_target;
 use netinit_core::dhcp::client::reply_for;
 use netinit_core::dhcp::packet::{MessageType, opt};
@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = netinit_core::dhcp::packet::decode_search(data);
     let mac = MacAddr([0x52, 0x54, 0, 0, 0, 1]);
     let server = [10, 0, 0, 1].into();
+    let _ = netinit_core::arp::conflict(data, mac, server);
     let mut c = Client::new(
         ClientConfig { mac, hostname: None, vendor_class: "netinit".into(), rapid_commit: true },
         7,

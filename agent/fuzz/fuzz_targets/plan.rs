@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
             address: Ipv4Cidr { addr: [10, 0, 0, 2].into(), prefix: 24 },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: Some([10, 0, 0, 1].into()),
             next_server: None,
             dns: vec![],

@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         address: Ipv4Cidr { addr: [10, 0, 0, 2].into(), prefix: (hostname.len() % 33) as u8 },
         broadcast: None,
         gateway: Some([10, 0, 0, 1].into()),
+        routes: vec![],
         server_id: Some([10, 0, 0, 1].into()),
         next_server: None,
         dns: vec![[10, 0, 0, 1].into()],

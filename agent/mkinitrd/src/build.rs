@@ -207,7 +207,7 @@ fn find_agent(explicit: Option<&str>) -> Result<PathBuf, String> {
 pub fn build(spec: &Spec) -> Result<Built, String> {
     let root = PathBuf::from(&spec.moddir);
     let kver = pick_kver(&root, spec.kver.as_deref())?;
-    let moddir = root.join("lib/modules").join(&kver);
+    let moddir = resolve_in(&root, &format!("lib/modules/{kver}"))?;
     let read = |f: &str| std::fs::read_to_string(moddir.join(f)).unwrap_or_default();
     let dep = std::fs::read_to_string(moddir.join("modules.dep")).map_err(|e| {
         format!(
@@ -271,13 +271,20 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         let Some(m) = index.modules.get(name) else {
             continue;
         };
-        let path = moddir.join(&m.path);
+        let rel = format!("lib/modules/{kver}/{}", m.path);
+        let path = resolve_in(&root, &rel)?;
         let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
         for fw in netinit_core::elf::modinfo(&bytes, "firmware") {
+            if let Some(why) = netinit_core::cpio::escapes(&fw) {
+                notes.push(format!("{name}: firmware name '{fw}' {why}; not packed"));
+                continue;
+            }
             let found = ["", ".zst", ".xz"]
                 .iter()
                 .map(|ext| format!("{fw}{ext}"))
-                .find(|f| root.join("lib/firmware").join(f).is_file());
+                .find(|f| {
+                    resolve_in(&root, &format!("lib/firmware/{f}")).is_ok_and(|p| p.is_file())
+                });
             match found {
                 Some(f) => {
                     firmware.insert(f);
@@ -287,12 +294,12 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
                 }
             }
         }
-        archive.file(&format!("{prefix}/{}", m.path), 0o644, bytes);
+        archive.file(&format!("{prefix}/{}", m.path), 0o644, bytes)?;
     }
     for fw in &firmware {
-        let p = root.join("lib/firmware").join(fw);
+        let p = resolve_in(&root, &format!("lib/firmware/{fw}"))?;
         let bytes = std::fs::read(&p).map_err(|e| format!("read {}: {e}", p.display()))?;
-        archive.file(&format!("lib/firmware/{fw}"), 0o644, bytes);
+        archive.file(&format!("lib/firmware/{fw}"), 0o644, bytes)?;
     }
     let keep: BTreeSet<String> = order.iter().cloned().collect();
     let subset = index.render_subset(&keep);
@@ -302,7 +309,7 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         ("modules.softdep", subset.softdep),
         ("modules.builtin", subset.builtin),
     ] {
-        archive.file(&format!("{prefix}/{f}"), 0o644, text.into_bytes());
+        archive.file(&format!("{prefix}/{f}"), 0o644, text.into_bytes())?;
     }
 
     let agent = find_agent(spec.agent.as_deref())?;
@@ -311,8 +318,8 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         "/init must be static (build with --target x86_64-unknown-linux-musl)",
     )?;
     let agent_size = agent_bytes.len() as u64;
-    archive.file("init", 0o755, agent_bytes);
-    archive.add("dev/console", 0o600, Kind::CharDev(5, 1));
+    archive.file("init", 0o755, agent_bytes)?;
+    archive.add("dev/console", 0o600, Kind::CharDev(5, 1))?;
     // The initrd has no libraries, so the shell must be static too.
     let shell_size = match &spec.shell {
         Some(sh) => {
@@ -321,7 +328,7 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
                 "the initrd has no libraries for it (use a static shell such as busybox-static's /bin/busybox)",
             )?;
             let n = bytes.len() as u64;
-            archive.file("bin/sh", 0o755, bytes);
+            archive.file("bin/sh", 0o755, bytes)?;
             Some(n)
         }
         None => None,
@@ -344,6 +351,55 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         shell_size,
         notes,
     })
+}
+
+/// Symlinks followed before giving up (the kernel's own limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// `rel` under `root`, with every symlink resolved as if `root` were `/`
+/// (what `openat2(RESOLVE_IN_ROOT)` does): an absolute link target starts
+/// again at `root`, and `..` stops at it. A module tree copied from an
+/// image or a chroot then never pulls in a file of the build host.
+pub fn resolve_in(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let mut todo: Vec<String> = rel.split('/').rev().map(str::to_owned).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = done
+            .iter()
+            .fold(root.to_path_buf(), |p, d| p.join(d))
+            .join(&c);
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(format!(
+                        "{}: more than {MAX_SYMLINKS} symlinks under {} (a loop?)",
+                        rel,
+                        root.display()
+                    ));
+                }
+                let target = std::fs::read_link(&here)
+                    .map_err(|e| format!("readlink {}: {e}", here.display()))?;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                todo.extend(target.split('/').rev().map(str::to_owned));
+            }
+            // A missing component ends the walk; the caller's read reports it.
+            _ => done.push(c),
+        }
+    }
+    Ok(done.iter().fold(root.to_path_buf(), |p, d| p.join(d)))
 }
 
 /// Reads an executable for the initrd, which must be a static x86_64 ELF;

@@ -177,8 +177,8 @@ fn deterministic_compressed_appendable_and_listable() {
     let base = t.path().join("distro.img");
     std::fs::write(&base, {
         let mut a = netinit_core::cpio::Archive::new();
-        a.file("init", 0o755, b"#!/bin/sh\n".to_vec());
-        a.file("etc/distro-only", 0o644, b"x".to_vec());
+        a.file("init", 0o755, b"#!/bin/sh\n".to_vec()).unwrap();
+        a.file("etc/distro-only", 0o644, b"x".to_vec()).unwrap();
         a.write(0)
     })
     .unwrap();
@@ -327,12 +327,13 @@ fn gnu_cpio_archive_reads_back_with_our_reader() {
 fn our_archive_extracts_with_gnu_cpio() {
     let t = tempfile::tempdir().unwrap();
     let mut a = netinit_core::cpio::Archive::new();
-    a.file("x/y/z", 0o640, b"data".to_vec());
+    a.file("x/y/z", 0o640, b"data".to_vec()).unwrap();
     a.add(
         "x/l",
         0o777,
         netinit_core::cpio::Kind::Symlink("y/z".into()),
-    );
+    )
+    .unwrap();
     let mut child = Command::new("cpio")
         .args(["-idm", "--quiet"])
         .current_dir(t.path())

@@ -33,7 +33,13 @@ pub fn boot(args: &[String], on_plan: &mut dyn FnMut(&BootPlan)) -> Result<Infal
 
 /// Reads and plans /proc/cmdline.
 pub fn load_plan() -> Result<BootPlan, StepError> {
-    let text = std::fs::read_to_string("/proc/cmdline")
+    let (text, lossy) = crate::cli::read_cmdline(Path::new("/proc/cmdline"))
         .map_err(|e| StepError::new(Step::Cmdline, format_args!("read /proc/cmdline: {e}")))?;
+    if lossy {
+        crate::warn!(
+            Step::Cmdline,
+            "/proc/cmdline is not UTF-8; bytes that aren't were replaced with U+FFFD"
+        );
+    }
     plan::from_cmdline(&text).map_err(|e| StepError::new(Step::Cmdline, e))
 }

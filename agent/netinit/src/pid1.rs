@@ -81,12 +81,7 @@ fn policy() -> (bool, u32) {
 pub fn run(args: &[String]) -> ! {
     early_mounts();
     log::init_pid1();
-    std::panic::set_hook(Box::new(|info| {
-        log::failed(step::current(), &format_args!("internal error: {info}"));
-        let (_, secs) = policy();
-        // No rescue shell from a panic hook: the process state is suspect.
-        reboot_after(secs)
-    }));
+    std::panic::set_hook(panic_hook(reboot_after));
     let (s, us) = log::uptime();
     info!(
         Step::Init,
@@ -103,6 +98,39 @@ pub fn run(args: &[String]) -> ! {
         };
         fail(&err);
     }
+}
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
+
+/// Reports a panic, then reboots per the failure policy. No rescue
+/// shell from a panic hook: the process state is suspect.
+///
+/// Only a panic on the thread that installed the hook (the boot's main
+/// thread) reboots. A helper thread's panic (a bounded mount, a socket
+/// closer) is reported and that thread stops for good: the main thread
+/// goes on, and sees the helper's work as not done (every wait on a
+/// helper is bounded). Returning from the hook is not an option: the
+/// release build aborts on panic, and PID 1 aborting is a kernel panic.
+fn panic_hook(reboot: fn(u32) -> !) -> PanicHook {
+    let main = std::thread::current().id();
+    Box::new(move |info| {
+        let me = std::thread::current();
+        if me.id() != main {
+            log::failed(
+                step::current(),
+                &format_args!(
+                    "internal error in helper thread {}: {info}; that thread is stopped, the boot goes on",
+                    me.name().unwrap_or("(unnamed)")
+                ),
+            );
+            loop {
+                std::thread::park();
+            }
+        }
+        log::failed(step::current(), &format_args!("internal error: {info}"));
+        let (_, secs) = policy();
+        reboot(secs)
+    })
 }
 
 fn early_mounts() {
@@ -204,5 +232,45 @@ fn reboot_after(secs: u32) -> ! {
     );
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_reboot(secs: u32) -> ! {
+        println!("REBOOT {secs}");
+        std::process::exit(3)
+    }
+
+    /// Runs in a child process (the hook is process-wide).
+    #[test]
+    fn a_panic_in_a_helper_thread_does_not_reboot_while_main_goes_on() {
+        if std::env::var_os("NETINIT_TEST_PANIC_HOOK").is_some() {
+            std::panic::set_hook(panic_hook(test_reboot));
+            let _ = std::thread::Builder::new()
+                .name("helper".into())
+                .spawn(|| panic!("helper broke"));
+            std::thread::sleep(Duration::from_millis(300));
+            println!("MAIN CARRIED ON");
+            std::process::exit(0);
+        }
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "pid1::tests::a_panic_in_a_helper_thread_does_not_reboot_while_main_goes_on",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("NETINIT_TEST_PANIC_HOOK", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stdout.contains("MAIN CARRIED ON"), "{stdout}{stderr}");
+        assert!(!stdout.contains("REBOOT"), "{stdout}");
+        assert!(stderr.contains("FAILED at "), "{stderr}");
+        assert!(stderr.contains("helper broke"), "{stderr}");
     }
 }

@@ -331,6 +331,65 @@ fn lease_carries_every_option() {
 
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn classless_routes_and_a_slash_32_lease_with_an_off_link_router() {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(
+        &srv,
+        &[
+            // A /32 lease, as clouds hand out: every router is off-link.
+            "--dhcp-option=option:netmask,255.255.255.255",
+            "--dhcp-option=121,10.98.0.0/16,10.99.0.254,0.0.0.0/0,10.99.0.1",
+            // Ignored when option 121 is there (RFC 3442).
+            "--dhcp-option=option:router,10.99.0.77",
+            "--dhcp-option=option:mtu,9000",
+        ],
+    );
+    let j = lab.json("ip=dhcp");
+    assert!(j["address"].as_str().unwrap().ends_with("/32"), "{j}");
+    assert_eq!(j["gateway"], "10.99.0.1");
+    assert_eq!(
+        j["routes"],
+        serde_json::json!(["10.98.0.0/16 via 10.99.0.254"])
+    );
+    // veth's maximum is far above 9000: applied.
+    assert_eq!(j["mtu"], 9000);
+    let routes = lab.ip_json(&["route", "show"]);
+    let find = |dst: &str| {
+        routes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["dst"] == dst)
+            .cloned()
+            .unwrap_or_else(|| panic!("no route to {dst}: {routes}"))
+    };
+    assert_eq!(find("default")["gateway"], "10.99.0.1");
+    assert_eq!(find("10.99.0.1")["scope"], "link");
+    assert_eq!(find("10.99.0.254")["scope"], "link");
+    assert_eq!(find("10.98.0.0/16")["gateway"], "10.99.0.254");
+    // And the server answers over the on-link route (the kernel's own ping socket).
+    let ping = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.client(),
+            "ping",
+            "-c1",
+            "-W2",
+            "10.99.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn second_nic_wins_when_only_it_reaches_the_server() {
     for bootif in [false, true] {
         let mut lab = Lab::new();
@@ -378,6 +437,29 @@ fn bootif_on_the_dead_nic_fails_with_the_reason() {
          (hint: is a DHCP server on this segment? raise netinit.dhcp_timeout= for slow spanning tree)"
     );
     assert!(took < Duration::from_secs(10), "bounded: {took:?}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn a_static_address_another_host_holds_fails_at_once() {
+    let mut lab = Lab::new();
+    // The server side already has 10.99.0.1: a real ARP probe finds it.
+    lab.wire("eth0", MAC0, "10.99.0.1");
+    let (out, took) = lab.net("ip=10.99.0.1::10.99.0.254:24::eth0:off");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("netinit: net: FAILED at static: 10.99.0.1 on eth0 is already in use by "),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Nothing was configured.
+    let addrs = lab.ip_json(&["addr", "show", "eth0"]);
+    assert!(
+        addrs[0]["addr_info"].as_array().unwrap().is_empty(),
+        "{addrs}"
+    );
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub struct LinkInfo {
     /// IFF_LOWER_UP: the PHY reports carrier.
     pub carrier: bool,
     pub mtu: u32,
+    /// IFLA_MAX_MTU: the largest MTU the driver accepts; 0 if it doesn't say.
+    pub max_mtu: u32,
     pub loopback: bool,
     /// ARPHRD_ETHER, i.e. a DHCP candidate.
     pub ethernet: bool,
@@ -47,6 +49,9 @@ pub trait Netlink {
     ) -> Result<()>;
     /// Adds (or replaces) the IPv4 default route via `gateway` on `index`.
     fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> Result<()>;
+    /// Adds (or replaces) a route to `dest` on `index`, via `gateway`, or
+    /// on-link (scope link) without one.
+    fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<()>;
     /// IPv4 addresses currently on `index`, with their lifetimes.
     fn addresses(&mut self, index: u32) -> Result<Vec<Addr>>;
 }
@@ -135,6 +140,7 @@ impl Netlink for RtNetlink {
                     up: l.flags & codec::IFF_UP != 0,
                     carrier: l.flags & codec::IFF_LOWER_UP != 0,
                     mtu: l.mtu,
+                    max_mtu: l.max_mtu,
                     loopback: l.flags & codec::IFF_LOOPBACK != 0,
                     ethernet: l.kind == codec::ARPHRD_ETHER,
                 }),
@@ -176,6 +182,15 @@ impl Netlink for RtNetlink {
         self.request(
             codec::add_default_route(0, index, gateway),
             &format!("add default route via {gateway} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<()> {
+        let via = gateway.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+        self.request(
+            codec::add_route(0, index, dest, gateway),
+            &format!("add route {dest} {via} on link {index}"),
         )
         .map(drop)
     }

@@ -19,7 +19,11 @@ use linux_raw_sys::if_packet::{
     PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY, sockaddr_ll, tpacket_auxdata,
 };
 use linux_raw_sys::net::{SO_ATTACH_FILTER, SOL_PACKET, SOL_SOCKET};
+use std::net::Ipv4Addr;
+
+use netinit_core::arp;
 use netinit_core::dhcp::udp::{CLIENT_FILTER, UdpChecksum};
+use netinit_core::net::MacAddr;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
@@ -33,9 +37,13 @@ struct LinkAddr(sockaddr_ll);
 
 impl LinkAddr {
     fn new(ifindex: u32, dest: Option<[u8; 6]>) -> Self {
+        Self::with_protocol(ifindex, dest, linux_raw_sys::if_ether::ETH_P_IP as u16)
+    }
+
+    fn with_protocol(ifindex: u32, dest: Option<[u8; 6]>, protocol: u16) -> Self {
         let mut addr: sockaddr_ll = sockaddr_ll {
             sll_family: linux_raw_sys::net::AF_PACKET as u16,
-            sll_protocol: (linux_raw_sys::if_ether::ETH_P_IP as u16).to_be(),
+            sll_protocol: protocol.to_be(),
             sll_ifindex: i32::try_from(ifindex).unwrap_or(0),
             sll_hatype: 0,
             sll_pkttype: 0,
@@ -240,11 +248,81 @@ fn set_int(fd: &OwnedFd, level: u32, name: u32, value: i32) -> std::result::Resu
     if r == 0 { Ok(()) } else { Err(last_errno()) }
 }
 
+/// ARP probing (RFC 5227) of an address before it is configured.
+pub trait ArpProbe {
+    /// Probes `ip` on `ifindex` from `mac`; the MAC of a host that already
+    /// holds it, if one answers.
+    fn probe(&mut self, ifindex: u32, mac: MacAddr, ip: Ipv4Addr) -> Result<Option<MacAddr>>;
+}
+
+/// [`ArpProbe`] on a short-lived AF_PACKET socket for ETH_P_ARP.
+#[derive(Debug, Default)]
+pub struct RawArp;
+
+impl ArpProbe for RawArp {
+    fn probe(&mut self, ifindex: u32, mac: MacAddr, ip: Ipv4Addr) -> Result<Option<MacAddr>> {
+        let what = || format!("ARP probe for {ip} on link {ifindex}");
+        let eth_p_arp = linux_raw_sys::if_ether::ETH_P_ARP as u16;
+        let fd = rustix::net::socket_with(
+            AddressFamily::PACKET,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            Some(rustix::net::Protocol::from_raw(
+                rustix::net::RawProtocol::new(u32::from(eth_p_arp.to_be()))
+                    .ok_or_else(|| SysError::new("socket", what(), Errno::INVAL))?,
+            )),
+        )
+        .map_err(|e| SysError::new("socket", what(), e))?;
+        rustix::net::bind(&fd, &LinkAddr::with_protocol(ifindex, None, eth_p_arp))
+            .map_err(|e| SysError::new("bind", what(), e))?;
+        let to = LinkAddr::with_protocol(ifindex, Some([0xff; 6]), eth_p_arp);
+        let packet = arp::probe(mac, ip);
+        let start = Instant::now();
+        let mut sent = 0;
+        let mut buf = [0u8; 64];
+        loop {
+            let elapsed = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if sent < arp::PROBES && elapsed >= u64::from(sent) * arp::PROBE_INTERVAL_MS {
+                rustix::net::sendto(&fd, &packet, SendFlags::empty(), &to)
+                    .map_err(|e| SysError::new("sendto", what(), e))?;
+                sent += 1;
+            }
+            while let Ok(n) = rustix::net::recv(&fd, &mut buf, rustix::net::RecvFlags::empty()) {
+                let got = buf.get(..n.0).unwrap_or(&[]);
+                if let Some(holder) = arp::conflict(got, mac, ip) {
+                    return Ok(Some(holder));
+                }
+            }
+            if elapsed >= arp::LISTEN_MS {
+                return Ok(None);
+            }
+            let next_probe = if sent < arp::PROBES {
+                u64::from(sent) * arp::PROBE_INTERVAL_MS
+            } else {
+                arp::LISTEN_MS
+            };
+            let wait = next_probe
+                .min(arp::LISTEN_MS)
+                .saturating_sub(elapsed)
+                .max(1);
+            let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+            let ts = Timespec {
+                tv_sec: 0,
+                tv_nsec: i64::try_from(wait.min(999) * 1_000_000).unwrap_or(0),
+            };
+            match poll(&mut fds, Some(&ts)) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => return Err(SysError::new("poll", what(), e)),
+            }
+        }
+    }
+}
+
 /// What the DHCP driver needs from the system: one packet socket per NIC
 /// (keyed by ifindex), a wait on all of them, the clock it sleeps on, and
 /// a seed. The real one is [`RawDhcpIo`]; tests drive the driver with a
 /// fake network and a fake clock.
-pub trait DhcpIo {
+pub trait DhcpIo: ArpProbe {
     /// Opens the NIC's socket.
     fn open(&mut self, ifindex: u32, name: &str) -> Result<()>;
     /// Closes the NIC's socket (a NIC that lost the race). Idempotent.
@@ -312,6 +390,12 @@ impl RawDhcpIo {
             .iter()
             .find(|s| s.ifindex == ifindex)
             .ok_or_else(|| SysError::new("sendto", format!("ifindex {ifindex}"), Errno::BADF))
+    }
+}
+
+impl ArpProbe for RawDhcpIo {
+    fn probe(&mut self, ifindex: u32, mac: MacAddr, ip: Ipv4Addr) -> Result<Option<MacAddr>> {
+        RawArp.probe(ifindex, mac, ip)
     }
 }
 

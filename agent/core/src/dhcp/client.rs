@@ -21,10 +21,12 @@ use std::net::Ipv4Addr;
 
 use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
 use crate::ipconf::{Ipv4Cidr, classful_prefix, prefix_of};
-use crate::net::{LeaseTimes, MacAddr, NetState, Proto};
+use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
 
-/// Options we ask for (option 55), in the order of issue #4.
-pub const REQUESTED: [u8; 16] = [1, 3, 6, 12, 15, 17, 26, 28, 42, 51, 54, 58, 59, 66, 67, 119];
+/// Options we ask for (option 55). 121 comes before 3, as RFC 3442 asks.
+pub const REQUESTED: [u8; 17] = [
+    1, 121, 3, 6, 12, 15, 17, 26, 28, 42, 51, 54, 58, 59, 66, 67, 119,
+];
 
 /// Retransmit delays in ms; the last repeats. Jitter is added from 1 s on.
 const SCHEDULE_MS: [u64; 7] = [250, 500, 1000, 2000, 4000, 8000, 16000];
@@ -34,6 +36,9 @@ const MAX_REQUESTS: u32 = 4;
 /// repeats): the first retry is immediate, a server that keeps refusing
 /// is not hammered.
 const NAK_BACKOFF_MS: [u64; 6] = [0, 1000, 2000, 4000, 8000, 16000];
+/// After a DHCPDECLINE, the wait before starting over (RFC 2131 3.1.5
+/// asks for at least ten seconds, so a conflict can't become a storm).
+pub const DECLINE_WAIT_MS: u64 = 10_000;
 
 /// What the client sends about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,8 @@ pub struct Lease {
     pub server_id: Ipv4Addr,
     pub next_server: Option<Ipv4Addr>,
     pub router: Option<Ipv4Addr>,
+    /// Option 121 routes other than the default one.
+    pub routes: Vec<Route>,
     pub dns: Vec<Ipv4Addr>,
     pub domain: Option<String>,
     pub search: Vec<String>,
@@ -105,7 +112,17 @@ impl Lease {
             None => classful_prefix(addr),
         };
         let server_id = o.addr(opt::SERVER_ID).unwrap_or(src);
-        let lease_secs = o.u32(opt::LEASE_TIME).unwrap_or(u32::MAX);
+        // Present but not 4 bytes: refusing is safer than guessing "infinite".
+        let timer = |code: u8| match o.get(code) {
+            None => Ok(None),
+            Some(v) => o
+                .u32(code)
+                .map(Some)
+                .ok_or_else(|| format!("option {code} (lease timer) is {} bytes, not 4", v.len())),
+        };
+        let lease_secs = timer(opt::LEASE_TIME)?.unwrap_or(u32::MAX);
+        let (t1_secs, t2_secs) =
+            lease_timers(lease_secs, timer(opt::T1)?, timer(opt::T2)?, &mut warnings);
         let search = match o.get(opt::SEARCH) {
             Some(data) => decode_search(data).unwrap_or_else(|e| {
                 warnings.push(e.to_string());
@@ -125,6 +142,26 @@ impl Lease {
         let dns = list(opt::DNS, "DNS", &mut warnings);
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
+        // RFC 3442: when option 121 is present, option 3 is ignored.
+        let (router, routes) = match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
+            Some(Ok(all)) => {
+                let default = all
+                    .iter()
+                    .find(|r| r.dest.prefix == 0)
+                    .and_then(|r| r.gateway);
+                (
+                    default,
+                    all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
+                )
+            }
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "option 121 (classless routes): {e}; using option 3"
+                ));
+                (routers.first().copied(), Vec::new())
+            }
+            None => (routers.first().copied(), Vec::new()),
+        };
         let mtu = o.u16(opt::MTU).filter(|m| {
             let ok = *m >= 68;
             if !ok {
@@ -136,7 +173,8 @@ impl Lease {
             address: Ipv4Cidr { addr, prefix },
             server_id,
             next_server: Some(p.siaddr).filter(|a| !a.is_unspecified()),
-            router: routers.first().copied(),
+            router,
+            routes,
             dns,
             domain: o.text(opt::DOMAIN),
             search,
@@ -148,10 +186,8 @@ impl Lease {
             tftp_server: o.text(opt::TFTP_SERVER).or_else(|| p.sname.clone()),
             bootfile: o.text(opt::BOOTFILE).or_else(|| p.file.clone()),
             lease_secs,
-            t1_secs: o.u32(opt::T1).unwrap_or(lease_secs / 2),
-            t2_secs: o
-                .u32(opt::T2)
-                .unwrap_or((u64::from(lease_secs) * 7 / 8) as u32),
+            t1_secs,
+            t2_secs,
             bound_at_ms: now_ms,
             warnings,
         })
@@ -167,6 +203,7 @@ impl Lease {
             address: self.address,
             broadcast: Some(self.broadcast.unwrap_or_else(|| self.address.broadcast())),
             gateway: self.router,
+            routes: self.routes.clone(),
             server_id: Some(self.server_id),
             next_server: self.next_server,
             dns: self.dns.clone(),
@@ -207,6 +244,77 @@ pub(crate) fn base_packet(cfg: &ClientConfig, xid: u32, kind: MessageType, secs:
     p
 }
 
+/// Decodes option 121 (RFC 3442): each route is a prefix length, the
+/// significant octets of the destination, then a router (0.0.0.0 means
+/// on-link).
+fn classless_routes(mut data: &[u8]) -> Result<Vec<Route>, String> {
+    let mut out = Vec::new();
+    while let Some((&prefix, rest)) = data.split_first() {
+        if prefix > 32 {
+            return Err(format!("prefix length {prefix} is over 32"));
+        }
+        let n = usize::from(prefix).div_ceil(8);
+        let (dest, rest) = (rest.get(..n), rest.get(n..));
+        let (Some(dest), Some(rest)) = (dest, rest) else {
+            return Err("truncated destination".to_owned());
+        };
+        let Some(gw) = rest.get(..4).and_then(|g| <[u8; 4]>::try_from(g).ok()) else {
+            return Err("truncated router".to_owned());
+        };
+        let mut octets = [0u8; 4];
+        octets[..n].copy_from_slice(dest);
+        let gw = Ipv4Addr::from(gw);
+        out.push(Route {
+            dest: Ipv4Cidr {
+                addr: Ipv4Addr::from(octets),
+                prefix,
+            },
+            gateway: Some(gw).filter(|g| !g.is_unspecified()),
+        });
+        data = &rest[4..];
+    }
+    Ok(out)
+}
+
+/// T1 and T2 with RFC 2131's defaults (0.5 and 0.875 of the lease), and
+/// T1 < T2 < lease enforced: a value out of order is replaced by its
+/// default, with a warning.
+pub(crate) fn lease_timers(
+    lease: u32,
+    t1: Option<u32>,
+    t2: Option<u32>,
+    warnings: &mut Vec<String>,
+) -> (u32, u32) {
+    let d1 = lease / 2;
+    let d2 = u32::try_from(u64::from(lease) * 7 / 8).unwrap_or(u32::MAX);
+    if lease == u32::MAX {
+        // Infinite: there is nothing to renew.
+        return (u32::MAX, u32::MAX);
+    }
+    let t2 = match t2 {
+        Some(t) if t >= lease => {
+            warnings.push(format!(
+                "option 59 (T2) {t} s is not below the lease time {lease} s; using {d2} s"
+            ));
+            d2
+        }
+        Some(t) => t,
+        None => d2,
+    };
+    let t1 = match t1 {
+        Some(t) if t >= t2 => {
+            let d = d1.min(t2.saturating_sub(1));
+            warnings.push(format!(
+                "option 58 (T1) {t} s is not below T2 {t2} s; using {d} s"
+            ));
+            d
+        }
+        Some(t) => t,
+        None => d1.min(t2.saturating_sub(1)),
+    };
+    (t1, t2)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Selecting,
@@ -226,6 +334,7 @@ pub struct Client {
     attempt: usize,
     offers_seen: u32,
     naks: u32,
+    declines: u32,
     /// Carrier, as last reported by the caller. Nothing is sent without it.
     link_up: bool,
 }
@@ -243,6 +352,7 @@ impl Client {
             attempt: 0,
             offers_seen: 0,
             naks: 0,
+            declines: 0,
             link_up: false,
         };
         c.xid = c.random() as u32;
@@ -342,15 +452,40 @@ impl Client {
                 self.discover(secs)
             }
             State::Requesting { offer, sent } => {
-                *sent += 1;
+                *sent = sent.saturating_add(1);
                 let (addr, server) = (offer.address.addr, offer.server_id);
                 self.request(secs, addr, server)
             }
         };
         let wait = self.delay(self.attempt);
-        self.attempt += 1;
+        self.attempt = self.attempt.saturating_add(1);
         self.next_tx_ms = Some(now.saturating_add(wait));
         vec![Action::Send(packet.encode())]
+    }
+
+    /// The bound address is in use by another host (an ARP probe got an
+    /// answer): tells the server with a DHCPDECLINE and starts over after
+    /// [`DECLINE_WAIT_MS`].
+    pub fn decline(&mut self, now: u64, lease: &Lease, why: &str) -> Vec<Action> {
+        // RFC 2131 table 5: 50 and 54 must be there, 55/57/60 must not.
+        let mut p = Packet::request(self.xid, self.cfg.mac.0);
+        p.options
+            .push(opt::MESSAGE_TYPE, &[MessageType::Decline as u8]);
+        let mut client_id = vec![1u8];
+        client_id.extend_from_slice(&self.cfg.mac.0);
+        p.options.push(opt::CLIENT_ID, &client_id);
+        p.options
+            .push(opt::REQUESTED_IP, &lease.address.addr.octets());
+        p.options.push(opt::SERVER_ID, &lease.server_id.octets());
+        p.options.push(opt::MESSAGE, why.as_bytes());
+        self.restart();
+        self.declines = self.declines.saturating_add(1);
+        self.next_tx_ms = Some(now.saturating_add(DECLINE_WAIT_MS));
+        vec![Action::Send(p.encode())]
+    }
+
+    pub fn declines(&self) -> u32 {
+        self.declines
     }
 
     fn restart(&mut self) {
@@ -404,7 +539,7 @@ impl Client {
         match (&self.state, kind) {
             (State::Selecting, MessageType::Offer) => match Lease::from_packet(&p, src, now) {
                 Ok(offer) => {
-                    self.offers_seen += 1;
+                    self.offers_seen = self.offers_seen.saturating_add(1);
                     // Take the first offer: waiting for more costs time at boot.
                     self.state = State::Requesting {
                         offer: Box::new(offer),
@@ -419,7 +554,7 @@ impl Client {
             (State::Selecting, MessageType::Ack)
                 if self.cfg.rapid_commit && p.options.get(opt::RAPID_COMMIT).is_some() =>
             {
-                self.offers_seen += 1;
+                self.offers_seen = self.offers_seen.saturating_add(1);
                 self.bind(&p, src, now, None)
             }
             (State::Requesting { offer, .. }, MessageType::Ack) => {
@@ -427,10 +562,8 @@ impl Client {
                 self.bind(&p, src, now, Some(&offer))
             }
             (State::Requesting { offer, .. }, MessageType::Nak) => {
-                if p.options
-                    .addr(opt::SERVER_ID)
-                    .is_some_and(|s| s != offer.server_id)
-                {
+                // Without option 54 the IP source must be the server we asked.
+                if p.options.addr(opt::SERVER_ID).unwrap_or(src) != offer.server_id {
                     return vec![Action::Dropped(format!(
                         "NAK from {src}, not the server we asked"
                     ))];
@@ -440,7 +573,7 @@ impl Client {
                     .text(opt::MESSAGE)
                     .unwrap_or_else(|| "no reason given".to_owned());
                 self.restart();
-                self.naks += 1;
+                self.naks = self.naks.saturating_add(1);
                 let n = usize::try_from(self.naks - 1).unwrap_or(usize::MAX);
                 let base = NAK_BACKOFF_MS
                     .get(n)
@@ -892,6 +1025,145 @@ mod tests {
             matches!(&c.receive(11, rogue, &ack)[..], [Action::Dropped(r)] if r.contains("but we asked 10.77.0.1"))
         );
         assert!(!c.is_bound());
+    }
+
+    /// Offers, requests and returns what the server's ACK with `extra` gives.
+    fn ack_with(extra: &[(u8, &[u8])]) -> Vec<Action> {
+        let mut c = client(false);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        let ack = reply_for(&req, MessageType::Ack, ADDR, SERVER, extra).unwrap();
+        c.receive(11, SERVER, &ack)
+    }
+
+    #[test]
+    fn a_malformed_lease_time_is_an_error_not_an_infinite_lease() {
+        for (code, name) in [(opt::LEASE_TIME, "51"), (opt::T1, "58"), (opt::T2, "59")] {
+            let out = ack_with(&[(code, &[0, 0, 1])]);
+            assert!(
+                matches!(&out[..], [Action::Dropped(r)] if r.contains(&format!("option {name}"))),
+                "{out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn t1_below_t2_below_lease_is_enforced() {
+        let lease = |extra: &[(u8, &[u8])]| match ack_with(extra).remove(0) {
+            Action::Bound(l) => *l,
+            other => panic!("{other:?}"),
+        };
+        let l = lease(&[(opt::LEASE_TIME, &[0, 0, 0, 100])]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
+        // T2 beyond the lease, T1 beyond T2: both fall back to the RFC defaults.
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 90]),
+            (opt::T2, &[0, 0, 0, 200]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
+        assert!(
+            l.warnings.iter().any(|w| w.contains("T2")),
+            "{:?}",
+            l.warnings
+        );
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 80]),
+            (opt::T2, &[0, 0, 0, 70]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs), (50, 70));
+        assert!(
+            l.warnings.iter().any(|w| w.contains("T1")),
+            "{:?}",
+            l.warnings
+        );
+        // Good values are kept.
+        let l = lease(&[
+            (opt::LEASE_TIME, &[0, 0, 0, 100]),
+            (opt::T1, &[0, 0, 0, 30]),
+            (opt::T2, &[0, 0, 0, 60]),
+        ]);
+        assert_eq!((l.t1_secs, l.t2_secs, l.warnings.len()), (30, 60, 0));
+    }
+
+    #[test]
+    fn a_nak_without_server_id_counts_only_from_the_chosen_server() {
+        let mut c = client(false);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        let rogue = Ipv4Addr::new(10, 77, 0, 66);
+        let mut nak = Packet::decode(
+            &reply_for(&req, MessageType::Nak, Ipv4Addr::UNSPECIFIED, rogue, &[]).unwrap(),
+        )
+        .unwrap();
+        nak.options.0.retain(|(c, _)| *c != opt::SERVER_ID);
+        let out = c.receive(11, rogue, &nak.encode());
+        assert!(
+            matches!(&out[..], [Action::Dropped(r)] if r.contains("not the server we asked")),
+            "{out:?}"
+        );
+        assert_eq!(c.naks(), 0);
+        // The same NAK from the chosen server counts.
+        let out = c.receive(12, SERVER, &nak.encode());
+        assert!(matches!(out[0], Action::Nak(_)), "{out:?}");
+    }
+
+    #[test]
+    fn classless_static_routes_replace_the_router_option() {
+        let bound = |extra: &[(u8, &[u8])]| match ack_with(extra).remove(0) {
+            Action::Bound(l) => *l,
+            other => panic!("{other:?}"),
+        };
+        // 10.99.0.0/16 via 10.77.0.254, 192.168.5.0/24 on-link, default via 10.77.0.1.
+        let routes: &[u8] = &[
+            16, 10, 99, 10, 77, 0, 254, 24, 192, 168, 5, 0, 0, 0, 0, 0, 10, 77, 0, 1,
+        ];
+        let l = bound(&[
+            (opt::CLASSLESS_ROUTES, routes),
+            (opt::ROUTER, &[10, 77, 0, 9]),
+        ]);
+        // RFC 3442: with option 121, option 3 is ignored.
+        assert_eq!(l.router, Some(Ipv4Addr::new(10, 77, 0, 1)));
+        let shown: Vec<String> = l.routes.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["10.99.0.0/16 via 10.77.0.254", "192.168.5.0/24 on-link"]
+        );
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        // Malformed (a prefix over 32, a truncated entry): a warning, option 3 is used.
+        for bad in [
+            &[33u8, 1, 2, 3, 4, 5, 6, 7, 8, 9][..],
+            &[24, 10, 99, 0, 10, 77][..],
+        ] {
+            let l = bound(&[(opt::CLASSLESS_ROUTES, bad), (opt::ROUTER, &[10, 77, 0, 9])]);
+            assert_eq!(l.router, Some(Ipv4Addr::new(10, 77, 0, 9)));
+            assert!(l.routes.is_empty());
+            assert!(
+                l.warnings.iter().any(|w| w.contains("option 121")),
+                "{:?}",
+                l.warnings
+            );
+        }
+        // Asked for, before option 3 as RFC 3442 recommends.
+        let pos = |c| REQUESTED.iter().position(|&x| x == c);
+        assert!(pos(opt::CLASSLESS_ROUTES) < pos(opt::ROUTER));
+    }
+
+    #[test]
+    fn counters_saturate() {
+        let mut c = client(false);
+        c.naks = u32::MAX;
+        c.offers_seen = u32::MAX;
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
+        let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
+        assert_eq!(c.offers_seen(), u32::MAX);
+        let nak = reply_for(&req, MessageType::Nak, ADDR, SERVER, &[]).unwrap();
+        assert!(matches!(c.receive(11, SERVER, &nak)[0], Action::Nak(_)));
+        assert_eq!(c.naks(), u32::MAX);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod opt {
     pub const BOOTFILE: u8 = 67;
     pub const RAPID_COMMIT: u8 = 80;
     pub const SEARCH: u8 = 119;
+    pub const CLASSLESS_ROUTES: u8 = 121;
     pub const END: u8 = 255;
 }
 

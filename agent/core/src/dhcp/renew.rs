@@ -11,7 +11,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::client::{ClientConfig, Lease, base_packet};
+use super::client::{ClientConfig, Lease, base_packet, lease_timers};
 use super::packet::{BOOTREPLY, MessageType, Packet, opt};
 use crate::ipconf::Ipv4Cidr;
 use crate::net::LeaseTimes;
@@ -338,16 +338,18 @@ impl Renewer {
     }
 }
 
-/// T1 < T2 < lease, as RFC 2131 requires; otherwise the defaults (1/2
-/// and 7/8 of the lease), so a server's odd timers can't make us renew
-/// in a tight loop or never.
+/// T1 < T2 < lease, by the same rule the boot client applies to a
+/// server's timers, so the keeper can't renew in a tight loop or never.
 fn sane(t: LeaseTimes) -> LeaseTimes {
-    if t.lease_secs == u32::MAX || (t.t1_secs < t.t2_secs && t.t2_secs < t.lease_secs) {
-        return t;
-    }
+    let (t1_secs, t2_secs) = lease_timers(
+        t.lease_secs,
+        Some(t.t1_secs),
+        Some(t.t2_secs),
+        &mut Vec::new(),
+    );
     LeaseTimes {
-        t1_secs: t.lease_secs / 2,
-        t2_secs: (u64::from(t.lease_secs) * 7 / 8) as u32,
+        t1_secs,
+        t2_secs,
         ..t
     }
 }
@@ -607,8 +609,8 @@ mod tests {
 
     #[test]
     fn odd_timers_fall_back_to_the_rfc_defaults() {
-        assert_eq!(sane(times(100, 90, 80, 0)), times(100, 50, 87, 0));
-        assert_eq!(sane(times(100, 0, 0, 5)), times(100, 50, 87, 5));
+        assert_eq!(sane(times(100, 90, 80, 0)), times(100, 50, 80, 0));
+        assert_eq!(sane(times(100, 60, 120, 5)), times(100, 60, 87, 5));
         assert_eq!(sane(times(100, 10, 20, 0)), times(100, 10, 20, 0));
         let r = renewer(times(u32::MAX, 0, 0, 0));
         assert_eq!(r.next_wakeup(), None);

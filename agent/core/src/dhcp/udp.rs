@@ -115,9 +115,14 @@ pub fn unwrap(frame: &[u8], udp_checksum: UdpChecksum) -> Result<(Ipv4Addr, &[u8
     let src = Ipv4Addr::new(frame[12], frame[13], frame[14], frame[15]);
     let dst = Ipv4Addr::new(frame[16], frame[17], frame[18], frame[19]);
     let udp = &frame[ihl..total];
+    let sport = u16::from_be_bytes([udp[0], udp[1]]);
     let dport = u16::from_be_bytes([udp[2], udp[3]]);
     if dport != CLIENT_PORT {
         return Err("not for the DHCP client port");
+    }
+    // Any host may send to port 68; servers and relays send from 67.
+    if sport != SERVER_PORT {
+        return Err("not from the DHCP server port 67");
     }
     let udp_len = u16::from_be_bytes([udp[4], udp[5]]);
     let Some(udp) = udp.get(..usize::from(udp_len)).filter(|_| udp_len >= 8) else {
@@ -233,6 +238,15 @@ mod tests {
         frag[6] = 0x20; // MF
         assert_eq!(unwrap(&frag, V), Err("IP fragment"));
         assert_eq!(unwrap(&[0x60], V), Err("not IPv4"));
+        // Any host on the segment can send to port 68; a DHCP server sends from 67.
+        let spoof = frame(
+            Ipv4Addr::new(10, 0, 0, 9),
+            Ipv4Addr::BROADCAST,
+            5353,
+            CLIENT_PORT,
+            b"payload!",
+        );
+        assert_eq!(unwrap(&spoof, V), Err("not from the DHCP server port 67"));
         assert_eq!(unwrap(&[], V), Err("empty frame"));
     }
 

@@ -274,6 +274,17 @@ pub fn parse_dep(text: &str) -> Result<BTreeMap<String, Module>, IndexError> {
                 reason: "empty module path".into(),
             });
         }
+        // Paths are joined to the module directory: one that leaves it
+        // would pack (or load) a file from elsewhere.
+        for p in std::iter::once(path).chain(deps.split_whitespace()) {
+            if let Some(why) = crate::cpio::escapes(p) {
+                return Err(IndexError {
+                    file: "modules.dep",
+                    line: n,
+                    reason: format!("module path '{p}' {why}"),
+                });
+            }
+        }
         let deps = deps.split_whitespace().map(name_from_path).collect();
         out.insert(
             name_from_path(path),
@@ -417,6 +428,20 @@ alias fs-nfs4 nfsv4
         assert_eq!(idx.modules_for_alias(modalias), s(&["8139too", "8139cp"]));
         let (order, _) = idx.load_order(&s(&[modalias]));
         assert_eq!(order, s(&["8139too", "mii", "8139cp"]));
+    }
+
+    #[test]
+    fn module_paths_outside_the_tree_are_refused() {
+        for (dep, want) in [
+            ("/etc/shadow.ko:\n", "absolute"),
+            ("kernel/../../../etc/x.ko:\n", "'..'"),
+            ("kernel/a.ko: /boot/b.ko\n", "absolute"),
+            ("kernel/a.ko: kernel/../../b.ko\n", "'..'"),
+        ] {
+            let e = parse_dep(dep).map(|_| ()).unwrap_err();
+            assert!(e.reason.contains(want), "{dep}: {e:?}");
+        }
+        assert!(parse_dep("kernel/drivers/net/e1000e.ko: kernel/lib/crc.ko\n").is_ok());
     }
 
     #[test]

@@ -13,9 +13,10 @@
 
 use std::net::Ipv4Addr;
 
+use netinit_core::dhcp::client::DECLINE_WAIT_MS;
 use netinit_core::dhcp::udp;
 use netinit_core::dhcp::{Action, Client, ClientConfig, Lease};
-use netinit_core::net::{MacAddr, NetState};
+use netinit_core::net::{MacAddr, NetState, choose_mtu};
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 use netinit_sys::packet::{DhcpIo, RawDhcpIo};
@@ -143,7 +144,10 @@ pub fn drive(
             };
             let actions = nic.client.poll(t);
             if let Some(lease) = handle(io, nic, actions) {
-                return finish(nl, io, &nics, i, lease, t);
+                if declined(io, nic, &lease, t) {
+                    continue;
+                }
+                return finish(nl, io, plan, &nics, i, lease, t);
             }
         }
         // Sleep until a client is due, a carrier check is due, or a frame comes.
@@ -177,7 +181,10 @@ pub fn drive(
                     Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
                 };
                 if let Some(lease) = handle(io, nic, actions) {
-                    return finish(nl, io, &nics, i, lease, t);
+                    if declined(io, nic, &lease, t) {
+                        break;
+                    }
+                    return finish(nl, io, plan, &nics, i, lease, t);
                 }
             }
         }
@@ -244,7 +251,7 @@ fn handle(io: &mut dyn DhcpIo, nic: &mut Nic, actions: Vec<Action>) -> Option<Le
             }
             Action::Bound(lease) => return Some(*lease),
             Action::Dropped(why) => {
-                nic.drops += 1;
+                nic.drops = nic.drops.saturating_add(1);
                 if nic.drops <= MAX_DROP_LOGS {
                     warn!(Step::Dhcp, "{}: dropped: {why}", nic.link.name);
                 }
@@ -258,10 +265,41 @@ fn handle(io: &mut dyn DhcpIo, nic: &mut Nic, actions: Vec<Action>) -> Option<Le
     None
 }
 
+/// Probes a bound lease's address with ARP (RFC 5227) before it is
+/// configured. If another host answers, the lease is declined and the
+/// client starts over; returns true then. A probe that can't be sent is
+/// a warning: the address is used unchecked, as before probing existed.
+fn declined(io: &mut dyn DhcpIo, nic: &mut Nic, lease: &Lease, t: u64) -> bool {
+    let addr = lease.address.addr;
+    match io.probe(nic.link.index, nic.mac, addr) {
+        Ok(None) => false,
+        Ok(Some(holder)) => {
+            warn!(
+                Step::Dhcp,
+                "{}: {addr} from {} is already in use by {holder}; DHCPDECLINE, starting over in {} s",
+                nic.link.name,
+                lease.server_id,
+                DECLINE_WAIT_MS / 1000
+            );
+            let actions = nic
+                .client
+                .decline(t, lease, &format!("address in use by {holder}"));
+            // A decline only sends; it cannot bind.
+            let _ = handle(io, nic, actions);
+            true
+        }
+        Err(e) => {
+            warn!(Step::Dhcp, "{e} (address not checked for conflicts)");
+            false
+        }
+    }
+}
+
 /// Closes every socket, then configures the winner.
 fn finish(
     nl: &mut dyn Netlink,
     io: &mut dyn DhcpIo,
+    plan: &BootPlan,
     nics: &[Nic],
     winner: usize,
     lease: Lease,
@@ -276,7 +314,12 @@ fn finish(
     for w in &lease.warnings {
         warn!(Step::Dhcp, "{}: {w}", nic.link.name);
     }
-    let state = lease.to_net_state(&nic.link.name, nic.link.index, nic.mac);
+    let mut state = lease.to_net_state(&nic.link.name, nic.link.index, nic.mac);
+    let (mtu, why) = choose_mtu(plan.network.mtu, lease.mtu, Some(nic.link.max_mtu));
+    if let Some(why) = why {
+        warn!(Step::Dhcp, "{}: {why}", nic.link.name);
+    }
+    state.mtu = mtu;
     let since_carrier = t.saturating_sub(nic.carrier_at.unwrap_or(0));
     info!(
         Step::Dhcp,
@@ -371,6 +414,8 @@ mod tests {
         rapid_commit: bool,
         /// Answer every DISCOVER with these raw frames instead.
         garbage: Vec<Vec<u8>>,
+        /// Extra options in every OFFER and ACK.
+        extra: Vec<(u8, Vec<u8>)>,
     }
 
     struct FakeNic {
@@ -404,6 +449,9 @@ mod tests {
         now: u64,
         nics: Vec<FakeNic>,
         calls: Vec<String>,
+        /// Addresses another host already holds (answers ARP probes for).
+        taken: Vec<Ipv4Addr>,
+        probes: Vec<Ipv4Addr>,
     }
 
     impl World {
@@ -488,8 +536,27 @@ mod tests {
                 .push(format!("route {index} {gw}"));
             Ok(())
         }
+        fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gw: Option<Ipv4Addr>) -> SysResult<()> {
+            let via = gw.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+            self.0
+                .borrow_mut()
+                .calls
+                .push(format!("route {index} {dest} {via}"));
+            Ok(())
+        }
         fn addresses(&mut self, _index: u32) -> SysResult<Vec<netinit_sys::netlink::Addr>> {
             Ok(vec![])
+        }
+    }
+
+    impl netinit_sys::packet::ArpProbe for FakeIo {
+        fn probe(&mut self, _: u32, _: MacAddr, ip: Ipv4Addr) -> SysResult<Option<MacAddr>> {
+            let mut w = self.0.borrow_mut();
+            // Instant here, so the other tests' timings stay exact.
+            w.probes.push(ip);
+            Ok(w.taken
+                .contains(&ip)
+                .then_some(MacAddr([2, 0, 0, 0, 0, 0x99])))
         }
     }
 
@@ -540,6 +607,11 @@ mod tests {
                     vec![(opt::RAPID_COMMIT, &[]), (opt::ROUTER, &[10, 77, 0, 1])],
                 ),
                 MessageType::Discover => (MessageType::Offer, vec![]),
+                MessageType::Decline => {
+                    // dnsmasq marks a declined address and offers another.
+                    s.yiaddr = s.yiaddr.map(|a| Ipv4Addr::from(u32::from(a) + 1));
+                    return Ok(());
+                }
                 MessageType::Request if s.naks > 0 => {
                     s.naks -= 1;
                     (MessageType::Nak, vec![])
@@ -548,6 +620,9 @@ mod tests {
             };
             let mut extra = extra;
             extra.push((opt::SUBNET_MASK, &[255, 255, 255, 0]));
+            if kind != MessageType::Nak {
+                extra.extend(s.extra.iter().map(|(c, v)| (*c, v.as_slice())));
+            }
             let reply = reply_for(&datagram[28..], kind, yiaddr, SRV, &extra).unwrap();
             n.inbox.push((at, udp::wrap_reply(SRV, &reply)));
             Ok(())
@@ -638,6 +713,80 @@ mod tests {
         assert_eq!(w.nics[0].sent_times(), [0]);
         assert_eq!(w.calls, ["addr 3 10.77.0.100/24", "route 3 10.77.0.1"]);
         assert!(w.nics.iter().all(|n| !n.open));
+    }
+
+    fn mtu_server(mtu: u16) -> Option<Server> {
+        Some(Server {
+            extra: vec![(opt::MTU, mtu.to_be_bytes().to_vec())],
+            ..rapid_server(100, 1).unwrap()
+        })
+    }
+
+    #[test]
+    fn mtu_from_ip_wins_and_a_bad_dhcp_mtu_is_ignored() {
+        let mtu_calls = |cmdline: &str, mtu: u16| {
+            let (r, w) = run_world(cmdline, vec![nic(2, &[(0, true)], mtu_server(mtu))]);
+            let s = r.unwrap();
+            let calls: Vec<String> = w
+                .borrow()
+                .calls
+                .iter()
+                .filter(|c| c.starts_with("mtu"))
+                .cloned()
+                .collect();
+            (s.mtu, calls)
+        };
+        // ip=…:<mtu> overrides option 26.
+        assert_eq!(
+            mtu_calls("ip=eth0:dhcp:1450", 1400),
+            (Some(1450), vec!["mtu 2 1450".into()])
+        );
+        // A sane option 26 is used.
+        assert_eq!(
+            mtu_calls("ip=dhcp", 1400),
+            (Some(1400), vec!["mtu 2 1400".into()])
+        );
+        // Below 576, or above the NIC's maximum (1500 in the fake): ignored.
+        assert_eq!(mtu_calls("ip=dhcp", 300), (None, vec![]));
+        assert_eq!(mtu_calls("ip=dhcp", 9000), (None, vec![]));
+    }
+
+    #[test]
+    fn an_address_in_use_is_declined_and_the_next_one_taken() {
+        let world = Rc::new(RefCell::new(World {
+            nics: vec![nic(2, &[(0, true)], server(100, 1))],
+            taken: vec![Ipv4Addr::new(10, 77, 0, 100)],
+            ..Default::default()
+        }));
+        let plan = netinit_core::plan::from_cmdline("ip=dhcp").unwrap();
+        let links: Vec<LinkInfo> = world.borrow().nics.iter().map(|n| n.link.clone()).collect();
+        let s = drive(
+            &mut FakeNl(world.clone()),
+            &mut FakeIo(world.clone()),
+            &plan,
+            &links,
+        )
+        .unwrap();
+        let w = world.borrow();
+        assert_eq!(s.address.addr, Ipv4Addr::new(10, 77, 0, 101));
+        assert_eq!(
+            w.probes,
+            [Ipv4Addr::new(10, 77, 0, 100), Ipv4Addr::new(10, 77, 0, 101)]
+        );
+        use MessageType::*;
+        assert_eq!(
+            kinds(&w.nics[0]),
+            [Discover, Request, Decline, Discover, Request]
+        );
+        // RFC 2131: at least ten seconds between the DECLINE and the new DISCOVER.
+        let sent = &w.nics[0].sent;
+        assert!(
+            sent[3].0 - sent[2].0 >= 10_000,
+            "{:?}",
+            w.nics[0].sent_times()
+        );
+        // The taken address was never configured.
+        assert_eq!(w.calls, ["addr 2 10.77.0.101/24", "route 2 10.77.0.1"]);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use std::net::Ipv4Addr;
+
+use netinit_core::ipconf::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
@@ -13,16 +16,67 @@ use crate::{info, warn};
 
 /// How often carrier is re-read while waiting.
 pub const CARRIER_POLL: Duration = Duration::from_millis(10);
+/// While no NIC the plan can use exists: how often links are listed,
+/// drivers are loaded again for new devices, and a progress line says so.
+const NIC_POLL: Duration = Duration::from_millis(100);
+const NIC_RESCAN: Duration = Duration::from_millis(500);
+const NIC_PROGRESS: Duration = Duration::from_secs(2);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
-pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
-    let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-    for lo in links.iter().filter(|l| l.loopback && !l.up) {
-        if let Err(e) = nl.set_up(lo.index) {
-            warn!(Step::Link, "{e}");
+/// `rescan` loads drivers for devices that appeared since.
+pub fn prepare(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    rescan: &mut dyn FnMut(),
+) -> Result<Vec<LinkInfo>, StepError> {
+    let timeout = Duration::from_secs(u64::from(plan.timeouts.carrier_secs));
+    let start = Instant::now();
+    let mut lo_done = false;
+    let mut next_rescan = Duration::ZERO;
+    let mut next_progress = Duration::ZERO;
+    let candidates = loop {
+        let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        if !lo_done {
+            lo_done = true;
+            for lo in links.iter().filter(|l| l.loopback && !l.up) {
+                if let Err(e) = nl.set_up(lo.index) {
+                    warn!(Step::Link, "{e}");
+                }
+            }
         }
-    }
-    let candidates = pick(&links, plan)?;
+        match pick(&links, plan) {
+            Ok(c) => break c,
+            // USB NICs, Hyper-V's netvsc, async probes and a BOOTIF NIC
+            // whose driver is still binding appear late: keep loading
+            // drivers and looking, within the carrier budget.
+            Err(mut e) => {
+                let waited = start.elapsed();
+                if waited >= timeout {
+                    e.reason = e.reason.replacen(
+                        " (present:",
+                        &format!(" after {} s (present:", timeout.as_secs()),
+                        1,
+                    );
+                    return Err(e);
+                }
+                if waited >= next_progress {
+                    info!(
+                        Step::Link,
+                        "waiting for a NIC ({}): {} of {} s",
+                        e.reason,
+                        waited.as_secs(),
+                        timeout.as_secs()
+                    );
+                    next_progress = waited + NIC_PROGRESS;
+                }
+                if waited >= next_rescan {
+                    rescan();
+                    next_rescan = start.elapsed() + NIC_RESCAN;
+                }
+                std::thread::sleep(NIC_POLL);
+            }
+        }
+    };
     let mut up = Vec::new();
     let mut errors = Vec::new();
     for link in candidates {
@@ -123,8 +177,35 @@ pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), S
     }
     nl.add_address(state.ifindex, state.address, state.broadcast)
         .map_err(|e| StepError::new(step, e))?;
+    let idx = state.ifindex;
+    // A gateway outside the address's subnet (a /32 lease, a classless
+    // route's router) is reachable only once a host route says it is on
+    // this link; the kernel refuses the route otherwise (ENETUNREACH).
+    let mut on_link = Vec::new();
+    let mut reach = |nl: &mut dyn Netlink, gw: Ipv4Addr| -> Result<(), StepError> {
+        if state.address.contains(gw) || on_link.contains(&gw) {
+            return Ok(());
+        }
+        on_link.push(gw);
+        let host = Ipv4Cidr {
+            addr: gw,
+            prefix: 32,
+        };
+        nl.add_route(idx, host, None)
+            .map_err(|e| StepError::new(step, e))
+    };
+    for r in &state.routes {
+        if let Some(gw) = r.gateway {
+            reach(nl, gw)?;
+        }
+        if let Err(e) = nl.add_route(idx, r.dest, r.gateway) {
+            // A static route beyond the default one is not worth the boot.
+            warn!(step, "{e} (route {r} skipped)");
+        }
+    }
     if let Some(gw) = state.gateway {
-        nl.add_default_route(state.ifindex, gw).map_err(|e| {
+        reach(nl, gw)?;
+        nl.add_default_route(idx, gw).map_err(|e| {
             StepError::new(step, e).hint("is the gateway inside the address's subnet?")
         })?;
     }
@@ -146,6 +227,9 @@ pub(crate) mod fake {
         /// Calls to `links()` before carrier appears on each index.
         pub carrier_after: Vec<(u32, usize)>,
         pub polls: usize,
+        /// Links that only show up after this many calls to `links()`
+        /// (a USB NIC, Hyper-V's netvsc, an async probe).
+        pub late: Vec<(usize, LinkInfo)>,
     }
 
     pub fn eth(index: u32, name: &str, last: u8) -> LinkInfo {
@@ -156,6 +240,7 @@ pub(crate) mod fake {
             up: false,
             carrier: false,
             mtu: 1500,
+            max_mtu: 1500,
             loopback: false,
             ethernet: true,
         }
@@ -169,6 +254,7 @@ pub(crate) mod fake {
             up: false,
             carrier: false,
             mtu: 65536,
+            max_mtu: 0,
             loopback: true,
             ethernet: false,
         }
@@ -178,6 +264,11 @@ pub(crate) mod fake {
         fn links(&mut self) -> netinit_sys::Result<Vec<LinkInfo>> {
             self.polls += 1;
             let polls = self.polls;
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.late)
+                .into_iter()
+                .partition(|(after, _)| polls > *after);
+            self.late = later;
+            self.links.extend(now.into_iter().map(|(_, l)| l));
             for l in &mut self.links {
                 if self
                     .carrier_after
@@ -213,6 +304,16 @@ pub(crate) mod fake {
             self.calls.push(format!("route {index} via {gw}"));
             Ok(())
         }
+        fn add_route(
+            &mut self,
+            index: u32,
+            dest: Ipv4Cidr,
+            gw: Option<Ipv4Addr>,
+        ) -> netinit_sys::Result<()> {
+            let via = gw.map_or_else(|| "on-link".to_owned(), |g| format!("via {g}"));
+            self.calls.push(format!("route {index} {dest} {via}"));
+            Ok(())
+        }
         fn addresses(
             &mut self,
             _index: u32,
@@ -237,9 +338,50 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs")).unwrap();
+        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs"), &mut || {}).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
+    }
+
+    #[test]
+    fn a_late_nic_is_waited_for_with_rescans() {
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            late: vec![(3, eth(4, "eth0", 1))],
+            ..Default::default()
+        };
+        let mut rescans = 0;
+        let got = prepare(
+            &mut nl,
+            &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
+            &mut || rescans += 1,
+        )
+        .unwrap();
+        assert_eq!(got[0].name, "eth0");
+        assert!(rescans >= 1, "drivers rescanned while waiting");
+        assert!(nl.calls.contains(&"up 4".to_owned()), "{:?}", nl.calls);
+    }
+
+    #[test]
+    fn no_nic_ever_fails_at_the_carrier_timeout() {
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let e = prepare(
+            &mut nl,
+            &plan("ip=dhcp netinit.carrier_timeout=1"),
+            &mut || {},
+        )
+        .unwrap_err();
+        assert!(start.elapsed() >= Duration::from_secs(1));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(
+            e.reason
+                .starts_with("no Ethernet NIC found after 1 s (present: none)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -276,6 +418,7 @@ mod tests {
             server_id: [10, 77, 0, 1].into(),
             next_server: None,
             router: Some([10, 77, 0, 1].into()),
+            routes: vec![],
             dns: vec![],
             domain: None,
             search: vec![],
@@ -299,6 +442,84 @@ mod tests {
             [
                 "mtu 2 1400",
                 "addr 2 10.77.0.100/24 brd 10.77.0.255",
+                "route 2 via 10.77.0.1"
+            ]
+        );
+    }
+
+    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::ipconf::Ipv4Cidr {
+        netinit_core::ipconf::Ipv4Cidr {
+            addr: a.into(),
+            prefix,
+        }
+    }
+
+    #[test]
+    fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
+        let mut nl = FakeNetlink::default();
+        let mut state = netinit_core::dhcp::Lease {
+            address: netinit_core::ipconf::Ipv4Cidr {
+                addr: [10, 77, 0, 100].into(),
+                prefix: 32,
+            },
+            server_id: [10, 77, 0, 1].into(),
+            next_server: None,
+            router: Some([10, 77, 0, 1].into()),
+            routes: vec![],
+            dns: vec![],
+            domain: None,
+            search: vec![],
+            hostname: None,
+            root_path: None,
+            mtu: None,
+            broadcast: None,
+            ntp: vec![],
+            tftp_server: None,
+            bootfile: None,
+            lease_secs: 3600,
+            t1_secs: 1800,
+            t2_secs: 3150,
+            bound_at_ms: 0,
+            warnings: vec![],
+        }
+        .to_net_state("eth0", 2, netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]));
+        // A /32 lease (cloud style): the router is reachable only on-link.
+        apply(&mut nl, Step::Dhcp, &state).unwrap();
+        assert_eq!(
+            nl.calls,
+            [
+                "addr 2 10.77.0.100/32 brd 10.77.0.100",
+                "route 2 10.77.0.1/32 on-link",
+                "route 2 via 10.77.0.1"
+            ]
+        );
+        // Classless routes, one via a gateway outside the subnet.
+        state.address.prefix = 24;
+        state.broadcast = None;
+        state.routes = vec![
+            netinit_core::net::Route {
+                dest: cidr([10, 99, 0, 0], 16),
+                gateway: Some([10, 77, 0, 254].into()),
+            },
+            netinit_core::net::Route {
+                dest: cidr([172, 16, 0, 0], 12),
+                gateway: Some([192, 168, 9, 1].into()),
+            },
+            netinit_core::net::Route {
+                dest: cidr([192, 168, 5, 0], 24),
+                gateway: None,
+            },
+        ];
+        let mut nl = FakeNetlink::default();
+        apply(&mut nl, Step::Dhcp, &state).unwrap();
+        assert_eq!(
+            nl.calls,
+            [
+                "addr 2 10.77.0.100/24 brd ",
+                "route 2 10.99.0.0/16 via 10.77.0.254",
+                "route 2 192.168.9.1/32 on-link",
+                "route 2 172.16.0.0/12 via 192.168.9.1",
+                "route 2 192.168.5.0/24 on-link",
                 "route 2 via 10.77.0.1"
             ]
         );

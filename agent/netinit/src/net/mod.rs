@@ -31,10 +31,15 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
     }
     timed(Step::Modules, || modules::load(plan))?;
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
-    let candidates = timed(Step::Link, || link::prepare(&mut nl, plan))?;
+    let mut rescan = || {
+        if let Err(e) = modules::load(plan) {
+            crate::warn!(Step::Modules, "{e}");
+        }
+    };
+    let candidates = timed(Step::Link, || link::prepare(&mut nl, plan, &mut rescan))?;
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
-            static_ip::configure(&mut nl, plan, &candidates)
+            static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)
         })?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };

@@ -5,6 +5,7 @@ use std::time::Duration;
 use netinit_core::net::{NetState, Proto};
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
+use netinit_sys::packet::ArpProbe;
 
 use super::link;
 use crate::step::{Step, StepError};
@@ -13,6 +14,7 @@ use crate::step::{Step, StepError};
 /// the plan's address, gateway and MTU.
 pub fn configure(
     nl: &mut dyn Netlink,
+    arp: &mut dyn ArpProbe,
     plan: &BootPlan,
     candidates: &[LinkInfo],
 ) -> Result<NetState, StepError> {
@@ -36,6 +38,24 @@ pub fn configure(
             .hint("check the cable/switch port, or raise netinit.carrier_timeout="));
         }
     };
+    if let Some(mac) = chosen.mac {
+        match arp.probe(chosen.index, mac, address.addr) {
+            Ok(None) => {}
+            Ok(Some(holder)) => {
+                return Err(StepError::new(
+                    Step::Static,
+                    format_args!(
+                        "{} on {} is already in use by {holder}",
+                        address.addr, chosen.name
+                    ),
+                )
+                .hint(
+                    "ip= names an address another host has: fix the cmdline, or find that host",
+                ));
+            }
+            Err(e) => crate::warn!(Step::Static, "{e} (address not checked for conflicts)"),
+        }
+    }
     let state = NetState {
         interface: chosen.name.clone(),
         ifindex: chosen.index,
@@ -44,6 +64,7 @@ pub fn configure(
         address,
         broadcast: Some(address.broadcast()),
         gateway: n.gateway,
+        routes: vec![],
         server_id: None,
         next_server: n.server,
         dns: n.dns.clone(),
@@ -77,7 +98,7 @@ mod tests {
         )
         .unwrap();
         let links = nl.links.clone();
-        let state = configure(&mut nl, &plan, &links).unwrap();
+        let state = configure(&mut nl, &mut Arp(None), &plan, &links).unwrap();
         assert_eq!(state.interface, "eth1");
         assert_eq!(state.next_server, Some([10, 77, 0, 1].into()));
         assert_eq!(state.dns, [std::net::Ipv4Addr::new(10, 77, 0, 2)]);
@@ -90,6 +111,38 @@ mod tests {
         );
     }
 
+    struct Arp(Option<netinit_core::net::MacAddr>);
+    impl ArpProbe for Arp {
+        fn probe(
+            &mut self,
+            _: u32,
+            _: netinit_core::net::MacAddr,
+            _: std::net::Ipv4Addr,
+        ) -> netinit_sys::Result<Option<netinit_core::net::MacAddr>> {
+            Ok(self.0)
+        }
+    }
+
+    #[test]
+    fn a_static_address_in_use_is_a_clear_failure() {
+        let mut nl = FakeNetlink {
+            links: vec![eth(2, "eth0", 1)],
+            carrier_after: vec![(2, 0)],
+            ..Default::default()
+        };
+        let plan = netinit_core::plan::from_cmdline("ip=10.77.0.50:::24").unwrap();
+        let links = nl.links.clone();
+        let holder = netinit_core::net::MacAddr([2, 0, 0, 0, 0, 0x99]);
+        let e = configure(&mut nl, &mut Arp(Some(holder)), &plan, &links).unwrap_err();
+        assert_eq!(e.step, Step::Static);
+        assert_eq!(
+            e.to_string(),
+            "10.77.0.50 on eth0 is already in use by 02:00:00:00:00:99 \
+             (hint: ip= names an address another host has: fix the cmdline, or find that host)"
+        );
+        assert!(nl.calls.is_empty(), "nothing configured: {:?}", nl.calls);
+    }
+
     #[test]
     fn no_carrier_is_a_clear_failure() {
         let mut nl = FakeNetlink {
@@ -99,7 +152,7 @@ mod tests {
         let plan = netinit_core::plan::from_cmdline("ip=10.77.0.50:::24 netinit.carrier_timeout=1")
             .unwrap();
         let links = nl.links.clone();
-        let e = configure(&mut nl, &plan, &links).unwrap_err();
+        let e = configure(&mut nl, &mut Arp(None), &plan, &links).unwrap_err();
         assert_eq!(
             e.to_string(),
             "no carrier on eth0 after 1 s (hint: check the cable/switch port, or raise netinit.carrier_timeout=)"

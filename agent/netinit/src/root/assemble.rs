@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use netinit_core::live::{find_images, mem_available, toram_fits};
+use netinit_core::live::{find_images, mem_available, mem_total, overlay_bytes, toram_fits};
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
@@ -57,6 +57,9 @@ pub fn assemble<S: Mount + Loop + Files>(
         PathBuf::from(NFS_DIR)
     };
     let mount = nfs::mount_for(&root, net.address.addr);
+    for why in &root.refused {
+        warn!(Step::Nfs, "{why}");
+    }
     timed(Step::Nfs, || {
         let module = if matches!(root.version, NfsVersion::V4(_)) {
             "nfsv4"
@@ -83,7 +86,8 @@ pub fn assemble<S: Mount + Loop + Files>(
     let found = timed(Step::Image, || {
         let base = Path::new(NFS_DIR);
         let list = |rel: &str| sys.list_dir(&base.join(rel));
-        let read = |rel: &str| sys.read_to_string(&base.join(rel));
+        // Capped, and links resolve inside the medium.
+        let read = |rel: &str| sys.read_in(base, rel);
         find_images(&plan.live, &list, &read).map_err(|e| {
             StepError::new(
                 Step::Image,
@@ -93,12 +97,18 @@ pub fn assemble<S: Mount + Loop + Files>(
         })
     })?;
     info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
+    // An image that is a symlink resolves inside the medium: a link to
+    // /etc/... must not loop-mount a file of the initramfs.
     let mut images: Vec<PathBuf> = found
         .iter()
-        .map(|rel| Path::new(NFS_DIR).join(rel))
-        .collect();
+        .map(|rel| sys.resolve_in(Path::new(NFS_DIR), rel))
+        .collect::<Result<_, _>>()
+        .map_err(|e| StepError::new(Step::Image, e))?;
     if plan.toram {
-        images = timed(Step::Toram, || to_ram(sys, &images))?;
+        let base = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
+        images = timed(Step::Toram, || {
+            to_ram(sys, &images, plan.overlay.size, base)
+        })?;
     }
     let layers = timed(Step::Squashfs, || {
         ensure(Step::Squashfs, &["loop", "squashfs"]);
@@ -114,6 +124,10 @@ pub fn assemble<S: Mount + Loop + Files>(
         images,
     })
 }
+
+/// The longest one mount attempt may block (a SYN to a dead server, a
+/// mountd that never answers) before it is given up and retried.
+pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
@@ -139,15 +153,16 @@ fn mount_nfs<S: Mount + Files>(
     loop {
         let left = budget
             .saturating_sub(start.elapsed())
-            .max(Duration::from_secs(1));
+            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
                 info!(
                     Step::Nfs,
-                    "mounted {} ({}, server from {}) on {}",
+                    "mounted {} ({}, server from {}{}) on {}",
                     m.source,
                     m.data,
                     root.server_from,
+                    option_origins(root),
                     target.display()
                 );
                 return Ok(());
@@ -181,26 +196,59 @@ fn mount_nfs<S: Mount + Files>(
     }
 }
 
-/// `toram`: copies the images into a tmpfs when they fit, and says so
-/// either way with both numbers.
-fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathBuf>, StepError> {
-    let mut need = 0u64;
-    for i in images {
-        need += sys.size(i).map_err(|e| StepError::new(Step::Toram, e))?;
+/// `; options: rsize=8192 from DHCP root-path, ro from cmdline` (the
+/// rest of the mount options are netinit's defaults).
+fn option_origins(root: &ResolvedRoot) -> String {
+    let each: Vec<String> = root
+        .options
+        .iter()
+        .zip(&root.options_from)
+        .filter(|(o, _)| !o.is_empty())
+        .map(|(o, from)| format!("{o} from {from}"))
+        .collect();
+    if each.is_empty() {
+        "; other options are defaults".to_owned()
+    } else {
+        format!("; options: {}; the rest are defaults", each.join(", "))
     }
-    let have = sys
-        .read_to_string(Path::new("/proc/meminfo"))
-        .and_then(|m| mem_available(&m))
-        .unwrap_or(0);
-    if !toram_fits(need, have) {
+}
+
+/// The slowest copy `toram` waits for, on top of the NFS budget: a
+/// server or link that can't do 1 MiB/s is better read over NFS.
+const MIN_COPY_RATE: u64 = 1 << 20;
+/// How often the copy reports progress.
+const COPY_PROGRESS: Duration = Duration::from_secs(2);
+
+/// `toram`: copies the images into a tmpfs when they fit next to the
+/// overlay, and says so either way with both numbers. The copy goes in
+/// chunks with a progress line, and gives up after `base` plus one
+/// second per MiB.
+fn to_ram<S: Mount + Files>(
+    sys: &mut S,
+    images: &[PathBuf],
+    overlay: OverlaySize,
+    base: Duration,
+) -> Result<Vec<PathBuf>, StepError> {
+    // Sizes come from the server: add them without overflowing.
+    let mut need = Some(0u64);
+    for i in images {
+        let size = sys.size(i).map_err(|e| StepError::new(Step::Toram, e))?;
+        need = need.and_then(|n| n.checked_add(size));
+    }
+    let meminfo = sys.read_to_string(Path::new("/proc/meminfo"));
+    let have = meminfo.as_deref().and_then(mem_available).unwrap_or(0);
+    let total = meminfo.as_deref().and_then(mem_total).unwrap_or(have);
+    let overlay = overlay_bytes(overlay, total);
+    let Some(need) = need.filter(|&n| toram_fits(n, have, overlay)) else {
         warn!(
             Step::Toram,
-            "need {}, have {} available: not copying, reading the image over NFS",
-            human_bytes(need),
+            "need {} plus the overlay's {}, have {} available: not copying, reading the image over NFS",
+            need.map_or_else(|| "more than 16 EiB".to_owned(), human_bytes),
+            human_bytes(overlay),
             human_bytes(have)
         );
         return Ok(images.to_vec());
-    }
+    };
     info!(
         Step::Toram,
         "need {}, have {} available: copying",
@@ -210,7 +258,7 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
     let dir = Path::new(TORAM_DIR);
     sys.mkdir_p(dir)
         .map_err(|e| StepError::new(Step::Toram, e))?;
-    let size = format!("size={},mode=0755", need + (16 << 20));
+    let size = format!("size={},mode=0755", need.saturating_add(16 << 20));
     sys.mount(
         "tmpfs",
         dir,
@@ -219,6 +267,10 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
         &size,
     )
     .map_err(|e| StepError::new(Step::Toram, e))?;
+    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
+    let start = Instant::now();
+    let mut done_before = 0u64;
+    let mut next_report = COPY_PROGRESS;
     let mut out = Vec::new();
     for (i, src) in images.iter().enumerate() {
         let name = src.file_name().map_or_else(
@@ -226,9 +278,35 @@ fn to_ram<S: Mount + Files>(sys: &mut S, images: &[PathBuf]) -> Result<Vec<PathB
             |n| n.to_string_lossy().into_owned(),
         );
         let dst = dir.join(format!("{i}-{name}"));
-        sys.copy(src, &dst).map_err(|e| {
-            StepError::new(Step::Toram, e).hint("the copy ran out of space or the server went away")
+        let mut progress = |copied: u64| {
+            let elapsed = start.elapsed();
+            if elapsed >= next_report {
+                let sofar = done_before.saturating_add(copied);
+                info!(
+                    Step::Toram,
+                    "copied {} of {} ({} %)",
+                    human_bytes(sofar),
+                    human_bytes(need),
+                    sofar.saturating_mul(100) / need.max(1)
+                );
+                next_report = elapsed + COPY_PROGRESS;
+            }
+            elapsed <= deadline
+        };
+        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
+            let mut err = StepError::new(Step::Toram, &e);
+            if e.errno == 110 {
+                err.reason = format!(
+                    "{} (copy deadline of {} s passed)",
+                    err.reason,
+                    deadline.as_secs()
+                );
+                err.hint("the server or link is too slow for toram; boot without it")
+            } else {
+                err.hint("the copy ran out of space or the server went away")
+            }
         })?;
+        done_before = done_before.saturating_add(n);
         out.push(dst);
     }
     Ok(out)
@@ -340,6 +418,10 @@ pub(crate) mod fake {
         /// errno every write under this prefix fails with (a read-only root).
         pub write_error: Option<(String, i32)>,
         pub loops: u32,
+        /// What `size` reports for every file (100 MiB if unset).
+        pub file_size: Option<u64>,
+        /// The timeout of every bounded mount attempt.
+        pub attempt_caps: Vec<Duration>,
     }
 
     impl Mount for FakeSys {
@@ -369,6 +451,18 @@ pub(crate) mod fake {
                 });
             }
             Ok(())
+        }
+        fn mount_bounded(
+            &mut self,
+            source: &str,
+            target: &Path,
+            fstype: &str,
+            flags: MountFlags,
+            data: &str,
+            timeout: Duration,
+        ) -> Result<()> {
+            self.attempt_caps.push(timeout);
+            self.mount(source, target, fstype, flags, data)
         }
         fn move_mount(&mut self, from: &Path, to: &Path) -> Result<()> {
             self.calls
@@ -429,12 +523,34 @@ pub(crate) mod fake {
                 .is_some_and(|c| c.starts_with("->"))
         }
         fn size(&self, _: &Path) -> Result<u64> {
-            Ok(100 << 20)
+            Ok(self.file_size.unwrap_or(100 << 20))
         }
-        fn copy(&mut self, from: &Path, to: &Path) -> Result<u64> {
+        fn copy(
+            &mut self,
+            from: &Path,
+            to: &Path,
+            progress: &mut dyn FnMut(u64) -> bool,
+        ) -> Result<u64> {
             self.calls
                 .push(format!("copy {} {}", from.display(), to.display()));
-            Ok(100 << 20)
+            let size = self.file_size.unwrap_or(100 << 20);
+            if !progress(size) {
+                return Err(SysError {
+                    call: "copy",
+                    object: from.display().to_string(),
+                    errno: 110,
+                });
+            }
+            Ok(size)
+        }
+        fn write_in(&mut self, root: &Path, rel: &str, contents: &str) -> Result<()> {
+            self.write(&netinit_sys::mount::under(root, rel), contents)
+        }
+        fn read_in(&self, root: &Path, rel: &str) -> Option<String> {
+            self.read_to_string(&netinit_sys::mount::under(root, rel))
+        }
+        fn resolve_in(&self, root: &Path, rel: &str) -> Result<std::path::PathBuf> {
+            Ok(netinit_sys::mount::under(root, rel))
         }
     }
 }
@@ -458,6 +574,7 @@ mod tests {
             },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
             next_server: None,
             dns: vec![],
@@ -596,6 +713,34 @@ mod tests {
     }
 
     #[test]
+    fn each_nfs_attempt_has_its_own_cap() {
+        let mut sys = FakeSys {
+            nfs_errors: vec![110, 110],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=60",
+            &mut sys,
+        );
+        r.unwrap();
+        // A silent server must not eat the whole budget in one attempt.
+        assert_eq!(sys.attempt_caps.len(), 3);
+        assert!(
+            sys.attempt_caps.iter().all(|c| *c <= NFS_ATTEMPT_CAP),
+            "{:?}",
+            sys.attempt_caps
+        );
+        // A short budget caps the attempt below that.
+        let mut sys = FakeSys::default();
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=3",
+            &mut sys,
+        );
+        r.unwrap();
+        assert!(sys.attempt_caps[0] <= Duration::from_secs(3));
+    }
+
+    #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
             nfs_errors: vec![111, 110],
@@ -647,6 +792,57 @@ mod tests {
         );
     }
 
+    fn live_with(images: &[&str], meminfo: &str, file_size: u64) -> FakeSys {
+        let mut sys = FakeSys {
+            file_size: Some(file_size),
+            ..Default::default()
+        };
+        sys.dirs.insert(
+            "/run/netinit/nfs/live".into(),
+            images.iter().map(|s| s.to_string()).collect(),
+        );
+        sys.files.insert("/proc/meminfo".into(), meminfo.into());
+        sys
+    }
+
+    #[test]
+    fn toram_counts_the_overlay_and_survives_absurd_sizes() {
+        // 1.5 GiB of images, 2 GiB available, a 1 GiB overlay (50 % of 2 GiB):
+        // the images alone fit in 3/4 of what is free, but not with the overlay.
+        let meminfo = "MemTotal: 2097152 kB\nMemAvailable: 2097152 kB\n";
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 3 << 29);
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert_eq!(
+            r.unwrap().images,
+            [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")]
+        );
+        assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
+        // With a small overlay it is copied.
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 3 << 29);
+        let (r, _) = run(
+            "boot=live netboot=nfs nfsroot=10.77.0.1:/e toram overlay-size=100m",
+            &mut sys,
+        );
+        assert!(r.unwrap().images[0].starts_with("/run/netinit/toram"));
+        // Sizes that add up past 2^64 (a lying server): no overflow, no copy.
+        let mut sys = live_with(&["a.squashfs", "b.squashfs"], meminfo, u64::MAX / 2 + 1);
+        let (r, _) = run("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram", &mut sys);
+        assert!(r.unwrap().images[0].starts_with("/run/netinit/nfs"));
+    }
+
+    #[test]
+    fn toram_copy_has_a_deadline() {
+        let meminfo = "MemTotal: 4000000 kB\nMemAvailable: 3000000 kB\n";
+        let mut sys = live_with(&["filesystem.squashfs"], meminfo, 1);
+        let plan =
+            netinit_core::plan::from_cmdline("boot=live netboot=nfs nfsroot=10.77.0.1:/e toram")
+                .unwrap();
+        let images = [PathBuf::from("/run/netinit/nfs/live/filesystem.squashfs")];
+        let e = to_ram(&mut sys, &images, plan.overlay.size, Duration::ZERO).unwrap_err();
+        assert_eq!(e.step, Step::Toram);
+        assert!(e.reason.contains("deadline"), "{e}");
+    }
+
     #[test]
     fn toram_copies_when_it_fits_and_says_so_when_not() {
         let mut sys = FakeSys::default();
@@ -685,6 +881,52 @@ mod tests {
 
     /// Runs `body` in a private mount namespace: re-execs this test binary
     /// under `unshare -m` so nothing mounted here is seen by the host.
+    #[test]
+    #[ignore = "needs root: run by scripts/test.sh"]
+    fn host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir() {
+        in_private_mount_ns(
+            "root::assemble::tests::host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir",
+            || {
+                let t = tempfile::tempdir().unwrap();
+                let target = t.path().join("nfs");
+                std::fs::create_dir_all(&target).unwrap();
+                netinit_sys::mount::Linux
+                    .mount_bounded(
+                        "tmpfs",
+                        &target,
+                        "tmpfs",
+                        MountFlags::empty(),
+                        "size=1m",
+                        Duration::from_secs(5),
+                    )
+                    .unwrap();
+                let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+                let here: Vec<&str> = mounts
+                    .lines()
+                    .filter(|l| l.contains(t.path().to_str().unwrap()))
+                    .collect();
+                assert_eq!(here.len(), 1, "{here:?}");
+                assert!(here[0].contains(&format!(" {} tmpfs ", target.display())));
+                // The attempt's private directory is gone.
+                let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
+                assert_eq!(left.len(), 1, "{left:?}");
+                // A failing attempt leaves nothing behind either.
+                let e = netinit_sys::mount::Linux
+                    .mount_bounded(
+                        "none",
+                        &target,
+                        "no-such-fs",
+                        MountFlags::empty(),
+                        "",
+                        Duration::from_secs(5),
+                    )
+                    .unwrap_err();
+                assert_eq!(e.errno, 19);
+                assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+            },
+        );
+    }
+
     fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
         if std::env::var_os("NETINIT_TEST_MOUNTNS").is_some() {
             body();
@@ -768,7 +1010,13 @@ mod tests {
                 );
 
                 // toram: both images fit easily; they end up in a tmpfs.
-                let images = to_ram(&mut sys, &[img0.clone(), img1.clone()]).unwrap();
+                let images = to_ram(
+                    &mut sys,
+                    &[img0.clone(), img1.clone()],
+                    OverlaySize::Percent(50),
+                    Duration::from_secs(60),
+                )
+                .unwrap();
                 assert_eq!(
                     images,
                     [

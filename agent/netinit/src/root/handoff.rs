@@ -23,20 +23,43 @@ const NETWORKD: [&str; 2] = [
 ];
 const NETPLAN: [&str; 2] = ["usr/sbin/netplan", "etc/netplan"];
 const IFUPDOWN: &str = "etc/network/interfaces";
+const IFUPDOWN_DIR: &str = "etc/network/interfaces.d";
+const DHCPCD: [&str; 3] = ["usr/bin/dhcpcd", "usr/sbin/dhcpcd", "sbin/dhcpcd"];
+const DHCPCD_CONF: &str = "etc/dhcpcd.conf";
+const CONNMAN: [&str; 2] = ["usr/bin/connmand", "usr/sbin/connmand"];
+const CONNMAN_CONF: &str = "etc/connman/main.conf";
+const NETCTL: [&str; 2] = ["usr/bin/netctl", "usr/sbin/netctl"];
+const NETCTL_DIR: &str = "etc/netctl";
 
 fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
     markers.iter().any(|m| sys.exists(&root.join(m)))
 }
 
-/// Writes a file inside the new root. A read-only root (an NFS root
+/// Writes `rel` inside the new root; symlinks resolve inside it, never
+/// out of it (a root's /etc/hostname linking to the initramfs's files
+/// must not make PID 1 write there). A read-only root (an NFS root
 /// mounted `ro`) is not a reason to fail the boot: the file is skipped
-/// with a warning. Returns whether it was written.
-fn write_in_root<S: Files>(sys: &mut S, path: &Path, text: &str) -> Result<bool, StepError> {
-    match sys.write(path, text) {
+/// with a warning, as is a link to a directory the root doesn't have.
+/// Returns whether it was written.
+fn write_in_root<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    rel: &str,
+    text: &str,
+) -> Result<bool, StepError> {
+    match sys.write_in(root, rel, text) {
         Ok(()) => Ok(true),
         // EROFS
         Err(e) if e.errno == 30 => {
             warn!(Step::Handoff, "{e}: the root is read-only, skipped");
+            Ok(false)
+        }
+        // ENOENT: a dangling symlink inside the root.
+        Err(e) if e.errno == 2 => {
+            warn!(
+                Step::Handoff,
+                "{e}: a symlink to nowhere in the new root, skipped"
+            );
             Ok(false)
         }
         Err(e) => Err(StepError::new(Step::Handoff, e)),
@@ -74,13 +97,13 @@ pub fn write<S: Files + Hostname>(
                 Step::Handoff,
                 "/etc/resolv.conf is a symlink: left to the booted system"
             );
-        } else if write_in_root(sys, &path, &text)? {
+        } else if write_in_root(sys, root, "etc/resolv.conf", &text)? {
             wrote.push("/etc/resolv.conf".into());
         }
     }
     match &net.hostname {
         Some(name) if handoff::valid_hostname(name) => {
-            if write_in_root(sys, &under(root, "etc/hostname"), &format!("{name}\n"))? {
+            if write_in_root(sys, root, "etc/hostname", &format!("{name}\n"))? {
                 wrote.push("/etc/hostname".into());
             }
             if let Err(e) = sys.set_hostname(name) {
@@ -112,9 +135,72 @@ pub fn write<S: Files + Hostname>(
             .map_err(err)?;
         wrote.push(format!("{p} (netplan: critical)"));
     }
-    let interfaces = root.join(IFUPDOWN);
-    if let Some(text) = sys.read_to_string(&interfaces) {
-        if handoff::ifupdown_mentions(&text, &net.interface) {
+    if has(sys, root, &DHCPCD) {
+        let old = sys.read_in(root, DHCPCD_CONF);
+        if let Some(text) = handoff::dhcpcd_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, DHCPCD_CONF, &text)? {
+                wrote.push(format!(
+                    "/{DHCPCD_CONF} (dhcpcd: denyinterfaces {})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    if has(sys, root, &CONNMAN) {
+        let old = sys.read_in(root, CONNMAN_CONF);
+        if let Some(text) = handoff::connman_main_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, CONNMAN_CONF, &text)? {
+                wrote.push(format!(
+                    "/{CONNMAN_CONF} (connman: NetworkInterfaceBlacklist +{})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    if has(sys, root, &NETCTL) {
+        // Every unit that could start a netctl profile on the interface.
+        let profiles: Vec<(String, String)> = sys
+            .list_dir(&root.join(NETCTL_DIR))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|name| {
+                let text = sys.read_in(root, &format!("{NETCTL_DIR}/{name}"))?;
+                Some((name, text))
+            })
+            .collect();
+        let mut units: Vec<String> = handoff::netctl_profiles_for(&profiles, &net.interface)
+            .into_iter()
+            .map(|p| format!("netctl@{}.service", handoff::systemd_escape(p)))
+            .collect();
+        let esc = handoff::systemd_escape(&net.interface);
+        units.push(format!("netctl-ifplugd@{esc}.service"));
+        units.push(format!("netctl-auto@{esc}.service"));
+        for unit in units {
+            let p = format!("/run/systemd/system/{unit}.d/90-netinit.conf");
+            sys.write(Path::new(&p), &handoff::netctl_dropin(&net.interface))
+                .map_err(err)?;
+            wrote.push(format!("{p} (netctl: not started)"));
+        }
+    }
+    if let Some(text) = sys.read_in(root, IFUPDOWN) {
+        // A stanza in interfaces.d (cloud-init's 50-cloud-init) counts too:
+        // a second one for the same interface breaks ifupdown.
+        let in_dir = handoff::ifupdown_sources_dir(&text)
+            .then(|| sys.list_dir(&root.join(IFUPDOWN_DIR)))
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|f| {
+                sys.read_in(root, &format!("{IFUPDOWN_DIR}/{f}"))
+                    .is_some_and(|t| handoff::ifupdown_mentions(&t, &net.interface))
+            });
+        if let Some(f) = in_dir {
+            warn!(
+                Step::Handoff,
+                "/{IFUPDOWN_DIR}/{f} already configures {}; left as is (make it 'manual' to keep ifdown off the root link)",
+                net.interface
+            );
+        } else if handoff::ifupdown_mentions(&text, &net.interface) {
             warn!(
                 Step::Handoff,
                 "/etc/network/interfaces already configures {}; left as is (make it 'manual' to keep ifdown off the root link)",
@@ -122,12 +208,13 @@ pub fn write<S: Files + Hostname>(
             );
         } else if handoff::ifupdown_sources_dir(&text) {
             let p = format!("etc/network/interfaces.d/netinit-{}", net.interface);
-            if write_in_root(sys, &root.join(&p), &handoff::ifupdown_stanza(net))? {
+            if write_in_root(sys, root, &p, &handoff::ifupdown_stanza(net))? {
                 wrote.push(format!("/{p} (ifupdown: manual)"));
             }
         } else if write_in_root(
             sys,
-            &interfaces,
+            root,
+            IFUPDOWN,
             &format!("{text}\n{}", handoff::ifupdown_stanza(net)),
         )? {
             wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
@@ -157,6 +244,7 @@ mod tests {
             },
             broadcast: None,
             gateway: None,
+            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
             next_server: None,
             dns: vec![[10, 77, 0, 1].into()],
@@ -180,6 +268,8 @@ mod tests {
                 options: vec![],
                 version: NfsVersion::V3,
                 server_from: "cmdline",
+                options_from: Vec::new(),
+                refused: Vec::new(),
             },
             images: vec![],
         }
@@ -215,6 +305,89 @@ mod tests {
         );
         assert_eq!(wrote.len(), 7);
         assert!(sys.files["/run/net-eth0.conf"].contains("ROOTPATH='/export'\n"));
+    }
+
+    #[test]
+    fn writes_for_dhcpcd_connman_and_netctl() {
+        let mut sys = FakeSys::default();
+        for m in [
+            "/newroot/usr/bin/dhcpcd",
+            "/newroot/usr/bin/connmand",
+            "/newroot/usr/bin/netctl",
+        ] {
+            sys.dirs.insert(m.into(), vec![]);
+        }
+        sys.files
+            .insert("/newroot/etc/dhcpcd.conf".into(), "hostname\nduid\n".into());
+        sys.dirs.insert(
+            "/newroot/etc/netctl".into(),
+            vec!["eth0-dhcp".into(), "wlan".into(), "examples".into()],
+        );
+        sys.files.insert(
+            "/newroot/etc/netctl/eth0-dhcp".into(),
+            "Interface=eth0\nConnection=ethernet\nIP=dhcp\n".into(),
+        );
+        sys.files.insert(
+            "/newroot/etc/netctl/wlan".into(),
+            "Interface=wlan0\n".into(),
+        );
+        let wrote = write(&mut sys, &state(), &assembled(), 3).unwrap();
+        let writes: Vec<&str> = sys.calls.iter().map(String::as_str).collect();
+        assert_eq!(
+            writes,
+            [
+                "write /run/net-eth0.conf",
+                "write /run/netinit/net.json",
+                "write /newroot/etc/resolv.conf",
+                "write /newroot/etc/dhcpcd.conf",
+                "write /newroot/etc/connman/main.conf",
+                "write /run/systemd/system/netctl@eth0\\x2ddhcp.service.d/90-netinit.conf",
+                "write /run/systemd/system/netctl-ifplugd@eth0.service.d/90-netinit.conf",
+                "write /run/systemd/system/netctl-auto@eth0.service.d/90-netinit.conf",
+            ]
+        );
+        assert!(sys.files["/newroot/etc/dhcpcd.conf"].ends_with("denyinterfaces eth0\n"));
+        assert!(
+            sys.files["/newroot/etc/connman/main.conf"]
+                .contains("NetworkInterfaceBlacklist = vmnet,vboxnet,virbr,ifb,ve-,vb-,eth0\n")
+        );
+        assert_eq!(wrote.len(), 8, "{wrote:?}");
+        // Already handled: nothing is written twice.
+        let mut again = FakeSys {
+            files: sys.files.clone(),
+            dirs: sys.dirs.clone(),
+            ..Default::default()
+        };
+        write(&mut again, &state(), &assembled(), 3).unwrap();
+        assert!(
+            !again
+                .calls
+                .iter()
+                .any(|c| c.contains("dhcpcd.conf") || c.contains("main.conf"))
+        );
+    }
+
+    #[test]
+    fn an_ifupdown_stanza_in_interfaces_d_is_left_alone() {
+        let mut sys = FakeSys::default();
+        sys.files.insert(
+            "/newroot/etc/network/interfaces".into(),
+            "source /etc/network/interfaces.d/*\n".into(),
+        );
+        sys.dirs.insert(
+            "/newroot/etc/network/interfaces.d".into(),
+            vec!["50-cloud-init".into()],
+        );
+        sys.files.insert(
+            "/newroot/etc/network/interfaces.d/50-cloud-init".into(),
+            "auto eth0\niface eth0 inet dhcp\n".into(),
+        );
+        write(&mut sys, &state(), &assembled(), 3).unwrap();
+        assert!(
+            !sys.calls.iter().any(|c| c.contains("interfaces.d/netinit")),
+            "{:?}",
+            sys.calls
+        );
     }
 
     #[test]
