@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::config::RootPathDialect;
 use crate::json::Json;
 use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
 
@@ -19,7 +20,14 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("dns", n.dns.clone())
         .with("ntp", n.ntp.clone())
         .with("mtu", n.mtu)
-        .with("autoconf", n.autoconf.map(|a| a.as_str()));
+        .with("autoconf", n.autoconf.map(|a| a.as_str()))
+        .with(
+            "ifnames",
+            n.ifnames
+                .iter()
+                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
+        )
+        .with("peerdns", n.peerdns);
     let r = &plan.root;
     let root = Json::object()
         .with("kind", r.kind.as_str())
@@ -38,6 +46,17 @@ pub fn to_json(plan: &BootPlan) -> Json {
             "nfs_version",
             if r.kind == RootKind::Nfs {
                 Json::from(r.nfs_version.as_str())
+            } else {
+                Json::Null
+            },
+        )
+        .with(
+            "dialect",
+            if r.kind == RootKind::Nfs {
+                Json::from(match r.dialect {
+                    RootPathDialect::Kernel => "kernel",
+                    RootPathDialect::Dracut => "dracut",
+                })
             } else {
                 Json::Null
             },
@@ -62,7 +81,13 @@ pub fn to_json(plan: &BootPlan) -> Json {
         )
         .with("root", root)
         .with("live", live)
-        .with("overlay", Json::object().with("size", overlay_size))
+        .with(
+            "overlay",
+            Json::object()
+                .with("size", overlay_size)
+                .with("nfs_root", plan.overlay.nfs_root)
+                .with("tmpfs_extra", plan.overlay.tmpfs_extra.clone()),
+        )
         .with("toram", plan.toram)
         .with("init", plan.init.clone())
         .with("init_args", plan.init_args.clone())
@@ -105,11 +130,28 @@ pub fn describe(plan: &BootPlan) -> String {
         NetMethod::None => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
+    for i in &n.ifnames {
+        line(
+            &mut out,
+            "rename",
+            &format!("the NIC with MAC {} becomes {} before use", i.mac, i.name),
+        );
+    }
     if let Some(h) = &n.hostname {
         line(&mut out, "hostname", h);
     }
-    if !n.dns.is_empty() {
-        line(&mut out, "dns", &join(&n.dns));
+    match (n.dns.is_empty(), n.peerdns) {
+        (false, true) if n.method == NetMethod::Dhcp => {
+            line(&mut out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
+        }
+        (false, true) => line(&mut out, "dns", &join(&n.dns)),
+        (false, false) => line(
+            &mut out,
+            "dns",
+            &format!("{} only (rd.peerdns=0)", join(&n.dns)),
+        ),
+        (true, false) => line(&mut out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
+        (true, true) => {}
     }
     let mut modules = "by modalias (coldplug)".to_owned();
     if !plan.modules.is_empty() {
@@ -143,6 +185,9 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "root", &root);
     let live = match (&plan.live.base_dir, plan.live.layout) {
+        (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
+            "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
+        }
         (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
             "none: the NFS root is mounted read-write".to_owned()
         }
@@ -151,7 +196,7 @@ pub fn describe(plan: &BootPlan) -> String {
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
     line(&mut out, "live", &live);
-    if plan.live.layout != crate::plan::LiveLayout::None {
+    if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
         } else {

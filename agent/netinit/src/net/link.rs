@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use netinit_core::config::IfName;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
@@ -16,7 +17,11 @@ pub const CARRIER_POLL: Duration = Duration::from_millis(10);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
 pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
-    let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    if !plan.network.ifnames.is_empty() {
+        rename(nl, &links, &plan.network.ifnames)?;
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
     for lo in links.iter().filter(|l| l.loopback && !l.up) {
         if let Err(e) = nl.set_up(lo.index) {
             warn!(Step::Link, "{e}");
@@ -47,6 +52,43 @@ pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, S
     let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
     info!(Step::Link, "up: {}", names.join(" "));
     Ok(up)
+}
+
+/// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
+/// is still down (the kernel refuses to rename a link that is up). A MAC
+/// that is not present is only a warning: `pick` then says what is.
+fn rename(nl: &mut dyn Netlink, links: &[LinkInfo], ifnames: &[IfName]) -> Result<(), StepError> {
+    for want in ifnames {
+        let Some(link) = links.iter().find(|l| l.mac == Some(want.mac)) else {
+            warn!(
+                Step::Link,
+                "ifname={}:{}: no NIC has that MAC", want.name, want.mac
+            );
+            continue;
+        };
+        if link.name == want.name {
+            continue;
+        }
+        if link.up {
+            // Renaming would mean setting it down, which netinit never does.
+            warn!(
+                Step::Link,
+                "ifname={}:{}: {} is already up, keeping its name", want.name, want.mac, link.name
+            );
+            continue;
+        }
+        nl.set_name(link.index, &want.name).map_err(|e| {
+            StepError::new(Step::Link, e).hint(format!(
+                "is another NIC already called {}? pick a name the kernel does not use (e.g. bootnet)",
+                want.name
+            ))
+        })?;
+        info!(
+            Step::Link,
+            "renamed {} ({}) to {}", link.name, want.mac, want.name
+        );
+    }
+    Ok(())
 }
 
 /// The Ethernet links the plan allows: all of them, or the one pinned by
@@ -197,6 +239,13 @@ pub(crate) mod fake {
             self.calls.push(format!("mtu {index} {mtu}"));
             Ok(())
         }
+        fn set_name(&mut self, index: u32, name: &str) -> netinit_sys::Result<()> {
+            self.calls.push(format!("name {index} {name}"));
+            if let Some(l) = self.links.iter_mut().find(|l| l.index == index) {
+                l.name = name.to_owned();
+            }
+            Ok(())
+        }
         fn add_address(
             &mut self,
             index: u32,
@@ -237,6 +286,42 @@ mod tests {
         let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs")).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
+    }
+
+    #[test]
+    fn ifname_renames_before_up_and_ip_device_follows() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            ..Default::default()
+        };
+        let got = prepare(
+            &mut nl,
+            &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
+        )
+        .unwrap();
+        assert_eq!(nl.calls, ["name 3 bootnet", "up 1", "up 3"]);
+        assert_eq!(
+            got.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            ["bootnet"]
+        );
+        // Already up: never set down to rename; the pin then says what is there.
+        let mut up = eth(2, "eth0", 1);
+        up.up = true;
+        let mut nl = FakeNetlink {
+            links: vec![up],
+            ..Default::default()
+        };
+        let e = prepare(
+            &mut nl,
+            &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp"),
+        )
+        .unwrap_err();
+        assert!(nl.calls.is_empty(), "{:?}", nl.calls);
+        assert!(
+            e.reason
+                .starts_with("no NIC named bootnet (present: eth0 52:54:00:00:00:01)"),
+            "{e}"
+        );
     }
 
     #[test]
