@@ -4,6 +4,7 @@
 mod bench;
 mod cleanup;
 mod debian;
+mod dracut_scenarios;
 mod itools;
 mod kernel;
 mod lab;
@@ -299,6 +300,7 @@ fn prepare(
                 mac: mac.clone(),
                 hostname: s.hostname(),
                 root_path: s.root_path.clone(),
+                next_server: crate::dracut_scenarios::next_server(s.name),
             });
             if s.pxe {
                 pxe.push((mac, full_cmdline(s, interactive)));
