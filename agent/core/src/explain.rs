@@ -277,6 +277,46 @@ mod tests {
         }
     }
 
+    /// dracut's words in the human output: the rename, DNS without DHCP's,
+    /// the overlay over a read-only NFS root, the mapped budgets, the notes.
+    #[test]
+    fn describe_dracut_words() {
+        let text = describe(
+            &from_cmdline(
+                "root=nfs:10.77.0.3:/srv/root:vers=4.2 rd.overlay=tmpfs:size=512M ifname=bootnet:52:54:00:12:34:56 \
+                 ip=bootnet:dhcp rd.peerdns=0 nameserver=10.77.0.9 rd.net.timeout.dhcp=20 rd.net.dhcp.retry=3 \
+                 rd.net.timeout.carrier=5 rd.retry=120 rd.net.timeout.iflink=30 netinit.reboot=0 netinit.shell=0",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            text,
+            "network:    DHCP on bootnet\n\
+             rename:     the NIC with MAC 52:54:00:12:34:56 becomes bootnet before use\n\
+             dns:        10.77.0.9 only (rd.peerdns=0)\n\
+             modules:    by modalias (coldplug)\n\
+             root:       NFSv4.2 10.77.0.3:/srv/root, options vers=4.2\n\
+             live:       none: the NFS root is mounted read-only, writes go to a tmpfs overlay\n\
+             overlay:    tmpfs of 512 MiB\n\
+             init:       /sbin/init\n\
+             on failure: power off\n\
+             timeouts:   carrier 5 s, DHCP 60 s, NFS 120 s\n\
+             note:       rd.net.timeout.iflink=30 is accepted and has no effect: netinit takes the NICs present once their drivers are loaded\n"
+        );
+        let json = to_json(
+            &from_cmdline("root=dhcp ifname=bootnet:52:54:00:12:34:56 rd.peerdns=0").unwrap(),
+        )
+        .to_string();
+        for key in [
+            r#""ifnames":{"bootnet":"52:54:00:12:34:56"}"#,
+            r#""peerdns":false"#,
+            r#""dialect":"dracut""#,
+            r#""nfs_root":false"#,
+        ] {
+            assert!(json.contains(key), "{key} not in {json}");
+        }
+    }
+
     #[test]
     fn describe_reads_well() {
         let text = describe(&from_cmdline("sys=10.77.0.1:/export/sys ip=10.77.0.50::10.77.0.1:24 netinit.reboot=0 netinit.shell=0").unwrap());
