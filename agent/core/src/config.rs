@@ -456,17 +456,39 @@ fn is_legacy_nfs_root(value: &str) -> bool {
 /// may also follow the path after a `,` (the kernel's way). An empty
 /// server (`nfs::/path`) means "from DHCP".
 pub fn parse_dracut_nfs(text: &str) -> Result<NfsSpec, String> {
+    // RFC 2224 (`nfs://server[:port]/path`), which dracut also reads.
+    if let Some(url) = text.strip_prefix("//") {
+        let (host, path) = url.split_at(url.find('/').unwrap_or(url.len()));
+        let host = host.strip_suffix(':').unwrap_or(host);
+        let (server, port) = match host.rsplit_once(':') {
+            Some((s, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (s, Some(p)),
+            _ => (host, None),
+        };
+        if path.is_empty() {
+            return Err(format!("'nfs:{text}' has no path (want nfs://SERVER/path)"));
+        }
+        return Ok(NfsSpec {
+            server: Some(parse_server(server)?),
+            path: path.to_owned(),
+            options: port.map(|p| vec![format!("port={p}")]).unwrap_or_default(),
+        });
+    }
     let (server, rest) = match text.find(":/") {
         Some(i) => (text.get(..i), text.get(i + 1..).unwrap_or("")),
         None => (None, text),
     };
+    if let Some(s) = server.filter(|s| s.contains('[')) {
+        return Err(format!(
+            "server '{s}' is an IPv6 address; netinit speaks IPv4 only so far"
+        ));
+    }
+    // Anaconda's `nfs:<options>:<server>:/path`: options before the server.
+    let (server, anaconda_opts) = match server.and_then(|s| s.rsplit_once(':')) {
+        Some((opts, s)) => (Some(s), opts),
+        None => (server, ""),
+    };
     let server = match server {
         Some("") | None => None,
-        Some(s) if s.starts_with('[') => {
-            return Err(format!(
-                "server '{s}' is an IPv6 address; netinit speaks IPv4 only so far"
-            ));
-        }
         Some(s) => Some(parse_server(s)?),
     };
     let (path, colon_opts) = rest.split_once(':').unwrap_or((rest, ""));
@@ -476,7 +498,8 @@ pub fn parse_dracut_nfs(text: &str) -> Result<NfsSpec, String> {
             "path '{path}' is not absolute (want [SERVER:]/path[:options])"
         ));
     }
-    let mut options = split_options(comma_opts);
+    let mut options = split_options(anaconda_opts);
+    options.extend(split_options(comma_opts));
     options.extend(split_options(colon_opts));
     Ok(NfsSpec {
         server,
@@ -504,8 +527,9 @@ pub fn parse_root_path(text: &str, dialect: RootPathDialect) -> Result<(NfsSpec,
         (None, None) => (text, false),
     };
     let spec = match dialect {
-        RootPathDialect::Kernel => parse_nfsroot(rest)?,
-        RootPathDialect::Dracut => parse_dracut_nfs(rest)?,
+        // A URL is never a kernel path, whatever the form that asked.
+        RootPathDialect::Kernel if !rest.starts_with("//") => parse_nfsroot(rest)?,
+        _ => parse_dracut_nfs(rest)?,
     };
     Ok((spec, nfs4))
 }
@@ -840,6 +864,26 @@ mod tests {
                 ),
             ),
             ("nfs4:/srv/root", Nfs(spec(None, "/srv/root", &[]), true)),
+            // Forms dracut's nfs-lib also reads: RFC 2224 URLs and Anaconda's options-first.
+            (
+                "nfs://10.0.0.1/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs://10.0.0.1:2049/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &["port=2049"]), false),
+            ),
+            (
+                "nfs://10.0.0.1:/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs:vers=3,ro:10.0.0.1:/srv/root",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["vers=3", "ro"]),
+                    false,
+                ),
+            ),
         ] {
             assert_eq!(parse_root(text), Ok(want), "root={text}");
         }
@@ -848,6 +892,11 @@ mod tests {
             ("nfs:[fd00::1]:/srv", "is an IPv6 address"),
             ("nfs:srv:/x", "server 'srv' is not an IPv4 address"),
             ("nfs:srv", "path 'srv' is not absolute"),
+            ("nfs://10.0.0.1", "has no path"),
+            (
+                "nfs://fileserver/srv",
+                "server 'fileserver' is not an IPv4 address",
+            ),
         ] {
             let e = parse_root(text).unwrap_err().reason;
             assert!(e.contains(want), "root={text}: {e}");
@@ -918,6 +967,14 @@ mod tests {
             ),
             ("/srv/root", Dracut, None, "/srv/root", vec![], false),
             ("nfs:/srv/root", Kernel, None, "/srv/root", vec![], false),
+            (
+                "nfs://10.0.0.3/srv/root",
+                Kernel,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec![],
+                false,
+            ),
         ] {
             let (spec, v4) = parse_root_path(text, dialect).unwrap();
             assert_eq!(
