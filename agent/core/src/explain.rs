@@ -102,7 +102,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
             Json::object()
                 .with("carrier_secs", plan.timeouts.carrier_secs)
                 .with("dhcp_secs", plan.timeouts.dhcp_secs)
-                .with("nfs_secs", plan.timeouts.nfs_secs),
+                .with("nfs_secs", plan.timeouts.nfs_secs)
+                .with("link_secs", plan.timeouts.link_secs),
         )
         .with("quiet", plan.quiet)
         .with("notes", plan.notes.clone())
@@ -222,14 +223,14 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "on failure", &fail);
     let t = plan.timeouts;
-    line(
-        &mut out,
-        "timeouts",
-        &format!(
-            "carrier {} s, DHCP {} s, NFS {} s",
-            t.carrier_secs, t.dhcp_secs, t.nfs_secs
-        ),
+    let mut timeouts = format!(
+        "carrier {} s, DHCP {} s, NFS {} s",
+        t.carrier_secs, t.dhcp_secs, t.nfs_secs
     );
+    if t.link_secs > 0 {
+        let _ = write!(timeouts, ", a NIC to appear {} s", t.link_secs);
+    }
+    line(&mut out, "timeouts", &timeouts);
     for note in &plan.notes {
         line(&mut out, "note", note);
     }
@@ -300,8 +301,7 @@ mod tests {
              overlay:    tmpfs of 512 MiB\n\
              init:       /sbin/init\n\
              on failure: power off\n\
-             timeouts:   carrier 5 s, DHCP 60 s, NFS 120 s\n\
-             note:       rd.net.timeout.iflink=30 is accepted and has no effect: netinit takes the NICs present once their drivers are loaded\n"
+             timeouts:   carrier 5 s, DHCP 60 s, NFS 120 s, a NIC to appear 30 s\n"
         );
         let json = to_json(
             &from_cmdline("root=dhcp ifname=bootnet:52:54:00:12:34:56 rd.peerdns=0").unwrap(),

@@ -241,6 +241,9 @@ pub struct Timeouts {
     pub dhcp_secs: u32,
     /// Total NFS mount retry budget (`netinit.nfs_timeout=`).
     pub nfs_secs: u32,
+    /// How long to wait for a usable NIC to appear (dracut's
+    /// `rd.net.timeout.iflink=`); 0: take what is there after coldplug.
+    pub link_secs: u32,
 }
 
 impl Default for Timeouts {
@@ -249,6 +252,7 @@ impl Default for Timeouts {
             carrier_secs: 15,
             dhcp_secs: 90,
             nfs_secs: 60,
+            link_secs: 0,
         }
     }
 }
@@ -296,7 +300,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         notes.push("toram has no effect without a live image".to_owned());
     }
     let overlay = plan_overlay(c, &root, &live, &mut notes);
-    let timeouts = plan_timeouts(c, &mut notes);
+    let timeouts = plan_timeouts(c);
     Ok(BootPlan {
         network,
         modules: c.netinit.modules.clone(),
@@ -349,7 +353,7 @@ fn plan_overlay(
 }
 
 /// Our `netinit.*` budgets win; dracut's knobs fill in the rest.
-fn plan_timeouts(c: &Config, notes: &mut Vec<String>) -> Timeouts {
+fn plan_timeouts(c: &Config) -> Timeouts {
     let d = &c.dracut;
     let defaults = Timeouts::default();
     // dracut runs DHCP `retry` times with `timeout` seconds each; netinit
@@ -362,11 +366,6 @@ fn plan_timeouts(c: &Config, notes: &mut Vec<String>) -> Timeouts {
                 .min(86_400),
         ),
     };
-    if let Some(s) = d.iflink_timeout {
-        notes.push(format!(
-            "rd.net.timeout.iflink={s} is accepted and has no effect: netinit takes the NICs present once their drivers are loaded"
-        ));
-    }
     Timeouts {
         carrier_secs: c
             .netinit
@@ -383,6 +382,7 @@ fn plan_timeouts(c: &Config, notes: &mut Vec<String>) -> Timeouts {
             .nfs_timeout
             .or(d.retry)
             .unwrap_or(defaults.nfs_secs),
+        link_secs: d.iflink_timeout.unwrap_or(defaults.link_secs),
     }
 }
 
@@ -1392,8 +1392,9 @@ mod tests {
             );
         }
         let plan = p("root=dhcp rd.net.timeout.iflink=30 rd.net.timeout.ifup=5");
-        assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
-        assert!(plan.notes.iter().all(|n| n.contains("has no effect")));
+        assert_eq!(plan.timeouts.link_secs, 30);
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(plan.notes[0].starts_with("rd.net.timeout.ifup= is accepted and has no effect"));
         // rd.neednet=1: the network comes up without a network root.
         assert_eq!(p("rd.neednet=1").network.method, NetMethod::Dhcp);
         assert_eq!(p("root=/dev/sda1").network.method, NetMethod::None);

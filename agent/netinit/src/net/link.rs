@@ -14,20 +14,56 @@ use crate::{info, warn};
 
 /// How often carrier is re-read while waiting.
 pub const CARRIER_POLL: Duration = Duration::from_millis(10);
+/// How often the link list is re-read while waiting for a NIC to appear.
+const LINK_POLL: Duration = Duration::from_millis(50);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
 pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, StepError> {
-    let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-    if !plan.network.ifnames.is_empty() {
-        rename(nl, &links, &plan.network.ifnames)?;
-        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    let budget = Duration::from_secs(u64::from(plan.timeouts.link_secs));
+    let start = Instant::now();
+    let mut waiting = false;
+    let (links, candidates) = loop {
+        let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        if !plan.network.ifnames.is_empty() {
+            rename(nl, &links, &plan.network.ifnames)?;
+            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        }
+        match pick(&links, plan) {
+            Ok(c) => break (links, c),
+            // rd.net.timeout.iflink=: a slow driver or a USB NIC may still come.
+            Err(e) if start.elapsed() < budget => {
+                if !waiting {
+                    info!(
+                        Step::Link,
+                        "{}; waiting up to {} s for it (rd.net.timeout.iflink)",
+                        e.reason,
+                        budget.as_secs()
+                    );
+                    waiting = true;
+                }
+                std::thread::sleep(LINK_POLL);
+            }
+            Err(mut e) => {
+                if waiting {
+                    e.reason = format!("{} after waiting {} s", e.reason, budget.as_secs());
+                }
+                return Err(e);
+            }
+        }
+    };
+    for want in &plan.network.ifnames {
+        if !links.iter().any(|l| l.mac == Some(want.mac)) {
+            warn!(
+                Step::Link,
+                "ifname={}:{}: no NIC has that MAC", want.name, want.mac
+            );
+        }
     }
     for lo in links.iter().filter(|l| l.loopback && !l.up) {
         if let Err(e) = nl.set_up(lo.index) {
             warn!(Step::Link, "{e}");
         }
     }
-    let candidates = pick(&links, plan)?;
     let mut up = Vec::new();
     let mut errors = Vec::new();
     for link in candidates {
@@ -55,15 +91,11 @@ pub fn prepare(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<Vec<LinkInfo>, S
 }
 
 /// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
-/// is still down (the kernel refuses to rename a link that is up). A MAC
-/// that is not present is only a warning: `pick` then says what is.
+/// is still down (the kernel refuses to rename a link that is up).
 fn rename(nl: &mut dyn Netlink, links: &[LinkInfo], ifnames: &[IfName]) -> Result<(), StepError> {
     for want in ifnames {
+        // A MAC not (yet) present is reported once the wait is over.
         let Some(link) = links.iter().find(|l| l.mac == Some(want.mac)) else {
-            warn!(
-                Step::Link,
-                "ifname={}:{}: no NIC has that MAC", want.name, want.mac
-            );
             continue;
         };
         if link.name == want.name {
@@ -187,6 +219,8 @@ pub(crate) mod fake {
         pub calls: Vec<String>,
         /// Calls to `links()` before carrier appears on each index.
         pub carrier_after: Vec<(u32, usize)>,
+        /// Calls to `links()` before the link with each index exists.
+        pub appear_after: Vec<(u32, usize)>,
         pub polls: usize,
     }
 
@@ -229,7 +263,17 @@ pub(crate) mod fake {
                     l.carrier = true;
                 }
             }
-            Ok(self.links.clone())
+            Ok(self
+                .links
+                .iter()
+                .filter(|l| {
+                    !self
+                        .appear_after
+                        .iter()
+                        .any(|(i, after)| *i == l.index && polls <= *after)
+                })
+                .cloned()
+                .collect())
         }
         fn set_up(&mut self, index: u32) -> netinit_sys::Result<()> {
             self.calls.push(format!("up {index}"));
@@ -321,6 +365,40 @@ mod tests {
             e.reason
                 .starts_with("no NIC named bootnet (present: eth0 52:54:00:00:00:01)"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn iflink_timeout_waits_for_a_late_nic_and_says_how_long_it_waited() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            appear_after: vec![(2, 3)],
+            ..Default::default()
+        };
+        let got = prepare(&mut nl, &plan("root=dhcp rd.net.timeout.iflink=5")).unwrap();
+        assert_eq!(got[0].name, "eth0");
+        assert_eq!(nl.polls, 4);
+        // Without the knob, no wait.
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            appear_after: vec![(2, 3)],
+            ..Default::default()
+        };
+        let e = prepare(&mut nl, &plan("root=dhcp")).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("no Ethernet NIC found (present: none)"),
+            "{e}"
+        );
+        assert_eq!(nl.polls, 1);
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            ..Default::default()
+        };
+        let e = prepare(&mut nl, &plan("root=dhcp rd.net.timeout.iflink=1")).unwrap_err();
+        assert_eq!(
+            e.reason,
+            "no Ethernet NIC found (present: none) after waiting 1 s"
         );
     }
 
