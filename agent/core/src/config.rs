@@ -135,6 +135,27 @@ fn err(param: &str, reason: impl Into<String>) -> PlanError {
     }
 }
 
+/// A number of seconds in `min..=max`.
+fn seconds(p: &Param, min: u32, max: u32) -> Result<u32, PlanError> {
+    let v = need_value(p)?;
+    match v.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(err(
+            &p.key,
+            format!("'{v}' is not a number of seconds ({min}-{max})"),
+        )),
+    }
+}
+
+/// An on/off word; the bare key means on.
+fn switch(p: &Param) -> Result<bool, PlanError> {
+    match p.value.as_deref() {
+        None | Some("1" | "yes" | "on" | "true") => Ok(true),
+        Some("0" | "no" | "off" | "false") => Ok(false),
+        Some(v) => Err(err(&p.key, format!("'{v}' is not 0 or 1"))),
+    }
+}
+
 fn need_value(p: &Param) -> Result<&str, PlanError> {
     p.value
         .as_deref()
@@ -241,23 +262,7 @@ impl Config {
     fn apply_dracut(&mut self, p: &Param) -> Result<(), PlanError> {
         let key = p.key.as_str();
         let d = &mut self.dracut;
-        let secs = |max: u32, min: u32| -> Result<u32, PlanError> {
-            let v = need_value(p)?;
-            match v.parse::<u32>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(err(
-                    key,
-                    format!("'{v}' is not a number of seconds ({min}-{max})"),
-                )),
-            }
-        };
-        let flag = || -> Result<bool, PlanError> {
-            match p.value.as_deref() {
-                None | Some("1" | "yes" | "on" | "true") => Ok(true),
-                Some("0" | "no" | "off" | "false") => Ok(false),
-                Some(v) => Err(err(key, format!("'{v}' is not 0 or 1"))),
-            }
-        };
+        let secs = |max: u32, min: u32| seconds(p, min, max);
         match key {
             "rd.overlay" | "rd.live.overlay" | "rd.live.overlay.overlayfs" => {
                 let v = p.value.as_deref().unwrap_or("1");
@@ -298,8 +303,8 @@ impl Config {
                 ));
             }
             "rd.retry" => d.retry = Some(secs(86_400, 1)?),
-            "rd.neednet" => d.neednet = Some(flag()?),
-            "rd.peerdns" => d.peerdns = Some(flag()?),
+            "rd.neednet" => d.neednet = Some(switch(p)?),
+            "rd.peerdns" => d.peerdns = Some(switch(p)?),
             _ => self.unknown.push(p.clone()),
         }
         Ok(())
@@ -308,16 +313,7 @@ impl Config {
     fn apply_netinit(&mut self, p: &Param) -> Result<(), PlanError> {
         let key = p.key.as_str();
         let n = &mut self.netinit;
-        let secs = |max: u32, min: u32| -> Result<u32, PlanError> {
-            let v = need_value(p)?;
-            match v.parse::<u32>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(err(
-                    key,
-                    format!("'{v}' is not a number of seconds ({min}-{max})"),
-                )),
-            }
-        };
+        let secs = |max: u32, min: u32| seconds(p, min, max);
         match key {
             "netinit.modules" => {
                 n.modules = parse_module_list(need_value(p)?).map_err(|r| err(key, r))?
@@ -345,20 +341,8 @@ impl Config {
                     }
                 })
             }
-            "netinit.overlay" => {
-                n.overlay = Some(match p.value.as_deref() {
-                    None | Some("1" | "yes" | "on" | "true") => true,
-                    Some("0" | "no" | "off" | "false") => false,
-                    Some(v) => return Err(err(key, format!("'{v}' is not 0 or 1"))),
-                })
-            }
-            "netinit.shell" => {
-                n.shell = Some(match p.value.as_deref() {
-                    None | Some("1" | "yes" | "on" | "true") => true,
-                    Some("0" | "no" | "off" | "false") => false,
-                    Some(v) => return Err(err(key, format!("'{v}' is not 0 or 1"))),
-                })
-            }
+            "netinit.overlay" => n.overlay = Some(switch(p)?),
+            "netinit.shell" => n.shell = Some(switch(p)?),
             _ => {
                 return Err(err(
                     key,
