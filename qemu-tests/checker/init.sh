@@ -46,7 +46,20 @@ is() { if "$@" >/dev/null 2>&1; then echo ok; else echo bad; fi; }
 rootfs=$(awk '$2=="/"{t=$3} END{print t}' /proc/mounts)
 want_root=$(arg root)
 check root_fs "$(is test "$rootfs" = "$want_root")" "/ is $rootfs, want $want_root"
-if [ "$rootfs" = overlay ]; then
+# lab.overlay=1: a read-only NFS root under a tmpfs overlay (rd.overlay).
+# A write must land in the tmpfs upper layer and never reach the export.
+overlay_ok() {
+    grep -q ' / overlay .*lowerdir=/run/netinit/nfs' /proc/mounts || return 1
+    grep -qE ' /run/netinit/nfs nfs4? ro[ ,]' /proc/mounts || return 1
+    grep -q ' /run/netinit/overlay tmpfs' /proc/mounts || return 1
+    echo written-in-ram > /overlay-probe || return 1
+    test "$(cat /run/netinit/overlay/upper/overlay-probe)" = written-in-ram || return 1
+    test ! -e /run/netinit/nfs/overlay-probe
+}
+if [ "$(arg overlay)" = 1 ]; then
+    check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
+    nfs_file=/run/netinit/nfs/nfs-only.txt
+elif [ "$rootfs" = overlay ]; then
     check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
     check nfs_mount "$(is grep -qE ' /run/netinit/nfs nfs4? ' /proc/mounts)" "no NFS mount at /run/netinit/nfs"
     nfs_file=/run/netinit/nfs/nfs-only.txt
@@ -57,6 +70,15 @@ want_vers=$(arg vers)
 if [ -n "$want_vers" ]; then
     check nfs_version "$(is grep -qE " nfs4? .*vers=$want_vers" /proc/mounts)" "NFS is not vers=$want_vers"
 fi
+# lab.server / lab.opts: the server address and options the NFS root was mounted with.
+nfs_line=$(grep -E '^[^ ]+ (/|/run/netinit/nfs) nfs4? ' /proc/mounts | head -n 1)
+want_server=$(arg server)
+if [ -n "$want_server" ]; then
+    check nfs_server "$(is sh -c "echo '$nfs_line' | grep -qE '[ ,]addr=$want_server([ ,]|\$)'")" "NFS mount is not from $want_server: $nfs_line"
+fi
+for o in $(arg opts | tr , ' '); do
+    check "nfs_opt_$o" "$(is sh -c "echo '$nfs_line' | grep -qE '[ ,]$o([ ,]|\$)'")" "NFS mount lacks $o: $nfs_line"
+done
 # A file that exists only on the NFS server, read after switch_root.
 check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
 layers=$(arg layers)
@@ -83,13 +105,19 @@ check net_conf "$(is test -n "$DEVICE")" "no /run/net-IFACE.conf"
 check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4ADDR/'")" "$DEVICE does not have $IPV4ADDR"
 check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
 check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
-check rootserver "$(is test "$ROOTSERVER" = 10.77.0.1)" "ROOTSERVER=$ROOTSERVER"
+check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER"
 want_dev=$(arg dev)
 if [ -n "$want_dev" ]; then
     check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"
 fi
 if [ "$(arg dns)" = 1 ]; then
     check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
+fi
+# lab.nameservers: exactly these in resolv.conf, in order (rd.peerdns=0).
+want_ns=$(arg nameservers)
+if [ -n "$want_ns" ]; then
+    got_ns=$(awk '/^nameserver/ {printf "%s%s", s, $2; s=","}' /etc/resolv.conf)
+    check nameservers "$(is test "$got_ns" = "$want_ns")" "resolv.conf has '$got_ns', want '$want_ns'"
 fi
 want_host=$(arg hostname)
 if [ -n "$want_host" ]; then

@@ -13,6 +13,10 @@ use crate::roots::Export;
 use crate::util::run;
 
 pub const SERVER: &str = "10.77.0.1";
+/// Two more addresses of the same servers, so a scenario can see which
+/// source (next-server, root-path, server id) named the NFS server.
+pub const NEXT_SERVER: &str = "10.77.0.2";
+pub const ROOTPATH_SERVER: &str = "10.77.0.3";
 
 /// A NIC to create: its tap and which bridge it hangs on.
 #[derive(Debug, Clone)]
@@ -28,6 +32,8 @@ pub struct Host {
     pub mac: String,
     pub hostname: String,
     pub root_path: Option<String>,
+    /// DHCP next-server (siaddr) for this MAC; dnsmasq's own address otherwise.
+    pub next_server: Option<String>,
 }
 
 /// How dnsmasq hands out leases.
@@ -106,6 +112,9 @@ impl Lab {
             ip(&["link", "set", br, "up"])?;
         }
         ip(&["addr", "add", &format!("{SERVER}/24"), "dev", "br0"])?;
+        for extra in [NEXT_SERVER, ROOTPATH_SERVER] {
+            ip(&["addr", "add", &format!("{extra}/24"), "dev", "br0"])?;
+        }
         // iPXE stops waiting for DHCPv6 once it sees a router advertisement.
         ip(&["addr", "add", "fd77::1/64", "dev", "br0", "nodad"])?;
         for t in taps {
@@ -257,12 +266,21 @@ impl Lab {
             "--log-facility={}",
             w.join("logs/dnsmasq.log").display()
         ));
+        // Root-paths go through a file: only dnsmasq's file reader honours
+        // quotes, and a root-path's options contain ','.
+        let mut opts = String::new();
         for (i, h) in hosts.iter().enumerate() {
             args.push(format!("--dhcp-host={},set:h{i},{}", h.mac, h.hostname));
             if let Some(rp) = &h.root_path {
-                args.push(format!("--dhcp-option=tag:h{i},17,{rp}"));
+                opts.push_str(&format!("tag:h{i},17,\"{rp}\"\n"));
+            }
+            if let Some(ns) = &h.next_server {
+                args.push(format!("--dhcp-boot=tag:h{i},pxelinux.0,lab,{ns}"));
             }
         }
+        let optsfile = w.join("dnsmasq-opts");
+        std::fs::write(&optsfile, opts).map_err(|e| format!("{}: {e}", optsfile.display()))?;
+        args.push(format!("--dhcp-optsfile={}", optsfile.display()));
         std::fs::create_dir_all(w.join("tftp")).map_err(|e| e.to_string())?;
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -310,9 +328,11 @@ impl Drop for Lab {
     }
 }
 
+/// ganesha binds one address; 0.0.0.0 serves all of br0's (the netns has
+/// no other interface with an address but lo).
 fn ganesha_conf(exports: &[Export], recovery: &Path) -> String {
     let mut s = format!(
-        "NFS_CORE_PARAM {{ Protocols = 3, 4; Bind_addr = {SERVER}; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; mount_path_pseudo = true; }}\n\
+        "NFS_CORE_PARAM {{ Protocols = 3, 4; Bind_addr = 0.0.0.0; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; mount_path_pseudo = true; }}\n\
          NFSV4 {{ Graceless = true; RecoveryRoot = \"{}\"; }}\n",
         recovery.display()
     );

@@ -4,6 +4,7 @@
 mod bench;
 mod cleanup;
 mod debian;
+mod dracut_scenarios;
 mod itools;
 mod kernel;
 mod lab;
@@ -308,6 +309,7 @@ fn prepare_with(
                 mac: mac.clone(),
                 hostname: s.hostname(),
                 root_path: s.root_path.clone(),
+                next_server: crate::dracut_scenarios::next_server(s.name),
             });
             if s.pxe {
                 pxe.push((mac, full_cmdline(s, interactive)));

@@ -136,6 +136,8 @@ pub(crate) fn pass(words: &[(&'static str, &str)]) -> Expect {
 pub fn all() -> Vec<Scenario> {
     let mut all = base();
     all.extend(crate::root_scenarios::all());
+    let first = all.len();
+    all.extend(crate::dracut_scenarios::all(first));
     all.extend(crate::lease::scenarios());
     all
 }

@@ -3,8 +3,9 @@
 //! the planner ([`crate::plan`]) decides what it means as a whole.
 //!
 //! Dialects: the kernel (`ip=`, `nfsroot=`, `root=/dev/nfs`, `init=`),
-//! dracut (`root=nfs:…`, `root=nfs4:…`, `root=dhcp`, `ip=<dev>:dhcp`,
-//! `nameserver=`), casper and live-boot (`boot=`, `netboot=nfs`,
+//! dracut (`root=nfs:…`, `root=nfs4:…`, `root=SERVER:/path`, `root=dhcp`,
+//! `ip=<dev>:dhcp`, `nameserver=`, `ifname=`, `rd.overlay`, `rd.net.*`,
+//! `rd.neednet`, `rd.peerdns`, `rd.retry`), casper and live-boot (`boot=`, `netboot=nfs`,
 //! `live-media-path=`, `module=`, `layerfs-path=`, `nfsopts=`, `ethdevice=`, `toram`,
 //! `overlay-size=`), archiso (`archiso_nfs_srv=`, `archisobasedir=`,
 //! `archiso_nfs_opt=`), linomad (`sys=`), pxelinux (`BOOTIF=`), and our
@@ -31,7 +32,8 @@ pub struct NfsSpec {
 pub enum RootParam {
     /// `root=/dev/nfs`: the kernel's way to say "NFS root, see nfsroot=".
     DevNfs,
-    /// dracut's `root=nfs:…` / `root=nfs4:…` (the bool is `nfs4`).
+    /// dracut's `root=nfs:…` / `root=nfs4:…` (the bool is `nfs4`), and
+    /// its legacy `root=[SERVER:]/path[:options]`.
     Nfs(NfsSpec, bool),
     /// dracut's `root=dhcp`: the root path comes from DHCP option 17.
     Dhcp,
@@ -54,6 +56,35 @@ pub struct NetinitParams {
     pub layout: Option<crate::plan::LiveLayout>,
     /// `netinit.lease_keeper=0` turns the lease keeper off.
     pub lease_keeper: Option<bool>,
+    /// `netinit.overlay=0|1`: a read-only NFS root under a tmpfs overlay.
+    pub overlay: Option<bool>,
+}
+
+/// dracut's `rd.*` network and root knobs, mapped onto ours by the planner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DracutParams {
+    /// `rd.overlay`, `rd.overlay=tmpfs:…` (or a device we can't use).
+    pub overlay: Option<bool>,
+    pub overlay_size: Option<OverlaySize>,
+    /// `nr_blocks=` / `nr_inodes=` from `rd.overlay=tmpfs:…`.
+    pub overlay_tmpfs: Vec<String>,
+    /// `rd.net.timeout.dhcp=`: seconds per DHCP attempt.
+    pub dhcp_timeout: Option<u32>,
+    /// `rd.net.dhcp.retry=`: DHCP attempts.
+    pub dhcp_retry: Option<u32>,
+    pub carrier_timeout: Option<u32>,
+    pub iflink_timeout: Option<u32>,
+    /// `rd.retry=`: how long the root is retried.
+    pub retry: Option<u32>,
+    pub neednet: Option<bool>,
+    pub peerdns: Option<bool>,
+}
+
+/// `ifname=<name>:<mac>`: the NIC with `mac` is renamed `name` before use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfName {
+    pub name: String,
+    pub mac: MacAddr,
 }
 
 /// The typed cmdline.
@@ -87,6 +118,11 @@ pub struct Config {
     pub quiet: bool,
     /// dracut `nameserver=` (repeatable).
     pub nameservers: Vec<Ipv4Addr>,
+    /// dracut `ifname=` (repeatable).
+    pub ifnames: Vec<IfName>,
+    pub dracut: DracutParams,
+    /// Remarks about accepted words that change nothing (shown by explain).
+    pub notes: Vec<String>,
     pub netinit: NetinitParams,
     pub module_params: Vec<ModuleParam>,
     pub init_args: Vec<String>,
@@ -94,19 +130,31 @@ pub struct Config {
     pub unknown: Vec<Param>,
 }
 
-/// An on/off parameter: bare or 1/yes/on/true, or 0/no/off/false.
-fn switch(key: &str, value: Option<&str>) -> Result<bool, PlanError> {
-    match value {
-        None | Some("1" | "yes" | "on" | "true") => Ok(true),
-        Some("0" | "no" | "off" | "false") => Ok(false),
-        Some(v) => Err(err(key, format!("'{v}' is not 0 or 1"))),
-    }
-}
-
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
     PlanError {
         param: param.to_owned(),
         reason: reason.into(),
+    }
+}
+
+/// A number of seconds in `min..=max`.
+fn seconds(p: &Param, min: u32, max: u32) -> Result<u32, PlanError> {
+    let v = need_value(p)?;
+    match v.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(err(
+            &p.key,
+            format!("'{v}' is not a number of seconds ({min}-{max})"),
+        )),
+    }
+}
+
+/// An on/off word; the bare key means on.
+fn switch(p: &Param) -> Result<bool, PlanError> {
+    match p.value.as_deref() {
+        None | Some("1" | "yes" | "on" | "true") => Ok(true),
+        Some("0" | "no" | "off" | "false") => Ok(false),
+        Some(v) => Err(err(&p.key, format!("'{v}' is not 0 or 1"))),
     }
 }
 
@@ -197,8 +245,68 @@ impl Config {
                 self.netinit.overlay_size =
                     Some(parse_size(need_value(p)?).map_err(|r| err(key, r))?)
             }
+            "ifname" => {
+                let ifname = parse_ifname(need_value(p)?).map_err(|r| err(key, r))?;
+                self.ifnames
+                    .retain(|i| i.name != ifname.name && i.mac != ifname.mac);
+                self.ifnames.push(ifname);
+            }
+            _ if key.starts_with("rd.") => self.apply_dracut(p)?,
             _ if key.starts_with("netinit.") => self.apply_netinit(p)?,
             _ if is_module_param(key) => self.module_params.push(module_param(p)),
+            _ => self.unknown.push(p.clone()),
+        }
+        Ok(())
+    }
+
+    /// dracut's `rd.*` words. The ones netinit has no use for are kept as
+    /// unknown (never as module parameters of a module named `rd`).
+    fn apply_dracut(&mut self, p: &Param) -> Result<(), PlanError> {
+        let key = p.key.as_str();
+        let d = &mut self.dracut;
+        let secs = |max: u32, min: u32| seconds(p, min, max);
+        match key {
+            "rd.overlay" | "rd.live.overlay" | "rd.live.overlay.overlayfs" => {
+                let v = p.value.as_deref().unwrap_or("1");
+                match parse_rd_overlay(v).map_err(|r| err(key, r))? {
+                    RdOverlay::Off => d.overlay = Some(false),
+                    RdOverlay::Tmpfs { size, extra } => {
+                        d.overlay = Some(true);
+                        if size.is_some() {
+                            d.overlay_size = size;
+                        }
+                        d.overlay_tmpfs = extra;
+                    }
+                    RdOverlay::Device(dev) => {
+                        d.overlay = Some(true);
+                        self.notes.push(format!(
+                            "{key}={dev}: a persistent overlay on a local device is not supported; writes go to RAM"
+                        ));
+                    }
+                }
+            }
+            "rd.net.timeout.dhcp" => d.dhcp_timeout = Some(secs(86_400, 1)?),
+            "rd.net.dhcp.retry" => {
+                let v = need_value(p)?;
+                d.dhcp_retry = Some(match v.parse::<u32>() {
+                    Ok(n) if (1..=100).contains(&n) => n,
+                    _ => return Err(err(key, format!("'{v}' is not a count (1-100)"))),
+                });
+            }
+            "rd.net.timeout.carrier" => d.carrier_timeout = Some(secs(3_600, 1)?),
+            "rd.net.timeout.iflink" => d.iflink_timeout = Some(secs(3_600, 1)?),
+            "rd.net.timeout.ifup"
+            | "rd.net.timeout.route"
+            | "rd.net.timeout.ipv6dad"
+            | "rd.net.timeout.ipv6auto" => {
+                secs(86_400, 0)?;
+                self.notes.push(format!(
+                    "{key}= is accepted and has no effect (netinit sets the address and route itself, without waiting for them)"
+                ));
+            }
+            "rd.retry" => d.retry = Some(secs(86_400, 1)?),
+            "rd.neednet" => d.neednet = Some(switch(p)?),
+            "rd.peerdns" => d.peerdns = Some(switch(p)?),
             _ => self.unknown.push(p.clone()),
         }
         Ok(())
@@ -207,16 +315,7 @@ impl Config {
     fn apply_netinit(&mut self, p: &Param) -> Result<(), PlanError> {
         let key = p.key.as_str();
         let n = &mut self.netinit;
-        let secs = |max: u32, min: u32| -> Result<u32, PlanError> {
-            let v = need_value(p)?;
-            match v.parse::<u32>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(err(
-                    key,
-                    format!("'{v}' is not a number of seconds ({min}-{max})"),
-                )),
-            }
-        };
+        let secs = |max: u32, min: u32| seconds(p, min, max);
         match key {
             "netinit.modules" => {
                 n.modules = parse_module_list(need_value(p)?).map_err(|r| err(key, r))?
@@ -244,14 +343,15 @@ impl Config {
                     }
                 })
             }
-            "netinit.shell" => n.shell = Some(switch(key, p.value.as_deref())?),
-            "netinit.lease_keeper" => n.lease_keeper = Some(switch(key, p.value.as_deref())?),
+            "netinit.overlay" => n.overlay = Some(switch(p)?),
+            "netinit.shell" => n.shell = Some(switch(p)?),
+            "netinit.lease_keeper" => n.lease_keeper = Some(switch(p)?),
             _ => {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout, \
-                     netinit.lease_keeper)",
+                     netinit.overlay, netinit.lease_keeper)",
                 ));
             }
         }
@@ -303,46 +403,195 @@ fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
     })
 }
 
-/// `root=`: `/dev/nfs`, `nfs:…`, `nfs4:…`, `dhcp`, or a local device.
+/// `root=`: `/dev/nfs`, `nfs:…`, `nfs4:…`, `dhcp`, dracut's legacy
+/// `[SERVER:]/path[:options]`, or a local device.
 fn parse_root(value: &str) -> Result<RootParam, PlanError> {
-    if value == "/dev/nfs" {
-        return Ok(RootParam::DevNfs);
-    }
-    if value == "dhcp" {
-        return Ok(RootParam::Dhcp);
+    match value {
+        "/dev/nfs" => return Ok(RootParam::DevNfs),
+        "dhcp" => return Ok(RootParam::Dhcp),
+        "dhcp6" => {
+            return Err(err(
+                "root",
+                "'dhcp6' needs DHCPv6, which netinit does not speak yet (use root=dhcp)",
+            ));
+        }
+        _ => {}
     }
     let (rest, nfs4) = match (value.strip_prefix("nfs4:"), value.strip_prefix("nfs:")) {
         (Some(r), _) => (r, true),
         (None, Some(r)) => (r, false),
+        // dracut's legacy forms: a path that is not a device, or an
+        // address followed by `:/`.
+        (None, None) if is_legacy_nfs_root(value) => (value, false),
         (None, None) => return Ok(RootParam::Other(value.to_owned())),
     };
-    // dracut: `[server:]path[:options]`; options themselves are comma-separated.
-    let parts: Vec<&str> = rest.splitn(3, ':').collect();
-    let (server, path, options) = match parts.as_slice() {
-        [p] => (None, *p, ""),
-        [a, b] if b.starts_with('/') => (Some(*a), *b, ""),
-        [p, o] => (None, *p, *o),
-        [s, p, o] => (Some(*s), *p, *o),
-        _ => (None, "", ""),
+    let spec = parse_dracut_nfs(rest).map_err(|r| err("root", r))?;
+    Ok(RootParam::Nfs(spec, nfs4))
+}
+
+/// dracut takes `root=/srv/x` and `root=10.0.0.1:/srv/x` as NFS; `/dev/…`
+/// stays a device.
+fn is_legacy_nfs_root(value: &str) -> bool {
+    if value.starts_with("/dev/") {
+        return false;
+    }
+    value.starts_with('/')
+        || (value.starts_with(|c: char| c.is_ascii_digit()) && value.contains(":/"))
+}
+
+/// dracut's `[<server-ip>:]<root-dir>[:<nfs-options>]`, where the options
+/// may also follow the path after a `,` (the kernel's way). An empty
+/// server (`nfs::/path`) means "from DHCP".
+pub fn parse_dracut_nfs(text: &str) -> Result<NfsSpec, String> {
+    // RFC 2224 (`nfs://server[:port]/path`), which dracut also reads.
+    if let Some(url) = text.strip_prefix("//") {
+        let (host, path) = url.split_at(url.find('/').unwrap_or(url.len()));
+        let host = host.strip_suffix(':').unwrap_or(host);
+        let (server, port) = match host.rsplit_once(':') {
+            Some((s, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (s, Some(p)),
+            _ => (host, None),
+        };
+        if path.is_empty() {
+            return Err(format!("'nfs:{text}' has no path (want nfs://SERVER/path)"));
+        }
+        return Ok(NfsSpec {
+            server: Some(parse_server(server)?),
+            path: path.to_owned(),
+            options: port.map(|p| vec![format!("port={p}")]).unwrap_or_default(),
+        });
+    }
+    let (server, rest) = match text.find(":/") {
+        Some(i) => (text.get(..i), text.get(i + 1..).unwrap_or("")),
+        None => (None, text),
     };
-    let server = server
-        .map(parse_server)
-        .transpose()
-        .map_err(|r| err("root", r))?;
-    if !path.starts_with('/') {
-        return Err(err(
-            "root",
-            format!("path '{path}' is not absolute (want nfs:SERVER:/path[:options])"),
+    if let Some(s) = server.filter(|s| s.contains('[')) {
+        return Err(format!(
+            "server '{s}' is an IPv6 address; netinit speaks IPv4 only so far"
         ));
     }
-    Ok(RootParam::Nfs(
-        NfsSpec {
-            server,
-            path: path.to_owned(),
-            options: split_options(options),
-        },
-        nfs4,
-    ))
+    // Anaconda's `nfs:<options>:<server>:/path`: options before the server.
+    let (server, anaconda_opts) = match server.and_then(|s| s.rsplit_once(':')) {
+        Some((opts, s)) => (Some(s), opts),
+        None => (server, ""),
+    };
+    let server = match server {
+        Some("") | None => None,
+        Some(s) => Some(parse_server(s)?),
+    };
+    let (path, colon_opts) = rest.split_once(':').unwrap_or((rest, ""));
+    let (path, comma_opts) = path.split_once(',').unwrap_or((path, ""));
+    if !path.starts_with('/') {
+        return Err(format!(
+            "path '{path}' is not absolute (want [SERVER:]/path[:options])"
+        ));
+    }
+    let mut options = split_options(anaconda_opts);
+    options.extend(split_options(comma_opts));
+    options.extend(split_options(colon_opts));
+    Ok(NfsSpec {
+        server,
+        path: path.to_owned(),
+        options,
+    })
+}
+
+/// The dialect a DHCP root-path (option 17) is read in: the cmdline form
+/// that asked for it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootPathDialect {
+    /// nfsroot.rst: `[server:]path[,options]`; a `:` after the path is part of it.
+    Kernel,
+    /// dracut.cmdline(7): `[nfs:|nfs4:][server:]path[,|:options]`.
+    Dracut,
+}
+
+/// A DHCP root-path. Both dialects accept dracut's `nfs:` / `nfs4:`
+/// prefix (no server is named `nfs`); the bool is `nfs4`.
+pub fn parse_root_path(text: &str, dialect: RootPathDialect) -> Result<(NfsSpec, bool), String> {
+    let (rest, nfs4) = match (text.strip_prefix("nfs4:"), text.strip_prefix("nfs:")) {
+        (Some(r), _) => (r, true),
+        (None, Some(r)) => (r, false),
+        (None, None) => (text, false),
+    };
+    let spec = match dialect {
+        // A URL is never a kernel path, whatever the form that asked.
+        RootPathDialect::Kernel if !rest.starts_with("//") => parse_nfsroot(rest)?,
+        _ => parse_dracut_nfs(rest)?,
+    };
+    Ok((spec, nfs4))
+}
+
+/// `ifname=<name>:<mac>`; the MAC has colons of its own.
+pub fn parse_ifname(value: &str) -> Result<IfName, String> {
+    let Some((name, mac)) = value.split_once(':') else {
+        return Err(format!("'{value}' is not <name>:<mac>"));
+    };
+    // IFNAMSIZ is 16 with the NUL; '/' and ':' have meanings in sysfs and aliases.
+    if name.is_empty()
+        || name.len() > 15
+        || name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "'{name}' is not an interface name (1-15 characters, no '/' or ':')"
+        ));
+    }
+    let mac: MacAddr = mac.parse()?;
+    Ok(IfName {
+        name: name.to_owned(),
+        mac,
+    })
+}
+
+/// What `rd.overlay=` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RdOverlay {
+    Off,
+    /// `1`, or `tmpfs:[size=…][,nr_blocks=…][,nr_inodes=…]`.
+    Tmpfs {
+        size: Option<OverlaySize>,
+        /// `nr_blocks=` / `nr_inodes=`, passed to tmpfs as they are.
+        extra: Vec<String>,
+    },
+    /// A persistent overlay on a device (`LABEL=`, `UUID=`, `/dev/…`).
+    Device(String),
+}
+
+/// `rd.overlay`'s value (the bare word means `1`).
+pub fn parse_rd_overlay(value: &str) -> Result<RdOverlay, String> {
+    match value {
+        "1" | "yes" | "on" | "true" | "tmpfs" | "tmpfs:" => {
+            return Ok(RdOverlay::Tmpfs {
+                size: None,
+                extra: Vec::new(),
+            });
+        }
+        "0" | "no" | "off" | "false" | "none" => return Ok(RdOverlay::Off),
+        _ => {}
+    }
+    let Some(opts) = value.strip_prefix("tmpfs:") else {
+        return Ok(RdOverlay::Device(value.to_owned()));
+    };
+    let mut size = None;
+    let mut extra = Vec::new();
+    for o in split_options(opts) {
+        match o.split_once('=') {
+            Some(("size", v)) => size = Some(parse_size(v)?),
+            Some(("nr_blocks" | "nr_inodes", v))
+                if !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                extra.push(o.clone())
+            }
+            _ => {
+                return Err(format!(
+                    "'{o}' is not one of size=, nr_blocks=, nr_inodes= (rd.overlay=tmpfs:size=4G)"
+                ));
+            }
+        }
+    }
+    Ok(RdOverlay::Tmpfs { size, extra })
 }
 
 fn split_options(text: &str) -> Vec<String> {
@@ -552,6 +801,294 @@ mod tests {
         );
     }
 
+    /// Every NFS root form dracut.cmdline(7) documents.
+    #[test]
+    fn dracut_root_forms() {
+        use RootParam::*;
+        let spec = |server: Option<&str>, path: &str, opts: &[&str]| NfsSpec {
+            server: server.map(a),
+            path: path.into(),
+            options: opts.iter().map(|s| s.to_string()).collect(),
+        };
+        for (text, want) in [
+            // root=[<server-ip>:]<root-dir>[:<nfs-options>] (legacy, no prefix)
+            (
+                "10.0.0.1:/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "10.0.0.1:/srv/root:vers=3,ro",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["vers=3", "ro"]),
+                    false,
+                ),
+            ),
+            (
+                "10.0.0.1:/srv/root,vers=3,ro",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["vers=3", "ro"]),
+                    false,
+                ),
+            ),
+            ("/srv/root", Nfs(spec(None, "/srv/root", &[]), false)),
+            (
+                "/srv/root:nolock",
+                Nfs(spec(None, "/srv/root", &["nolock"]), false),
+            ),
+            ("/dev/sda1", Other("/dev/sda1".into())),
+            ("LABEL=root", Other("LABEL=root".into())),
+            // nfs: / nfs4: with and without a server, options after ':' or ','
+            ("nfs::/srv/root", Nfs(spec(None, "/srv/root", &[]), false)),
+            (
+                "nfs:10.0.0.1:/srv/root,sec=sys",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &["sec=sys"]), false),
+            ),
+            (
+                "nfs4:10.0.0.1:/srv/root:sec=krb5:krb5i",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["sec=krb5:krb5i"]),
+                    true,
+                ),
+            ),
+            ("nfs4:/srv/root", Nfs(spec(None, "/srv/root", &[]), true)),
+            // Forms dracut's nfs-lib also reads: RFC 2224 URLs and Anaconda's options-first.
+            (
+                "nfs://10.0.0.1/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs://10.0.0.1:2049/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &["port=2049"]), false),
+            ),
+            (
+                "nfs://10.0.0.1:/srv/root",
+                Nfs(spec(Some("10.0.0.1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs:vers=3,ro:10.0.0.1:/srv/root",
+                Nfs(
+                    spec(Some("10.0.0.1"), "/srv/root", &["vers=3", "ro"]),
+                    false,
+                ),
+            ),
+        ] {
+            assert_eq!(parse_root(text), Ok(want), "root={text}");
+        }
+        for (text, want) in [
+            ("dhcp6", "'dhcp6' needs DHCPv6"),
+            ("nfs:[fd00::1]:/srv", "is an IPv6 address"),
+            ("nfs:srv:/x", "server 'srv' is not an IPv4 address"),
+            ("nfs:srv", "path 'srv' is not absolute"),
+            ("nfs://10.0.0.1", "has no path"),
+            (
+                "nfs://fileserver/srv",
+                "server 'fileserver' is not an IPv4 address",
+            ),
+        ] {
+            let e = parse_root(text).unwrap_err().reason;
+            assert!(e.contains(want), "root={text}: {e}");
+        }
+    }
+
+    /// DHCP option 17 in both dialects: the kernel's keeps a `:` in the
+    /// path, dracut's starts the options there.
+    #[test]
+    fn root_path_forms() {
+        use RootPathDialect::*;
+        for (text, dialect, server, path, options, nfs4) in [
+            (
+                "10.0.0.3:/srv/root",
+                Dracut,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec![],
+                false,
+            ),
+            (
+                "10.0.0.3:/srv/root,vers=3",
+                Kernel,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec!["vers=3"],
+                false,
+            ),
+            (
+                "10.0.0.3:/srv/root,vers=3",
+                Dracut,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec!["vers=3"],
+                false,
+            ),
+            (
+                "nfs:10.0.0.3:/srv/root:rsize=8192",
+                Dracut,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec!["rsize=8192"],
+                false,
+            ),
+            (
+                "nfs:10.0.0.3:/srv/root:rsize=8192",
+                Kernel,
+                Some("10.0.0.3"),
+                "/srv/root:rsize=8192",
+                vec![],
+                false,
+            ),
+            (
+                "nfs4:10.0.0.3:/srv/root,sec=sys",
+                Dracut,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec!["sec=sys"],
+                true,
+            ),
+            (
+                "nfs4:10.0.0.3:/srv/root,sec=sys",
+                Kernel,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec!["sec=sys"],
+                true,
+            ),
+            ("/srv/root", Dracut, None, "/srv/root", vec![], false),
+            ("nfs:/srv/root", Kernel, None, "/srv/root", vec![], false),
+            (
+                "nfs://10.0.0.3/srv/root",
+                Kernel,
+                Some("10.0.0.3"),
+                "/srv/root",
+                vec![],
+                false,
+            ),
+        ] {
+            let (spec, v4) = parse_root_path(text, dialect).unwrap();
+            assert_eq!(
+                (spec.server, spec.path.as_str(), spec.options, v4),
+                (
+                    server.map(a),
+                    path,
+                    options.iter().map(|s| s.to_string()).collect(),
+                    nfs4
+                ),
+                "{text} ({dialect:?})"
+            );
+        }
+        assert!(
+            parse_root_path("nfs:srv:/x", Dracut)
+                .unwrap_err()
+                .contains("'srv'")
+        );
+    }
+
+    #[test]
+    fn ifname_and_rd_words() {
+        let c = parse("ifname=bootnet:52:54:00:12:34:56 ifname=lan1:52-54-00-12-34-57 ifname=bootnet:52:54:00:12:34:58").unwrap();
+        let got: Vec<(String, String)> = c
+            .ifnames
+            .iter()
+            .map(|i| (i.name.clone(), i.mac.to_string()))
+            .collect();
+        // A name given twice: the last one wins.
+        assert_eq!(
+            got,
+            [
+                ("lan1".to_string(), "52:54:00:12:34:57".to_string()),
+                ("bootnet".to_string(), "52:54:00:12:34:58".to_string())
+            ]
+        );
+        for (text, want) in [
+            ("ifname=bootnet", "ifname=: 'bootnet' is not <name>:<mac>"),
+            (
+                "ifname=:52:54:00:12:34:56",
+                "ifname=: '' is not an interface name",
+            ),
+            (
+                "ifname=averyveryverylongname:52:54:00:12:34:56",
+                "is not an interface name",
+            ),
+            ("ifname=a/b:52:54:00:12:34:56", "is not an interface name"),
+            ("ifname=bootnet:52:54:00", "is not a MAC address"),
+            (
+                "rd.net.timeout.dhcp=soon",
+                "rd.net.timeout.dhcp=: 'soon' is not a number of seconds",
+            ),
+            (
+                "rd.net.dhcp.retry=0",
+                "rd.net.dhcp.retry=: '0' is not a count (1-100)",
+            ),
+            ("rd.peerdns=maybe", "rd.peerdns=: 'maybe' is not 0 or 1"),
+            (
+                "rd.overlay=tmpfs:size=lots",
+                "rd.overlay=: 'lots' is not a size",
+            ),
+            (
+                "rd.overlay=tmpfs:mode=0700",
+                "rd.overlay=: 'mode=0700' is not one of size=",
+            ),
+            (
+                "netinit.overlay=maybe",
+                "netinit.overlay=: 'maybe' is not 0 or 1",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        let c = parse("rd.overlay=tmpfs:size=25%,nr_inodes=100000 rd.net.timeout.dhcp=20 rd.net.dhcp.retry=3 rd.net.timeout.carrier=5 rd.net.timeout.iflink=30 rd.retry=120 rd.neednet=1 rd.peerdns=0 rd.shell rd.overlay.reset=1").unwrap();
+        let d = &c.dracut;
+        assert_eq!(
+            (d.overlay, d.overlay_size, d.overlay_tmpfs.clone()),
+            (
+                Some(true),
+                Some(OverlaySize::Percent(25)),
+                vec!["nr_inodes=100000".to_string()]
+            )
+        );
+        assert_eq!(
+            (
+                d.dhcp_timeout,
+                d.dhcp_retry,
+                d.carrier_timeout,
+                d.iflink_timeout,
+                d.retry
+            ),
+            (Some(20), Some(3), Some(5), Some(30), Some(120))
+        );
+        assert_eq!((d.neednet, d.peerdns), (Some(true), Some(false)));
+        // rd.* words we don't use are not module parameters of a module "rd".
+        assert!(c.module_params.is_empty());
+        let unknown: Vec<&str> = c.unknown.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(unknown, ["rd.shell", "rd.overlay.reset"]);
+        for (v, want) in [
+            (
+                "1",
+                RdOverlay::Tmpfs {
+                    size: None,
+                    extra: vec![],
+                },
+            ),
+            (
+                "tmpfs:size=4G",
+                RdOverlay::Tmpfs {
+                    size: Some(OverlaySize::Bytes(4 << 30)),
+                    extra: vec![],
+                },
+            ),
+            ("0", RdOverlay::Off),
+            ("none", RdOverlay::Off),
+            ("LABEL=persist", RdOverlay::Device("LABEL=persist".into())),
+        ] {
+            assert_eq!(parse_rd_overlay(v), Ok(want), "{v}");
+        }
+        let c = parse("rd.overlay=UUID=1234").unwrap();
+        assert!(
+            c.notes[0].contains("not supported; writes go to RAM"),
+            "{:?}",
+            c.notes
+        );
+    }
+
     #[test]
     fn bootif_forms() {
         let mac: MacAddr = "aa:bb:cc:dd:ee:ff".parse().unwrap();
@@ -606,7 +1143,7 @@ mod tests {
     fn netinit_namespace() {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
-             netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 \
+             netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 netinit.overlay \
              netinit.lease_keeper=0",
         )
         .unwrap();
@@ -622,6 +1159,7 @@ mod tests {
                 nfs_timeout: Some(120),
                 layout: None,
                 lease_keeper: Some(false),
+                overlay: Some(true),
             }
         );
         for (text, want) in [
@@ -717,9 +1255,44 @@ mod tests {
             let _ = parse(&text);
         }
 
+        /// Any server, path and option list written in dracut's syntax,
+        /// with either separator and with or without a prefix, reads back
+        /// as written.
+        #[test]
+        fn dracut_forms_round_trip(
+            server in proptest::option::of(any::<[u8; 4]>()),
+            path in "(/[a-z0-9._%-]{1,8}){1,3}",
+            options in proptest::collection::vec("[a-z]{1,6}(=[a-z0-9.]{1,5})?", 0..4),
+            comma in any::<bool>(),
+            prefix in proptest::sample::select(vec!["", "nfs:", "nfs4:"]),
+        ) {
+            let server = server.map(Ipv4Addr::from);
+            let mut text = format!("{}{}", server.map(|s| format!("{s}:")).unwrap_or_default(), path);
+            if !options.is_empty() {
+                text.push(if comma { ',' } else { ':' });
+                text.push_str(&options.join(","));
+            }
+            let (spec, v4) = parse_root_path(&format!("{prefix}{text}"), RootPathDialect::Dracut).unwrap();
+            prop_assert_eq!(v4, prefix == "nfs4:");
+            prop_assert_eq!(&spec, &NfsSpec { server, path: path.clone(), options: options.clone() });
+            if server.is_some() || !prefix.is_empty() {
+                let root = parse_root(&format!("{prefix}{text}")).unwrap();
+                prop_assert_eq!(root, RootParam::Nfs(spec, prefix == "nfs4:"));
+            }
+        }
+
+        #[test]
+        fn value_parsers_never_panic(text in "\\PC{0,40}") {
+            let _ = parse_dracut_nfs(&text);
+            let _ = parse_root_path(&text, RootPathDialect::Kernel);
+            let _ = parse_root_path(&text, RootPathDialect::Dracut);
+            let _ = parse_ifname(&text);
+            let _ = parse_rd_overlay(&text);
+        }
+
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

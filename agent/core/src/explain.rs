@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::config::RootPathDialect;
 use crate::json::Json;
 use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
 
@@ -19,7 +20,14 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("dns", n.dns.clone())
         .with("ntp", n.ntp.clone())
         .with("mtu", n.mtu)
-        .with("autoconf", n.autoconf.map(|a| a.as_str()));
+        .with("autoconf", n.autoconf.map(|a| a.as_str()))
+        .with(
+            "ifnames",
+            n.ifnames
+                .iter()
+                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
+        )
+        .with("peerdns", n.peerdns);
     let r = &plan.root;
     let root = Json::object()
         .with("kind", r.kind.as_str())
@@ -38,6 +46,17 @@ pub fn to_json(plan: &BootPlan) -> Json {
             "nfs_version",
             if r.kind == RootKind::Nfs {
                 Json::from(r.nfs_version.as_str())
+            } else {
+                Json::Null
+            },
+        )
+        .with(
+            "dialect",
+            if r.kind == RootKind::Nfs {
+                Json::from(match r.dialect {
+                    RootPathDialect::Kernel => "kernel",
+                    RootPathDialect::Dracut => "dracut",
+                })
             } else {
                 Json::Null
             },
@@ -62,7 +81,13 @@ pub fn to_json(plan: &BootPlan) -> Json {
         )
         .with("root", root)
         .with("live", live)
-        .with("overlay", Json::object().with("size", overlay_size))
+        .with(
+            "overlay",
+            Json::object()
+                .with("size", overlay_size)
+                .with("nfs_root", plan.overlay.nfs_root)
+                .with("tmpfs_extra", plan.overlay.tmpfs_extra.clone()),
+        )
         .with("toram", plan.toram)
         .with("init", plan.init.clone())
         .with("init_args", plan.init_args.clone())
@@ -77,7 +102,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
             Json::object()
                 .with("carrier_secs", plan.timeouts.carrier_secs)
                 .with("dhcp_secs", plan.timeouts.dhcp_secs)
-                .with("nfs_secs", plan.timeouts.nfs_secs),
+                .with("nfs_secs", plan.timeouts.nfs_secs)
+                .with("link_secs", plan.timeouts.link_secs),
         )
         .with("quiet", plan.quiet)
         .with("lease_keeper", plan.lease_keeper)
@@ -106,11 +132,28 @@ pub fn describe(plan: &BootPlan) -> String {
         NetMethod::None => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
+    for i in &n.ifnames {
+        line(
+            &mut out,
+            "rename",
+            &format!("the NIC with MAC {} becomes {} before use", i.mac, i.name),
+        );
+    }
     if let Some(h) = &n.hostname {
         line(&mut out, "hostname", h);
     }
-    if !n.dns.is_empty() {
-        line(&mut out, "dns", &join(&n.dns));
+    match (n.dns.is_empty(), n.peerdns) {
+        (false, true) if n.method == NetMethod::Dhcp => {
+            line(&mut out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
+        }
+        (false, true) => line(&mut out, "dns", &join(&n.dns)),
+        (false, false) => line(
+            &mut out,
+            "dns",
+            &format!("{} only (rd.peerdns=0)", join(&n.dns)),
+        ),
+        (true, false) => line(&mut out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
+        (true, true) => {}
     }
     let mut modules = "by modalias (coldplug)".to_owned();
     if !plan.modules.is_empty() {
@@ -144,6 +187,9 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "root", &root);
     let live = match (&plan.live.base_dir, plan.live.layout) {
+        (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
+            "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
+        }
         (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
             "none: the NFS root is mounted read-write".to_owned()
         }
@@ -152,7 +198,7 @@ pub fn describe(plan: &BootPlan) -> String {
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
     line(&mut out, "live", &live);
-    if plan.live.layout != crate::plan::LiveLayout::None {
+    if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
         } else {
@@ -186,14 +232,14 @@ pub fn describe(plan: &BootPlan) -> String {
         line(&mut out, "lease", lease);
     }
     let t = plan.timeouts;
-    line(
-        &mut out,
-        "timeouts",
-        &format!(
-            "carrier {} s, DHCP {} s, NFS {} s",
-            t.carrier_secs, t.dhcp_secs, t.nfs_secs
-        ),
+    let mut timeouts = format!(
+        "carrier {} s, DHCP {} s, NFS {} s",
+        t.carrier_secs, t.dhcp_secs, t.nfs_secs
     );
+    if t.link_secs > 0 {
+        let _ = write!(timeouts, ", a NIC to appear {} s", t.link_secs);
+    }
+    line(&mut out, "timeouts", &timeouts);
     for note in &plan.notes {
         line(&mut out, "note", note);
     }
@@ -236,6 +282,46 @@ mod tests {
             r#""init":"/sbin/init""#,
             r#""init_args":["single"]"#,
             r#""size":"50%""#,
+        ] {
+            assert!(json.contains(key), "{key} not in {json}");
+        }
+    }
+
+    /// dracut's words in the human output: the rename, DNS without DHCP's,
+    /// the overlay over a read-only NFS root, the mapped budgets, the notes.
+    #[test]
+    fn describe_dracut_words() {
+        let text = describe(
+            &from_cmdline(
+                "root=nfs:10.77.0.3:/srv/root:vers=4.2 rd.overlay=tmpfs:size=512M ifname=bootnet:52:54:00:12:34:56 \
+                 ip=bootnet:dhcp rd.peerdns=0 nameserver=10.77.0.9 rd.net.timeout.dhcp=20 rd.net.dhcp.retry=3 \
+                 rd.net.timeout.carrier=5 rd.retry=120 rd.net.timeout.iflink=30 netinit.reboot=0 netinit.shell=0",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            text,
+            "network:    DHCP on bootnet\n\
+             rename:     the NIC with MAC 52:54:00:12:34:56 becomes bootnet before use\n\
+             dns:        10.77.0.9 only (rd.peerdns=0)\n\
+             modules:    by modalias (coldplug)\n\
+             root:       NFSv4.2 10.77.0.3:/srv/root, options vers=4.2\n\
+             live:       none: the NFS root is mounted read-only, writes go to a tmpfs overlay\n\
+             overlay:    tmpfs of 512 MiB\n\
+             init:       /sbin/init\n\
+             on failure: power off\n\
+             lease:      renewed after boot by @netinit-lease until a DHCP client of the booted system takes over\n\
+             timeouts:   carrier 5 s, DHCP 60 s, NFS 120 s, a NIC to appear 30 s\n"
+        );
+        let json = to_json(
+            &from_cmdline("root=dhcp ifname=bootnet:52:54:00:12:34:56 rd.peerdns=0").unwrap(),
+        )
+        .to_string();
+        for key in [
+            r#""ifnames":{"bootnet":"52:54:00:12:34:56"}"#,
+            r#""peerdns":false"#,
+            r#""dialect":"dracut""#,
+            r#""nfs_root":false"#,
         ] {
             assert!(json.contains(key), "{key} not in {json}");
         }

@@ -172,6 +172,16 @@ pub fn set_link_up(seq: u32, index: u32) -> Vec<u8> {
         .finish()
 }
 
+/// Renames a link (the kernel refuses while it is up: EBUSY).
+pub fn set_name(seq: u32, index: u32, name: &str) -> Vec<u8> {
+    let mut z = name.as_bytes().to_vec();
+    z.push(0);
+    Builder::new(RTM_NEWLINK, NLM_F_ACK, seq)
+        .bytes(&ifinfo(index, 0, 0))
+        .attr(IFLA_IFNAME, &z)
+        .finish()
+}
+
 pub fn set_mtu(seq: u32, index: u32, mtu: u32) -> Vec<u8> {
     Builder::new(RTM_NEWLINK, NLM_F_ACK, seq)
         .bytes(&ifinfo(index, 0, 0))

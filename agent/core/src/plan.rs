@@ -8,7 +8,7 @@
 use std::net::Ipv4Addr;
 
 use crate::cmdline::Cmdline;
-use crate::config::{Config, NfsSpec, RootParam};
+use crate::config::{Config, IfName, NfsSpec, RootParam, RootPathDialect};
 use crate::ipconf::{Autoconf, Ipv4Cidr, classful_prefix};
 use crate::net::{MacAddr, NetState};
 
@@ -62,6 +62,22 @@ pub struct NetworkPlan {
     pub autoconf: Option<Autoconf>,
     /// dracut's `ip=…:<mtu>`; overrides DHCP option 26.
     pub mtu: Option<u16>,
+    /// dracut's `ifname=<name>:<mac>`: renames done before any NIC is used.
+    pub ifnames: Vec<IfName>,
+    /// Use DNS servers from DHCP (dracut's `rd.peerdns=0` turns it off).
+    pub peerdns: bool,
+}
+
+impl NetworkPlan {
+    /// The DNS servers the booted system gets: the cmdline's first
+    /// (`nameserver=`, `ip=`), then DHCP's unless `rd.peerdns=0`.
+    pub fn dns_for(&self, from_dhcp: &[Ipv4Addr]) -> Vec<Ipv4Addr> {
+        let mut dns = self.dns.clone();
+        if self.peerdns {
+            dns.extend(from_dhcp.iter().filter(|d| !self.dns.contains(d)));
+        }
+        dns
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +119,12 @@ pub struct RootPlan {
     pub options: Vec<String>,
     /// `nfs4:` or `vers=4*` asked for NFSv4.
     pub nfs_version: NfsVersion,
+    /// How DHCP's root-path is read and where a missing server comes from:
+    /// the kernel's rules for its own forms, dracut's for dracut's.
+    pub dialect: RootPathDialect,
+    /// `root=/dev/nfs` with no path anywhere mounts `/tftpboot/%s`
+    /// (nfsroot.rst and dracut agree).
+    pub tftpboot_default: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,10 +205,16 @@ impl LiveLayout {
     }
 }
 
-/// The writable layer over a live image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The writable layer over a live image, or over a read-only NFS root.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayPlan {
     pub size: OverlaySize,
+    /// A plain NFS root mounted read-only under a tmpfs upper layer, so
+    /// one export serves many clients (`netinit.overlay=1`, dracut's
+    /// `rd.overlay`). Live layouts always have an overlay.
+    pub nfs_root: bool,
+    /// More tmpfs options (`nr_inodes=`, `nr_blocks=` from `rd.overlay=tmpfs:…`).
+    pub tmpfs_extra: Vec<String>,
 }
 
 /// tmpfs size for the overlay's upper layer.
@@ -216,6 +244,9 @@ pub struct Timeouts {
     pub dhcp_secs: u32,
     /// Total NFS mount retry budget (`netinit.nfs_timeout=`).
     pub nfs_secs: u32,
+    /// How long to wait for a usable NIC to appear (dracut's
+    /// `rd.net.timeout.iflink=`); 0: take what is there after coldplug.
+    pub link_secs: u32,
 }
 
 impl Default for Timeouts {
@@ -224,6 +255,7 @@ impl Default for Timeouts {
             carrier_secs: 15,
             dhcp_secs: 90,
             nfs_secs: 60,
+            link_secs: 0,
         }
     }
 }
@@ -258,7 +290,7 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
-    let mut notes = Vec::new();
+    let mut notes = c.notes.clone();
     let (root, live) = plan_root(c, &mut notes)?;
     let network = plan_network(c, root.kind, &mut notes)?;
     if root.kind == RootKind::Nfs && network.method == NetMethod::None {
@@ -270,16 +302,15 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     if c.toram && live.layout == LiveLayout::None {
         notes.push("toram has no effect without a live image".to_owned());
     }
-    let defaults = Timeouts::default();
+    let overlay = plan_overlay(c, &root, &live, &mut notes);
+    let timeouts = plan_timeouts(c);
     Ok(BootPlan {
         network,
         modules: c.netinit.modules.clone(),
         module_params: c.module_params.clone(),
         root,
         live,
-        overlay: OverlayPlan {
-            size: c.netinit.overlay_size.unwrap_or(OverlaySize::Percent(50)),
-        },
+        overlay,
         toram: c.toram,
         init: c.init.clone().unwrap_or_else(|| "/sbin/init".to_owned()),
         init_args: c.init_args.clone(),
@@ -287,15 +318,76 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             shell: c.netinit.shell.unwrap_or(true),
             reboot_after_secs: c.netinit.reboot.unwrap_or(30),
         },
-        timeouts: Timeouts {
-            carrier_secs: c.netinit.carrier_timeout.unwrap_or(defaults.carrier_secs),
-            dhcp_secs: c.netinit.dhcp_timeout.unwrap_or(defaults.dhcp_secs),
-            nfs_secs: c.netinit.nfs_timeout.unwrap_or(defaults.nfs_secs),
-        },
+        timeouts,
         quiet: c.quiet,
         lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
         notes,
     })
+}
+
+/// `netinit.overlay` wins over `rd.overlay`; `netinit.overlay_size` over
+/// `rd.overlay=tmpfs:size=`.
+fn plan_overlay(
+    c: &Config,
+    root: &RootPlan,
+    live: &LivePlan,
+    notes: &mut Vec<String>,
+) -> OverlayPlan {
+    let asked = c.netinit.overlay.or(c.dracut.overlay).unwrap_or(false);
+    let nfs_root = asked && root.kind == RootKind::Nfs && live.layout == LiveLayout::None;
+    if asked && root.kind == RootKind::Nfs && !nfs_root {
+        notes.push(format!(
+            "the {} image always gets a tmpfs overlay; netinit.overlay / rd.overlay change nothing",
+            live.layout.as_str()
+        ));
+    } else if asked && root.kind != RootKind::Nfs {
+        notes.push(
+            "netinit.overlay / rd.overlay: there is no network root to put it over".to_owned(),
+        );
+    }
+    OverlayPlan {
+        size: c
+            .netinit
+            .overlay_size
+            .or(c.dracut.overlay_size)
+            .unwrap_or(OverlaySize::Percent(50)),
+        nfs_root,
+        tmpfs_extra: c.dracut.overlay_tmpfs.clone(),
+    }
+}
+
+/// Our `netinit.*` budgets win; dracut's knobs fill in the rest.
+fn plan_timeouts(c: &Config) -> Timeouts {
+    let d = &c.dracut;
+    let defaults = Timeouts::default();
+    // dracut runs DHCP `retry` times with `timeout` seconds each; netinit
+    // has one budget across all NICs, so it gets the product.
+    let dracut_dhcp = match (d.dhcp_timeout, d.dhcp_retry) {
+        (None, None) => None,
+        (t, r) => Some(
+            t.unwrap_or(defaults.dhcp_secs)
+                .saturating_mul(r.unwrap_or(1))
+                .min(86_400),
+        ),
+    };
+    Timeouts {
+        carrier_secs: c
+            .netinit
+            .carrier_timeout
+            .or(d.carrier_timeout)
+            .unwrap_or(defaults.carrier_secs),
+        dhcp_secs: c
+            .netinit
+            .dhcp_timeout
+            .or(dracut_dhcp)
+            .unwrap_or(defaults.dhcp_secs),
+        nfs_secs: c
+            .netinit
+            .nfs_timeout
+            .or(d.retry)
+            .unwrap_or(defaults.nfs_secs),
+        link_secs: d.iflink_timeout.unwrap_or(defaults.link_secs),
+    }
 }
 
 fn plan_network(
@@ -304,10 +396,16 @@ fn plan_network(
     notes: &mut Vec<String>,
 ) -> Result<NetworkPlan, PlanError> {
     let ip = c.ip.clone().unwrap_or_default();
+    let neednet = c.dracut.neednet.unwrap_or(false);
+    if c.dracut.neednet == Some(false) {
+        notes.push(
+            "rd.neednet=0 is accepted; a network root still brings the network up".to_owned(),
+        );
+    }
     let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
         // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
         (false, _, _) => {
-            if root == RootKind::Nfs {
+            if root == RootKind::Nfs || neednet {
                 NetMethod::Dhcp
             } else {
                 NetMethod::None
@@ -357,6 +455,24 @@ fn plan_network(
     }
     let mut dns = ip.dns.clone();
     dns.extend(c.nameservers.iter().filter(|d| !ip.dns.contains(d)));
+    for i in &c.ifnames {
+        if is_kernel_name(&i.name) {
+            notes.push(format!(
+                "ifname={}:{}: a kernel-style name may clash with another NIC's; dracut advises e.g. 'bootnet'",
+                i.name, i.mac
+            ));
+        }
+    }
+    if let (Some(dev), false) = (&device, c.ifnames.is_empty()) {
+        if let Some(i) = c.ifnames.iter().find(|i| &i.name == dev) {
+            if c.bootif.is_some_and(|b| b != i.mac) {
+                notes.push(format!(
+                    "{dev} is ifname={}:{}, but BOOTIF names another MAC",
+                    i.name, i.mac
+                ));
+            }
+        }
+    }
     Ok(NetworkPlan {
         method,
         device,
@@ -369,6 +485,16 @@ fn plan_network(
         ntp: ip.ntp,
         autoconf: ip.autoconf,
         mtu: ip.mtu,
+        ifnames: c.ifnames.clone(),
+        peerdns: c.dracut.peerdns.unwrap_or(true),
+    })
+}
+
+/// `eth0`, `wlan1`: names the kernel itself hands out.
+fn is_kernel_name(name: &str) -> bool {
+    ["eth", "wlan", "ib"].iter().any(|p| {
+        name.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     })
 }
 
@@ -435,61 +561,71 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         module: None,
     };
     // (spec, nfs4 prefix, layout, which parameter)
-    let (spec, nfs4, live, source): (Option<&NfsSpec>, bool, LivePlan, &str) =
-        if let Some(sys) = &c.sys {
-            let live = LivePlan {
-                layout: LiveLayout::Linomad,
-                base_dir: None,
-                module: None,
-            };
-            (Some(sys), false, live, "sys")
-        } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
-            let base = c
-                .archisobasedir
-                .clone()
-                .unwrap_or_else(|| "arch".to_owned());
-            let live = LivePlan {
-                layout: LiveLayout::Archiso,
-                base_dir: Some(base),
-                module: None,
-            };
-            (Some(arch), false, live, "archiso_nfs_srv")
-        } else {
-            match &c.root {
-                Some(RootParam::Nfs(spec, nfs4)) => {
-                    (Some(spec), *nfs4, boot_layout.unwrap_or(none), "root")
-                }
-                Some(RootParam::DevNfs | RootParam::Dhcp) => (
-                    c.nfsroot.as_ref(),
-                    false,
-                    boot_layout.unwrap_or(none),
-                    "nfsroot",
-                ),
-                Some(RootParam::Other(dev)) if c.netboot.is_none() && c.nfsroot.is_none() => {
-                    notes.push(format!("root={dev} is not a network root"));
-                    return Ok((no_root(), boot_layout.unwrap_or(none)));
-                }
-                _ if c.netboot.is_some() => (
-                    c.nfsroot.as_ref(),
-                    false,
-                    boot_layout.unwrap_or(none),
-                    "nfsroot",
-                ),
-                _ if c.nfsroot.is_some() => {
-                    notes.push(
-                        "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
-                            .to_owned(),
-                    );
-                    (
-                        c.nfsroot.as_ref(),
-                        false,
-                        boot_layout.unwrap_or(none),
-                        "nfsroot",
-                    )
-                }
-                _ => return Ok((no_root(), boot_layout.unwrap_or(none))),
-            }
+    let (spec, nfs4, live, source): (Option<&NfsSpec>, bool, LivePlan, &str) = if let Some(sys) =
+        &c.sys
+    {
+        let live = LivePlan {
+            layout: LiveLayout::Linomad,
+            base_dir: None,
+            module: None,
         };
+        (Some(sys), false, live, "sys")
+    } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
+        let base = c
+            .archisobasedir
+            .clone()
+            .unwrap_or_else(|| "arch".to_owned());
+        let live = LivePlan {
+            layout: LiveLayout::Archiso,
+            base_dir: Some(base),
+            module: None,
+        };
+        (Some(arch), false, live, "archiso_nfs_srv")
+    } else {
+        match &c.root {
+            Some(RootParam::Nfs(spec, nfs4)) => {
+                (Some(spec), *nfs4, boot_layout.unwrap_or(none), "root")
+            }
+            Some(RootParam::DevNfs) => (
+                c.nfsroot.as_ref(),
+                false,
+                boot_layout.unwrap_or(none),
+                "nfsroot",
+            ),
+            Some(RootParam::Dhcp) => {
+                if c.nfsroot.is_some() {
+                    notes.push(
+                            "nfsroot= is ignored with root=dhcp: the root comes from DHCP's root-path (dracut reads nfsroot= only with root=/dev/nfs)"
+                                .to_owned(),
+                        );
+                }
+                (None, false, boot_layout.unwrap_or(none), "root")
+            }
+            Some(RootParam::Other(dev)) if c.netboot.is_none() && c.nfsroot.is_none() => {
+                notes.push(format!("root={dev} is not a network root"));
+                return Ok((no_root(), boot_layout.unwrap_or(none)));
+            }
+            _ if c.netboot.is_some() => (
+                c.nfsroot.as_ref(),
+                false,
+                boot_layout.unwrap_or(none),
+                "nfsroot",
+            ),
+            _ if c.nfsroot.is_some() => {
+                notes.push(
+                    "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
+                        .to_owned(),
+                );
+                (
+                    c.nfsroot.as_ref(),
+                    false,
+                    boot_layout.unwrap_or(none),
+                    "nfsroot",
+                )
+            }
+            _ => return Ok((no_root(), boot_layout.unwrap_or(none))),
+        }
+    };
     let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
     options.extend(c.nfsopts.iter().cloned());
     let base = if nfs4 {
@@ -498,10 +634,17 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         NfsVersion::V3
     };
     let nfs_version = nfs_version(&options, base).map_err(|r| err(source, r))?;
-    let (server, server_source) = match (
-        spec.and_then(|s| s.server),
-        c.ip.as_ref().and_then(|i| i.server),
-    ) {
+    let dialect = match c.root {
+        Some(RootParam::Nfs(..) | RootParam::Dhcp) if source == "root" => RootPathDialect::Dracut,
+        _ => RootPathDialect::Kernel,
+    };
+    // With root=dhcp the root-path is the root, and a server it names
+    // comes before the ip= field (resolved later).
+    let ip_server = match c.root {
+        Some(RootParam::Dhcp) if source == "root" => None,
+        _ => c.ip.as_ref().and_then(|i| i.server),
+    };
+    let (server, server_source) = match (spec.and_then(|s| s.server), ip_server) {
         (Some(s), _) => (Some(s), ServerSource::Cmdline),
         (None, Some(s)) => (Some(s), ServerSource::IpParam),
         (None, None) => (None, ServerSource::Dhcp),
@@ -513,6 +656,8 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         path: spec.map(|s| s.path.clone()),
         options,
         nfs_version,
+        dialect,
+        tftpboot_default: c.root == Some(RootParam::DevNfs) && source == "nfsroot",
     };
     Ok((root, live))
 }
@@ -525,6 +670,8 @@ fn no_root() -> RootPlan {
         path: None,
         options: Vec::new(),
         nfs_version: NfsVersion::V3,
+        dialect: RootPathDialect::Kernel,
+        tftpboot_default: false,
     }
 }
 
@@ -588,12 +735,16 @@ pub struct ResolvedRoot {
 
 /// Fills in what the cmdline left open from the network state. Pure.
 ///
-/// Server: the cmdline (`nfsroot=`, `root=nfs:`, `sys=`, …), then the `ip=`
-/// server field, then a server named in DHCP's root-path (option 17), then
-/// DHCP's next-server (siaddr), then the DHCP server id. A root-path that
-/// names its server is as explicit as a cmdline one, so it wins over
-/// next-server, as in the kernel and dracut.
-/// Path: the cmdline, then root-path. `%s` becomes the client address.
+/// The kernel's forms (`nfsroot=`, `root=/dev/nfs`, `netboot=nfs`, `sys=`,
+/// …) take the server from the cmdline, then the `ip=` server field, then a
+/// server named in DHCP's root-path (option 17), then DHCP's next-server
+/// (siaddr), then the DHCP server id. dracut's forms follow
+/// dracut.cmdline(7): `root=nfs:/path` without a server takes the `ip=`
+/// field, next-server, the server id, and only then the root-path's server;
+/// with `root=dhcp` the root-path is the root, so its server comes first.
+/// Path: the cmdline, then root-path, then (`root=/dev/nfs` only) the
+/// documented `/tftpboot/%s`. `%s` is the client address (nfsroot.rst), or
+/// in dracut's forms the hostname when there is one (dracut).
 pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, PlanError> {
     let root = &plan.root;
     if root.kind != RootKind::Nfs {
@@ -609,26 +760,45 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         .filter(|s| !s.is_empty())
     {
         Some(text) => Some(
-            crate::config::parse_nfsroot(text).map_err(|r| err("root-path (DHCP option 17)", r))?,
+            crate::config::parse_root_path(text, root.dialect)
+                .map_err(|r| err("root-path (DHCP option 17)", r))?,
         ),
         None => None,
     };
-    let (server, server_from) = if let Some(s) = root.server {
-        (
-            s,
-            if root.server_source == ServerSource::IpParam {
-                "ip="
-            } else {
-                "cmdline"
-            },
-        )
-    } else if let Some(s) = dhcp_root.as_ref().and_then(|d| d.server) {
-        (s, "DHCP root-path")
-    } else if let Some(s) = net.next_server.filter(|a| !a.is_unspecified()) {
-        (s, "DHCP next-server")
-    } else if let Some(s) = net.server_id {
-        (s, "DHCP server")
+    let rp_server = dhcp_root.as_ref().and_then(|(d, _)| d.server);
+    let next_server = net.next_server.filter(|a| !a.is_unspecified());
+    let cmdline_from = if root.server_source == ServerSource::IpParam {
+        "ip="
     } else {
+        "cmdline"
+    };
+    let dracut = root.dialect == RootPathDialect::Dracut;
+    let candidates: Vec<(Option<Ipv4Addr>, &'static str)> = if !dracut {
+        vec![
+            (root.server, cmdline_from),
+            (rp_server, "DHCP root-path"),
+            (next_server, "DHCP next-server"),
+            (net.server_id, "DHCP server"),
+        ]
+    } else if root.path.is_none() {
+        vec![
+            (rp_server, "DHCP root-path"),
+            (plan.network.server, "ip="),
+            (next_server, "DHCP next-server"),
+            (net.server_id, "DHCP server"),
+        ]
+    } else {
+        vec![
+            (root.server, cmdline_from),
+            (next_server, "DHCP next-server"),
+            (net.server_id, "DHCP server"),
+            (rp_server, "DHCP root-path"),
+        ]
+    };
+    let Some((server, server_from)) = candidates
+        .into_iter()
+        .find_map(|(s, from)| s.map(|s| (s, from)))
+    else {
         return Err(err(
             "nfsroot",
             "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
@@ -636,7 +806,8 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
     };
     let path = match (&root.path, &dhcp_root) {
         (Some(p), _) => p.clone(),
-        (None, Some(d)) => d.path.clone(),
+        (None, Some((d, _))) => d.path.clone(),
+        (None, None) if root.tftpboot_default => "/tftpboot/%s".to_owned(),
         (None, None) => {
             return Err(err(
                 "nfsroot",
@@ -644,10 +815,17 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
             ));
         }
     };
-    let path = path.replace("%s", &net.address.addr.to_string());
-    let dhcp_options: Vec<String> = dhcp_root.map(|d| d.options).unwrap_or_default();
-    // A live medium is mounted read-only; a plain root unless `ro` (the last of ro/rw wins).
+    let node = match (&net.hostname, &plan.network.hostname) {
+        (Some(h), _) | (None, Some(h)) if dracut => h.clone(),
+        _ => net.address.addr.to_string(),
+    };
+    let path = path.replace("%s", &node);
+    let rp_nfs4 = dhcp_root.as_ref().is_some_and(|(_, v4)| *v4);
+    let dhcp_options: Vec<String> = dhcp_root.map(|(d, _)| d.options).unwrap_or_default();
+    // A live medium, or a root under an overlay, is mounted read-only; a
+    // plain root unless `ro` (the last of ro/rw wins).
     let read_only = plan.live.layout != LiveLayout::None
+        || plan.overlay.nfs_root
         || dhcp_options
             .iter()
             .chain(&root.options)
@@ -674,8 +852,12 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         options.push(o.clone());
         options_from.push("cmdline");
     }
-    let version = nfs_version(&options, root.nfs_version)
-        .map_err(|r| err("root-path (DHCP option 17)", r))?;
+    let base = if rp_nfs4 && root.nfs_version == NfsVersion::V3 {
+        NfsVersion::V4(None)
+    } else {
+        root.nfs_version
+    };
+    let version = nfs_version(&options, base).map_err(|r| err("root-path (DHCP option 17)", r))?;
     Ok(ResolvedRoot {
         server,
         path,
@@ -1067,6 +1249,279 @@ mod tests {
         assert_eq!(e, "nfsroot=: path '' is not absolute");
     }
 
+    /// dracut's forms against next-server 10.77.0.2, server id 10.77.0.1
+    /// and a root-path naming 10.77.0.3: (cmdline, root-path, server,
+    /// where from, path, options, version).
+    #[test]
+    fn resolve_dracut_forms() {
+        type Row = (
+            &'static str,
+            Option<&'static str>,
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+        );
+        let rows: &[Row] = &[
+            // A missing server: next-server first, the root-path's last; the cmdline's path stays.
+            (
+                "root=nfs:/export/a",
+                Some("10.77.0.3:/export/rp"),
+                "10.77.0.2",
+                "DHCP next-server",
+                "/export/a",
+                &[],
+                "3",
+            ),
+            (
+                "root=/export/a:vers=4.2",
+                Some("10.77.0.3:/export/rp"),
+                "10.77.0.2",
+                "DHCP next-server",
+                "/export/a",
+                &["vers=4.2"],
+                "4.2",
+            ),
+            (
+                "root=nfs::/export/a ip=:10.77.0.4:::::dhcp",
+                None,
+                "10.77.0.4",
+                "ip=",
+                "/export/a",
+                &[],
+                "3",
+            ),
+            (
+                "root=10.77.0.9:/export/a,rsize=8192",
+                Some("10.77.0.3:/export/rp"),
+                "10.77.0.9",
+                "cmdline",
+                "/export/a",
+                &["rsize=8192"],
+                "3",
+            ),
+            // root=dhcp: the root-path is the root, with its prefix and either separator.
+            (
+                "root=dhcp",
+                Some("nfs4:10.77.0.3:/export/rp:vers=4.2,sec=sys"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/rp",
+                &["vers=4.2", "sec=sys"],
+                "4.2",
+            ),
+            (
+                "root=dhcp",
+                Some("nfs4:10.77.0.3:/export/rp"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/rp",
+                &[],
+                "4",
+            ),
+            (
+                "root=dhcp",
+                Some("nfs:10.77.0.3:/export/rp,vers=3"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/rp",
+                &["vers=3"],
+                "3",
+            ),
+            (
+                "root=dhcp ip=:10.77.0.4:::::dhcp",
+                Some("10.77.0.3:/export/rp"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/rp",
+                &[],
+                "3",
+            ),
+            (
+                "root=dhcp ip=:10.77.0.4:::::dhcp",
+                Some("/export/rp"),
+                "10.77.0.4",
+                "ip=",
+                "/export/rp",
+                &[],
+                "3",
+            ),
+            (
+                "root=dhcp",
+                Some("/export/rp:ro"),
+                "10.77.0.2",
+                "DHCP next-server",
+                "/export/rp",
+                &["ro"],
+                "3",
+            ),
+            // The kernel's form reads the same root-path its own way.
+            (
+                "root=/dev/nfs",
+                Some("nfs:10.77.0.3:/export/rp:ro"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/rp:ro",
+                &[],
+                "3",
+            ),
+            (
+                "root=/dev/nfs nfsroot=/export/a",
+                Some("10.77.0.3:/export/rp,vers=4.2"),
+                "10.77.0.3",
+                "DHCP root-path",
+                "/export/a",
+                &["vers=4.2"],
+                "4.2",
+            ),
+        ];
+        for (text, rp, server, from, path, options, vers) in rows {
+            let r = resolve_root(&p(text), &net(*rp, Some("10.77.0.2"), Some("10.77.0.1")))
+                .unwrap_or_else(|e| panic!("{text} / {rp:?}: {e}"));
+            assert_eq!(
+                (
+                    r.server.to_string().as_str(),
+                    r.server_from,
+                    r.path.as_str(),
+                    r.options.clone(),
+                    r.version.as_str()
+                ),
+                (
+                    *server,
+                    *from,
+                    *path,
+                    options.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+                    vers.to_string()
+                ),
+                "{text} / {rp:?}"
+            );
+        }
+        // No next-server: the DHCP server id.
+        let r = resolve_root(
+            &p("root=nfs:/export/a"),
+            &net(None, None, Some("10.77.0.1")),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.server.to_string(), r.server_from),
+            ("10.77.0.1".into(), "DHCP server")
+        );
+        // %s: the hostname in dracut's forms, the address in the kernel's.
+        let mut n = net(None, None, Some("10.77.0.1"));
+        n.hostname = Some("node7".into());
+        assert_eq!(
+            resolve_root(&p("root=nfs:/clients/%s"), &n).unwrap().path,
+            "/clients/node7"
+        );
+        assert_eq!(
+            resolve_root(&p("root=/dev/nfs nfsroot=/clients/%s"), &n)
+                .unwrap()
+                .path,
+            "/clients/10.77.0.100"
+        );
+    }
+
+    #[test]
+    fn dracut_knobs_map_onto_ours() {
+        // (cmdline, carrier, dhcp, nfs)
+        for (text, carrier, dhcp, nfs) in [
+            ("root=dhcp rd.net.timeout.carrier=5", 5, 90, 60),
+            (
+                "root=dhcp rd.net.timeout.dhcp=20 rd.net.dhcp.retry=3",
+                15,
+                60,
+                60,
+            ),
+            ("root=dhcp rd.net.dhcp.retry=2", 15, 180, 60),
+            ("root=dhcp rd.net.timeout.dhcp=30", 15, 30, 60),
+            ("root=dhcp rd.retry=300", 15, 90, 300),
+            // Ours win, whatever the order.
+            (
+                "root=dhcp netinit.dhcp_timeout=10 rd.net.timeout.dhcp=20 rd.retry=5 netinit.nfs_timeout=7",
+                15,
+                10,
+                7,
+            ),
+        ] {
+            let t = p(text).timeouts;
+            assert_eq!(
+                (t.carrier_secs, t.dhcp_secs, t.nfs_secs),
+                (carrier, dhcp, nfs),
+                "{text}"
+            );
+        }
+        let plan = p("root=dhcp rd.net.timeout.iflink=30 rd.net.timeout.ifup=5");
+        assert_eq!(plan.timeouts.link_secs, 30);
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(plan.notes[0].starts_with("rd.net.timeout.ifup= is accepted and has no effect"));
+        // rd.neednet=1: the network comes up without a network root.
+        assert_eq!(p("rd.neednet=1").network.method, NetMethod::Dhcp);
+        assert_eq!(p("root=/dev/sda1").network.method, NetMethod::None);
+        // rd.peerdns=0: only the cmdline's servers.
+        let dhcp = [a("10.77.0.1"), a("10.77.0.5")];
+        let n = p("root=dhcp nameserver=10.77.0.5 nameserver=10.77.0.9").network;
+        assert_eq!(
+            n.dns_for(&dhcp),
+            [a("10.77.0.5"), a("10.77.0.9"), a("10.77.0.1")]
+        );
+        let n = p("root=dhcp nameserver=10.77.0.9 rd.peerdns=0").network;
+        assert_eq!(n.dns_for(&dhcp), [a("10.77.0.9")]);
+        // ifname= then ip=<name>:dhcp.
+        let n = p("root=dhcp ifname=bootnet:52:54:00:00:00:02 ip=bootnet:dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("bootnet"));
+        assert_eq!(n.ifnames[0].mac.to_string(), "52:54:00:00:00:02");
+        assert!(
+            p("root=dhcp ifname=eth3:52:54:00:00:00:02").notes[0].contains("kernel-style name")
+        );
+    }
+
+    #[test]
+    fn overlay_on_an_nfs_root() {
+        // (cmdline, nfs_root, size)
+        for (text, on, size) in [
+            (
+                "root=nfs:10.0.0.1:/srv rd.overlay",
+                true,
+                OverlaySize::Percent(50),
+            ),
+            (
+                "root=nfs:10.0.0.1:/srv rd.overlay=tmpfs:size=512M",
+                true,
+                OverlaySize::Bytes(512 << 20),
+            ),
+            (
+                "root=/dev/nfs nfsroot=10.0.0.1:/srv netinit.overlay=1 netinit.overlay_size=25%",
+                true,
+                OverlaySize::Percent(25),
+            ),
+            (
+                "root=nfs:10.0.0.1:/srv rd.overlay netinit.overlay=0",
+                false,
+                OverlaySize::Percent(50),
+            ),
+            ("root=nfs:10.0.0.1:/srv", false, OverlaySize::Percent(50)),
+            // A live image has its overlay anyway.
+            (
+                "boot=casper netboot=nfs nfsroot=10.0.0.1:/srv netinit.overlay=1",
+                false,
+                OverlaySize::Percent(50),
+            ),
+        ] {
+            let plan = p(text);
+            assert_eq!(
+                (plan.overlay.nfs_root, plan.overlay.size),
+                (on, size),
+                "{text}"
+            );
+        }
+        assert!(
+            p("boot=casper netboot=nfs nfsroot=10.0.0.1:/srv rd.overlay").notes[0]
+                .contains("always gets a tmpfs overlay")
+        );
+        assert!(p("rd.overlay").notes[0].contains("no network root"));
+    }
+
     #[test]
     fn risky_root_path_options_from_dhcp_need_the_cmdline_for_a_rw_root() {
         let rp = net(
@@ -1110,10 +1565,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no NFS server"), "{e}");
-        let e = resolve_root(&p("root=/dev/nfs"), &net(None, None, Some("10.0.0.1")))
+        let e = resolve_root(&p("root=dhcp"), &net(None, None, Some("10.0.0.1")))
             .unwrap_err()
             .to_string();
         assert!(e.contains("no NFS path"), "{e}");
+        // root=/dev/nfs alone: the path both nfsroot.rst and dracut document.
+        let r = resolve_root(&p("root=/dev/nfs"), &net(None, None, Some("10.0.0.1"))).unwrap();
+        assert_eq!(r.path, "/tftpboot/10.77.0.100");
         let e = resolve_root(&p("root=/dev/sda1"), &bare)
             .unwrap_err()
             .to_string();
@@ -1135,7 +1593,7 @@ mod tests {
 
         #[test]
         fn planning_never_panics_on_plausible_words(words in proptest::collection::vec(
-            (proptest::sample::select(vec!["ip", "nfsroot", "root", "boot", "netboot", "sys", "BOOTIF", "toram", "archiso_nfs_srv", "netinit.modules", "nfsopts", "init"]),
+            (proptest::sample::select(vec!["ip", "nfsroot", "root", "boot", "netboot", "sys", "BOOTIF", "toram", "archiso_nfs_srv", "netinit.modules", "nfsopts", "init", "ifname", "rd.overlay", "rd.net.dhcp.retry", "rd.net.timeout.dhcp", "rd.neednet", "netinit.overlay"]),
              "[0-9a-z:/.,%=-]{0,24}"), 0..6)) {
             let text: Vec<String> = words.iter().map(|(k, v)| format!("{k}={v}")).collect();
             if let Ok(plan) = from_cmdline(&text.join(" ")) {

@@ -39,9 +39,9 @@ fn troubleshooting_headings_exist_in_the_source() {
     );
 }
 
-#[test]
-fn server_setup_dnsmasq_configs_parse() {
-    let doc = std::fs::read_to_string(repo().join("docs/server-setup.md")).unwrap();
+/// The ```dnsmasq blocks of a docs page, each checked with `dnsmasq --test`.
+fn dnsmasq_blocks_parse(page: &str, want: usize) {
+    let doc = std::fs::read_to_string(repo().join(page)).unwrap();
     let mut blocks = Vec::new();
     let mut cur: Option<String> = None;
     for line in doc.lines() {
@@ -58,7 +58,7 @@ fn server_setup_dnsmasq_configs_parse() {
             _ => {}
         }
     }
-    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks.len(), want, "{page}");
     let t = tempfile::tempdir().unwrap();
     for (i, b) in blocks.iter().enumerate() {
         let f = t.path().join(format!("{i}.conf"));
@@ -71,8 +71,18 @@ fn server_setup_dnsmasq_configs_parse() {
             .expect("dnsmasq (apt-get install dnsmasq-base)");
         assert!(
             out.status.success(),
-            "block {i}: {}",
+            "{page} block {i}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn server_setup_dnsmasq_configs_parse() {
+    dnsmasq_blocks_parse("docs/server-setup.md", 2);
+}
+
+#[test]
+fn recipes_dnsmasq_configs_parse() {
+    dnsmasq_blocks_parse("docs/recipes.md", 1);
 }

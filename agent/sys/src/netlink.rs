@@ -38,6 +38,8 @@ pub trait Netlink {
     /// Sets IFF_UP. Idempotent.
     fn set_up(&mut self, index: u32) -> Result<()>;
     fn set_mtu(&mut self, index: u32, mtu: u32) -> Result<()>;
+    /// Renames a link that is down (dracut's `ifname=`).
+    fn set_name(&mut self, index: u32, name: &str) -> Result<()>;
     /// Adds an address with an infinite lifetime (see docs/decisions on
     /// lease expiry): the kernel never drops the root's address by itself.
     /// EEXIST for the same address is success.
@@ -153,6 +155,14 @@ impl Netlink for RtNetlink {
         self.request(
             codec::set_link_up(0, index),
             &format!("set link {index} up"),
+        )
+        .map(drop)
+    }
+
+    fn set_name(&mut self, index: u32, name: &str) -> Result<()> {
+        self.request(
+            codec::set_name(0, index, name),
+            &format!("rename link {index} to {name}"),
         )
         .map(drop)
     }

@@ -517,6 +517,13 @@ mod tests {
             self.0.borrow_mut().calls.push(format!("mtu {index} {mtu}"));
             Ok(())
         }
+        fn set_name(&mut self, index: u32, name: &str) -> SysResult<()> {
+            self.0
+                .borrow_mut()
+                .calls
+                .push(format!("name {index} {name}"));
+            Ok(())
+        }
         fn add_address(
             &mut self,
             index: u32,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use std::net::Ipv4Addr;
 
+use netinit_core::config::IfName;
 use netinit_core::ipconf::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
@@ -29,13 +30,22 @@ pub fn prepare(
     plan: &BootPlan,
     rescan: &mut dyn FnMut(),
 ) -> Result<Vec<LinkInfo>, StepError> {
-    let timeout = Duration::from_secs(u64::from(plan.timeouts.carrier_secs));
+    // rd.net.timeout.iflink= bounds the wait for a NIC; else the carrier budget does.
+    let secs = match plan.timeouts.link_secs {
+        0 => plan.timeouts.carrier_secs,
+        s => s,
+    };
+    let timeout = Duration::from_secs(u64::from(secs));
     let start = Instant::now();
     let mut lo_done = false;
     let mut next_rescan = Duration::ZERO;
     let mut next_progress = Duration::ZERO;
-    let candidates = loop {
-        let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    let (links, candidates) = loop {
+        let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        if !plan.network.ifnames.is_empty() {
+            rename(nl, &links, &plan.network.ifnames)?;
+            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        }
         if !lo_done {
             lo_done = true;
             for lo in links.iter().filter(|l| l.loopback && !l.up) {
@@ -45,7 +55,7 @@ pub fn prepare(
             }
         }
         match pick(&links, plan) {
-            Ok(c) => break c,
+            Ok(c) => break (links, c),
             // USB NICs, Hyper-V's netvsc, async probes and a BOOTIF NIC
             // whose driver is still binding appear late: keep loading
             // drivers and looking, within the carrier budget.
@@ -77,6 +87,14 @@ pub fn prepare(
             }
         }
     };
+    for want in &plan.network.ifnames {
+        if !links.iter().any(|l| l.mac == Some(want.mac)) {
+            warn!(
+                Step::Link,
+                "ifname={}:{}: no NIC has that MAC", want.name, want.mac
+            );
+        }
+    }
     let mut up = Vec::new();
     let mut errors = Vec::new();
     for link in candidates {
@@ -101,6 +119,39 @@ pub fn prepare(
     let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
     info!(Step::Link, "up: {}", names.join(" "));
     Ok(up)
+}
+
+/// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
+/// is still down (the kernel refuses to rename a link that is up).
+fn rename(nl: &mut dyn Netlink, links: &[LinkInfo], ifnames: &[IfName]) -> Result<(), StepError> {
+    for want in ifnames {
+        // A MAC not (yet) present is reported once the wait is over.
+        let Some(link) = links.iter().find(|l| l.mac == Some(want.mac)) else {
+            continue;
+        };
+        if link.name == want.name {
+            continue;
+        }
+        if link.up {
+            // Renaming would mean setting it down, which netinit never does.
+            warn!(
+                Step::Link,
+                "ifname={}:{}: {} is already up, keeping its name", want.name, want.mac, link.name
+            );
+            continue;
+        }
+        nl.set_name(link.index, &want.name).map_err(|e| {
+            StepError::new(Step::Link, e).hint(format!(
+                "is another NIC already called {}? pick a name the kernel does not use (e.g. bootnet)",
+                want.name
+            ))
+        })?;
+        info!(
+            Step::Link,
+            "renamed {} ({}) to {}", link.name, want.mac, want.name
+        );
+    }
+    Ok(())
 }
 
 /// The Ethernet links the plan allows: all of them, or the one pinned by
@@ -226,6 +277,8 @@ pub(crate) mod fake {
         pub calls: Vec<String>,
         /// Calls to `links()` before carrier appears on each index.
         pub carrier_after: Vec<(u32, usize)>,
+        /// Calls to `links()` before the link with each index exists.
+        pub appear_after: Vec<(u32, usize)>,
         pub polls: usize,
         /// Links that only show up after this many calls to `links()`
         /// (a USB NIC, Hyper-V's netvsc, an async probe).
@@ -278,7 +331,17 @@ pub(crate) mod fake {
                     l.carrier = true;
                 }
             }
-            Ok(self.links.clone())
+            Ok(self
+                .links
+                .iter()
+                .filter(|l| {
+                    !self
+                        .appear_after
+                        .iter()
+                        .any(|(i, after)| *i == l.index && polls <= *after)
+                })
+                .cloned()
+                .collect())
         }
         fn set_up(&mut self, index: u32) -> netinit_sys::Result<()> {
             self.calls.push(format!("up {index}"));
@@ -286,6 +349,13 @@ pub(crate) mod fake {
         }
         fn set_mtu(&mut self, index: u32, mtu: u32) -> netinit_sys::Result<()> {
             self.calls.push(format!("mtu {index} {mtu}"));
+            Ok(())
+        }
+        fn set_name(&mut self, index: u32, name: &str) -> netinit_sys::Result<()> {
+            self.calls.push(format!("name {index} {name}"));
+            if let Some(l) = self.links.iter_mut().find(|l| l.index == index) {
+                l.name = name.to_owned();
+            }
             Ok(())
         }
         fn add_address(
@@ -382,6 +452,72 @@ mod tests {
                 .starts_with("no Ethernet NIC found after 1 s (present: none)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn ifname_renames_before_up_and_ip_device_follows() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            ..Default::default()
+        };
+        let got = prepare(
+            &mut nl,
+            &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(nl.calls, ["name 3 bootnet", "up 1", "up 3"]);
+        assert_eq!(
+            got.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+            ["bootnet"]
+        );
+        // Already up: never set down to rename; the pin then says what is there.
+        let mut up = eth(2, "eth0", 1);
+        up.up = true;
+        let mut nl = FakeNetlink {
+            links: vec![up],
+            ..Default::default()
+        };
+        let e = prepare(
+            &mut nl,
+            &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp netinit.carrier_timeout=1"),
+            &mut || {},
+        )
+        .unwrap_err();
+        assert!(nl.calls.is_empty(), "{:?}", nl.calls);
+        assert!(
+            e.reason
+                .starts_with("no NIC named bootnet after 1 s (present: eth0 52:54:00:00:00:01)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn iflink_timeout_waits_for_a_late_nic_and_says_how_long_it_waited() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            appear_after: vec![(2, 3)],
+            ..Default::default()
+        };
+        let got = prepare(
+            &mut nl,
+            &plan("root=dhcp rd.net.timeout.iflink=5"),
+            &mut || {},
+        )
+        .unwrap();
+        assert_eq!(got[0].name, "eth0");
+        assert_eq!(nl.polls, 4);
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            ..Default::default()
+        };
+        let e = prepare(
+            &mut nl,
+            &plan("root=dhcp rd.net.timeout.iflink=1"),
+            &mut || {},
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, "no Ethernet NIC found after 1 s (present: none)");
     }
 
     #[test]

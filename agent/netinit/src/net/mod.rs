@@ -43,6 +43,10 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
         })?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };
+    let state = NetState {
+        dns: plan.network.dns_for(&state.dns),
+        ..state
+    };
     let step = if plan.network.method == NetMethod::Static {
         Step::Static
     } else {

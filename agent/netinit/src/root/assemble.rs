@@ -13,7 +13,7 @@ use netinit_core::live::{find_images, mem_available, mem_total, overlay_bytes, t
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
-    BootPlan, LiveLayout, NfsVersion, OverlaySize, ResolvedRoot, resolve_root,
+    BootPlan, LiveLayout, NfsVersion, OverlayPlan, OverlaySize, ResolvedRoot, resolve_root,
 };
 use netinit_core::size::{human_bytes, tmpfs_option};
 use netinit_sys::loopdev::Loop;
@@ -50,7 +50,10 @@ pub fn assemble<S: Mount + Loop + Files>(
     ensure: Ensure<'_>,
 ) -> Result<Assembled, StepError> {
     let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
-    let plain = plan.live.layout == LiveLayout::None;
+    // A plain root under an overlay is mounted like live media: read-only
+    // under /run/netinit/nfs, so the export never sees a write.
+    let shared = plan.live.layout == LiveLayout::None && plan.overlay.nfs_root;
+    let plain = plan.live.layout == LiveLayout::None && !shared;
     let nfs_target = if plain {
         newroot.to_path_buf()
     } else {
@@ -77,6 +80,17 @@ pub fn assemble<S: Mount + Loop + Files>(
         )
     })?;
     if plain {
+        return Ok(Assembled {
+            newroot: newroot.to_path_buf(),
+            root,
+            images: Vec::new(),
+        });
+    }
+    if shared {
+        timed(Step::Overlay, || {
+            ensure(Step::Overlay, &["overlay"]);
+            mount_overlay(sys, &[PathBuf::from(NFS_DIR)], &plan.overlay, newroot)
+        })?;
         return Ok(Assembled {
             newroot: newroot.to_path_buf(),
             root,
@@ -116,7 +130,7 @@ pub fn assemble<S: Mount + Loop + Files>(
     })?;
     timed(Step::Overlay, || {
         ensure(Step::Overlay, &["overlay"]);
-        mount_overlay(sys, &layers, plan.overlay.size, newroot)
+        mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
@@ -356,9 +370,15 @@ fn mount_images<S: Mount + Loop + Files>(
 fn mount_overlay<S: Mount + Files>(
     sys: &mut S,
     layers: &[PathBuf],
-    size: OverlaySize,
+    overlay: &OverlayPlan,
     newroot: &Path,
 ) -> Result<(), StepError> {
+    let size = overlay.size;
+    let extra: String = overlay
+        .tmpfs_extra
+        .iter()
+        .map(|o| format!("{o},"))
+        .collect();
     let dir = Path::new(OVERLAY_DIR);
     let err = |e| StepError::new(Step::Overlay, e);
     sys.mkdir_p(dir).map_err(err)?;
@@ -367,7 +387,7 @@ fn mount_overlay<S: Mount + Files>(
         dir,
         "tmpfs",
         MountFlags::NOSUID | MountFlags::NODEV,
-        &format!("{},mode=0755", tmpfs_option(size)),
+        &format!("{},{extra}mode=0755", tmpfs_option(size)),
     )
     .map_err(err)?;
     let (upper, work) = (dir.join("upper"), dir.join("work"));
@@ -702,6 +722,28 @@ mod tests {
                 "mount nfs4 10.77.0.1:/export/arch /newroot [vers=4.2,proto=tcp,addr=10.77.0.1,clientaddr=10.77.0.100]"
             ]
         );
+    }
+
+    #[test]
+    fn shared_root_is_read_only_nfs_under_a_tmpfs_overlay() {
+        for text in [
+            "root=nfs:10.77.0.1:/export/arch rd.overlay=tmpfs:size=256M,nr_inodes=1000 ip=dhcp",
+            "root=/dev/nfs nfsroot=10.77.0.1:/export/arch netinit.overlay=1 netinit.overlay_size=256M rd.overlay=tmpfs:nr_inodes=1000",
+        ] {
+            let mut sys = FakeSys::default();
+            let (r, loaded) = run(text, &mut sys);
+            r.unwrap();
+            assert_eq!(loaded, ["nfs", "nfsv3", "overlay"], "{text}");
+            assert_eq!(
+                sys.calls,
+                [
+                    "mount nfs 10.77.0.1:/export/arch /run/netinit/nfs ro [vers=3,proto=tcp,nolock,addr=10.77.0.1]",
+                    "mount tmpfs tmpfs /run/netinit/overlay [size=268435456,nr_inodes=1000,mode=0755]",
+                    "mount overlay overlay /newroot [lowerdir=/run/netinit/nfs,upperdir=/run/netinit/overlay/upper,workdir=/run/netinit/overlay/work]",
+                ],
+                "{text}"
+            );
+        }
     }
 
     #[test]
@@ -1064,7 +1106,12 @@ mod tests {
                 }
 
                 let newroot = t.path().join("newroot");
-                mount_overlay(&mut sys, &layers, OverlaySize::Bytes(64 << 20), &newroot).unwrap();
+                let overlay = OverlayPlan {
+                    size: netinit_core::plan::OverlaySize::Bytes(64 << 20),
+                    nfs_root: false,
+                    tmpfs_extra: Vec::new(),
+                };
+                mount_overlay(&mut sys, &layers, &overlay, &newroot).unwrap();
                 assert_eq!(
                     std::fs::read_to_string(newroot.join("etc/os-release")).unwrap(),
                     "top\n",
