@@ -543,6 +543,27 @@ fn no_server_at_all_ends_in_bounded_time() {
 
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn a_nic_that_appears_late_is_waited_for() {
+    let mut lab = Lab::new();
+    // netinit starts with no Ethernet NIC at all (a USB NIC, netvsc, an
+    // async probe); the BOOTIF NIC shows up 1.5 s later.
+    let net = lab.spawn_net("ip=dhcp BOOTIF=01-52-54-00-a0-00-01 netinit.carrier_timeout=10");
+    std::thread::sleep(Duration::from_millis(1500));
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(&srv, &[]);
+    let out = net.finish();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["interface"], "eth0");
+    assert!(
+        err.contains("link: waiting for a NIC (no NIC with MAC 52:54:00:a0:00:01 (BOOTIF)"),
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn late_carrier_is_waited_for() {
     let mut lab = Lab::new();
     let srv = lab.wire("eth0", MAC0, "10.99.0.1");
