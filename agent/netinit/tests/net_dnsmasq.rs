@@ -441,6 +441,41 @@ fn bootif_on_the_dead_nic_fails_with_the_reason() {
 
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn a_leased_address_in_use_is_declined_and_another_one_bound() {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    // Something on the segment already answers ARP for the address dnsmasq
+    // reserves for us (Linux answers for any local address: here, on lo).
+    sh(&[
+        "ip",
+        "-n",
+        &srv,
+        "addr",
+        "add",
+        "10.99.0.120/32",
+        "dev",
+        "lo",
+    ]);
+    let d = lab.dnsmasq(&srv, &[&format!("--dhcp-host={MAC0},10.99.0.120")]);
+    let (out, took) = lab.net("ip=dhcp netinit.dhcp_timeout=30");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("10.99.0.120 from 10.99.0.1 is already in use by"),
+        "{err}"
+    );
+    let addrs = lab.ip_json(&["addr", "show", "eth0"]);
+    let info = addrs[0]["addr_info"].as_array().unwrap();
+    assert_eq!(info.len(), 1, "{addrs}");
+    assert_ne!(info[0]["local"], "10.99.0.120");
+    // The server saw the DECLINE, and the new DISCOVER came 10 s later.
+    let log = lab.dnsmasq_log(d);
+    assert!(log.contains("DHCPDECLINE"), "{log}");
+    assert!(took >= Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn a_static_address_another_host_holds_fails_at_once() {
     let mut lab = Lab::new();
     // The server side already has 10.99.0.1: a real ARP probe finds it.
@@ -504,6 +539,27 @@ fn no_server_at_all_ends_in_bounded_time() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.lines().last().unwrap().starts_with("netinit: net: FAILED at dhcp: no DHCP lease after 3 s: eth0 (carrier, 0 offers), eth1 (carrier, 0 offers)"), "{err}");
     assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn a_nic_that_appears_late_is_waited_for() {
+    let mut lab = Lab::new();
+    // netinit starts with no Ethernet NIC at all (a USB NIC, netvsc, an
+    // async probe); the BOOTIF NIC shows up 1.5 s later.
+    let net = lab.spawn_net("ip=dhcp BOOTIF=01-52-54-00-a0-00-01 netinit.carrier_timeout=10");
+    std::thread::sleep(Duration::from_millis(1500));
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(&srv, &[]);
+    let out = net.finish();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["interface"], "eth0");
+    assert!(
+        err.contains("link: waiting for a NIC (no NIC with MAC 52:54:00:a0:00:01 (BOOTIF)"),
+        "{err}"
+    );
 }
 
 #[test]
