@@ -15,6 +15,8 @@ PACKAGES=(
   initramfs-tools-core
   # tests
   jq iputils-ping
+  # packaging: man page lint, the Debian package's lint
+  mandoc lintian
 )
 
 missing=()

@@ -12,6 +12,8 @@ echo "== fmt"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== man pages"
+scripts/check-man.sh
 echo "== static /init"
 cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
