@@ -19,6 +19,8 @@ cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
 file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >&2; exit 1; }
 echo "netinit static binary: $(stat -c %s "$bin") bytes"
+echo "== packages (Debian: contents + lintian; Arch: PKGBUILD package())"
+scripts/check-packaging.sh
 echo "== lab setup (Debian kernel package, fetched, not installed)"
 cargo build --release --locked -p netinit-lab
 target/release/netinit-lab setup
