@@ -54,7 +54,7 @@ mkdir -p "$tmp/arch/src" "$tmp/arch/pkg"
   set -euo pipefail
   # shellcheck disable=SC2034 # makepkg's variables, read by the PKGBUILD
   startdir=$PWD/packaging/arch srcdir=$tmp/arch/src pkgdir=$tmp/arch/pkg
-  # shellcheck source=packaging/arch/PKGBUILD
+  # shellcheck source=/dev/null # checked on its own above
   . packaging/arch/PKGBUILD
   build >/dev/null 2>&1
   package

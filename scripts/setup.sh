@@ -17,6 +17,9 @@ PACKAGES=(
   jq iputils-ping
   # packaging: man page lint, the Debian package's lint
   mandoc lintian
+  # UEFI lab (OVMF, GRUB's EFI netboot image) and the server recipes'
+  # checkers (kea-dhcp4 -t, nginx -t; nginx also serves HTTP boot in the lab)
+  ovmf grub-efi-amd64-bin kea-dhcp4-server nginx-light
 )
 
 missing=()
@@ -26,6 +29,16 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # kea and nginx are servers: their packages must not start them on this
+  # host's interfaces (the lab runs them in its namespace). policy-rc.d 101
+  # is Debian's way to say so, for the length of the install.
+  guard=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    guard=/usr/sbin/policy-rc.d
+    trap 'rm -f "$guard"' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -14,6 +14,8 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== man pages"
 scripts/check-man.sh
+echo "== server recipes (docs/server-setup.md), each by its own tool"
+scripts/check-recipes.sh
 echo "== static /init"
 cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit

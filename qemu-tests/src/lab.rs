@@ -212,6 +212,11 @@ impl Lab {
             "--log-facility={}",
             w.join("logs/dnsmasq.log").display()
         ));
+        // The BIOS+UEFI boot rules of docs/server-setup.md, when written.
+        let recipe = w.join("dnsmasq-recipe.conf");
+        if recipe.exists() {
+            args.push(format!("--conf-file={}", recipe.display()));
+        }
         for (i, h) in hosts.iter().enumerate() {
             args.push(format!("--dhcp-host={},set:h{i},{}", h.mac, h.hostname));
             if let Some(rp) = &h.root_path {
@@ -226,6 +231,23 @@ impl Lab {
         )?;
         self.daemons.push(child.id());
         std::thread::sleep(Duration::from_millis(300));
+        Ok(())
+    }
+
+    /// Starts another server in the namespace (e.g. nginx), stopped with
+    /// the others.
+    pub fn start_daemon(
+        &mut self,
+        program: &str,
+        args: &[String],
+        log: &str,
+    ) -> Result<(), String> {
+        let child = spawn(
+            self.in_ns(program).args(args),
+            program,
+            &self.work.join("logs").join(log),
+        )?;
+        self.daemons.push(child.id());
         Ok(())
     }
 

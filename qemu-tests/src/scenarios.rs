@@ -31,6 +31,10 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// A local disk root booted by the distribution's initrd with netinit
+    /// installed: its /sbin/init prints this exact `NETINIT-LOCAL` line,
+    /// and netinit printed nothing.
+    Local(&'static str),
 }
 
 /// What the rescue scenario types, each after its trigger line, and the
@@ -51,6 +55,18 @@ pub enum Initrd {
     InitramfsTools,
     /// netinit-mkinitrd's with `--shell /bin/busybox`.
     NetinitShell,
+    /// The Debian package's: `apt install ./netinit_*.deb` and
+    /// `update-initramfs -u` in a Debian chroot, booted with its kernel.
+    DebPackage,
+    /// The same initrd with a local virtio-blk ext4 root attached.
+    DebPackageLocal,
+    /// netinit's initrd, reached through OVMF: PXE (iPXE's EFI driver
+    /// from the NIC ROM) into GRUB's EFI netboot image, whose menu is
+    /// the one in docs/server-setup.md; `usize` is the menu entry.
+    UefiPxe(usize),
+    /// The same through OVMF's own UEFI HTTP boot (PXE off, no NIC ROM),
+    /// with GRUB and the kernel fetched from the documented nginx.
+    UefiHttp(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +138,7 @@ fn pass(words: &[(&'static str, &str)]) -> Expect {
 pub fn all() -> Vec<Scenario> {
     let mut all = base();
     all.extend(crate::root_scenarios::all());
+    all.extend(crate::pkg_scenarios::all());
     all
 }
 
@@ -455,6 +472,22 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
                 return Err("the second rescue shell did not power off".into());
             }
             Ok(format!("{f}; shell answered, retried, failed again"))
+        }
+        Expect::Local(want) => {
+            if let Some(l) = console.lines().find(|l| l.contains("netinit:")) {
+                return Err(format!("netinit ran on a local boot: {}", l.trim()));
+            }
+            let got = console
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("NETINIT-LOCAL "))
+                .ok_or("no NETINIT-LOCAL line: the local root's init did not run")?;
+            if got != *want {
+                return Err(format!("local boot: {got}, want {want}"));
+            }
+            if !exited {
+                return Err("the local root did not power off".into());
+            }
+            Ok(got.to_owned())
         }
         Expect::Fail { step, contains } => {
             let f = failed.ok_or_else(|| {

@@ -58,7 +58,7 @@ fn server_setup_dnsmasq_configs_parse() {
             _ => {}
         }
     }
-    assert_eq!(blocks.len(), 2);
+    assert!(blocks.len() >= 3, "{}", blocks.len());
     let t = tempfile::tempdir().unwrap();
     for (i, b) in blocks.iter().enumerate() {
         let f = t.path().join(format!("{i}.conf"));
