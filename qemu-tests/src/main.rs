@@ -341,9 +341,28 @@ fn prepare(
         .iter()
         .filter(|(_, s)| matches!(s.initrd, Initrd::UefiPxe(_) | Initrd::UefiHttp(_)))
         .collect();
+    for (i, s) in chosen {
+        if let Initrd::PxeMenu(label) = s.initrd {
+            uefi::pxelinux_menu(
+                &work.join("tftp"),
+                &Scenario::mac(*i, 0),
+                label,
+                &full_cmdline(s, interactive),
+                &k.bzimage,
+                &initrd,
+            )?;
+        }
+    }
     let mut uefi_vars = Vec::new();
-    if !uefi.is_empty() {
+    // The documented BIOS+UEFI rules; every PXE client of this run boots through them.
+    if !uefi.is_empty()
+        || chosen
+            .iter()
+            .any(|(_, s)| matches!(s.initrd, Initrd::PxeMenu(_)))
+    {
         uefi::dnsmasq_rules(work)?;
+    }
+    if !uefi.is_empty() {
         let clients: Vec<uefi::Client> = uefi
             .iter()
             .map(|(i, s)| uefi::Client {

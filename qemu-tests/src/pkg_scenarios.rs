@@ -51,6 +51,24 @@ pub fn all() -> Vec<Scenario> {
             initrd: Initrd::DebPackageLocal,
         },
         Scenario {
+            name: "pxe-menu-bios",
+            what: "BIOS PXE (client-arch 0, iPXE ROM) through the documented BIOS+UEFI dnsmasq rules into the documented pxelinux menu (menu.c32); its Ubuntu entry (casper over NFS)",
+            nics: virtio(),
+            pxe: true,
+            cmdline: String::new(),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Pass {
+                lab: vec![
+                    ("root", "overlay".into()),
+                    ("proto", "dhcp".into()),
+                    ("hostname", "lab-pxe-menu-bios".into()),
+                ],
+            },
+            timeout_secs: 180,
+            initrd: Initrd::PxeMenu("ubuntu"),
+        },
+        Scenario {
             name: "uefi-pxe-grub",
             what: "OVMF (TCG) PXE via the NIC's iPXE EFI ROM, client-arch 7 -> GRUB's EFI netboot image; the documented GRUB menu's first entry (Debian live over NFS)",
             nics: virtio(),

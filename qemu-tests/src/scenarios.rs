@@ -67,6 +67,9 @@ pub enum Initrd {
     /// The same through OVMF's own UEFI HTTP boot (PXE off, no NIC ROM),
     /// with GRUB and the kernel fetched from the documented nginx.
     UefiHttp(usize),
+    /// netinit's initrd through BIOS PXE and the documented pxelinux menu
+    /// (menu.c32), booting the entry with this label.
+    PxeMenu(&'static str),
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! UEFI netboot in the lab: OVMF (Debian's `ovmf`) under TCG, GRUB's EFI
 //! netboot image (grub-mknetdir, from grub-efi-amd64-bin) on TFTP and
-//! HTTP, and the boot rules and GRUB menu taken verbatim from
+//! HTTP, and the boot rules and menus (GRUB, pxelinux) taken verbatim from
 //! docs/server-setup.md, so the documented recipes are what boots.
 
 use std::path::{Path, PathBuf};
@@ -183,4 +183,53 @@ pub fn nginx_conf(work: &Path) -> Result<PathBuf, String> {
     let out = work.join("nginx.conf");
     std::fs::write(&out, conf).map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// The documented pxelinux menu as one client's config: its own default
+/// label, a short timeout, the lab's words on each APPEND line, and the
+/// menu's modules, kernels and initrds in the TFTP root.
+pub fn pxelinux_menu(
+    tftp: &Path,
+    mac: &str,
+    label: &str,
+    words: &str,
+    bzimage: &Path,
+    initrd: &Path,
+) -> Result<(), String> {
+    let menu = doc_blocks("pxelinux")?
+        .into_iter()
+        .find(|b| b.contains("UI menu.c32"))
+        .ok_or("docs/server-setup.md has no pxelinux menu (UI menu.c32)")?;
+    let mut cfg = String::new();
+    for line in menu.lines() {
+        let t = line.trim_start();
+        if t.starts_with("DEFAULT ") {
+            cfg.push_str(&format!("DEFAULT {label}\n"));
+        } else if t.starts_with("TIMEOUT ") {
+            cfg.push_str("TIMEOUT 10\n");
+        } else if t.starts_with("APPEND ") {
+            cfg.push_str(&format!("{line} {words}\n"));
+        } else {
+            if let Some(k) = t.strip_prefix("KERNEL ") {
+                copy_into(tftp, k.trim(), bzimage)?;
+            }
+            if let Some(i) = t.strip_prefix("INITRD ") {
+                copy_into(tftp, i.trim(), initrd)?;
+            }
+            cfg.push_str(line);
+            cfg.push('\n');
+        }
+    }
+    if !cfg.contains(&format!("LABEL {label}\n")) {
+        return Err(format!("the documented pxelinux menu has no LABEL {label}"));
+    }
+    for m in ["menu.c32", "libutil.c32"] {
+        copy_into(
+            tftp,
+            m,
+            &Path::new("/usr/lib/syslinux/modules/bios").join(m),
+        )?;
+    }
+    let name = format!("01-{}", mac.replace(':', "-"));
+    std::fs::write(tftp.join("pxelinux.cfg").join(name), cfg).map_err(|e| e.to_string())
 }
