@@ -41,6 +41,10 @@ if ((${#missing[@]})); then
   fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Nor at the next boot, on a host that runs systemd.
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now nginx.service kea-dhcp4-server.service 2>/dev/null || true
+  fi
 fi
 
 if ! command -v cargo >/dev/null; then
