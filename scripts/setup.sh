@@ -18,6 +18,11 @@ PACKAGES=(
   # a private bus for connmand in the hand-off test (dhcpcd, connman and
   # ifupdown themselves are only downloaded and unpacked, never installed)
   dbus-daemon
+  # packaging: man page lint, the Debian package's lint
+  mandoc lintian
+  # UEFI lab (OVMF, GRUB's EFI netboot image) and the server recipes'
+  # checkers (kea-dhcp4 -t, nginx -t; nginx also serves HTTP boot in the lab)
+  ovmf grub-efi-amd64-bin kea-dhcp4-server nginx-light
 )
 
 missing=()
@@ -27,8 +32,22 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # kea and nginx are servers: their packages must not start them on this
+  # host's interfaces (the lab runs them in its namespace). policy-rc.d 101
+  # is Debian's way to say so, for the length of the install.
+  guard=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    guard=/usr/sbin/policy-rc.d
+    trap 'rm -f "$guard"' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Nor at the next boot, on a host that runs systemd.
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now nginx.service kea-dhcp4-server.service 2>/dev/null || true
+  fi
 fi
 
 if ! command -v cargo >/dev/null; then

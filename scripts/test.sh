@@ -12,11 +12,17 @@ echo "== fmt"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== man pages"
+scripts/check-man.sh
+echo "== server recipes (docs/server-setup.md), each by its own tool"
+scripts/check-recipes.sh
 echo "== static /init"
 cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
 file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >&2; exit 1; }
 echo "netinit static binary: $(stat -c %s "$bin") bytes"
+echo "== packages (Debian: contents + lintian; Arch: PKGBUILD package())"
+scripts/check-packaging.sh
 echo "== lab setup (Debian kernel package, fetched, not installed)"
 cargo build --release --locked -p netinit-lab
 target/release/netinit-lab setup

@@ -266,6 +266,11 @@ impl Lab {
             "--log-facility={}",
             w.join("logs/dnsmasq.log").display()
         ));
+        // The BIOS+UEFI boot rules of docs/server-setup.md, when written.
+        let recipe = w.join("dnsmasq-recipe.conf");
+        if recipe.exists() {
+            args.push(format!("--conf-file={}", recipe.display()));
+        }
         // Root-paths go through a file: only dnsmasq's file reader honours
         // quotes, and a root-path's options contain ','.
         let mut opts = String::new();
@@ -299,6 +304,23 @@ impl Lab {
         cleanup::track_pid(child.id(), "dnsmasq");
         std::thread::sleep(Duration::from_millis(300));
         Ok(child.id())
+    }
+
+    /// Starts another server in the namespace (e.g. nginx), stopped with
+    /// the others.
+    pub fn start_daemon(
+        &mut self,
+        program: &str,
+        args: &[String],
+        log: &str,
+    ) -> Result<(), String> {
+        let child = spawn(
+            self.in_ns(program).args(args),
+            program,
+            &self.work.join("logs").join(log),
+        )?;
+        self.daemons.push(child.id());
+        Ok(())
     }
 
     pub fn stop(&mut self) {

@@ -4,16 +4,19 @@
 mod bench;
 mod cleanup;
 mod debian;
+mod debpkg;
 mod dracut_scenarios;
 mod itools;
 mod kernel;
 mod lab;
 mod lease;
+mod pkg_scenarios;
 mod qemu;
 mod report;
 mod root_scenarios;
 mod roots;
 mod scenarios;
+mod uefi;
 mod util;
 
 use std::path::{Path, PathBuf};
@@ -263,6 +266,10 @@ struct Prepared {
     itools: Option<PathBuf>,
     /// netinit's initrd with a /bin/sh, when a scenario needs it.
     with_shell: Option<PathBuf>,
+    /// The Debian package installed in a chroot: its kernel and initrd.
+    debpkg: Option<debpkg::Built>,
+    /// Each UEFI scenario's OVMF variable store.
+    uefi_vars: Vec<(&'static str, PathBuf)>,
     lab: Lab,
 }
 
@@ -333,12 +340,83 @@ fn prepare_with(
     } else {
         None
     };
-    let lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
+    let debpkg = if chosen
+        .iter()
+        .any(|(_, s)| matches!(s.initrd, Initrd::DebPackage | Initrd::DebPackageLocal))
+    {
+        Some(debpkg::build(work)?)
+    } else {
+        None
+    };
+    let uefi: Vec<&(usize, Scenario)> = chosen
+        .iter()
+        .filter(|(_, s)| matches!(s.initrd, Initrd::UefiPxe(_) | Initrd::UefiHttp(_)))
+        .collect();
+    for (i, s) in chosen {
+        if let Initrd::PxeMenu(label) = s.initrd {
+            uefi::pxelinux_menu(
+                &work.join("tftp"),
+                &Scenario::mac(*i, 0),
+                label,
+                &full_cmdline(s, interactive),
+                &k.bzimage,
+                &initrd,
+            )?;
+        }
+    }
+    let mut uefi_vars = Vec::new();
+    // The documented BIOS+UEFI rules; every PXE client of this run boots through them.
+    if !uefi.is_empty()
+        || chosen
+            .iter()
+            .any(|(_, s)| matches!(s.initrd, Initrd::PxeMenu(_)))
+    {
+        uefi::dnsmasq_rules(work)?;
+    }
+    if !uefi.is_empty() {
+        let clients: Vec<uefi::Client> = uefi
+            .iter()
+            .map(|(i, s)| uefi::Client {
+                mac: Scenario::mac(*i, 0),
+                words: full_cmdline(s, interactive),
+                entry: match s.initrd {
+                    Initrd::UefiPxe(e) | Initrd::UefiHttp(e) => e,
+                    _ => 0,
+                },
+                http: matches!(s.initrd, Initrd::UefiHttp(_)),
+            })
+            .collect();
+        uefi::tftp_setup(&work.join("tftp"), &k.bzimage, &initrd, &clients)?;
+        for (_, s) in &uefi {
+            uefi_vars.push((s.name, uefi::vars_for(work, s.name)?));
+        }
+    }
+    let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
+    if uefi
+        .iter()
+        .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
+    {
+        let conf = uefi::nginx_conf(work)?;
+        lab.start_daemon(
+            "nginx",
+            &[
+                "-c".into(),
+                conf.display().to_string(),
+                "-e".into(),
+                work.join("logs/nginx-error.log").display().to_string(),
+                "-g".into(),
+                "daemon off;".into(),
+            ],
+            "nginx.out",
+        )?;
+    }
     Ok(Prepared {
         kernel: k,
         initrd,
         itools,
         with_shell,
+        debpkg,
+        uefi_vars,
         lab,
     })
 }
@@ -356,6 +434,26 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
 }
 
 fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
+    if let (Initrd::DebPackage | Initrd::DebPackageLocal, Some(d)) = (s.initrd, &p.debpkg) {
+        return Start::Installed {
+            kernel: d.vmlinuz.clone(),
+            initrd: d.initrd.clone(),
+            cmdline: full_cmdline(s, interactive),
+            disk: (s.initrd == Initrd::DebPackageLocal).then(|| d.disk.clone()),
+        };
+    }
+    if let Initrd::UefiPxe(_) | Initrd::UefiHttp(_) = s.initrd {
+        let vars = p
+            .uefi_vars
+            .iter()
+            .find(|(n, _)| *n == s.name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        return Start::Uefi {
+            vars,
+            http: matches!(s.initrd, Initrd::UefiHttp(_)),
+        };
+    }
     if s.pxe {
         Start::Pxe
     } else {

@@ -26,6 +26,20 @@ pub enum Start {
         cmdline: String,
     },
     Pxe,
+    /// A distribution's kernel (bzImage) and initrd, with an optional
+    /// virtio-blk disk (raw image).
+    Installed {
+        kernel: PathBuf,
+        initrd: PathBuf,
+        cmdline: String,
+        disk: Option<PathBuf>,
+    },
+    /// OVMF with this VM's variable store; `http`: OVMF's own network
+    /// stack (no NIC ROM) with PXE disabled, so it falls to HTTP boot.
+    Uefi {
+        vars: PathBuf,
+        http: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -61,13 +75,18 @@ pub fn boot(
         "none",
     ]);
     cmd.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
+    let no_rom = matches!(start, Start::Uefi { http: true, .. });
     for (i, n) in nics.iter().enumerate() {
         cmd.arg("-netdev").arg(format!(
             "tap,id=n{i},ifname={},script=no,downscript=no",
             n.tap
         ));
-        cmd.arg("-device")
-            .arg(format!("{},netdev=n{i},mac={}", n.model, n.mac));
+        cmd.arg("-device").arg(format!(
+            "{},netdev=n{i},mac={}{}",
+            n.model,
+            n.mac,
+            if no_rom { ",romfile=" } else { "" }
+        ));
     }
     match start {
         Start::Direct {
@@ -84,6 +103,37 @@ pub fn boot(
         }
         Start::Pxe => {
             cmd.args(["-boot", "n"]);
+        }
+        Start::Installed {
+            kernel,
+            initrd,
+            cmdline,
+            disk,
+        } => {
+            cmd.arg("-kernel")
+                .arg(kernel)
+                .arg("-initrd")
+                .arg(initrd)
+                .arg("-append")
+                .arg(cmdline);
+            if let Some(d) = disk {
+                cmd.arg("-drive")
+                    .arg(format!("file={},format=raw,if=virtio", d.display()));
+            }
+        }
+        Start::Uefi { vars, http } => {
+            cmd.arg("-drive").arg(format!(
+                "if=pflash,format=raw,readonly=on,file={}",
+                crate::uefi::OVMF_CODE
+            ));
+            cmd.arg("-drive")
+                .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+            if *http {
+                for v in ["IPv4PXESupport", "IPv6PXESupport"] {
+                    cmd.arg("-fw_cfg")
+                        .arg(format!("name=opt/org.tianocore/{v},string=n"));
+                }
+            }
         }
     }
     let begun = Instant::now();

@@ -34,6 +34,10 @@ pub enum Expect {
     /// The inner expectation, and the lease keeper's console lines show
     /// renewals, a DHCPNAK and a renewal after it (see `lease.rs`).
     Lease(Box<Expect>),
+    /// A local disk root booted by the distribution's initrd with netinit
+    /// installed: its /sbin/init prints this exact `NETINIT-LOCAL` line,
+    /// and netinit printed nothing.
+    Local(&'static str),
 }
 
 impl Expect {
@@ -65,6 +69,21 @@ pub enum Initrd {
     InitramfsTools,
     /// netinit-mkinitrd's with `--shell /bin/busybox`.
     NetinitShell,
+    /// The Debian package's: `apt install ./netinit_*.deb` and
+    /// `update-initramfs -u` in a Debian chroot, booted with its kernel.
+    DebPackage,
+    /// The same initrd with a local virtio-blk ext4 root attached.
+    DebPackageLocal,
+    /// netinit's initrd, reached through OVMF: PXE (iPXE's EFI driver
+    /// from the NIC ROM) into GRUB's EFI netboot image, whose menu is
+    /// the one in docs/server-setup.md; `usize` is the menu entry.
+    UefiPxe(usize),
+    /// The same through OVMF's own UEFI HTTP boot (PXE off, no NIC ROM),
+    /// with GRUB and the kernel fetched from the documented nginx.
+    UefiHttp(usize),
+    /// netinit's initrd through BIOS PXE and the documented pxelinux menu
+    /// (menu.c32), booting the entry with this label.
+    PxeMenu(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +157,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::root_scenarios::all());
     let first = all.len();
     all.extend(crate::dracut_scenarios::all(first));
+    all.extend(crate::pkg_scenarios::all());
     all.extend(crate::lease::scenarios());
     all
 }
@@ -505,6 +525,22 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
                 return Err("the second rescue shell did not power off".into());
             }
             Ok(format!("{f}; shell answered, retried, failed again"))
+        }
+        Expect::Local(want) => {
+            if let Some(l) = console.lines().find(|l| l.contains("netinit:")) {
+                return Err(format!("netinit ran on a local boot: {}", l.trim()));
+            }
+            let got = console
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("NETINIT-LOCAL "))
+                .ok_or("no NETINIT-LOCAL line: the local root's init did not run")?;
+            if got != *want {
+                return Err(format!("local boot: {got}, want {want}"));
+            }
+            if !exited {
+                return Err("the local root did not power off".into());
+            }
+            Ok(got.to_owned())
         }
         Expect::Fail { step, contains } => {
             let f = failed.ok_or_else(|| {

@@ -79,7 +79,7 @@ fn dnsmasq_blocks_parse(page: &str, want: usize) {
 
 #[test]
 fn server_setup_dnsmasq_configs_parse() {
-    dnsmasq_blocks_parse("docs/server-setup.md", 2);
+    dnsmasq_blocks_parse("docs/server-setup.md", 3);
 }
 
 #[test]
