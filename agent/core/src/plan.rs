@@ -180,6 +180,31 @@ impl LiveLayout {
     }
 }
 
+/// The module that mounts NFS of this version (it pulls in `nfs` and the
+/// rest of the chain through modules.dep).
+pub fn nfs_module(version: NfsVersion) -> &'static str {
+    match version {
+        NfsVersion::V3 => "nfsv3",
+        NfsVersion::V4(_) => "nfsv4",
+    }
+}
+
+/// The modules the root phase will need, known before the network is up,
+/// so they can load while the link and DHCP wait. A prediction: a
+/// root-path from DHCP may still change the NFS version, and each root
+/// step loads whatever is missing itself. Another root kind (a block
+/// device over the network, an ISO image) adds its own list here.
+pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if plan.root.kind == RootKind::Nfs {
+        out.extend(["nfs", nfs_module(plan.root.nfs_version)]);
+    }
+    if plan.live.layout != LiveLayout::None {
+        out.extend(["loop", "squashfs", "overlay"]);
+    }
+    out
+}
+
 /// The writable layer over a live image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverlayPlan {
@@ -1048,5 +1073,19 @@ mod tests {
                 let _ = resolve_root(&plan, &net(Some("10.0.0.1:/r"), None, None));
             }
         }
+    }
+
+    #[test]
+    fn root_modules_follow_root_kind_version_and_layout() {
+        let m = |text: &str| root_modules(&from_cmdline(text).unwrap());
+        assert_eq!(
+            m("boot=live netboot=nfs nfsroot=10.0.0.1:/x ip=dhcp"),
+            ["nfs", "nfsv3", "loop", "squashfs", "overlay"]
+        );
+        assert_eq!(
+            m("root=/dev/nfs nfsroot=10.0.0.1:/x,vers=4.2 ip=dhcp"),
+            ["nfs", "nfsv4"]
+        );
+        assert!(m("quiet").is_empty());
     }
 }
