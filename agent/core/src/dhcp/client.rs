@@ -619,11 +619,10 @@ mod tests {
                 },
                 seed,
             );
-            let mut now = 0;
             let mut at = Vec::new();
             c.carrier(0, true);
             for _ in 0..6 {
-                now = c.next_wakeup().unwrap();
+                let now = c.next_wakeup().unwrap();
                 at.push(now);
                 c.poll(now);
             }
