@@ -15,6 +15,8 @@ PACKAGES=(
   initramfs-tools-core
   # tests
   jq iputils-ping
+  # boot storm: ISC dhclient as the peer DHCP client (busybox udhcpc is above)
+  isc-dhcp-client
 )
 
 missing=()
