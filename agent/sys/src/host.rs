@@ -38,3 +38,13 @@ pub fn peak_rss_kib() -> Option<u64> {
             .ok()
     })
 }
+
+/// Lowers the calling thread's priority (nice 10; on Linux nice is per
+/// thread), so work that can wait yields the CPU to the boot's critical
+/// path on a single-CPU machine.
+pub fn yield_to_others() -> crate::Result<()> {
+    let tid = rustix::thread::gettid();
+    rustix::process::setpriority_process(Some(tid), 10).map_err(|e| {
+        crate::SysError::new("setpriority", format!("thread {}", tid.as_raw_nonzero()), e)
+    })
+}

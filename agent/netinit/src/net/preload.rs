@@ -92,6 +92,9 @@ impl Preload {
             .collect();
         let (tx, rx) = mpsc::channel();
         let work = move || {
+            // On one CPU the link and DHCP must not wait behind us; failing
+            // to lower the priority only costs that.
+            let _ = netinit_sys::host::yield_to_others();
             let summary = load(&root, &kver, loader.as_ref(), &names, &params, jobs);
             // The receiver may have stopped waiting; nothing to tell then.
             let _ = tx.send(summary);
