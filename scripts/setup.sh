@@ -15,8 +15,9 @@ PACKAGES=(
   initramfs-tools-core
   # tests
   jq iputils-ping
-  # boot storm: ISC dhclient as the peer DHCP client (busybox udhcpc is above)
-  isc-dhcp-client
+  # boot storm: ISC dhclient as the peer DHCP client (busybox udhcpc is above),
+  # tcpdump to count the DHCP packets the server's bridge sees
+  isc-dhcp-client tcpdump
 )
 
 missing=()

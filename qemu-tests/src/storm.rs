@@ -6,9 +6,9 @@
 //! gets a lease with the client under test (`netinit net`, ISC `dhclient`
 //! or busybox `udhcpc`), then fetches the image with a plain HTTP GET
 //! (busybox wget). We report how many leased, p50/p99 time to the lease
-//! and to the last byte (from the common start), and the DHCP packets the
-//! server received per client (dnsmasq's log). Nothing leaves the lab's
-//! namespaces.
+//! and to the last byte (from the common start), and the DHCP packets
+//! each client sent, counted on the server's bridge (tcpdump; dnsmasq's
+//! own log loses lines under load). Nothing leaves the lab's namespaces.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -102,8 +102,21 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     v.get(rank.min(v.len()) - 1).copied()
 }
 
+/// Frames per source MAC from `tcpdump -e -nn` lines
+/// (`12:00:00.000001 52:54:00:78:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 …`).
+pub fn frames_per_mac(dump: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for line in dump.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(_), Some(mac), Some(">")) = (words.next(), words.next(), words.next()) {
+            *out.entry(mac.to_owned()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
 /// Client-sent DHCP messages per MAC, from dnsmasq's log (`DHCPDISCOVER(br0) MAC`,
-/// `DHCPREQUEST(br0) IP MAC`, …).
+/// `DHCPREQUEST(br0) IP MAC`, …): what dnsmasq processed, for comparison.
 pub fn packets_per_mac(log: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for line in log.lines() {
@@ -182,6 +195,8 @@ struct Server {
     ns: String,
     daemons: Vec<u32>,
     dnsmasq_log: PathBuf,
+    capture: PathBuf,
+    tcpdump: Option<u32>,
 }
 
 impl Server {
@@ -208,7 +223,28 @@ impl Server {
             ns,
             daemons: Vec::new(),
             dnsmasq_log: work.join(format!("dnsmasq-{tag}.log")),
+            capture: work.join(format!("dhcp-{tag}.pcap")),
+            tcpdump: None,
         };
+        let _ = std::fs::remove_file(&server.capture);
+        // Client → server DHCP on the bridge; a big buffer so a storm is not dropped.
+        let tcpdump = server.spawn(
+            Command::new("tcpdump")
+                .args([
+                    "-i",
+                    "br0",
+                    "-nn",
+                    "-U",
+                    "--immediate-mode",
+                    "-B",
+                    "16384",
+                    "-w",
+                ])
+                .arg(&server.capture)
+                .args(["udp", "dst", "port", "67"]),
+            "tcpdump",
+        )?;
+        server.tcpdump = Some(tcpdump);
         let leases = work.join(format!("dnsmasq-{tag}.leases"));
         let _ = std::fs::remove_file(&leases);
         let _ = std::fs::remove_file(&server.dnsmasq_log);
@@ -256,12 +292,14 @@ impl Server {
                 .status()
                 .is_ok_and(|s| s.success());
             let log = std::fs::read_to_string(&server.dnsmasq_log).unwrap_or_default();
-            if ok && log.contains("DHCP, IP range") {
+            // pcap's file header is written once tcpdump is capturing.
+            let capturing = std::fs::metadata(&server.capture).is_ok_and(|m| m.len() >= 24);
+            if ok && capturing && log.contains("DHCP, IP range") {
                 break;
             }
             if start.elapsed() > Duration::from_secs(10) {
                 return Err(format!(
-                    "storm servers not ready after 10 s (dnsmasq log: {})",
+                    "storm servers not ready after 10 s (tcpdump capturing: {capturing}; dnsmasq log: {})",
                     log.trim()
                 ));
             }
@@ -288,6 +326,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if let Some(pid) = self.tcpdump.take() {
+            cleanup::stop(pid);
+        }
         for pid in self.daemons.iter().rev() {
             cleanup::stop(*pid);
         }
@@ -402,7 +443,7 @@ fn storm(kind: Kind, n: usize, work: &Path) -> Result<(Summary, f64), String> {
     let tag = format!("{}{n}", &kind.name()[..1]);
     let dir = work.join(format!("{}-{n}", kind.name()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let server = Server::start(work, &tag, n)?;
+    let mut server = Server::start(work, &tag, n)?;
     let clients = Clients::create(&server, n)?;
     let barrier = Arc::new(Barrier::new(n + 1));
     let start = Arc::new(std::sync::OnceLock::<Instant>::new());
@@ -466,11 +507,24 @@ fn storm(kind: Kind, n: usize, work: &Path) -> Result<(Summary, f64), String> {
             let _ = std::fs::remove_file(work.join(format!("c{i}.pid")));
         }
     }
-    // dnsmasq writes its log as it goes; give it a moment to flush.
-    std::thread::sleep(Duration::from_millis(200));
+    // Late retransmits would still count; then stop the capture (SIGTERM flushes it).
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(pid) = server.tcpdump.take() {
+        cleanup::stop(pid);
+    }
+    let dump = run(Command::new("tcpdump")
+        .args(["-nn", "-e", "-r"])
+        .arg(&server.capture)
+        .stderr(Stdio::null()))?;
     let log = std::fs::read_to_string(&server.dnsmasq_log).unwrap_or_default();
     let _ = std::fs::copy(&server.dnsmasq_log, dir.join("dnsmasq.log"));
-    let summary = summarise(&outcomes, &packets_per_mac(&log), &clients.macs);
+    let _ = std::fs::copy(&server.capture, dir.join("dhcp.pcap"));
+    let logged: usize = packets_per_mac(&log).values().sum();
+    let summary = summarise(&outcomes, &frames_per_mac(&dump), &clients.macs);
+    eprintln!(
+        "netinit-lab: storm: {} DHCP frames on the bridge from the clients, {logged} in dnsmasq's log",
+        (summary.packets_mean * n as f64).round()
+    );
     drop(clients);
     drop(server);
     Ok((summary, wall))
@@ -563,6 +617,19 @@ mod tests {
         assert_eq!(percentile(&[3.0], 99.0), Some(3.0));
         assert_eq!(percentile(&[], 50.0), None);
         assert_eq!(percentile(&[2.0, 1.0], 50.0), Some(1.0));
+    }
+
+    #[test]
+    fn counts_frames_by_source_mac() {
+        let dump = "\
+14:30:00.000001 52:54:00:78:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request
+14:30:00.250001 52:54:00:78:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request
+14:30:00.300001 52:54:00:78:00:02 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request
+";
+        let f = frames_per_mac(dump);
+        assert_eq!(f["52:54:00:78:00:01"], 2);
+        assert_eq!(f["52:54:00:78:00:02"], 1);
+        assert_eq!(f.len(), 2);
     }
 
     #[test]
