@@ -48,3 +48,10 @@ pub fn yield_to_others() -> crate::Result<()> {
         crate::SysError::new("setpriority", format!("thread {}", tid.as_raw_nonzero()), e)
     })
 }
+
+/// CPUs this process may run on (at least 1). The affinity mask, not
+/// std's `available_parallelism`, whose cgroup-quota reading is code an
+/// initramfs never needs.
+pub fn cpus() -> usize {
+    rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count().max(1) as usize)
+}

@@ -49,7 +49,7 @@ pub fn load(plan: &BootPlan) -> Result<ModulesReport, StepError> {
 
 /// How many modules may load at once: one per CPU the guest has.
 pub fn jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    netinit_sys::host::cpus()
 }
 
 /// One module's outcome.
