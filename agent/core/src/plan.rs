@@ -33,6 +33,9 @@ pub struct BootPlan {
     pub init_args: Vec<String>,
     pub failure: FailurePolicy,
     pub timeouts: Timeouts,
+    /// Modules loaded at once (`netinit.module_jobs=`, default 1): more
+    /// only pays where concurrent loads scale, see docs/benchmarks.md.
+    pub module_jobs: u32,
     /// `quiet`: only warnings and errors on the console.
     pub quiet: bool,
     /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
@@ -309,6 +312,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             shell: c.netinit.shell.unwrap_or(true),
             reboot_after_secs: c.netinit.reboot.unwrap_or(30),
         },
+        module_jobs: c.netinit.module_jobs.unwrap_or(1),
         timeouts: Timeouts {
             carrier_secs: c.netinit.carrier_timeout.unwrap_or(defaults.carrier_secs),
             dhcp_secs: c.netinit.dhcp_timeout.unwrap_or(defaults.dhcp_secs),

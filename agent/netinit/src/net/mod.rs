@@ -30,12 +30,12 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
 }
 
 /// As [`bring_up`], and starts loading the root phase's modules in the
-/// background so they load while the link and DHCP wait. With CPUs to
-/// spare they start at once, beside the NIC drivers; on one CPU after
-/// them, so the NIC starts negotiating first.
+/// background so they load while the link and DHCP wait. With more than
+/// one module job they start at once, beside the NIC drivers; with one,
+/// after them, so the NIC starts negotiating first.
 pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepError> {
     network_on(plan)?;
-    let jobs = modules::jobs();
+    let jobs = modules::jobs(plan);
     let early = (jobs > 1).then(|| Preload::start(plan, jobs));
     timed(Step::Modules, || modules::load(plan))?;
     let preload = early.unwrap_or_else(|| Preload::start(plan, jobs));

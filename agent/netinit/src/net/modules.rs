@@ -44,12 +44,13 @@ pub fn load(plan: &BootPlan) -> Result<ModulesReport, StepError> {
         .release()
         .to_string_lossy()
         .into_owned();
-    coldplug(Path::new("/"), &kver, &Finit, plan, jobs())
+    coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan))
 }
 
-/// How many modules may load at once: one per CPU the guest has.
-pub fn jobs() -> usize {
-    netinit_sys::host::cpus()
+/// How many modules may load at once: `netinit.module_jobs=`, at most one
+/// per CPU the machine has.
+pub fn jobs(plan: &BootPlan) -> usize {
+    (plan.module_jobs as usize).clamp(1, netinit_sys::host::cpus())
 }
 
 /// One module's outcome.
@@ -198,12 +199,12 @@ pub fn coldplug(
 /// kernel cannot load them itself (there is no modprobe for
 /// request_module). Built-ins and an absent module tree are fine; failures
 /// are warnings, since the mount that needs the module reports the real error.
-pub fn ensure(step: Step, names: &[&str]) {
+pub fn ensure(step: Step, names: &[&str], jobs: usize) {
     let kver = rustix::system::uname()
         .release()
         .to_string_lossy()
         .into_owned();
-    ensure_in(Path::new("/"), &kver, &Finit, step, names, jobs());
+    ensure_in(Path::new("/"), &kver, &Finit, step, names, jobs);
 }
 
 pub fn ensure_in(

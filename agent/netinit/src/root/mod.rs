@@ -35,7 +35,7 @@ pub fn assemble(
         let rest = preload.settle(step, names);
         if !rest.is_empty() {
             let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-            modules::ensure(step, &rest);
+            modules::ensure(step, &rest, modules::jobs(plan));
         }
     };
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
