@@ -15,6 +15,8 @@ PACKAGES=(
   initramfs-tools-core
   # tests (dhclient: a real DHCP client for the lease keeper to step aside for)
   jq iputils-ping isc-dhcp-client
+  # boot storm: tcpdump counts the DHCP packets the server's bridge sees
+  tcpdump
   # a private bus for connmand in the hand-off test (dhcpcd, connman and
   # ifupdown themselves are only downloaded and unpacked, never installed)
   dbus-daemon

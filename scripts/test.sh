@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: lint, unit + privileged integration tests,
-# the static /init build, every QEMU PXE lab scenario, and one boot of each
-# benchmark initrd (netinit, live-boot, dracut). Run as root on
+# the static /init build, every QEMU PXE lab scenario, one boot of each
+# benchmark initrd (netinit, the floor, live-boot, dracut) and a 10-client
+# boot storm. Run as root on
 # Debian 12; installs what it needs (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,7 @@ echo "== tests (including root-only and real-kernel integration tests)"
 cargo test --workspace --locked -- --include-ignored
 echo "== QEMU PXE lab: every scenario"
 target/release/netinit-lab run
-echo "== bench smoke: each initrd (netinit, live-boot, dracut) boots once; numbers come from scripts/bench.sh"
+echo "== bench smoke: each initrd (netinit, the floor, live-boot, dracut) boots once; numbers come from scripts/bench.sh"
 target/release/netinit-lab bench --boots 1
+echo "== boot storm smoke: 10 clients each with netinit, dhclient and udhcpc all lease and fetch; no timing asserted"
+target/release/netinit-lab storm --clients 10

@@ -16,6 +16,7 @@ mod report;
 mod root_scenarios;
 mod roots;
 mod scenarios;
+mod storm;
 mod uefi;
 mod util;
 
@@ -47,6 +48,7 @@ enum Cmd {
     Boot(BootArgs),
     Demo(DemoArgs),
     Bench(bench::BenchArgs),
+    Storm(storm::StormArgs),
 }
 
 /// Install or check the Debian packages and fetch the Debian kernel (not installed).
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Cmd::Boot(a) => adhoc(&a),
         Cmd::Demo(_) => demo(),
         Cmd::Bench(a) => bench::bench(&a),
+        Cmd::Storm(a) => storm::storm_main(&a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -50,6 +50,26 @@ pub struct Console {
     pub exited: bool,
 }
 
+/// What the benchmark varies about a VM.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    /// Guest CPUs (`-smp`).
+    pub smp: u32,
+    /// Every NIC starts without carrier and gets it this long after the
+    /// console shows the trigger line (QEMU monitor `set_link`), like a
+    /// switch port that is slow to come up.
+    pub carrier_after: Option<(&'static str, Duration)>,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            smp: 1,
+            carrier_after: None,
+        }
+    }
+}
+
 pub fn boot(
     lab: &Lab,
     nics: &[Nic],
@@ -59,21 +79,90 @@ pub fn boot(
     interactive: bool,
     input: &[(&str, &str)],
 ) -> Result<Console, String> {
+    boot_with(
+        lab,
+        nics,
+        start,
+        timeout,
+        log,
+        interactive,
+        input,
+        &Opts::default(),
+    )
+}
+
+/// The monitor socket, and the instant the links go up.
+struct LinkDelay {
+    /// Kept open until QEMU exits: QEMU may drop what a closed client sent.
+    monitor: std::os::unix::net::UnixStream,
+    trigger: &'static str,
+    delay: Duration,
+    at: Option<Instant>,
+    links: usize,
+    done: bool,
+}
+
+impl LinkDelay {
+    fn send(&mut self, what: &str) -> Result<(), String> {
+        let cmds: String = (0..self.links)
+            .map(|i| format!("set_link n{i} {what}\n"))
+            .collect();
+        self.monitor
+            .write_all(cmds.as_bytes())
+            .map_err(|e| format!("QEMU monitor: {e}"))
+    }
+}
+
+/// QEMU creates the socket shortly after it starts.
+fn connect_monitor(path: &Path) -> Result<std::os::unix::net::UnixStream, String> {
+    let start = Instant::now();
+    loop {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(s) => return Ok(s),
+            Err(e) if start.elapsed() > Duration::from_secs(10) => {
+                return Err(format!("QEMU monitor {}: {e}", path.display()));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn boot_with(
+    lab: &Lab,
+    nics: &[Nic],
+    start: &Start,
+    timeout: Duration,
+    log: &Path,
+    interactive: bool,
+    input: &[(&str, &str)],
+    opts: &Opts,
+) -> Result<Console, String> {
     let mut cmd = lab.in_ns("qemu-system-x86_64");
+    let smp = opts.smp.max(1).to_string();
     cmd.args([
         "-accel",
         "tcg",
         "-m",
         "768",
         "-smp",
-        "1",
+        &smp,
         "-nodefaults",
         "-no-reboot",
         "-display",
         "none",
-        "-monitor",
-        "none",
     ]);
+    let monitor_path = log.with_extension("monitor");
+    if opts.carrier_after.is_some() {
+        // Paused (-S) until the links are set down through the monitor.
+        let _ = std::fs::remove_file(&monitor_path);
+        cmd.arg("-S").arg("-monitor").arg(format!(
+            "unix:{},server=on,wait=off",
+            monitor_path.display()
+        ));
+    } else {
+        cmd.args(["-monitor", "none"]);
+    }
     cmd.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
     let no_rom = matches!(start, Start::Uefi { http: true, .. });
     for (i, n) in nics.iter().enumerate() {
@@ -158,6 +247,31 @@ pub fn boot(
         .spawn()
         .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
     cleanup::track_pid(child.id(), "qemu");
+    let mut link_delay = match opts.carrier_after {
+        Some((trigger, delay)) => {
+            let monitor = connect_monitor(&monitor_path)?;
+            // Drain the monitor's replies so it never blocks writing them.
+            if let Ok(mut replies) = monitor.try_clone() {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut replies, &mut std::io::sink());
+                });
+            }
+            let mut d = LinkDelay {
+                monitor,
+                trigger,
+                delay,
+                at: None,
+                links: nics.len(),
+                done: false,
+            };
+            d.send("off")?;
+            d.monitor
+                .write_all(b"cont\n")
+                .map_err(|e| format!("QEMU monitor: {e}"))?;
+            Some(d)
+        }
+        None => None,
+    };
     let out = child.stdout.take().ok_or("qemu has no stdout")?;
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -175,9 +289,27 @@ pub fn boot(
     let mut next = script.next();
     let deadline = begun + timeout;
     let exited = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let mut left = deadline.saturating_duration_since(Instant::now());
+        if let Some(d) = link_delay.as_mut().filter(|d| !d.done) {
+            if let Some(at) = d.at {
+                let until = at.saturating_duration_since(Instant::now());
+                if until.is_zero() {
+                    d.send("on")?;
+                    d.done = true;
+                    text.push_str("NETINIT-LAB carrier on\n");
+                    let _ = writeln!(file, "NETINIT-LAB carrier on");
+                    continue;
+                }
+                left = left.min(until);
+            }
+        }
         match rx.recv_timeout(left) {
             Ok(line) => {
+                if let Some(d) = link_delay.as_mut() {
+                    if d.at.is_none() && line.contains(d.trigger) {
+                        d.at = Some(Instant::now() + d.delay);
+                    }
+                }
                 // Serial output has CRs and sometimes escape codes from the firmware.
                 let clean: String = line
                     .chars()
@@ -195,7 +327,8 @@ pub fn boot(
                 text.push('\n');
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break true,
-            Err(mpsc::RecvTimeoutError::Timeout) => break false,
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= deadline => break false,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
     };
     if exited {

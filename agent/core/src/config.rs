@@ -51,6 +51,8 @@ pub struct NetinitParams {
     pub carrier_timeout: Option<u32>,
     pub dhcp_timeout: Option<u32>,
     pub nfs_timeout: Option<u32>,
+    /// `netinit.module_jobs=`: modules loaded at once.
+    pub module_jobs: Option<u32>,
     /// `netinit.layout=`: the live layout when `boot=` is taken (hook mode
     /// uses `boot=netinit`).
     pub layout: Option<crate::plan::LiveLayout>,
@@ -327,6 +329,13 @@ impl Config {
             "netinit.carrier_timeout" => n.carrier_timeout = Some(secs(3_600, 1)?),
             "netinit.dhcp_timeout" => n.dhcp_timeout = Some(secs(86_400, 1)?),
             "netinit.nfs_timeout" => n.nfs_timeout = Some(secs(86_400, 1)?),
+            "netinit.module_jobs" => {
+                let v = need_value(p)?;
+                n.module_jobs = Some(match v.parse::<u32>() {
+                    Ok(j) if (1..=64).contains(&j) => j,
+                    _ => return Err(err(key, format!("'{v}' is not a number from 1 to 64"))),
+                })
+            }
             "netinit.layout" => {
                 use crate::plan::LiveLayout::*;
                 n.layout = Some(match need_value(p)? {
@@ -350,8 +359,8 @@ impl Config {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
-                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.layout, \
-                     netinit.overlay, netinit.lease_keeper)",
+                     netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
+                     netinit.layout, netinit.overlay, netinit.lease_keeper)",
                 ));
             }
         }
@@ -1144,7 +1153,7 @@ mod tests {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
              netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 netinit.overlay \
-             netinit.lease_keeper=0",
+             netinit.lease_keeper=0 netinit.module_jobs=2",
         )
         .unwrap();
         assert_eq!(
@@ -1157,6 +1166,7 @@ mod tests {
                 carrier_timeout: Some(5),
                 dhcp_timeout: Some(300),
                 nfs_timeout: Some(120),
+                module_jobs: Some(2),
                 layout: None,
                 lease_keeper: Some(false),
                 overlay: Some(true),

@@ -33,6 +33,9 @@ pub struct BootPlan {
     pub init_args: Vec<String>,
     pub failure: FailurePolicy,
     pub timeouts: Timeouts,
+    /// Modules loaded at once (`netinit.module_jobs=`, default 1): more
+    /// only pays where concurrent loads scale, see docs/benchmarks.md.
+    pub module_jobs: u32,
     /// `quiet`: only warnings and errors on the console.
     pub quiet: bool,
     /// Start the lease keeper at switch_root (`netinit.lease_keeper=0`
@@ -205,6 +208,33 @@ impl LiveLayout {
     }
 }
 
+/// The module that mounts NFS of this version (it pulls in `nfs` and the
+/// rest of the chain through modules.dep).
+pub fn nfs_module(version: NfsVersion) -> &'static str {
+    match version {
+        NfsVersion::V3 => "nfsv3",
+        NfsVersion::V4(_) => "nfsv4",
+    }
+}
+
+/// The modules the root phase will need, known before the network is up,
+/// so they can load while the link and DHCP wait. A prediction: a
+/// root-path from DHCP may still change the NFS version, and each root
+/// step loads whatever is missing itself. Another root kind (a block
+/// device over the network, an ISO image) adds its own list here.
+pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if plan.root.kind == RootKind::Nfs {
+        out.extend(["nfs", nfs_module(plan.root.nfs_version)]);
+    }
+    if plan.live.layout != LiveLayout::None {
+        out.extend(["loop", "squashfs", "overlay"]);
+    } else if plan.overlay.nfs_root {
+        out.push("overlay");
+    }
+    out
+}
+
 /// The writable layer over a live image, or over a read-only NFS root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayPlan {
@@ -318,6 +348,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             shell: c.netinit.shell.unwrap_or(true),
             reboot_after_secs: c.netinit.reboot.unwrap_or(30),
         },
+        module_jobs: c.netinit.module_jobs.unwrap_or(1),
         timeouts,
         quiet: c.quiet,
         lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
@@ -1600,5 +1631,19 @@ mod tests {
                 let _ = resolve_root(&plan, &net(Some("10.0.0.1:/r"), None, None));
             }
         }
+    }
+
+    #[test]
+    fn root_modules_follow_root_kind_version_and_layout() {
+        let m = |text: &str| root_modules(&from_cmdline(text).unwrap());
+        assert_eq!(
+            m("boot=live netboot=nfs nfsroot=10.0.0.1:/x ip=dhcp"),
+            ["nfs", "nfsv3", "loop", "squashfs", "overlay"]
+        );
+        assert_eq!(
+            m("root=/dev/nfs nfsroot=10.0.0.1:/x,vers=4.2 ip=dhcp"),
+            ["nfs", "nfsv4"]
+        );
+        assert!(m("quiet").is_empty());
     }
 }

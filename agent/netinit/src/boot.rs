@@ -24,8 +24,8 @@ pub fn boot(args: &[String], on_plan: &mut dyn FnMut(&BootPlan)) -> Result<Infal
     for note in &plan.notes {
         crate::warn!(Step::Cmdline, "{note}");
     }
-    let net = crate::net::bring_up(&plan)?;
-    let root = crate::root::assemble(&plan, &net, Path::new(NEWROOT))?;
+    let (net, mut preload) = crate::net::bring_up_for_root(&plan)?;
+    let root = crate::root::assemble(&plan, &net, Path::new(NEWROOT), &mut preload)?;
     // As PID 1 our argv after argv[0] is exactly what the kernel meant for init.
     let init_args = args.get(1..).unwrap_or(&[]);
     crate::root::switch_root(&plan, &net, &root, init_args)

@@ -48,3 +48,20 @@ pub fn boottime_ms() -> u64 {
         .saturating_mul(1000)
         .saturating_add(u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0))
 }
+
+/// Lowers the calling thread's priority (nice 10; on Linux nice is per
+/// thread), so work that can wait yields the CPU to the boot's critical
+/// path on a single-CPU machine.
+pub fn yield_to_others() -> crate::Result<()> {
+    let tid = rustix::thread::gettid();
+    rustix::process::setpriority_process(Some(tid), 10).map_err(|e| {
+        crate::SysError::new("setpriority", format!("thread {}", tid.as_raw_nonzero()), e)
+    })
+}
+
+/// CPUs this process may run on (at least 1). The affinity mask, not
+/// std's `available_parallelism`, whose cgroup-quota reading is code an
+/// initramfs never needs.
+pub fn cpus() -> usize {
+    rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count().max(1) as usize)
+}

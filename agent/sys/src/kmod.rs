@@ -9,10 +9,11 @@ use rustix::system::finit_module;
 use crate::{Result, SysError};
 
 /// Loads one module file. The seam the coldplug executor is generic over.
-pub trait ModuleLoader {
+/// Shared by threads: independent modules load concurrently.
+pub trait ModuleLoader: Sync {
     /// Loads the module at `path` with `params` (space-separated
     /// `key=value`). Already loaded (EEXIST) is success.
-    fn load(&mut self, name: &str, path: &Path, params: &str) -> Result<()>;
+    fn load(&self, name: &str, path: &Path, params: &str) -> Result<()>;
 }
 
 /// The real loader.
@@ -24,7 +25,7 @@ pub struct Finit;
 const MODULE_INIT_COMPRESSED_FILE: i32 = 4;
 
 impl ModuleLoader for Finit {
-    fn load(&mut self, name: &str, path: &Path, params: &str) -> Result<()> {
+    fn load(&self, name: &str, path: &Path, params: &str) -> Result<()> {
         let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| SysError::new("open", path.display().to_string(), e))?;
         let params = CString::new(params)

@@ -188,6 +188,60 @@ impl ModuleIndex {
         }
     }
 
+    /// Groups a load order (as [`load_order`](Self::load_order) returns it)
+    /// into waves: every module comes after all its dependencies, its `pre:`
+    /// softdeps and the modules that name it as `post:`, all in earlier
+    /// waves, so the modules of one wave may load concurrently. The waves
+    /// keep the given order inside them; a module the index doesn't know
+    /// goes by its position (in the wave after the previous module).
+    pub fn load_waves(&self, order: &[String]) -> Vec<Vec<String>> {
+        let mut wave_of: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut waves: Vec<Vec<String>> = Vec::new();
+        for (i, name) in order.iter().enumerate() {
+            let before = &order[..i];
+            let wave = if self.modules.contains_key(name) {
+                before
+                    .iter()
+                    .filter(|b| self.must_precede(b, name))
+                    .filter_map(|b| wave_of.get(b.as_str()).map(|w| w + 1))
+                    .max()
+                    .unwrap_or(0)
+            } else {
+                i.checked_sub(1)
+                    .and_then(|p| wave_of.get(order[p].as_str()))
+                    .map_or(0, |w| w + 1)
+            };
+            wave_of.insert(name, wave);
+            if waves.len() <= wave {
+                waves.resize_with(wave + 1, Vec::new);
+            }
+            waves[wave].push(name.clone());
+        }
+        waves
+    }
+
+    /// Whether `first` must be loaded before `then`.
+    fn must_precede(&self, first: &str, then: &str) -> bool {
+        let soft = |of: &str, pick: fn(&Softdep) -> &Vec<String>, target: &str| {
+            self.softdeps.get(of).is_some_and(|s| {
+                pick(s).iter().any(|x| {
+                    self.resolve(x)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|m| m == target)
+                })
+            })
+        };
+        // An unknown module may have run anything before it; keep order.
+        !self.modules.contains_key(first)
+            || self
+                .modules
+                .get(then)
+                .is_some_and(|m| m.deps.iter().any(|d| d == first))
+            || soft(then, |s| &s.pre, first)
+            || soft(first, |s| &s.post, then)
+    }
+
     /// Renders modules.dep, modules.alias, modules.softdep and
     /// modules.builtin restricted to `keep` (plus every built-in), so a
     /// small initrd has a consistent index of what it carries.
@@ -508,6 +562,33 @@ alias fs-nfs4 nfsv4
         );
     }
 
+    #[test]
+    fn nfs_chain_and_image_modules_load_in_waves() {
+        let idx = index();
+        let (order, _) = idx.load_order(&s(&["nfs", "nfsv3", "squashfs", "8139cp"]));
+        assert_eq!(
+            idx.load_waves(&order),
+            [
+                s(&["netfs", "sunrpc", "grace", "mii"]),
+                s(&["fscache", "lockd", "nfs_acl", "8139cp"]),
+                s(&["nfs"]),
+                s(&["nfsv3"]),
+            ]
+        );
+        assert!(idx.load_waves(&[]).is_empty());
+    }
+
+    #[test]
+    fn softdeps_order_the_waves() {
+        // ext4 wants crc32c first; nfs wants nfsv3 after it.
+        let idx = index();
+        let (order, _) = idx.load_order(&s(&["ext4", "nfs"]));
+        let waves = idx.load_waves(&order);
+        let wave = |m: &str| waves.iter().position(|w| w.iter().any(|x| x == m));
+        assert!(wave("crc32c_generic") < wave("ext4"), "{waves:?}");
+        assert!(wave("nfs") < wave("nfsv3"), "{waves:?}");
+    }
+
     proptest! {
         #[test]
         fn parsers_never_panic(text in "\\PC*") {
@@ -525,6 +606,28 @@ alias fs-nfs4 nfsv4
                 for dep in &idx.modules[m].deps {
                     let at = order.iter().position(|x| x == dep);
                     prop_assert!(at.is_some_and(|a| a < i), "{} before its dep {}", m, dep);
+                }
+            }
+        }
+
+        #[test]
+        fn waves_keep_every_ordering_constraint(wanted in proptest::collection::vec(
+            proptest::sample::select(vec!["nfsv3", "nfs", "lockd", "8139cp", "ext4", "fscache", "nfs_acl", "pci:v000010ECd00008139sv0sd0bc0sc0i0"]), 0..6)) {
+            let idx = index();
+            let wanted: Vec<String> = wanted.into_iter().map(str::to_owned).collect();
+            let (order, _) = idx.load_order(&wanted);
+            let waves = idx.load_waves(&order);
+            let mut flat: Vec<String> = waves.concat();
+            let mut sorted = order.clone();
+            flat.sort();
+            sorted.sort();
+            prop_assert_eq!(flat, sorted);
+            let wave = |m: &str| waves.iter().position(|w| w.iter().any(|x| x == m));
+            for (i, a) in order.iter().enumerate() {
+                for b in &order[i + 1..] {
+                    if idx.must_precede(a, b) {
+                        prop_assert!(wave(a) < wave(b), "{} not before {} in {:?}", a, b, waves);
+                    }
                 }
             }
         }

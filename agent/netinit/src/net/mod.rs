@@ -6,6 +6,7 @@
 pub mod dhcp;
 pub mod link;
 pub mod modules;
+pub mod preload;
 pub mod static_ip;
 
 use std::process::ExitCode;
@@ -19,9 +20,29 @@ use crate::cli::{self, Spec};
 use crate::info;
 use crate::log::timed;
 use crate::step::{Step, StepError};
+pub use preload::Preload;
 
 /// Loads drivers, brings links up and configures the boot interface.
 pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
+    network_on(plan)?;
+    timed(Step::Modules, || modules::load(plan))?;
+    configure(plan)
+}
+
+/// As [`bring_up`], and starts loading the root phase's modules in the
+/// background so they load while the link and DHCP wait. With more than
+/// one module job they start at once, beside the NIC drivers; with one,
+/// after them, so the NIC starts negotiating first.
+pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepError> {
+    network_on(plan)?;
+    let jobs = modules::jobs(plan);
+    let early = (jobs > 1).then(|| Preload::start(plan, jobs));
+    timed(Step::Modules, || modules::load(plan))?;
+    let preload = early.unwrap_or_else(|| Preload::start(plan, jobs));
+    Ok((configure(plan)?, preload))
+}
+
+fn network_on(plan: &BootPlan) -> Result<(), StepError> {
     if plan.network.method == NetMethod::None {
         return Err(StepError::new(
             Step::Link,
@@ -29,7 +50,11 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
         )
         .hint("add ip=dhcp and an NFS root (nfsroot=, root=/dev/nfs, netboot=nfs, sys=)"));
     }
-    timed(Step::Modules, || modules::load(plan))?;
+    Ok(())
+}
+
+/// Links up, then DHCP or static `ip=`.
+fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
     let mut rescan = || {
         if let Err(e) = modules::load(plan) {

@@ -5,9 +5,17 @@
 //! it against modules.alias, load, and rescan: loading a bus driver
 //! (virtio_pci) makes new devices appear (the virtio NIC), so we go round
 //! until a scan finds nothing new.
+//!
+//! Modules load in waves (modules.dep order): the modules of one wave are
+//! independent of each other and load concurrently when there is more
+//! than one CPU. The root phase's modules (NFS, loop, squashfs, overlay)
+//! are started in the background by [`Preload`] so they load while the
+//! link negotiates and DHCP waits; the root steps then only collect them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use netinit_core::kmod::{ModuleIndex, ResolveError};
 use netinit_core::plan::BootPlan;
@@ -36,15 +44,77 @@ pub fn load(plan: &BootPlan) -> Result<ModulesReport, StepError> {
         .release()
         .to_string_lossy()
         .into_owned();
-    coldplug(Path::new("/"), &kver, &mut Finit, plan)
+    coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan))
+}
+
+/// How many modules may load at once: `netinit.module_jobs=`, at most one
+/// per CPU the machine has.
+pub fn jobs(plan: &BootPlan) -> usize {
+    (plan.module_jobs as usize).clamp(1, netinit_sys::host::cpus())
+}
+
+/// One module's outcome.
+pub(crate) type Outcome = (String, netinit_sys::Result<()>);
+
+/// Loads `order` (a load order from the index) wave by wave; inside a wave
+/// on up to `jobs` threads. Results come back in `order`'s order, so logs
+/// stay stable whatever the threads did.
+pub(crate) fn load_in_waves(
+    index: &ModuleIndex,
+    moddir: &Path,
+    loader: &dyn ModuleLoader,
+    order: &[String],
+    params: &(dyn Fn(&str) -> String + Sync),
+    jobs: usize,
+) -> Vec<Outcome> {
+    let load_one = |name: &String| -> Option<Outcome> {
+        let module = index.modules.get(name)?;
+        Some((
+            name.clone(),
+            loader.load(name, &moddir.join(&module.path), &params(name)),
+        ))
+    };
+    let mut by_name: BTreeMap<String, netinit_sys::Result<()>> = BTreeMap::new();
+    for wave in index.load_waves(order) {
+        if jobs <= 1 || wave.len() <= 1 {
+            by_name.extend(wave.iter().filter_map(load_one));
+            continue;
+        }
+        let next = AtomicUsize::new(0);
+        let done: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+        let work = || {
+            while let Some(name) = wave.get(next.fetch_add(1, Ordering::Relaxed)) {
+                if let Some(outcome) = load_one(name) {
+                    if let Ok(mut d) = done.lock() {
+                        d.push(outcome);
+                    }
+                }
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 1..jobs.min(wave.len()) {
+                // No thread to spare: the calling thread does the rest.
+                if std::thread::Builder::new().spawn_scoped(s, work).is_err() {
+                    break;
+                }
+            }
+            work();
+        });
+        by_name.extend(done.into_inner().unwrap_or_default());
+    }
+    order
+        .iter()
+        .filter_map(|n| by_name.remove_entry(n))
+        .collect()
 }
 
 /// Coldplug against the tree at `root` (`/` in real life, a fake in tests).
 pub fn coldplug(
     root: &Path,
     kver: &str,
-    loader: &mut dyn ModuleLoader,
+    loader: &dyn ModuleLoader,
     plan: &BootPlan,
+    jobs: usize,
 ) -> Result<ModulesReport, StepError> {
     let moddir = root.join("lib/modules").join(kver);
     let mut report = ModulesReport::default();
@@ -84,20 +154,18 @@ pub fn coldplug(
                     .push((name.clone(), "unknown module".to_owned()));
             }
         }
+        let todo: Vec<String> = order
+            .into_iter()
+            .filter(|n| done.insert(n.clone()))
+            .collect();
+        let params = |name: &str| module_params(plan, name);
         let mut loaded_now = Vec::new();
-        for name in &order {
-            if !done.insert(name.clone()) {
-                continue;
-            }
-            let Some(module) = index.modules.get(name) else {
-                continue;
-            };
-            let params = module_params(plan, name);
-            match loader.load(name, &moddir.join(&module.path), &params) {
-                Ok(()) => loaded_now.push(name.clone()),
+        for (name, outcome) in load_in_waves(&index, &moddir, loader, &todo, &params, jobs) {
+            match outcome {
+                Ok(()) => loaded_now.push(name),
                 Err(e) => {
                     warn!(Step::Modules, "{e}");
-                    report.failed.push((name.clone(), e.errno_name()));
+                    report.failed.push((name, e.errno_name()));
                 }
             }
         }
@@ -131,20 +199,21 @@ pub fn coldplug(
 /// kernel cannot load them itself (there is no modprobe for
 /// request_module). Built-ins and an absent module tree are fine; failures
 /// are warnings, since the mount that needs the module reports the real error.
-pub fn ensure(step: Step, names: &[&str]) {
+pub fn ensure(step: Step, names: &[&str], jobs: usize) {
     let kver = rustix::system::uname()
         .release()
         .to_string_lossy()
         .into_owned();
-    ensure_in(Path::new("/"), &kver, &mut Finit, step, names);
+    ensure_in(Path::new("/"), &kver, &Finit, step, names, jobs);
 }
 
 pub fn ensure_in(
     root: &Path,
     kver: &str,
-    loader: &mut dyn ModuleLoader,
+    loader: &dyn ModuleLoader,
     step: Step,
     names: &[&str],
+    jobs: usize,
 ) -> Vec<String> {
     let moddir = root.join("lib/modules").join(kver);
     if !moddir.is_dir() {
@@ -169,13 +238,11 @@ pub fn ensure_in(
             warn!(step, "{e}");
         }
     }
+    let todo: Vec<String> = order.into_iter().filter(|n| !loaded.contains(n)).collect();
     let mut done = Vec::new();
-    for name in order.iter().filter(|n| !loaded.contains(*n)) {
-        let Some(module) = index.modules.get(name) else {
-            continue;
-        };
-        match loader.load(name, &moddir.join(&module.path), "") {
-            Ok(()) => done.push(name.clone()),
+    for (name, outcome) in load_in_waves(&index, &moddir, loader, &todo, &|_| String::new(), jobs) {
+        match outcome {
+            Ok(()) => done.push(name),
             Err(e) => warn!(step, "{e}"),
         }
     }
@@ -185,7 +252,7 @@ pub fn ensure_in(
     done
 }
 
-fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
+pub(crate) fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
     let read = |name: &str| -> Result<String, StepError> {
         let path = moddir.join(name);
         match std::fs::read_to_string(&path) {
@@ -227,7 +294,7 @@ fn modaliases(root: &Path) -> BTreeSet<String> {
 }
 
 /// Names from /proc/modules (first word per line).
-fn loaded_modules(root: &Path) -> BTreeSet<String> {
+pub(crate) fn loaded_modules(root: &Path) -> BTreeSet<String> {
     std::fs::read_to_string(root.join("proc/modules"))
         .unwrap_or_default()
         .lines()
@@ -250,7 +317,7 @@ fn nic_drivers(root: &Path) -> Vec<(String, String)> {
     out
 }
 
-fn module_params(plan: &BootPlan, module: &str) -> String {
+pub(crate) fn module_params(plan: &BootPlan, module: &str) -> String {
     plan.module_params
         .iter()
         .filter(|p| p.module == module)
@@ -279,14 +346,17 @@ mod tests {
     /// Records loads; "loading" virtio_pci makes the virtio NIC appear.
     struct Recorder<'a> {
         root: &'a Path,
-        calls: Vec<(String, String)>,
+        calls: Mutex<Vec<(String, String)>>,
         fail: &'a [&'a str],
     }
 
     impl ModuleLoader for Recorder<'_> {
-        fn load(&mut self, name: &str, path: &Path, params: &str) -> netinit_sys::Result<()> {
+        fn load(&self, name: &str, path: &Path, params: &str) -> netinit_sys::Result<()> {
             assert!(path.is_file(), "{}", path.display());
-            self.calls.push((name.to_owned(), params.to_owned()));
+            self.calls
+                .lock()
+                .unwrap()
+                .push((name.to_owned(), params.to_owned()));
             if self.fail.contains(&name) {
                 return Err(SysError {
                     call: "finit_module",
@@ -363,19 +433,21 @@ kernel/fs/squashfs/squashfs.ko:
     #[test]
     fn rounds_until_no_new_device() {
         let t = tree();
-        let mut rec = Recorder {
+        let rec = Recorder {
             root: t.path(),
-            calls: vec![],
+            calls: Mutex::new(vec![]),
             fail: &[],
         };
         let report = coldplug(
             t.path(),
             "6.1.0-test",
-            &mut rec,
+            &rec,
             &plan("virtio_net.napi_tx=1 netinit.modules=squashfs"),
+            1,
         )
         .unwrap();
-        let names: Vec<&str> = rec.calls.iter().map(|(n, _)| n.as_str()).collect();
+        let calls = rec.calls.into_inner().unwrap();
+        let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
         // e1000 is already loaded; virtio_net only appears after virtio_pci.
         assert_eq!(
             names,
@@ -387,7 +459,7 @@ kernel/fs/squashfs/squashfs.ko:
                 "virtio_net"
             ]
         );
-        assert_eq!(rec.calls[4].1, "napi_tx=1");
+        assert_eq!(calls[4].1, "napi_tx=1");
         assert_eq!(report.rounds, 2);
         assert_eq!(
             report.nic_drivers,
@@ -399,16 +471,17 @@ kernel/fs/squashfs/squashfs.ko:
     #[test]
     fn one_failure_does_not_stop_the_others() {
         let t = tree();
-        let mut rec = Recorder {
+        let rec = Recorder {
             root: t.path(),
-            calls: vec![],
+            calls: Mutex::new(vec![]),
             fail: &["squashfs"],
         };
         let report = coldplug(
             t.path(),
             "6.1.0-test",
-            &mut rec,
+            &rec,
             &plan("netinit.modules=squashfs:nosuch"),
+            2,
         )
         .unwrap();
         assert!(report.loaded.contains(&"virtio_net".to_string()));
@@ -427,33 +500,34 @@ kernel/fs/squashfs/squashfs.ko:
     #[test]
     fn ensure_loads_only_what_is_missing() {
         let t = tree();
-        let mut rec = Recorder {
+        let rec = Recorder {
             root: t.path(),
-            calls: vec![],
+            calls: Mutex::new(vec![]),
             fail: &[],
         };
         let done = ensure_in(
             t.path(),
             "6.1.0-test",
-            &mut rec,
+            &rec,
             Step::Nfs,
             &["virtio-net", "e1000", "squashfs", "loop"],
+            1,
         );
         // e1000 is loaded, loop is unknown here (built-in elsewhere): neither is loaded.
         assert_eq!(done, ["virtio_ring", "virtio", "virtio_net", "squashfs"]);
-        assert!(ensure_in(t.path(), "none", &mut rec, Step::Nfs, &["squashfs"]).is_empty());
+        assert!(ensure_in(t.path(), "none", &rec, Step::Nfs, &["squashfs"], 1).is_empty());
     }
 
     #[test]
     fn missing_module_tree_is_not_fatal() {
         let t = tree();
-        let mut rec = Recorder {
+        let rec = Recorder {
             root: t.path(),
-            calls: vec![],
+            calls: Mutex::new(vec![]),
             fail: &[],
         };
-        let report = coldplug(t.path(), "9.9.9", &mut rec, &plan("")).unwrap();
-        assert!(rec.calls.is_empty());
+        let report = coldplug(t.path(), "9.9.9", &rec, &plan(""), 1).unwrap();
+        assert!(rec.calls.lock().unwrap().is_empty());
         assert_eq!(report.rounds, 0);
     }
 
@@ -465,12 +539,12 @@ kernel/fs/squashfs/squashfs.ko:
             "alias onlyone\n",
         )
         .unwrap();
-        let mut rec = Recorder {
+        let rec = Recorder {
             root: t.path(),
-            calls: vec![],
+            calls: Mutex::new(vec![]),
             fail: &[],
         };
-        let e = coldplug(t.path(), "6.1.0-test", &mut rec, &plan("")).unwrap_err();
+        let e = coldplug(t.path(), "6.1.0-test", &rec, &plan(""), 1).unwrap_err();
         assert_eq!(e.step, Step::Modules);
         assert!(
             e.reason

@@ -13,7 +13,7 @@ use netinit_core::live::{find_images, mem_available, mem_total, overlay_bytes, t
 use netinit_core::net::NetState;
 use netinit_core::nfs::{self, NfsMount};
 use netinit_core::plan::{
-    BootPlan, LiveLayout, NfsVersion, OverlayPlan, OverlaySize, ResolvedRoot, resolve_root,
+    BootPlan, LiveLayout, OverlayPlan, OverlaySize, ResolvedRoot, nfs_module, resolve_root,
 };
 use netinit_core::size::{human_bytes, tmpfs_option};
 use netinit_sys::loopdev::Loop;
@@ -64,12 +64,7 @@ pub fn assemble<S: Mount + Loop + Files>(
         warn!(Step::Nfs, "{why}");
     }
     timed(Step::Nfs, || {
-        let module = if matches!(root.version, NfsVersion::V4(_)) {
-            "nfsv4"
-        } else {
-            "nfsv3"
-        };
-        ensure(Step::Nfs, &["nfs", module]);
+        ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
         mount_nfs(
             sys,
             &mount,

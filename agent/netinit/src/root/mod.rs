@@ -15,16 +15,29 @@ pub use assemble::Assembled;
 
 use crate::cli::{self, Spec};
 use crate::log::{self, timed};
-use crate::net::modules;
+use crate::net::{Preload, modules};
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
 /// Mounts NFS, finds and mounts the image, builds the overlay in
 /// `newroot`, and writes the hand-off files.
-pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assembled, StepError> {
+/// The root modules come from `preload` where it loaded them; a step loads
+/// what is missing itself.
+pub fn assemble(
+    plan: &BootPlan,
+    net: &NetState,
+    newroot: &Path,
+    preload: &mut Preload,
+) -> Result<Assembled, StepError> {
     // The real kernel implements every trait the root phase is generic over.
     let mut sys = Linux;
-    let mut ensure = |step: Step, names: &[&str]| modules::ensure(step, names);
+    let mut ensure = |step: Step, names: &[&str]| {
+        let rest = preload.settle(step, names);
+        if !rest.is_empty() {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            modules::ensure(step, &rest, modules::jobs(plan));
+        }
+    };
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
     let wrote = timed(Step::Handoff, || {
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
@@ -142,7 +155,9 @@ pub fn main(args: &[String]) -> ExitCode {
         for note in &plan.notes {
             warn!(Step::Cmdline, "{note}");
         }
-        match crate::net::bring_up(&plan).and_then(|net| assemble(&plan, &net, newroot)) {
+        let assembled = crate::net::bring_up_for_root(&plan)
+            .and_then(|(net, mut preload)| assemble(&plan, &net, newroot, &mut preload));
+        match assembled {
             Ok(a) => {
                 info!(
                     Step::Handoff,
