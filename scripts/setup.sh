@@ -36,3 +36,7 @@ rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
   rustup target add x86_64-unknown-linux-musl
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+# Fuzzing (scripts/fuzz.sh): libFuzzer's instrumentation needs nightly; cargo-fuzz from crates.io.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup +nightly component list --installed | grep -q '^clippy' || rustup +nightly component add clippy
+command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked

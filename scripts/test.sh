@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: lint, unit + privileged integration tests,
-# the static /init build, every QEMU PXE lab scenario, and one boot of each
+# the static /init build, a fuzz smoke run of every target, every QEMU PXE lab scenario, and one boot of each
 # benchmark initrd (netinit, live-boot, dracut). Run as root on
 # Debian 12; installs what it needs (scripts/setup.sh).
 set -euo pipefail
@@ -10,13 +10,18 @@ scripts/setup.sh
 
 echo "== fmt"
 cargo fmt --all --check
+cargo fmt --manifest-path agent/fuzz/Cargo.toml --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== clippy (fuzz crate, nightly)"
+cargo +nightly clippy --manifest-path agent/fuzz/Cargo.toml --all-targets --locked -- -D warnings
 echo "== static /init"
 cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
 file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >&2; exit 1; }
 echo "netinit static binary: $(stat -c %s "$bin") bytes"
+echo "== fuzz smoke: every target, 12 s each, from agent/fuzz/seeds (docs/testing.md)"
+scripts/fuzz.sh smoke 12
 echo "== lab setup (Debian kernel package, fetched, not installed)"
 cargo build --release --locked -p netinit-lab
 target/release/netinit-lab setup

@@ -98,17 +98,35 @@ pub fn valid_hostname(name: &str) -> bool {
         })
 }
 
-/// `/etc/resolv.conf`; `None` when there is nothing to say.
+/// Whether a DNS domain from DHCP may go on resolv.conf's `search` line:
+/// at most 253 bytes of dot-separated labels of letters, digits, `-` and
+/// `_`. Anything else (spaces, `;`, a server's garbage) would add words or
+/// break the line for every resolver in the booted system.
+pub fn valid_domain(name: &str) -> bool {
+    name.len() <= 253
+        && !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// `/etc/resolv.conf`; `None` when there is nothing to say. Domains that
+/// are not [`valid_domain`] are left out.
 pub fn resolv_conf(s: &NetState) -> Option<String> {
-    if s.dns.is_empty() && s.search.is_empty() && s.domain.is_none() {
-        return None;
-    }
-    let mut out = String::from("# written by netinit from the boot-time network configuration\n");
-    let search: Vec<&str> = if s.search.is_empty() {
+    let candidates: Vec<&str> = if s.search.is_empty() {
         s.domain.iter().map(String::as_str).collect()
     } else {
         s.search.iter().map(String::as_str).collect()
     };
+    let search: Vec<&str> = candidates.into_iter().filter(|d| valid_domain(d)).collect();
+    if s.dns.is_empty() && search.is_empty() {
+        return None;
+    }
+    let mut out = String::from("# written by netinit from the boot-time network configuration\n");
     if !search.is_empty() {
         let _ = writeln!(out, "search {}", search.join(" "));
     }
@@ -342,6 +360,33 @@ mod tests {
         s.search.clear();
         s.domain = None;
         assert_eq!(resolv_conf(&s), None);
+    }
+
+    /// Found by the `lease` fuzz target: a domain name of spaces made a
+    /// `search` line with no domain; one with spaces inside adds words.
+    #[test]
+    fn resolv_leaves_out_hostile_domains() {
+        let mut s = dhcp_state();
+        s.search.clear();
+        s.domain = Some("  ".into());
+        assert_eq!(
+            resolv_conf(&s).unwrap(),
+            "# written by netinit from the boot-time network configuration\nnameserver 10.77.0.2\n"
+        );
+        s.search = vec![
+            "ok.test".into(),
+            "evil.test options ndots:15".into(),
+            "x;y".into(),
+        ];
+        assert_eq!(
+            resolv_conf(&s).unwrap(),
+            "# written by netinit from the boot-time network configuration\nsearch ok.test\nnameserver 10.77.0.2\n"
+        );
+        s.dns.clear();
+        s.search = vec!["a b".into()];
+        assert_eq!(resolv_conf(&s), None);
+        assert!(valid_domain("lab.test") && valid_domain("my_host-1.x"));
+        assert!(!valid_domain("") && !valid_domain("a..b") && !valid_domain(&"a".repeat(64)));
     }
 
     fn static_state() -> NetState {
