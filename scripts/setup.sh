@@ -15,6 +15,8 @@ PACKAGES=(
   initramfs-tools-core
   # tests
   jq iputils-ping
+  # netplan YAML check in the hand-off tests (libyaml, as netplan)
+  python3-yaml
 )
 
 missing=()
