@@ -4,6 +4,7 @@
 mod bench;
 mod cleanup;
 mod debian;
+mod faults;
 mod itools;
 mod kernel;
 mod lab;
@@ -42,6 +43,7 @@ enum Cmd {
     Boot(BootArgs),
     Demo(DemoArgs),
     Bench(bench::BenchArgs),
+    Shaper(faults::ShaperArgs),
 }
 
 /// Install or check the Debian packages and fetch the Debian kernel (not installed).
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Cmd::Boot(a) => adhoc(&a),
         Cmd::Demo(_) => demo(),
         Cmd::Bench(a) => bench::bench(&a),
+        Cmd::Shaper(a) => faults::shaper(&a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -210,7 +213,7 @@ fn full_cmdline(s: &Scenario, interactive: bool) -> String {
         "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
         s.cmdline
     );
-    if let Expect::Pass { lab } = &s.expect {
+    if let Expect::Pass { lab } | Expect::PassOrFail { lab } = &s.expect {
         for (k, v) in lab {
             c.push_str(&format!(" lab.{k}={v}"));
         }
@@ -340,6 +343,7 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
             model: spec.model,
             mac: Scenario::mac(i, n),
             tap: format!("t{i}n{n}"),
+            udp: (n == 0 && faults::fault_of(s.name).is_some()).then(|| faults::ports(i)),
         })
         .collect()
 }
@@ -395,15 +399,26 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
                 }) {
                     eprintln!("netinit-lab: {} ({}) ...", s.name, s.nic_label());
                     let log = work.join("logs").join(format!("{}.console", s.name));
-                    let outcome = qemu::boot(
-                        &p.lab,
-                        &vm_nics(i, &s),
-                        &start_for(p, &s, false),
-                        Duration::from_secs(s.timeout_secs),
-                        &log,
-                        false,
-                        s.console_input(),
-                    );
+                    let shaper = match faults::fault_of(s.name) {
+                        Some(_) => Some(faults::start(&p.lab, i, s.name)),
+                        None => None,
+                    };
+                    let outcome = match &shaper {
+                        Some(Err(e)) => Err(e.clone()),
+                        _ => qemu::boot(
+                            &p.lab,
+                            &vm_nics(i, &s),
+                            &start_for(p, &s, false),
+                            Duration::from_secs(s.timeout_secs),
+                            &log,
+                            false,
+                            s.console_input(),
+                        ),
+                    };
+                    if let Some(Ok(pid)) = shaper {
+                        // The relay runs until the VM is gone.
+                        cleanup::stop(pid);
+                    }
                     let (verdict, phases, wall) = match outcome {
                         Ok(c) => (
                             scenarios::judge(&s, &c.text, c.exited),

@@ -15,6 +15,9 @@ pub struct Nic {
     pub model: &'static str,
     pub mac: String,
     pub tap: String,
+    /// Instead of the tap: a UDP socket netdev on 127.0.0.1 (listen,
+    /// send-to) with the fault matrix's relay between it and the tap.
+    pub udp: Option<(u16, u16)>,
 }
 
 /// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
@@ -62,10 +65,12 @@ pub fn boot(
     ]);
     cmd.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
     for (i, n) in nics.iter().enumerate() {
-        cmd.arg("-netdev").arg(format!(
-            "tap,id=n{i},ifname={},script=no,downscript=no",
-            n.tap
-        ));
+        cmd.arg("-netdev").arg(match n.udp {
+            Some((listen, peer)) => {
+                format!("socket,id=n{i},udp=127.0.0.1:{peer},localaddr=127.0.0.1:{listen}")
+            }
+            None => format!("tap,id=n{i},ifname={},script=no,downscript=no", n.tap),
+        });
         cmd.arg("-device")
             .arg(format!("{},netdev=n{i},mac={}", n.model, n.mac));
     }

@@ -20,6 +20,10 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// Either outcome of a fault: a pass as for `Pass`, or a clean
+    /// failure (a `FAILED at` line and the VM powering off by itself);
+    /// never a timeout.
+    PassOrFail { lab: Vec<(&'static str, String)> },
     /// The real Debian system boots to multi-user with a network manager,
     /// and its `NETINIT-REALSYS` line says the link and NFS survived 60 s.
     RealSys,
@@ -122,6 +126,7 @@ fn pass(words: &[(&'static str, &str)]) -> Expect {
 pub fn all() -> Vec<Scenario> {
     let mut all = base();
     all.extend(crate::root_scenarios::all());
+    all.extend(crate::faults::scenarios());
     all
 }
 
@@ -365,7 +370,15 @@ pub fn judge(s: &Scenario, console: &str, exited: bool) -> Result<String, String
             .map(|(_, rest)| rest.to_owned())
     });
     match &s.expect {
-        Expect::Pass { .. } => {
+        Expect::PassOrFail { .. } if failed.is_some() => {
+            let f = failed.unwrap_or_default();
+            if exited {
+                Ok(format!("failed cleanly: {f}"))
+            } else {
+                Err(format!("printed '{f}' but did not power off"))
+            }
+        }
+        Expect::Pass { .. } | Expect::PassOrFail { .. } => {
             if let Some(f) = failed {
                 return Err(format!("netinit FAILED at {f}"));
             }

@@ -1,0 +1,366 @@
+//! The fault matrix: boots through a lossy, slow, late or flapping
+//! network. The guest's NIC is not a tap on the bridge but a QEMU UDP
+//! socket netdev on the netns's loopback; `netinit-lab shaper` (a child
+//! process inside the lab netns) relays its frames to and from the tap,
+//! dropping or delaying them as the fault says. The host kernel here has
+//! no `sch_netem`, and a relay also gives the protocol-aware faults (NFS
+//! silent until 20 s after DHCP answered) that netem cannot.
+
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+
+use crate::lab::{Lab, SERVER};
+use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+
+/// What the relay does to frames. Times count from the relay's start
+/// (the VM starts right after it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fault {
+    /// Probability (0-1) of dropping each frame, both directions.
+    pub loss: f64,
+    /// Added to every frame towards the guest.
+    pub delay_ms: u64,
+    /// Nothing passes before this many seconds (a switch port in slow
+    /// spanning-tree listening/learning; the DHCP server "starts late").
+    pub blocked_secs: u64,
+    /// NFS, mountd and rpcbind frames are dropped until this many seconds
+    /// after the first DHCP reply reached the guest.
+    pub nfs_after_dhcp_secs: u64,
+    /// Once the guest's first DHCP packet is seen: this many cycles of
+    /// 2 s nothing passes, 2 s all passes.
+    pub flaps: u32,
+}
+
+const NONE: Fault = Fault {
+    loss: 0.0,
+    delay_ms: 0,
+    blocked_secs: 0,
+    nfs_after_dhcp_secs: 0,
+    flaps: 0,
+};
+
+/// The fault scenarios: name, what, fault, timeout (s).
+const MATRIX: [(&str, &str, Fault, u64); 6] = [
+    (
+        "fault-loss-10",
+        "10 % of frames lost in both directions for the whole boot",
+        Fault { loss: 0.10, ..NONE },
+        300,
+    ),
+    (
+        "fault-loss-30",
+        "30 % of frames lost in both directions for the whole boot",
+        Fault { loss: 0.30, ..NONE },
+        420,
+    ),
+    (
+        "fault-latency-200ms",
+        "200 ms added to every frame towards the guest, plus 5 % loss both ways",
+        Fault {
+            loss: 0.05,
+            delay_ms: 200,
+            ..NONE
+        },
+        420,
+    ),
+    (
+        "fault-dhcp-late-20s",
+        "the switch port passes nothing for the first 20 s (slow spanning tree; DHCP answers late)",
+        Fault {
+            blocked_secs: 20,
+            ..NONE
+        },
+        300,
+    ),
+    (
+        "fault-nfs-late-20s",
+        "NFS, mountd and rpcbind are silent until 20 s after DHCP answered",
+        Fault {
+            nfs_after_dhcp_secs: 20,
+            ..NONE
+        },
+        300,
+    ),
+    (
+        "fault-flap-dhcp",
+        "from the first DHCP packet, 3 times: 2 s nothing passes, 2 s all passes",
+        Fault { flaps: 3, ..NONE },
+        300,
+    ),
+];
+
+pub fn scenarios() -> Vec<Scenario> {
+    MATRIX
+        .iter()
+        .map(|(name, what, _, timeout)| Scenario {
+            name,
+            what,
+            nics: vec![NicSpec {
+                model: "virtio-net-pci",
+                live: true,
+            }],
+            pxe: false,
+            cmdline: format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: Expect::PassOrFail {
+                lab: vec![("root", "overlay".into()), ("proto", "dhcp".into())],
+            },
+            timeout_secs: *timeout,
+            initrd: Initrd::Netinit,
+        })
+        .collect()
+}
+
+pub fn fault_of(name: &str) -> Option<Fault> {
+    MATRIX.iter().find(|m| m.0 == name).map(|m| m.2)
+}
+
+/// The UDP ports on the netns's loopback for scenario `index`: QEMU
+/// listens on the first, the relay on the second.
+pub fn ports(index: usize) -> (u16, u16) {
+    let base = 21000 + 2 * index as u16;
+    (base, base + 1)
+}
+
+/// Starts the relay for scenario `index`'s first NIC; returns its PID.
+pub fn start(lab: &Lab, index: usize, name: &str) -> Result<u32, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let (qemu, relay) = ports(index);
+    let log = lab.work.join("logs").join(format!("{name}.shaper"));
+    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let child = lab
+        .in_ns(&exe.to_string_lossy())
+        .args([
+            "shaper",
+            "--tap",
+            &format!("t{index}n0"),
+            "--port",
+            &relay.to_string(),
+            "--peer",
+            &qemu.to_string(),
+            "--fault",
+            name,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file)
+        .spawn()
+        .map_err(|e| format!("shaper: {e}"))?;
+    crate::cleanup::track_pid(child.id(), "shaper");
+    // The relay binds its port before QEMU sends; give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(child.id())
+}
+
+/// Internal: relay a fault scenario's frames between QEMU and its tap.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "shaper")]
+pub struct ShaperArgs {
+    /// the tap (inside the lab netns) on the bridge
+    #[argh(option)]
+    tap: String,
+    /// UDP port on 127.0.0.1 to listen on (QEMU sends here)
+    #[argh(option)]
+    port: u16,
+    /// UDP port on 127.0.0.1 where QEMU listens
+    #[argh(option)]
+    peer: u16,
+    /// the fault scenario's name
+    #[argh(option)]
+    fault: String,
+}
+
+fn open_tap(name: &str) -> Result<std::fs::File, String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+        .map_err(|e| format!("/dev/net/tun: {e}"))?;
+    // struct ifreq: 16 bytes of name, then the flags (short), padded to 40.
+    let mut ifr = [0u8; 40];
+    let n = name.len().min(15);
+    ifr[..n].copy_from_slice(&name.as_bytes()[..n]);
+    let flags = (libc::IFF_TAP | libc::IFF_NO_PI) as u16;
+    ifr[16..18].copy_from_slice(&flags.to_ne_bytes());
+    const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+    // SAFETY: the fd is an open /dev/net/tun; `ifr` is a 40-byte buffer,
+    // the size of struct ifreq, which TUNSETIFF reads and writes.
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, ifr.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(format!(
+            "TUNSETIFF {name}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(file)
+}
+
+/// Ports whose frames `nfs_after_dhcp_secs` holds back.
+const NFS_PORTS: [u16; 3] = [2049, 20048, 111];
+
+/// (source port, destination port) of an IPv4 TCP/UDP frame.
+fn l4_ports(frame: &[u8]) -> Option<(u8, u16, u16)> {
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let ihl = usize::from(frame.get(14)? & 0x0f) * 4;
+    let proto = *frame.get(23)?;
+    if proto != 6 && proto != 17 {
+        return None;
+    }
+    let at = 14 + ihl;
+    let p = |o: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([
+            *frame.get(at + o)?,
+            *frame.get(at + o + 1)?,
+        ]))
+    };
+    Some((proto, p(0)?, p(2)?))
+}
+
+/// Shared clock and state for both directions.
+struct Judge {
+    fault: Fault,
+    start: Instant,
+    first_dhcp_out: std::sync::Mutex<Option<Instant>>,
+    first_dhcp_in: std::sync::Mutex<Option<Instant>>,
+    rng: std::sync::atomic::AtomicU64,
+}
+
+impl Judge {
+    fn random(&self) -> f64 {
+        use std::sync::atomic::Ordering;
+        // xorshift64*: reproducible enough, no dependency.
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.store(x, Ordering::Relaxed);
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Whether a frame passes; `to_guest` is its direction.
+    fn pass(&self, frame: &[u8], to_guest: bool) -> bool {
+        let now = Instant::now();
+        let f = &self.fault;
+        if now < self.start + Duration::from_secs(f.blocked_secs) {
+            return false;
+        }
+        let ports = l4_ports(frame);
+        let dhcp = matches!(ports, Some((17, 67, 68)) | Some((17, 68, 67)));
+        if dhcp && !to_guest {
+            if let Ok(mut first) = self.first_dhcp_out.lock() {
+                first.get_or_insert(now);
+            }
+        }
+        if dhcp && to_guest {
+            if let Ok(mut first) = self.first_dhcp_in.lock() {
+                first.get_or_insert(now);
+            }
+        }
+        if f.flaps > 0 {
+            if let Some(t0) = self.first_dhcp_out.lock().ok().and_then(|g| *g) {
+                let ms = now.duration_since(t0).as_millis();
+                if ms < u128::from(f.flaps) * 4000 && ms % 4000 < 2000 {
+                    return false;
+                }
+            }
+        }
+        if f.nfs_after_dhcp_secs > 0 {
+            if let Some((_, sp, dp)) = ports {
+                if NFS_PORTS.contains(&sp) || NFS_PORTS.contains(&dp) {
+                    let answered = self.first_dhcp_in.lock().ok().and_then(|g| *g);
+                    let open = answered
+                        .is_some_and(|t| now >= t + Duration::from_secs(f.nfs_after_dhcp_secs));
+                    if !open {
+                        return false;
+                    }
+                }
+            }
+        }
+        !(f.loss > 0.0 && self.random() < f.loss)
+    }
+}
+
+pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
+    let fault = fault_of(&a.fault).ok_or_else(|| format!("no fault '{}'", a.fault))?;
+    let tap = open_tap(&a.tap)?;
+    let sock = UdpSocket::bind(("127.0.0.1", a.port)).map_err(|e| format!("bind: {e}"))?;
+    sock.connect(("127.0.0.1", a.peer))
+        .map_err(|e| format!("connect: {e}"))?;
+    let judge = std::sync::Arc::new(Judge {
+        fault,
+        start: Instant::now(),
+        first_dhcp_out: std::sync::Mutex::new(None),
+        first_dhcp_in: std::sync::Mutex::new(None),
+        rng: std::sync::atomic::AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(a.port)),
+    });
+    eprintln!("shaper: {} on {}: {fault:?}", a.fault, a.tap);
+    // Towards the guest: tap -> (delay line) -> UDP.
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    let out = sock.try_clone().map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        for (due, frame) in rx {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let _ = out.send(&frame);
+        }
+    });
+    let tap_reader = tap.try_clone().map_err(|e| e.to_string())?;
+    let j = std::sync::Arc::clone(&judge);
+    std::thread::spawn(move || {
+        let mut tap_reader = tap_reader;
+        let mut buf = vec![0u8; 65536];
+        let delay = Duration::from_millis(j.fault.delay_ms);
+        let (mut seen, mut dropped) = (0u64, 0u64);
+        loop {
+            let n = match std::io::Read::read(&mut tap_reader, &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("shaper: tap read: {e}");
+                    return;
+                }
+            };
+            seen += 1;
+            if j.pass(&buf[..n], true) {
+                if tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+                {
+                    return;
+                }
+            } else {
+                dropped += 1;
+            }
+            if seen % 1000 == 0 {
+                eprintln!("shaper: to guest {seen} frames, {dropped} dropped");
+            }
+        }
+    });
+    // From the guest: UDP -> tap, no delay.
+    let mut tap_writer = tap;
+    let mut buf = vec![0u8; 65536];
+    let (mut seen, mut dropped) = (0u64, 0u64);
+    loop {
+        // Sending before QEMU listens earns an ICMP port unreachable, which
+        // a connected UDP socket reports on the next call: not fatal.
+        let n = match sock.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+            Err(e) => return Err(format!("recv: {e}")),
+        };
+        seen += 1;
+        if judge.pass(&buf[..n], false) {
+            let _ = std::io::Write::write(&mut tap_writer, &buf[..n]);
+        } else {
+            dropped += 1;
+        }
+        if seen % 1000 == 0 {
+            eprintln!("shaper: from guest {seen} frames, {dropped} dropped");
+        }
+    }
+}
