@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         let json = net.to_json(1).to_string();
         assert!(!json.chars().any(char::is_control), "{json}");
         if let Some(mtu) = net.mtu {
-            assert!(mtu >= 68);
+            assert!(mtu >= netinit_core::dhcp::client::MIN_MTU);
         }
     }
 });

@@ -33,6 +33,9 @@ const MAX_REQUESTS: u32 = 4;
 /// Wait before the DISCOVER after the n-th NAK in a row (the last
 /// repeats): the first retry is immediate, a server that keeps refusing
 /// is not hammered.
+/// The smallest MTU taken from DHCP.
+pub const MIN_MTU: u16 = 576;
+
 const NAK_BACKOFF_MS: [u64; 6] = [0, 1000, 2000, 4000, 8000, 16000];
 
 /// What the client sends about itself.
@@ -125,10 +128,13 @@ impl Lease {
         let dns = list(opt::DNS, "DNS", &mut warnings);
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
+        // RFC 2132 allows 68, but every IPv4 host must take 576-byte
+        // datagrams (RFC 1122), and an NFS root over a 68-byte MTU crawls:
+        // a smaller value is a broken or hostile server (dhcpcd agrees).
         let mtu = o.u16(opt::MTU).filter(|m| {
-            let ok = *m >= 68;
+            let ok = *m >= MIN_MTU;
             if !ok {
-                warnings.push(format!("option 26 (MTU) {m} is below 68; ignored"));
+                warnings.push(format!("option 26 (MTU) {m} is below {MIN_MTU}; ignored"));
             }
             ok
         });
@@ -912,6 +918,29 @@ mod tests {
         assert_eq!(l.address.prefix, 8);
         assert!(l.dns.is_empty() && l.mtu.is_none() && l.search.is_empty());
         assert_eq!(l.warnings.len(), 4, "{:?}", l.warnings);
+    }
+
+    /// A rogue server's MTU 68 would make the NFS root crawl; it is ignored.
+    #[test]
+    fn mtu_below_576_is_ignored() {
+        for (mtu, want) in [
+            (68u16, None),
+            (575, None),
+            (576, Some(576)),
+            (9000, Some(9000)),
+        ] {
+            let mut p = Packet::request(1, [2, 0, 0, 0, 0, 1]);
+            p.yiaddr = Ipv4Addr::new(10, 0, 0, 5);
+            p.options.push(opt::MTU, &mtu.to_be_bytes());
+            let l = Lease::from_packet(&p, SERVER, 0).unwrap();
+            assert_eq!(l.mtu, want, "{mtu}");
+            assert_eq!(
+                l.warnings.len(),
+                usize::from(want.is_none()),
+                "{:?}",
+                l.warnings
+            );
+        }
     }
 
     #[derive(Debug, Clone)]
