@@ -103,6 +103,25 @@ if [ "$(arg managers)" = 1 ]; then
     check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
 fi
 
+# lab.hostile=1: a rogue DHCP server sent shell metacharacters, newlines,
+# control bytes and MTU 68; none of it may reach the hand-off or run.
+if [ "$(arg hostile)" = 1 ]; then
+    check not_run "$(is test ! -e /tmp/netinit-pwned)" "a hostile hostname ran a command"
+    check hostname_safe "$(is sh -c 'hostname | grep -qx "[A-Za-z0-9.-]*"')" "hostname is $(hostname)"
+    if [ -e /etc/hostname ]; then
+        check etc_hostname_safe "$(is grep -qx '[A-Za-z0-9.-]*' /etc/hostname)" "/etc/hostname: $(head -c 80 /etc/hostname)"
+    fi
+    check resolv_keywords "$(is sh -c '! grep -vE "^(#|search [A-Za-z0-9_. -]*$|nameserver [0-9.]*$)" /etc/resolv.conf')" "resolv.conf: $(tr '\n' '|' < /etc/resolv.conf)"
+    check resolv_no_rogue_ns "$(is sh -c '! grep -q 6.6.6.6 /etc/resolv.conf')" "rogue nameserver in resolv.conf"
+    # klibc quoting: NAME= then single-quoted runs and \-escaped characters.
+    conf_pat="^[A-Za-z0-9_]+=('[^']*'|\\\\.)+\$"
+    check conf_lines "$(is sh -c "! grep -vE \"\$1\" '$conf'" sh "$conf_pat")" "$conf has a line that is not NAME='value'"
+    mtu=$(cat "/sys/class/net/$DEVICE/mtu")
+    check mtu "$(is test "$mtu" -ge 576)" "MTU $mtu on $DEVICE"
+    # shellcheck disable=SC3028 # HOSTNAME comes from net-IFACE.conf, sourced above
+    echo "NETINIT-INFO hostile: address $IPV4ADDR, HOSTNAME=$HOSTNAME, DNSDOMAIN=$DNSDOMAIN, mtu $mtu, nfs $(grep ' /run/netinit/nfs ' /proc/mounts | cut -d' ' -f4 | cut -c1-160)"
+fi
+
 if [ -z "$failures" ]; then result=pass; else result=fail; fi
 echo "NETINIT-CHECK {\"result\":\"$result\",\"root_fs\":\"$rootfs\",\"device\":\"$DEVICE\",\"address\":\"$IPV4ADDR\",\"proto\":\"$PROTO\",\"failures\":\"${failures# }\"}"
 if grep -q 'lab.demo' /proc/cmdline; then

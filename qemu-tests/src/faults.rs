@@ -33,6 +33,9 @@ pub struct Fault {
     /// Once the guest's first DHCP packet is seen: this many cycles of
     /// 2 s nothing passes, 2 s all passes.
     pub flaps: u32,
+    /// A rogue DHCP server answers the guest at once, beside dnsmasq,
+    /// with hostile options (see [`rogue_reply`]).
+    pub rogue: bool,
 }
 
 const NONE: Fault = Fault {
@@ -41,10 +44,11 @@ const NONE: Fault = Fault {
     blocked_secs: 0,
     nfs_after_dhcp_secs: 0,
     flaps: 0,
+    rogue: false,
 };
 
 /// The fault scenarios: name, what, fault, timeout (s).
-const MATRIX: [(&str, &str, Fault, u64); 6] = [
+const MATRIX: [(&str, &str, Fault, u64); 7] = [
     (
         "fault-loss-10",
         "10 % of frames lost in both directions for the whole boot",
@@ -91,12 +95,22 @@ const MATRIX: [(&str, &str, Fault, u64); 6] = [
         Fault { flaps: 3, ..NONE },
         300,
     ),
+    (
+        "fault-rogue-dhcp",
+        "a rogue second DHCP server answers first: hostname with shell metacharacters and a newline, \
+         MTU 68, a search list and domain with control bytes, root-path with soft,timeo=1",
+        Fault {
+            rogue: true,
+            ..NONE
+        },
+        300,
+    ),
 ];
 
 pub fn scenarios() -> Vec<Scenario> {
     MATRIX
         .iter()
-        .map(|(name, what, _, timeout)| Scenario {
+        .map(|(name, what, fault, timeout)| Scenario {
             name,
             what,
             nics: vec![NicSpec {
@@ -104,11 +118,24 @@ pub fn scenarios() -> Vec<Scenario> {
                 live: true,
             }],
             pxe: false,
-            cmdline: format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp"),
+            cmdline: if fault.rogue {
+                "boot=live netboot=nfs ip=dhcp".to_owned()
+            } else {
+                format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
+            },
             diskless: None,
-            root_path: None,
+            // dnsmasq's answer, should it win the race against the rogue.
+            root_path: fault.rogue.then(|| format!("{SERVER}:/export/live")),
             expect: Expect::PassOrFail {
-                lab: vec![("root", "overlay".into()), ("proto", "dhcp".into())],
+                lab: if fault.rogue {
+                    vec![
+                        ("root", "overlay".into()),
+                        ("proto", "dhcp".into()),
+                        ("hostile", "1".into()),
+                    ]
+                } else {
+                    vec![("root", "overlay".into()), ("proto", "dhcp".into())]
+                },
             },
             timeout_secs: *timeout,
             initrd: Initrd::Netinit,
@@ -287,6 +314,55 @@ impl Judge {
     }
 }
 
+/// The rogue server's address (nothing else uses it) and what it offers.
+const ROGUE: [u8; 4] = [10, 77, 0, 254];
+const ROGUE_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x66, 0x66, 0x66];
+
+/// The rogue server's answer to a guest's DHCP frame: an OFFER to a
+/// DISCOVER, an ACK to a REQUEST naming it. Built with the core's own
+/// encoder: the options' bytes are what matters here.
+fn rogue_reply(frame: &[u8]) -> Option<Vec<u8>> {
+    use netinit_core::dhcp::client::reply_for;
+    use netinit_core::dhcp::packet::{MessageType, Packet, opt};
+    use netinit_core::dhcp::udp::{self, UdpChecksum};
+    let (_, payload) = udp::unwrap(frame.get(14..)?, UdpChecksum::Skip).ok()?;
+    let req = Packet::decode(payload).ok()?;
+    let kind = match req.options.message_type()? {
+        MessageType::Discover => MessageType::Offer,
+        MessageType::Request if req.options.get(opt::SERVER_ID) == Some(&ROGUE[..]) => {
+            MessageType::Ack
+        }
+        _ => return None,
+    };
+    let search = b"\x03lab\x04te\x07st\x00\x05a\nb;c\x00";
+    let options: [(u8, &[u8]); 10] = [
+        (opt::SUBNET_MASK, &[255, 255, 255, 0]),
+        (opt::ROUTER, &[10, 77, 0, 1]),
+        (opt::DNS, &[10, 77, 0, 1]),
+        (opt::HOSTNAME, b"evil;reboot$(touch /tmp/netinit-pwned)\nx"),
+        (opt::DOMAIN, b"lab.test\x1b[2J nameserver 6.6.6.6"),
+        (opt::SEARCH, search),
+        (opt::MTU, &68u16.to_be_bytes()),
+        (opt::ROOT_PATH, b"10.77.0.1:/export/live,soft,timeo=1"),
+        (opt::LEASE_TIME, &3600u32.to_be_bytes()),
+        (opt::T1, &1800u32.to_be_bytes()),
+    ];
+    let reply = reply_for(
+        payload,
+        kind,
+        [10, 77, 0, 240].into(),
+        ROGUE.into(),
+        &options,
+    )?;
+    let ip = udp::wrap_reply(ROGUE.into(), &reply);
+    let mut out = vec![0xff; 6];
+    out.extend_from_slice(&ROGUE_MAC);
+    out.extend_from_slice(&[0x08, 0x00]);
+    out.extend_from_slice(&ip);
+    eprintln!("shaper: rogue {kind:?} to {:02x?}", req.chaddr);
+    Some(out)
+}
+
 pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
     let fault = fault_of(&a.fault).ok_or_else(|| format!("no fault '{}'", a.fault))?;
     let tap = open_tap(&a.tap)?;
@@ -354,6 +430,11 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
             Err(e) => return Err(format!("recv: {e}")),
         };
         seen += 1;
+        if fault.rogue {
+            if let Some(reply) = rogue_reply(&buf[..n]) {
+                let _ = sock.send(&reply);
+            }
+        }
         if judge.pass(&buf[..n], false) {
             let _ = std::io::Write::write(&mut tap_writer, &buf[..n]);
         } else {
