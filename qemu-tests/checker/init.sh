@@ -107,7 +107,8 @@ fi
 # control bytes and MTU 68; none of it may reach the hand-off or run.
 if [ "$(arg hostile)" = 1 ]; then
     check not_run "$(is test ! -e /tmp/netinit-pwned)" "a hostile hostname ran a command"
-    check hostname_safe "$(is sh -c 'hostname | grep -qx "[A-Za-z0-9.-]*"')" "hostname is $(hostname)"
+    # "(none)" is the kernel's default: nothing was set.
+    check hostname_safe "$(is sh -c 'hostname | grep -qxE "[A-Za-z0-9.-]*|\(none\)"')" "hostname is $(hostname)"
     if [ -e /etc/hostname ]; then
         check etc_hostname_safe "$(is grep -qx '[A-Za-z0-9.-]*' /etc/hostname)" "/etc/hostname: $(head -c 80 /etc/hostname)"
     fi

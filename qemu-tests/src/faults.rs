@@ -324,8 +324,14 @@ const ROGUE_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x66, 0x66, 0x66];
 fn rogue_reply(frame: &[u8]) -> Option<Vec<u8>> {
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
-    use netinit_core::dhcp::udp::{self, UdpChecksum};
-    let (_, payload) = udp::unwrap(frame.get(14..)?, UdpChecksum::Skip).ok()?;
+    use netinit_core::dhcp::udp;
+    // The guest's request, client port to server port (`udp::unwrap` only
+    // takes replies).
+    if l4_ports(frame)? != (17, 68, 67) {
+        return None;
+    }
+    let ihl = usize::from(frame.get(14)? & 0x0f) * 4;
+    let payload = frame.get(14 + ihl + 8..)?;
     let req = Packet::decode(payload).ok()?;
     let kind = match req.options.message_type()? {
         MessageType::Discover => MessageType::Offer,
