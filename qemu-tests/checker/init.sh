@@ -123,6 +123,22 @@ if [ "$(arg hostile)" = 1 ]; then
     echo "NETINIT-INFO hostile: address $IPV4ADDR, HOSTNAME=$HOSTNAME, DNSDOMAIN=$DNSDOMAIN, mtu $mtu, nfs $(grep ' /run/netinit/nfs ' /proc/mounts | cut -d' ' -f4 | cut -c1-160)"
 fi
 
+# lab.rwgone=1 (read-write NFS root): a ping of 1111 bytes tells the lab's
+# relay to cut the server off for 15 s; the write must wait for it (a hard
+# mount) and read back intact from the server afterwards.
+if [ "$(arg rwgone)" = 1 ]; then
+    dd if=/dev/urandom of=/run/src.bin bs=64k count=32 2>/dev/null
+    want=$(md5sum /run/src.bin | cut -d' ' -f1)
+    ping -c 1 -W 1 -s 1111 10.77.0.1 >/dev/null 2>&1
+    read -r t0 _ < /proc/uptime
+    cp /run/src.bin /written.bin && sync
+    read -r t1 _ < /proc/uptime
+    echo 3 > /proc/sys/vm/drop_caches
+    got=$(md5sum /written.bin | cut -d' ' -f1)
+    check rw_checksum "$(is test "$got" = "$want")" "wrote $want, read back $got"
+    echo "NETINIT-INFO rwgone: write+sync from $t0 to $t1 s uptime, checksum $got"
+fi
+
 if [ -z "$failures" ]; then result=pass; else result=fail; fi
 echo "NETINIT-CHECK {\"result\":\"$result\",\"root_fs\":\"$rootfs\",\"device\":\"$DEVICE\",\"address\":\"$IPV4ADDR\",\"proto\":\"$PROTO\",\"failures\":\"${failures# }\"}"
 if grep -q 'lab.demo' /proc/cmdline; then

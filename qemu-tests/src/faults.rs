@@ -36,6 +36,13 @@ pub struct Fault {
     /// A rogue DHCP server answers the guest at once, beside dnsmasq,
     /// with hostile options (see [`rogue_reply`]).
     pub rogue: bool,
+    /// Another host claims the guest's address: once DHCP gave it one, a
+    /// gratuitous ARP for it with another MAC every second.
+    pub impostor: bool,
+    /// When the guest pings with [`PARTITION_PING_SIZE`] bytes (the
+    /// checker does, after switch_root, before writing), nothing passes
+    /// for this many seconds: the NFS server is gone and comes back.
+    pub partition_secs: u64,
 }
 
 const NONE: Fault = Fault {
@@ -45,10 +52,16 @@ const NONE: Fault = Fault {
     nfs_after_dhcp_secs: 0,
     flaps: 0,
     rogue: false,
+    impostor: false,
+    partition_secs: 0,
 };
 
+/// The checker's `ping -s` payload size that starts a partition (a total
+/// IPv4 length of 28 more).
+pub const PARTITION_PING_SIZE: u16 = 1111;
+
 /// The fault scenarios: name, what, fault, timeout (s).
-const MATRIX: [(&str, &str, Fault, u64); 7] = [
+const MATRIX: [(&str, &str, Fault, u64); 9] = [
     (
         "fault-loss-10",
         "10 % of frames lost in both directions for the whole boot",
@@ -105,6 +118,25 @@ const MATRIX: [(&str, &str, Fault, u64); 7] = [
         },
         300,
     ),
+    (
+        "fault-address-in-use",
+        "another host claims the leased address (gratuitous ARP every second from another MAC)",
+        Fault {
+            impostor: true,
+            ..NONE
+        },
+        240,
+    ),
+    (
+        "fault-nfs-gone-rw",
+        "read-write diskless NFS root: 15 s with no server while the booted system writes a file; \
+         its checksum after the server is back",
+        Fault {
+            partition_secs: 15,
+            ..NONE
+        },
+        300,
+    ),
 ];
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -120,14 +152,22 @@ pub fn scenarios() -> Vec<Scenario> {
             pxe: false,
             cmdline: if fault.rogue {
                 "boot=live netboot=nfs ip=dhcp".to_owned()
+            } else if fault.partition_secs > 0 {
+                format!("root=/dev/nfs nfsroot={SERVER}:/export/{name},v3 ip=dhcp")
             } else {
                 format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
             },
-            diskless: None,
+            diskless: (fault.partition_secs > 0).then(|| name.to_string()),
             // dnsmasq's answer, should it win the race against the rogue.
             root_path: fault.rogue.then(|| format!("{SERVER}:/export/live")),
             expect: Expect::PassOrFail {
-                lab: if fault.rogue {
+                lab: if fault.partition_secs > 0 {
+                    vec![
+                        ("root", "nfs".into()),
+                        ("proto", "dhcp".into()),
+                        ("rwgone", "1".into()),
+                    ]
+                } else if fault.rogue {
                     vec![
                         ("root", "overlay".into()),
                         ("proto", "dhcp".into()),
@@ -256,6 +296,9 @@ struct Judge {
     start: Instant,
     first_dhcp_out: std::sync::Mutex<Option<Instant>>,
     first_dhcp_in: std::sync::Mutex<Option<Instant>>,
+    /// The address the guest was offered or given (from replies to it).
+    guest_addr: std::sync::Mutex<Option<[u8; 4]>>,
+    partition_from: std::sync::Mutex<Option<Instant>>,
     rng: std::sync::atomic::AtomicU64,
 }
 
@@ -278,6 +321,23 @@ impl Judge {
         if now < self.start + Duration::from_secs(f.blocked_secs) {
             return false;
         }
+        if f.partition_secs > 0 {
+            // ICMP echo request of the agreed size from the guest.
+            let total = frame.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            let trigger = !to_guest
+                && frame.get(12..14) == Some(&[0x08, 0x00][..])
+                && frame.get(23) == Some(&1)
+                && total == Some(PARTITION_PING_SIZE + 28);
+            if let Ok(mut from) = self.partition_from.lock() {
+                if trigger && from.is_none() {
+                    eprintln!("shaper: partition for {} s", f.partition_secs);
+                    *from = Some(now);
+                }
+                if from.is_some_and(|t| now < t + Duration::from_secs(f.partition_secs)) {
+                    return false;
+                }
+            }
+        }
         let ports = l4_ports(frame);
         let dhcp = matches!(ports, Some((17, 67, 68)) | Some((17, 68, 67)));
         if dhcp && !to_guest {
@@ -288,6 +348,16 @@ impl Judge {
         if dhcp && to_guest {
             if let Ok(mut first) = self.first_dhcp_in.lock() {
                 first.get_or_insert(now);
+            }
+            // yiaddr: Ethernet, IP header, UDP header, then byte 16.
+            let ihl = usize::from(frame.get(14).copied().unwrap_or(0) & 0x0f) * 4;
+            let at = 14 + ihl + 8 + 16;
+            if let Some(y) = frame.get(at..at + 4) {
+                if y != [0, 0, 0, 0] {
+                    if let Ok(mut g) = self.guest_addr.lock() {
+                        *g = <[u8; 4]>::try_from(y).ok();
+                    }
+                }
             }
         }
         if f.flaps > 0 {
@@ -369,6 +439,20 @@ fn rogue_reply(frame: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+const IMPOSTOR_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xdd, 0xdd, 0xdd];
+
+/// A gratuitous ARP request: "`addr` is at IMPOSTOR_MAC", to everyone.
+fn gratuitous_arp(addr: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&IMPOSTOR_MAC);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    f.extend_from_slice(&IMPOSTOR_MAC);
+    f.extend_from_slice(&addr);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&addr);
+    f
+}
+
 pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
     let fault = fault_of(&a.fault).ok_or_else(|| format!("no fault '{}'", a.fault))?;
     let tap = open_tap(&a.tap)?;
@@ -380,6 +464,8 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
         start: Instant::now(),
         first_dhcp_out: std::sync::Mutex::new(None),
         first_dhcp_in: std::sync::Mutex::new(None),
+        guest_addr: std::sync::Mutex::new(None),
+        partition_from: std::sync::Mutex::new(None),
         rng: std::sync::atomic::AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(a.port)),
     });
     eprintln!("shaper: {} on {}: {fault:?}", a.fault, a.tap);
@@ -392,6 +478,24 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
             let _ = out.send(&frame);
         }
     });
+    if fault.impostor {
+        let mut tap_out = tap.try_clone().map_err(|e| e.to_string())?;
+        let j = std::sync::Arc::clone(&judge);
+        std::thread::spawn(move || {
+            let mut sent = 0u64;
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let Some(addr) = j.guest_addr.lock().ok().and_then(|g| *g) else {
+                    continue;
+                };
+                let _ = std::io::Write::write(&mut tap_out, &gratuitous_arp(addr));
+                sent += 1;
+                if sent == 1 || sent % 10 == 0 {
+                    eprintln!("shaper: impostor claims {addr:?}: {sent} gratuitous ARPs");
+                }
+            }
+        });
+    }
     let tap_reader = tap.try_clone().map_err(|e| e.to_string())?;
     let j = std::sync::Arc::clone(&judge);
     std::thread::spawn(move || {
