@@ -379,7 +379,13 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let chosen: Vec<(usize, Scenario)> = all
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| a.names.is_empty() || a.names.iter().any(|n| n == s.name))
+        .filter(|(_, s)| {
+            if a.names.is_empty() {
+                !faults::ON_DEMAND.contains(&s.name)
+            } else {
+                a.names.iter().any(|n| n == s.name)
+            }
+        })
         .collect();
     let work = work_dir()?;
     let prepared = prepare(&chosen, &work, false)?;
