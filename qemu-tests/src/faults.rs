@@ -43,6 +43,9 @@ pub struct Fault {
     /// checker does, after switch_root, before writing), nothing passes
     /// for this many seconds: the NFS server is gone and comes back.
     pub partition_secs: u64,
+    /// No NIC at power-on; QEMU hot-adds it this long after netinit's
+    /// first console line.
+    pub hotplug_ms: u64,
 }
 
 const NONE: Fault = Fault {
@@ -54,6 +57,7 @@ const NONE: Fault = Fault {
     rogue: false,
     impostor: false,
     partition_secs: 0,
+    hotplug_ms: 0,
 };
 
 /// The checker's `ping -s` payload size that starts a partition (a total
@@ -61,7 +65,7 @@ const NONE: Fault = Fault {
 pub const PARTITION_PING_SIZE: u16 = 1111;
 
 /// The fault scenarios: name, what, fault, timeout (s).
-const MATRIX: [(&str, &str, Fault, u64); 9] = [
+const MATRIX: [(&str, &str, Fault, u64); 10] = [
     (
         "fault-loss-10",
         "10 % of frames lost in both directions for the whole boot",
@@ -137,6 +141,15 @@ const MATRIX: [(&str, &str, Fault, u64); 9] = [
             ..NONE
         },
         300,
+    ),
+    (
+        "fault-nic-hotplug",
+        "no NIC at power-on; one hot-added (QMP device_add) 3 s after netinit starts",
+        Fault {
+            hotplug_ms: 3000,
+            ..NONE
+        },
+        120,
     ),
 ];
 

@@ -344,6 +344,9 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
             mac: Scenario::mac(i, n),
             tap: format!("t{i}n{n}"),
             udp: (n == 0 && faults::fault_of(s.name).is_some()).then(|| faults::ports(i)),
+            hotplug_after: faults::fault_of(s.name)
+                .filter(|f| n == 0 && f.hotplug_ms > 0)
+                .map(|f| Duration::from_millis(f.hotplug_ms)),
         })
         .collect()
 }

@@ -18,6 +18,9 @@ pub struct Nic {
     /// Instead of the tap: a UDP socket netdev on 127.0.0.1 (listen,
     /// send-to) with the fault matrix's relay between it and the tap.
     pub udp: Option<(u16, u16)>,
+    /// Not present at power-on: hot-added (QMP `device_add`) this long
+    /// after netinit's first console line.
+    pub hotplug_after: Option<Duration>,
 }
 
 /// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
@@ -71,9 +74,33 @@ pub fn boot(
             }
             None => format!("tap,id=n{i},ifname={},script=no,downscript=no", n.tap),
         });
-        cmd.arg("-device")
-            .arg(format!("{},netdev=n{i},mac={}", n.model, n.mac));
+        if n.hotplug_after.is_none() {
+            cmd.arg("-device")
+                .arg(format!("{},netdev=n{i},mac={}", n.model, n.mac));
+        }
     }
+    // A QMP socket when a NIC is hot-added later.
+    let qmp = log.with_extension("qmp");
+    let hotplug: Vec<(Duration, String)> = nics
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            n.hotplug_after.map(|after| {
+                (
+                    after,
+                    format!(
+                        "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{}\",\"netdev\":\"n{i}\",\"mac\":\"{}\",\"id\":\"hot{i}\"}}}}",
+                        n.model, n.mac
+                    ),
+                )
+            })
+        })
+        .collect();
+    if !hotplug.is_empty() {
+        cmd.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()));
+    }
+    let mut hotplug = hotplug.into_iter();
     match start {
         Start::Direct {
             vmlinux,
@@ -139,6 +166,17 @@ pub fn boot(
                     .filter(|c| *c != '\r' && *c != '\u{1b}')
                     .collect();
                 let _ = writeln!(file, "{clean}");
+                if clean.contains("netinit: init:") {
+                    for (after, command) in hotplug.by_ref() {
+                        let path = qmp.clone();
+                        std::thread::spawn(move || {
+                            std::thread::sleep(after);
+                            if let Err(e) = qmp_command(&path, &command) {
+                                eprintln!("netinit-lab: QMP {command}: {e}");
+                            }
+                        });
+                    }
+                }
                 if let (Some((trigger, keys)), Some(w)) = (next, stdin.as_mut()) {
                     if clean.contains(trigger) {
                         // A failed write shows as a missing answer in the judge.
@@ -173,4 +211,28 @@ pub fn boot(
         wall: begun.elapsed(),
         exited,
     })
+}
+
+/// Runs one QMP command on QEMU's monitor socket; the answer must not be
+/// an error.
+fn qmp_command(path: &Path, command: &str) -> Result<(), String> {
+    let stream =
+        std::os::unix::net::UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+    let mut writer = stream;
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|e| e.to_string())?; // greeting
+    for c in ["{\"execute\":\"qmp_capabilities\"}", command] {
+        writeln!(writer, "{c}").map_err(|e| e.to_string())?;
+        line.clear();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line.contains("\"error\"") {
+            return Err(line.trim().to_owned());
+        }
+    }
+    eprintln!("netinit-lab: QMP {command}: {}", line.trim());
+    Ok(())
 }
