@@ -46,6 +46,9 @@ pub struct Fault {
     /// No NIC at power-on; QEMU hot-adds it this long after netinit's
     /// first console line.
     pub hotplug_ms: u64,
+    /// Carrier flaps (QMP `set_link`) from netinit's first line: this many
+    /// times 2 s down, 1 s up.
+    pub carrier_flaps: u32,
 }
 
 const NONE: Fault = Fault {
@@ -58,14 +61,28 @@ const NONE: Fault = Fault {
     impostor: false,
     partition_secs: 0,
     hotplug_ms: 0,
+    carrier_flaps: 0,
 };
+
+/// The `set_link` schedule for `carrier_flaps`.
+pub fn carrier_flaps(f: &Fault) -> Vec<(Duration, bool)> {
+    (0..u64::from(f.carrier_flaps))
+        .flat_map(|k| {
+            let down = k * 3000;
+            [
+                (Duration::from_millis(down), false),
+                (Duration::from_millis(down + 2000), true),
+            ]
+        })
+        .collect()
+}
 
 /// The checker's `ping -s` payload size that starts a partition (a total
 /// IPv4 length of 28 more).
 pub const PARTITION_PING_SIZE: u16 = 1111;
 
 /// The fault scenarios: name, what, fault, timeout (s).
-const MATRIX: [(&str, &str, Fault, u64); 10] = [
+const MATRIX: [(&str, &str, Fault, u64); 11] = [
     (
         "fault-loss-10",
         "10 % of frames lost in both directions for the whole boot",
@@ -150,6 +167,17 @@ const MATRIX: [(&str, &str, Fault, u64); 10] = [
             ..NONE
         },
         120,
+    ),
+    (
+        "fault-carrier-flap",
+        "the carrier flaps during DHCP (QMP set_link): 3 times 2 s down, 1 s up, from netinit's first \
+         line; the switch port holds DHCP back for the first 8 s so the flaps land in DHCP",
+        Fault {
+            carrier_flaps: 3,
+            blocked_secs: 8,
+            ..NONE
+        },
+        180,
     ),
 ];
 

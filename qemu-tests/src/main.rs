@@ -347,6 +347,10 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
             hotplug_after: faults::fault_of(s.name)
                 .filter(|f| n == 0 && f.hotplug_ms > 0)
                 .map(|f| Duration::from_millis(f.hotplug_ms)),
+            set_link: faults::fault_of(s.name)
+                .filter(|_| n == 0)
+                .map(|f| faults::carrier_flaps(&f))
+                .unwrap_or_default(),
         })
         .collect()
 }

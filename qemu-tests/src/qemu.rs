@@ -21,6 +21,9 @@ pub struct Nic {
     /// Not present at power-on: hot-added (QMP `device_add`) this long
     /// after netinit's first console line.
     pub hotplug_after: Option<Duration>,
+    /// Carrier off/on (QMP `set_link`) at these times after netinit's
+    /// first console line.
+    pub set_link: Vec<(Duration, bool)>,
 }
 
 /// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
@@ -81,21 +84,26 @@ pub fn boot(
     }
     // A QMP socket when a NIC is hot-added later.
     let qmp = log.with_extension("qmp");
-    let hotplug: Vec<(Duration, String)> = nics
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| {
-            n.hotplug_after.map(|after| {
-                (
-                    after,
-                    format!(
-                        "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{}\",\"netdev\":\"n{i}\",\"mac\":\"{}\",\"id\":\"hot{i}\"}}}}",
-                        n.model, n.mac
-                    ),
-                )
-            })
-        })
-        .collect();
+    let mut hotplug: Vec<(Duration, String)> = Vec::new();
+    for (i, n) in nics.iter().enumerate() {
+        if let Some(after) = n.hotplug_after {
+            hotplug.push((
+                after,
+                format!(
+                    "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{}\",\"netdev\":\"n{i}\",\"mac\":\"{}\",\"id\":\"hot{i}\"}}}}",
+                    n.model, n.mac
+                ),
+            ));
+        }
+        for (after, up) in &n.set_link {
+            hotplug.push((
+                *after,
+                format!(
+                    "{{\"execute\":\"set_link\",\"arguments\":{{\"name\":\"n{i}\",\"up\":{up}}}}}"
+                ),
+            ));
+        }
+    }
     if !hotplug.is_empty() {
         cmd.arg("-qmp")
             .arg(format!("unix:{},server=on,wait=off", qmp.display()));
