@@ -605,3 +605,101 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netinit_core::dhcp::packet::{MessageType, Packet, opt};
+    use netinit_core::dhcp::udp;
+
+    /// A guest's DHCP frame as the relay sees it: Ethernet, IPv4, UDP 68 → 67.
+    fn guest_frame(p: &Packet) -> Vec<u8> {
+        let payload = p.encode();
+        let mut ip = udp::wrap_reply([0, 0, 0, 0].into(), &payload);
+        // wrap_reply builds server → client; turn the ports round.
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        ip[ihl..ihl + 2].copy_from_slice(&68u16.to_be_bytes());
+        ip[ihl + 2..ihl + 4].copy_from_slice(&67u16.to_be_bytes());
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&[0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00]);
+        f.extend_from_slice(&ip);
+        f
+    }
+
+    #[test]
+    fn rogue_offers_hostile_options_and_acks_only_its_own_requests() {
+        let mut discover = Packet::request(9, [0x52, 0x54, 0, 0, 0, 1]);
+        discover
+            .options
+            .push(opt::MESSAGE_TYPE, &[MessageType::Discover as u8]);
+        let frame = guest_frame(&discover);
+        assert_eq!(l4_ports(&frame), Some((17, 68, 67)));
+        let offer = rogue_reply(&frame).unwrap();
+        let (src, payload) = udp::unwrap(&offer[14..], udp::UdpChecksum::Verify).unwrap();
+        assert_eq!(src, std::net::Ipv4Addr::from(ROGUE));
+        let p = Packet::decode(payload).unwrap();
+        assert_eq!(p.options.message_type(), Some(MessageType::Offer));
+        assert_eq!(p.options.u16(opt::MTU), Some(68));
+        assert!(p.options.get(opt::HOSTNAME).unwrap().contains(&b'\n'));
+
+        let mut request = Packet::request(9, [0x52, 0x54, 0, 0, 0, 1]);
+        request
+            .options
+            .push(opt::MESSAGE_TYPE, &[MessageType::Request as u8]);
+        request.options.push(opt::SERVER_ID, &[10, 77, 0, 1]);
+        assert_eq!(rogue_reply(&guest_frame(&request)), None);
+        request.options = Default::default();
+        request
+            .options
+            .push(opt::MESSAGE_TYPE, &[MessageType::Request as u8]);
+        request.options.push(opt::SERVER_ID, &ROGUE);
+        let ack = rogue_reply(&guest_frame(&request)).unwrap();
+        let (_, payload) = udp::unwrap(&ack[14..], udp::UdpChecksum::Verify).unwrap();
+        assert_eq!(
+            Packet::decode(payload).unwrap().options.message_type(),
+            Some(MessageType::Ack)
+        );
+    }
+
+    #[test]
+    fn gratuitous_arp_claims_the_address() {
+        let f = gratuitous_arp([10, 77, 0, 5]);
+        assert_eq!(f.len(), 42);
+        assert_eq!(&f[12..14], &[0x08, 0x06]);
+        assert_eq!(&f[22..28], &IMPOSTOR_MAC);
+        assert_eq!(&f[28..32], &[10, 77, 0, 5]);
+        assert_eq!(&f[38..42], &[10, 77, 0, 5]);
+    }
+
+    #[test]
+    fn carrier_schedule_alternates() {
+        let f = Fault {
+            carrier_flaps: 2,
+            ..NONE
+        };
+        let s: Vec<(u64, bool)> = carrier_flaps(&f)
+            .into_iter()
+            .map(|(d, up)| (d.as_millis() as u64, up))
+            .collect();
+        assert_eq!(s, [(0, false), (2000, true), (3000, false), (5000, true)]);
+    }
+
+    #[test]
+    fn a_blocked_port_passes_nothing_then_everything() {
+        let j = Judge {
+            fault: Fault {
+                blocked_secs: 1,
+                ..NONE
+            },
+            start: Instant::now(),
+            first_dhcp_out: std::sync::Mutex::new(None),
+            first_dhcp_in: std::sync::Mutex::new(None),
+            guest_addr: std::sync::Mutex::new(None),
+            partition_from: std::sync::Mutex::new(None),
+            rng: std::sync::atomic::AtomicU64::new(1),
+        };
+        assert!(!j.pass(&[0; 60], true));
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(j.pass(&[0; 60], true) && j.pass(&[0; 60], false));
+    }
+}
