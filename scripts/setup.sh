@@ -25,6 +25,8 @@ PACKAGES=(
   # UEFI lab (OVMF, GRUB's EFI netboot image) and the server recipes'
   # checkers (kea-dhcp4 -t, nginx -t; nginx also serves HTTP boot in the lab)
   ovmf grub-efi-amd64-bin kea-dhcp4-server nginx-light
+  # netplan YAML check in the hand-off tests (libyaml, as netplan)
+  python3-yaml
 )
 
 missing=()
@@ -60,3 +62,7 @@ rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
   rustup target add x86_64-unknown-linux-musl
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+# Fuzzing (scripts/fuzz.sh): libFuzzer's instrumentation needs nightly; cargo-fuzz from crates.io.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup +nightly component list --installed | grep -q '^clippy' || rustup +nightly component add clippy
+command -v cargo-fuzz >/dev/null || cargo +nightly install cargo-fuzz --locked

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: lint, unit + privileged integration tests,
-# the static /init build, every QEMU PXE lab scenario, one boot of each
-# benchmark initrd (netinit, the floor, live-boot, dracut) and a 10-client
-# boot storm. Run as root on
+# the static /init build, a fuzz smoke run of every target, every QEMU PXE lab
+# scenario, one boot of each benchmark initrd (netinit, the floor, live-boot,
+# dracut) and a 10-client boot storm. Run as root on
 # Debian 12; installs what it needs (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +11,11 @@ scripts/setup.sh
 
 echo "== fmt"
 cargo fmt --all --check
+cargo fmt --manifest-path agent/fuzz/Cargo.toml --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== clippy (fuzz crate, nightly)"
+cargo +nightly clippy --manifest-path agent/fuzz/Cargo.toml --all-targets --locked -- -D warnings
 echo "== man pages"
 scripts/check-man.sh
 echo "== server recipes (docs/server-setup.md), each by its own tool"
@@ -24,6 +27,8 @@ file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >
 echo "netinit static binary: $(stat -c %s "$bin") bytes"
 echo "== packages (Debian: contents + lintian; Arch: PKGBUILD package())"
 scripts/check-packaging.sh
+echo "== fuzz smoke: every target, 12 s each, from agent/fuzz/seeds (docs/testing.md)"
+scripts/fuzz.sh smoke 12
 echo "== lab setup (Debian kernel package, fetched, not installed)"
 cargo build --release --locked -p netinit-lab
 target/release/netinit-lab setup

@@ -154,6 +154,42 @@ if [ -n "$lease_until" ]; then
     check sendsigs_omit "$(is test -s /run/sendsigs.omit.d/netinit-lease.pid)" "no /run/sendsigs.omit.d/netinit-lease.pid"
 fi
 
+# lab.hostile=1: a rogue DHCP server sent shell metacharacters, newlines,
+# control bytes and MTU 68; none of it may reach the hand-off or run.
+if [ "$(arg hostile)" = 1 ]; then
+    check not_run "$(is test ! -e /tmp/netinit-pwned)" "a hostile hostname ran a command"
+    # "(none)" is the kernel's default: nothing was set.
+    check hostname_safe "$(is sh -c 'hostname | grep -qxE "[A-Za-z0-9.-]*|\(none\)"')" "hostname is $(hostname)"
+    if [ -e /etc/hostname ]; then
+        check etc_hostname_safe "$(is grep -qx '[A-Za-z0-9.-]*' /etc/hostname)" "/etc/hostname: $(head -c 80 /etc/hostname)"
+    fi
+    check resolv_keywords "$(is sh -c '! grep -vE "^(#|search [A-Za-z0-9_. -]*$|nameserver [0-9.]*$)" /etc/resolv.conf')" "resolv.conf: $(tr '\n' '|' < /etc/resolv.conf)"
+    check resolv_no_rogue_ns "$(is sh -c '! grep -q 6.6.6.6 /etc/resolv.conf')" "rogue nameserver in resolv.conf"
+    # klibc quoting: NAME= then single-quoted runs and \-escaped characters.
+    conf_pat="^[A-Za-z0-9_]+=('[^']*'|\\\\.)+\$"
+    check conf_lines "$(is sh -c "! grep -vE \"\$1\" '$conf'" sh "$conf_pat")" "$conf has a line that is not NAME='value'"
+    mtu=$(cat "/sys/class/net/$DEVICE/mtu")
+    check mtu "$(is test "$mtu" -ge 576)" "MTU $mtu on $DEVICE"
+    # shellcheck disable=SC3028 # HOSTNAME comes from net-IFACE.conf, sourced above
+    echo "NETINIT-INFO hostile: address $IPV4ADDR, HOSTNAME=$HOSTNAME, DNSDOMAIN=$DNSDOMAIN, mtu $mtu, nfs $(grep ' /run/netinit/nfs ' /proc/mounts | cut -d' ' -f4 | cut -c1-160)"
+fi
+
+# lab.rwgone=1 (read-write NFS root): a ping of 1111 bytes tells the lab's
+# relay to cut the server off for 15 s; the write must wait for it (a hard
+# mount) and read back intact from the server afterwards.
+if [ "$(arg rwgone)" = 1 ]; then
+    dd if=/dev/urandom of=/run/src.bin bs=64k count=32 2>/dev/null
+    want=$(md5sum /run/src.bin | cut -d' ' -f1)
+    ping -c 1 -W 1 -s 1111 10.77.0.1 >/dev/null 2>&1
+    read -r t0 _ < /proc/uptime
+    cp /run/src.bin /written.bin && sync
+    read -r t1 _ < /proc/uptime
+    echo 3 > /proc/sys/vm/drop_caches
+    got=$(md5sum /written.bin | cut -d' ' -f1)
+    check rw_checksum "$(is test "$got" = "$want")" "wrote $want, read back $got"
+    echo "NETINIT-INFO rwgone: write+sync from $t0 to $t1 s uptime, checksum $got"
+fi
+
 if [ -z "$failures" ]; then result=pass; else result=fail; fi
 echo "NETINIT-CHECK {\"result\":\"$result\",\"root_fs\":\"$rootfs\",\"device\":\"$DEVICE\",\"address\":\"$IPV4ADDR\",\"proto\":\"$PROTO\",\"failures\":\"${failures# }\"}"
 if grep -q 'lab.demo' /proc/cmdline; then

@@ -6,6 +6,7 @@ mod cleanup;
 mod debian;
 mod debpkg;
 mod dracut_scenarios;
+mod faults;
 mod itools;
 mod kernel;
 mod lab;
@@ -49,6 +50,7 @@ enum Cmd {
     Demo(DemoArgs),
     Bench(bench::BenchArgs),
     Storm(storm::StormArgs),
+    Shaper(faults::ShaperArgs),
 }
 
 /// Install or check the Debian packages and fetch the Debian kernel (not installed).
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Cmd::Demo(_) => demo(),
         Cmd::Bench(a) => bench::bench(&a),
         Cmd::Storm(a) => storm::storm_main(&a),
+        Cmd::Shaper(a) => faults::shaper(&a),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -432,6 +435,14 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
             model: spec.model,
             mac: Scenario::mac(i, n),
             tap: format!("t{i}n{n}"),
+            udp: (n == 0 && faults::fault_of(s.name).is_some()).then(|| faults::ports(i)),
+            hotplug_after: faults::fault_of(s.name)
+                .filter(|f| n == 0 && f.hotplug_ms > 0)
+                .map(|f| Duration::from_millis(f.hotplug_ms)),
+            set_link: faults::fault_of(s.name)
+                .filter(|_| n == 0)
+                .map(|f| faults::carrier_flaps(&f))
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -487,7 +498,13 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let chosen: Vec<(usize, Scenario)> = all
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| a.names.is_empty() || a.names.iter().any(|n| n == s.name))
+        .filter(|(_, s)| {
+            if a.names.is_empty() {
+                !faults::ON_DEMAND.contains(&s.name)
+            } else {
+                a.names.iter().any(|n| n == s.name)
+            }
+        })
         .collect();
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
@@ -551,15 +568,26 @@ fn boot_all(
                 }) {
                     eprintln!("netinit-lab: {} ({}) ...", s.name, s.nic_label());
                     let log = work.join("logs").join(format!("{}.console", s.name));
-                    let outcome = qemu::boot(
-                        &p.lab,
-                        &vm_nics(i, &s),
-                        &start_for(p, &s, false),
-                        Duration::from_secs(s.timeout_secs),
-                        &log,
-                        false,
-                        s.console_input(),
-                    );
+                    let shaper = match faults::fault_of(s.name) {
+                        Some(_) => Some(faults::start(&p.lab, i, s.name)),
+                        None => None,
+                    };
+                    let outcome = match &shaper {
+                        Some(Err(e)) => Err(e.clone()),
+                        _ => qemu::boot(
+                            &p.lab,
+                            &vm_nics(i, &s),
+                            &start_for(p, &s, false),
+                            Duration::from_secs(s.timeout_secs),
+                            &log,
+                            false,
+                            s.console_input(),
+                        ),
+                    };
+                    if let Some(Ok(pid)) = shaper {
+                        // The relay runs until the VM is gone.
+                        cleanup::stop(pid);
+                    }
                     let (verdict, phases, wall) = match outcome {
                         Ok(c) => (
                             scenarios::judge(&s, &c.text, c.exited),

@@ -15,6 +15,15 @@ pub struct Nic {
     pub model: &'static str,
     pub mac: String,
     pub tap: String,
+    /// Instead of the tap: a UDP socket netdev on 127.0.0.1 (listen,
+    /// send-to) with the fault matrix's relay between it and the tap.
+    pub udp: Option<(u16, u16)>,
+    /// Not present at power-on: hot-added (QMP `device_add`) this long
+    /// after netinit's first console line.
+    pub hotplug_after: Option<Duration>,
+    /// Carrier off/on (QMP `set_link`) at these times after netinit's
+    /// first console line.
+    pub set_link: Vec<(Duration, bool)>,
 }
 
 /// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
@@ -166,17 +175,48 @@ pub fn boot_with(
     cmd.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
     let no_rom = matches!(start, Start::Uefi { http: true, .. });
     for (i, n) in nics.iter().enumerate() {
-        cmd.arg("-netdev").arg(format!(
-            "tap,id=n{i},ifname={},script=no,downscript=no",
-            n.tap
-        ));
-        cmd.arg("-device").arg(format!(
-            "{},netdev=n{i},mac={}{}",
-            n.model,
-            n.mac,
-            if no_rom { ",romfile=" } else { "" }
-        ));
+        cmd.arg("-netdev").arg(match n.udp {
+            Some((listen, peer)) => {
+                format!("socket,id=n{i},udp=127.0.0.1:{peer},localaddr=127.0.0.1:{listen}")
+            }
+            None => format!("tap,id=n{i},ifname={},script=no,downscript=no", n.tap),
+        });
+        if n.hotplug_after.is_none() {
+            cmd.arg("-device").arg(format!(
+                "{},netdev=n{i},mac={}{}",
+                n.model,
+                n.mac,
+                if no_rom { ",romfile=" } else { "" }
+            ));
+        }
     }
+    // A QMP socket when a NIC is hot-added later.
+    let qmp = log.with_extension("qmp");
+    let mut hotplug: Vec<(Duration, String)> = Vec::new();
+    for (i, n) in nics.iter().enumerate() {
+        if let Some(after) = n.hotplug_after {
+            hotplug.push((
+                after,
+                format!(
+                    "{{\"execute\":\"device_add\",\"arguments\":{{\"driver\":\"{}\",\"netdev\":\"n{i}\",\"mac\":\"{}\",\"id\":\"hot{i}\"}}}}",
+                    n.model, n.mac
+                ),
+            ));
+        }
+        for (after, up) in &n.set_link {
+            hotplug.push((
+                *after,
+                format!(
+                    "{{\"execute\":\"set_link\",\"arguments\":{{\"name\":\"n{i}\",\"up\":{up}}}}}"
+                ),
+            ));
+        }
+    }
+    if !hotplug.is_empty() {
+        cmd.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()));
+    }
+    let mut hotplug = hotplug.into_iter();
     match start {
         Start::Direct {
             vmlinux,
@@ -316,6 +356,17 @@ pub fn boot_with(
                     .filter(|c| *c != '\r' && *c != '\u{1b}')
                     .collect();
                 let _ = writeln!(file, "{clean}");
+                if clean.contains("netinit: init:") {
+                    for (after, command) in hotplug.by_ref() {
+                        let path = qmp.clone();
+                        std::thread::spawn(move || {
+                            std::thread::sleep(after);
+                            if let Err(e) = qmp_command(&path, &command) {
+                                eprintln!("netinit-lab: QMP {command}: {e}");
+                            }
+                        });
+                    }
+                }
                 if let (Some((trigger, keys)), Some(w)) = (next, stdin.as_mut()) {
                     if clean.contains(trigger) {
                         // A failed write shows as a missing answer in the judge.
@@ -351,4 +402,28 @@ pub fn boot_with(
         wall: begun.elapsed(),
         exited,
     })
+}
+
+/// Runs one QMP command on QEMU's monitor socket; the answer must not be
+/// an error.
+fn qmp_command(path: &Path, command: &str) -> Result<(), String> {
+    let stream =
+        std::os::unix::net::UnixStream::connect(path).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
+    let mut writer = stream;
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|e| e.to_string())?; // greeting
+    for c in ["{\"execute\":\"qmp_capabilities\"}", command] {
+        writeln!(writer, "{c}").map_err(|e| e.to_string())?;
+        line.clear();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line.contains("\"error\"") {
+            return Err(line.trim().to_owned());
+        }
+    }
+    eprintln!("netinit-lab: QMP {command}: {}", line.trim());
+    Ok(())
 }

@@ -12,7 +12,7 @@ const APPLETS: &[&str] = &[
     "sh", "ash", "cat", "echo", "grep", "awk", "sed", "ip", "mount", "umount", "poweroff",
     "reboot", "sleep", "ls", "hostname", "test", "[", "tr", "head", "tail", "wc", "cut", "ps",
     "dmesg", "df", "stat", "readlink", "uname", "env", "true", "false", "printf", "mkdir", "touch",
-    "rm", "sync", "setsid", "cttyhack", "find", "free", "ping", "vi", "less",
+    "rm", "sync", "setsid", "cttyhack", "find", "free", "ping", "vi", "less", "dd", "md5sum", "cp",
 ];
 
 /// One NFS export the lab serves.

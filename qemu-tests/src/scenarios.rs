@@ -20,6 +20,10 @@ pub enum Expect {
         step: &'static str,
         contains: &'static str,
     },
+    /// Either outcome of a fault: a pass as for `Pass`, or a clean
+    /// failure (a `FAILED at` line and the VM powering off by itself);
+    /// never a timeout.
+    PassOrFail { lab: Vec<(&'static str, String)> },
     /// The real Debian system boots to multi-user with a network manager,
     /// and its `NETINIT-REALSYS` line says the link and NFS survived 60 s.
     RealSys,
@@ -44,7 +48,7 @@ impl Expect {
     /// The `lab.*` words the checker root reads.
     pub fn lab_words(&self) -> &[(&'static str, String)] {
         match self {
-            Expect::Pass { lab } => lab,
+            Expect::Pass { lab } | Expect::PassOrFail { lab } => lab,
             Expect::Lease(inner) => inner.lab_words(),
             _ => &[],
         }
@@ -158,6 +162,7 @@ pub fn all() -> Vec<Scenario> {
     let first = all.len();
     all.extend(crate::dracut_scenarios::all(first));
     all.extend(crate::pkg_scenarios::all());
+    all.extend(crate::faults::scenarios());
     all.extend(crate::lease::scenarios());
     all
 }
@@ -420,7 +425,15 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
             let keeper = crate::lease::judge_keeper(console)?;
             Ok(format!("{guest}; {keeper}"))
         }
-        Expect::Pass { .. } => {
+        Expect::PassOrFail { .. } if failed.is_some() => {
+            let f = failed.unwrap_or_default();
+            if exited {
+                Ok(format!("failed cleanly: {f}"))
+            } else {
+                Err(format!("printed '{f}' but did not power off"))
+            }
+        }
+        Expect::Pass { .. } | Expect::PassOrFail { .. } => {
             if let Some(f) = failed {
                 return Err(format!("netinit FAILED at {f}"));
             }

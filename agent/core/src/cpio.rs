@@ -166,6 +166,13 @@ impl Archive {
                 Kind::CharDev(ma, mi) => (&[], (*ma, *mi)),
             };
             let nlink = if matches!(e.kind, Kind::Dir) { 2 } else { 1 };
+            // A member named like the trailer would end the archive early;
+            // `./` names the same file and reads back the same (`clean`).
+            let name = if e.path == TRAILER {
+                format!("./{TRAILER}")
+            } else {
+                e.path.clone()
+            };
             header(
                 &mut out,
                 ino as u32 + 1,
@@ -174,7 +181,7 @@ impl Archive {
                 mtime,
                 data.len() as u32,
                 rdev,
-                &e.path,
+                &name,
             );
             out.extend_from_slice(data);
             pad4(&mut out);
@@ -315,6 +322,75 @@ pub fn read_segment(data: &[u8]) -> Result<(Vec<Entry>, usize), ReadError> {
     }
 }
 
+/// How a compressed initrd segment is compressed, by its magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    Xz,
+}
+
+impl Compression {
+    pub fn of(data: &[u8]) -> Option<Compression> {
+        if data.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else if data.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Some(Compression::Xz)
+        } else {
+            None
+        }
+    }
+}
+
+/// Compressed streams inside compressed streams before giving up: real
+/// initrds have one (after any plain early cpio); a stream that decodes
+/// to itself (a compression quine) must not loop forever.
+pub const MAX_NESTED_COMPRESSION: usize = 4;
+
+/// Every entry of every segment of an initrd, in order, with its segment
+/// number: plain cpio archives (early microcode), then compressed ones.
+/// `decompress` decodes a compressed stream and everything after it (as
+/// `gzip -dc` does with concatenated members); the walk continues in its
+/// output. A later segment's entry wins at boot: the kernel unpacks in order.
+pub fn read_initrd(
+    mut data: Vec<u8>,
+    mut decompress: impl FnMut(Compression, &[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Vec<(usize, Entry)>, String> {
+    let mut out = Vec::new();
+    let mut segment = 0;
+    let mut at = 0;
+    let mut nested = 0;
+    while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+        if rest[0] == 0 {
+            at += 1;
+            continue;
+        }
+        if is_cpio(rest) {
+            let (entries, used) =
+                read_segment(rest).map_err(|e| format!("segment {segment}: {e}"))?;
+            out.extend(entries.into_iter().map(|e| (segment, e)));
+            at += used;
+            segment += 1;
+        } else if let Some(method) = Compression::of(rest) {
+            nested += 1;
+            if nested > MAX_NESTED_COMPRESSION {
+                return Err(format!(
+                    "segment {segment} at byte {at}: more than {MAX_NESTED_COMPRESSION} nested compressed streams"
+                ));
+            }
+            data = decompress(method, rest)?;
+            at = 0;
+        } else {
+            return Err(format!(
+                "segment {segment} at byte {at}: neither cpio nor gzip/zstd/xz"
+            ));
+        }
+    }
+    Ok(out)
+}
+
 fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
@@ -338,6 +414,46 @@ mod tests {
         a.add("bin/sh", 0o777, Kind::Symlink("busybox".into()))
             .unwrap();
         a
+    }
+
+    /// Found by the `cpio_roundtrip` fuzz target: a member named
+    /// `TRAILER!!!` ended the archive there.
+    #[test]
+    fn a_member_named_like_the_trailer_round_trips() {
+        let mut a = sample();
+        a.file("TRAILER!!!", 0o644, b"x".to_vec()).unwrap();
+        let bytes = a.write(0);
+        let (entries, used) = read_segment(&bytes).unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(entries, a.entries().cloned().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn initrd_walks_plain_then_compressed_segments() {
+        let early = sample().write(0);
+        let mut data = early.clone();
+        data.extend_from_slice(&[0x1f, 0x8b, 8, 0]);
+        let all = read_initrd(data, |m, _| {
+            assert_eq!(m, Compression::Gzip);
+            Ok(early.clone())
+        })
+        .unwrap();
+        assert_eq!(all.len(), 2 * sample().len());
+        assert_eq!(all.last().map(|(seg, _)| *seg), Some(1));
+    }
+
+    /// A compressed stream that decodes to itself (a gzip quine does) made
+    /// `--list` loop forever; now the nesting is bounded.
+    #[test]
+    fn a_stream_that_decodes_to_itself_ends() {
+        let mut calls = 0;
+        let e = read_initrd(vec![0x28, 0xb5, 0x2f, 0xfd, 1], |_, s| {
+            calls += 1;
+            Ok(s.to_vec())
+        })
+        .unwrap_err();
+        assert!(e.contains("nested compressed streams"), "{e}");
+        assert_eq!(calls, MAX_NESTED_COMPRESSION);
     }
 
     #[test]

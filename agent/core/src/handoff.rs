@@ -98,17 +98,35 @@ pub fn valid_hostname(name: &str) -> bool {
         })
 }
 
-/// `/etc/resolv.conf`; `None` when there is nothing to say.
+/// Whether a DNS domain from DHCP may go on resolv.conf's `search` line:
+/// at most 253 bytes of dot-separated labels of letters, digits, `-` and
+/// `_`. Anything else (spaces, `;`, a server's garbage) would add words or
+/// break the line for every resolver in the booted system.
+pub fn valid_domain(name: &str) -> bool {
+    name.len() <= 253
+        && !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// `/etc/resolv.conf`; `None` when there is nothing to say. Domains that
+/// are not [`valid_domain`] are left out.
 pub fn resolv_conf(s: &NetState) -> Option<String> {
-    if s.dns.is_empty() && s.search.is_empty() && s.domain.is_none() {
-        return None;
-    }
-    let mut out = String::from("# written by netinit from the boot-time network configuration\n");
-    let search: Vec<&str> = if s.search.is_empty() {
+    let candidates: Vec<&str> = if s.search.is_empty() {
         s.domain.iter().map(String::as_str).collect()
     } else {
         s.search.iter().map(String::as_str).collect()
     };
+    let search: Vec<&str> = candidates.into_iter().filter(|d| valid_domain(d)).collect();
+    if s.dns.is_empty() && search.is_empty() {
+        return None;
+    }
+    let mut out = String::from("# written by netinit from the boot-time network configuration\n");
     if !search.is_empty() {
         let _ = writeln!(out, "search {}", search.join(" "));
     }
@@ -163,8 +181,9 @@ pub fn networkd_unit(s: &NetState) -> String {
 /// definition of the same interface instead of racing it.
 pub fn netplan_yaml(s: &NetState) -> String {
     let mut out = format!(
-        "# written by netinit: {iface} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n    {iface}:\n      match:\n        macaddress: \"{mac}\"\n      critical: true\n",
-        iface = s.interface,
+        "# written by netinit: {iface} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n    {id}:\n      match:\n        macaddress: \"{mac}\"\n      critical: true\n",
+        iface = s.interface.replace(char::is_control, "?"),
+        id = yaml_key(&s.interface),
         mac = s.mac
     );
     match s.proto {
@@ -187,6 +206,35 @@ pub fn netplan_yaml(s: &NetState) -> String {
             }
         }
     }
+    out
+}
+
+/// A YAML mapping key for an interface name: plain when it is ordinary,
+/// else double-quoted. The kernel allows names like `*x` or `a#b`, which a
+/// plain scalar would turn into an alias or a comment.
+fn yaml_key(name: &str) -> String {
+    let plain = !name.is_empty()
+        && !name.starts_with(['-', '.'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if plain {
+        return name.to_owned();
+    }
+    let mut out = String::from("\"");
+    for c in name.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 
@@ -475,6 +523,145 @@ mod tests {
         }
     }
 
+    /// The variables a file defines when sourced by the system's sh
+    /// (dash on Debian): exported names and values, minus sh's own.
+    fn sourced(text: &str) -> Vec<(String, String)> {
+        let dir = std::env::temp_dir().join(format!(
+            "netinit-klibc-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("net-eth0.conf");
+        std::fs::write(&file, text).unwrap();
+        // NUL-separated `set -a` exports: values may hold newlines.
+        let env = |script: &str| {
+            let out = std::process::Command::new("env")
+                .args(["-i", "sh", "-c", script, "sh"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            text.split('\0')
+                .filter(|kv| !kv.is_empty())
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let base = env("exec env -0");
+        let all = env("set -a; . \"$1\"; exec env -0");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let mut vars: Vec<_> = all.into_iter().filter(|kv| !base.contains(kv)).collect();
+        vars.sort();
+        vars
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Hostile DHCP text (shell metacharacters, quotes, newlines) sourced
+        /// by a real sh defines exactly klibc's 17 variables, with the
+        /// values as given, and runs nothing.
+        #[test]
+        fn klibc_conf_defines_exactly_its_keys(
+            hostname in "[^\\x00]{0,24}",
+            domain in "[^\\x00]{0,24}",
+            root_path in "[^\\x00]{0,24}",
+            search in proptest::collection::vec("[^\\x00 ]{1,8}", 0..3),
+        ) {
+            let mut s = dhcp_state();
+            s.hostname = Some(hostname.clone());
+            s.domain = Some(domain.clone());
+            s.root_path = Some(root_path.clone());
+            s.search = search.clone();
+            let vars = sourced(&klibc_net_conf(&s, None, 9));
+            let mut want = vec![
+                ("DEVICE", "eth0".to_owned()),
+                ("PROTO", "dhcp".into()),
+                ("IPV4ADDR", "10.77.0.100".into()),
+                ("IPV4BROADCAST", "10.77.0.255".into()),
+                ("IPV4NETMASK", "255.255.255.0".into()),
+                ("IPV4GATEWAY", "10.77.0.1".into()),
+                ("IPV4DNS0", "10.77.0.2".into()),
+                ("IPV4DNS1", "0.0.0.0".into()),
+                ("HOSTNAME", hostname),
+                ("DNSDOMAIN", domain),
+                ("NISDOMAIN", String::new()),
+                ("ROOTSERVER", "10.77.0.1".into()),
+                ("ROOTPATH", root_path),
+                ("filename", "pxelinux.0".into()),
+                ("UPTIME", "9".into()),
+                ("DHCPLEASETIME", "3600".into()),
+                ("DOMAINSEARCH", search.join(" ")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Vec<_>>();
+            want.sort();
+            prop_assert_eq!(vars, want);
+        }
+    }
+
+    /// netplan's YAML, loaded by PyYAML (libyaml, as netplan itself uses),
+    /// as canonical JSON.
+    fn yaml_as_json(text: &str) -> String {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin), sort_keys=True))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn netplan_yaml_parses() {
+        assert_eq!(
+            yaml_as_json(&netplan_yaml(&dhcp_state())),
+            r#"{"network": {"ethernets": {"eth0": {"critical": true, "dhcp-identifier": "mac", "dhcp4": true, "match": {"macaddress": "52:54:00:12:34:56"}}}, "version": 2}}"#
+        );
+        assert_eq!(
+            yaml_as_json(&netplan_yaml(&static_state())),
+            r#"{"network": {"ethernets": {"eth0": {"addresses": ["10.77.0.100/24"], "critical": true, "match": {"macaddress": "52:54:00:12:34:56"}, "nameservers": {"addresses": ["10.77.0.2"]}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "version": 2}}"#
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Any name the kernel accepts for an interface (1-15 bytes, no
+        /// `/`, `:` or whitespace) stays one key of `ethernets`.
+        #[test]
+        fn netplan_yaml_parses_for_any_interface_name(name in "[!-9;-~]{1,15}") {
+            prop_assume!(name != "." && name != "..");
+            let mut s = dhcp_state();
+            s.interface = name.clone();
+            let json = yaml_as_json(&netplan_yaml(&s));
+            let key = format!("{{\"{}\": {{\"critical\"", name.replace('\\', "\\\\").replace('"', "\\\""));
+            prop_assert!(json.contains(&key), "{} -> {}", name, json);
+        }
+    }
+
     #[test]
     fn resolv() {
         assert_eq!(
@@ -486,6 +673,33 @@ mod tests {
         s.search.clear();
         s.domain = None;
         assert_eq!(resolv_conf(&s), None);
+    }
+
+    /// Found by the `lease` fuzz target: a domain name of spaces made a
+    /// `search` line with no domain; one with spaces inside adds words.
+    #[test]
+    fn resolv_leaves_out_hostile_domains() {
+        let mut s = dhcp_state();
+        s.search.clear();
+        s.domain = Some("  ".into());
+        assert_eq!(
+            resolv_conf(&s).unwrap(),
+            "# written by netinit from the boot-time network configuration\nnameserver 10.77.0.2\n"
+        );
+        s.search = vec![
+            "ok.test".into(),
+            "evil.test options ndots:15".into(),
+            "x;y".into(),
+        ];
+        assert_eq!(
+            resolv_conf(&s).unwrap(),
+            "# written by netinit from the boot-time network configuration\nsearch ok.test\nnameserver 10.77.0.2\n"
+        );
+        s.dns.clear();
+        s.search = vec!["a b".into()];
+        assert_eq!(resolv_conf(&s), None);
+        assert!(valid_domain("lab.test") && valid_domain("my_host-1.x"));
+        assert!(!valid_domain("") && !valid_domain("a..b") && !valid_domain(&"a".repeat(64)));
     }
 
     fn static_state() -> NetState {

@@ -28,4 +28,5 @@ pub mod net;
 pub mod netlink;
 pub mod nfs;
 pub mod plan;
+pub mod rootpath;
 pub mod size;

@@ -4,9 +4,16 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut parts = text.splitn(5, '\u{1}');
-    let (dep, alias, softdep, builtin) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (dep, alias, softdep, builtin) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     let query = parts.next().unwrap_or("x");
     if let Ok(idx) = netinit_core::kmod::ModuleIndex::parse(dep, alias, softdep, builtin) {
         let _ = idx.load_order(&[query.to_owned()]);

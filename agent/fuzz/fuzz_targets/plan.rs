@@ -6,7 +6,9 @@ use netinit_core::ipconf::Ipv4Cidr;
 use netinit_core::net::{MacAddr, NetState, Proto};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (cmdline, root_path) = text.split_once('\n').unwrap_or((text, ""));
     if let Ok(plan) = netinit_core::plan::from_cmdline(cmdline) {
         let _ = netinit_core::explain::describe(&plan);
@@ -16,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
             ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             proto: Proto::Dhcp,
-            address: Ipv4Cidr { addr: [10, 0, 0, 2].into(), prefix: 24 },
+            address: Ipv4Cidr {
+                addr: [10, 0, 0, 2].into(),
+                prefix: 24,
+            },
             broadcast: None,
             gateway: None,
             routes: vec![],

@@ -13,7 +13,9 @@ use netinit_core::net::{MacAddr, NetState, Proto};
 use netinit_core::{handoff, live, nfs};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut lines = text.splitn(5, '\n');
     let cmdline = lines.next().unwrap_or("");
     let root_path = lines.next().unwrap_or("");
@@ -31,8 +33,15 @@ fuzz_target!(|data: &[u8]| {
         interface: "eth0".into(),
         ifindex: 2,
         mac: MacAddr([2, 0, 0, 0, 0, 1]),
-        proto: if hostname.len() % 2 == 0 { Proto::Dhcp } else { Proto::Static },
-        address: Ipv4Cidr { addr: [10, 0, 0, 2].into(), prefix: (hostname.len() % 33) as u8 },
+        proto: if hostname.len() % 2 == 0 {
+            Proto::Dhcp
+        } else {
+            Proto::Static
+        },
+        address: Ipv4Cidr {
+            addr: [10, 0, 0, 2].into(),
+            prefix: (hostname.len() % 33) as u8,
+        },
         broadcast: None,
         gateway: Some([10, 0, 0, 1].into()),
         routes: vec![],
@@ -56,7 +65,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = handoff::ifupdown_mentions(rest, hostname);
     let _ = handoff::ifupdown_sources_dir(rest);
 
-    let Ok(plan) = netinit_core::plan::from_cmdline(cmdline) else { return };
+    let Ok(plan) = netinit_core::plan::from_cmdline(cmdline) else {
+        return;
+    };
     if let Ok(root) = netinit_core::plan::resolve_root(&plan, &net) {
         let m = nfs::mount_for(&root, net.address.addr);
         assert!(m.data.starts_with("vers="));

@@ -11,7 +11,9 @@ use std::convert::Infallible;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use netinit_core::rootpath::{self, ResolveError};
 
 use rustix::io::Errno;
 use rustix::mount::mount_move;
@@ -21,80 +23,33 @@ use crate::{Result, SysError};
 /// The API filesystems that move with us, as busybox and systemd do.
 pub const MOVED: [&str; 4] = ["/dev", "/proc", "/sys", "/run"];
 
-/// Symlink hops before giving up, as the kernel's ELOOP limit.
-const MAX_LINKS: usize = 40;
-
 /// Resolves `path` (absolute, as seen from inside `root`) to a host path,
 /// following symlinks as they would resolve after chroot into `root`:
 /// absolute targets start again at `root`, `..` never climbs above it.
 /// The final component must exist.
 pub fn resolve_in(root: &Path, path: &str) -> Result<PathBuf> {
-    let mut pending: Vec<String> = components(path);
-    pending.reverse();
-    let mut resolved: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(part) = pending.pop() {
-        match part.as_str() {
-            "." => continue,
-            ".." => {
-                resolved.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let host = joined(root, &resolved).join(&part);
+    let lookup = |parent: &[String], name: &str| -> Result<Option<String>> {
+        let host = joined(root, parent).join(name);
+        let at = || rootpath::display(parent, name);
         let meta = host
             .symlink_metadata()
-            .map_err(|e| SysError::from_io("stat", in_root(&resolved, &part), &e))?;
+            .map_err(|e| SysError::from_io("stat", at(), &e))?;
         if !meta.file_type().is_symlink() {
-            resolved.push(part);
-            continue;
+            return Ok(None);
         }
-        hops += 1;
-        if hops > MAX_LINKS {
-            return Err(SysError::new(
-                "stat",
-                in_root(&resolved, &part),
-                Errno::LOOP,
-            ));
-        }
-        let target = std::fs::read_link(&host)
-            .map_err(|e| SysError::from_io("readlink", in_root(&resolved, &part), &e))?;
-        let target = target.to_string_lossy();
-        if target.starts_with('/') {
-            resolved.clear();
-        }
-        let mut more = components(&target);
-        more.reverse();
-        pending.extend(more);
+        let target =
+            std::fs::read_link(&host).map_err(|e| SysError::from_io("readlink", at(), &e))?;
+        Ok(Some(target.to_string_lossy().into_owned()))
+    };
+    match rootpath::resolve_in(path, lookup) {
+        Ok(parts) => Ok(joined(root, &parts)),
+        Err(ResolveError::Lookup { error, .. }) => Err(error),
+        Err(ResolveError::Loop { at }) => Err(SysError::new("stat", at, Errno::LOOP)),
     }
-    Ok(joined(root, &resolved))
-}
-
-fn components(path: &str) -> Vec<String> {
-    Path::new(path)
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            Component::ParentDir => Some("..".to_owned()),
-            Component::CurDir => Some(".".to_owned()),
-            Component::RootDir | Component::Prefix(_) => None,
-        })
-        .collect()
 }
 
 fn joined(root: &Path, parts: &[String]) -> PathBuf {
     parts.iter().fold(root.to_path_buf(), |p, c| p.join(c))
-}
-
-/// `/a/b` for messages: the path as the new root will see it.
-fn in_root(parts: &[String], last: &str) -> String {
-    let mut s = String::new();
-    for p in parts.iter().map(String::as_str).chain([last]) {
-        s.push('/');
-        s.push_str(p);
-    }
-    s
 }
 
 /// Checks, while a failure can still be rescued, that `init` will exec

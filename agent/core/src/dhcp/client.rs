@@ -164,6 +164,8 @@ impl Lease {
             }
             None => (routers.first().copied(), Vec::new()),
         };
+        // The floor for a usable MTU (576) is applied with the NIC's own
+        // limits when the lease is configured (`net::choose_mtu`).
         let mtu = o.u16(opt::MTU).filter(|m| {
             let ok = *m >= 68;
             if !ok {

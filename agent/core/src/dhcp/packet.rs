@@ -306,8 +306,12 @@ fn put_fixed(b: &mut Vec<u8>, text: Option<&str>, len: usize) {
     b.extend_from_slice(&field);
 }
 
+/// `sname`/`file`: a NUL-terminated string (RFC 2131). A field filled to
+/// the end with no NUL is not one; it is ignored rather than read as a
+/// name the encoder could not write back.
 fn fixed_text(field: &[u8]) -> Option<String> {
-    let v = field.split(|&b| b == 0).next().unwrap_or(&[]);
+    let end = field.iter().position(|&b| b == 0)?;
+    let v = &field[..end];
     let s = std::str::from_utf8(v).ok()?;
     (!s.is_empty() && !s.chars().any(char::is_control)).then(|| s.to_owned())
 }
@@ -408,6 +412,20 @@ fn read_name(data: &[u8], start: usize) -> Result<(String, usize), DecodeError> 
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by the `dhcp` fuzz target: a 64-byte `sname` with no NUL
+    /// decoded as a 64-character name, which `encode` (which keeps the
+    /// terminator) cut to 63, so decode → encode → decode changed it.
+    #[test]
+    fn unterminated_sname_is_no_name() {
+        let mut b = offer().encode();
+        b[44..108].fill(b'0');
+        let p = Packet::decode(&b).unwrap();
+        assert_eq!(p.sname, None);
+        assert_eq!(Packet::decode(&p.encode()).unwrap(), p);
+        b[107] = 0;
+        assert_eq!(Packet::decode(&b).unwrap().sname, Some("0".repeat(63)));
+    }
 
     fn offer() -> Packet {
         let mut p = Packet::request(0x1234_5678, [0x52, 0x54, 0, 1, 2, 3]);
