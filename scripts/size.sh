@@ -10,8 +10,7 @@ target=x86_64-unknown-linux-musl
 nice cargo build --release --locked -p netinit --target "$target" >&2
 bin=target/$target/release/netinit
 size=$(stat -c %s "$bin")
-printf '/init (netinit, stripped): %d bytes (%.1f KiB; budget 1024 KiB, stretch goal 600 KiB)\n' \
-    "$size" "$(echo "$size / 1024" | bc -l)"
+awk -v n="$size" 'BEGIN { printf "/init (netinit, stripped): %d bytes (%.1f KiB; budget 1024 KiB, stretch goal 600 KiB)\n", n, n / 1024 }'
 
 CARGO_PROFILE_RELEASE_STRIP=false nice cargo build --release --locked -p netinit \
     --target "$target" --target-dir target/size >&2

@@ -443,6 +443,11 @@ fn storm(kind: Kind, n: usize, work: &Path) -> Result<(Summary, f64), String> {
     let tag = format!("{}{n}", &kind.name()[..1]);
     let dir = work.join(format!("{}-{n}", kind.name()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // A lease file left by an earlier storm would make dhclient INIT-REBOOT
+    // (one REQUEST instead of DISCOVER + REQUEST): every storm starts cold.
+    for i in 0..n {
+        let _ = std::fs::remove_file(work.join(format!("c{i}.leases")));
+    }
     let mut server = Server::start(work, &tag, n)?;
     let clients = Clients::create(&server, n)?;
     let barrier = Arc::new(Barrier::new(n + 1));
