@@ -20,7 +20,13 @@ fn archive(u: &mut Unstructured) -> Result<Archive> {
         // File names can't hold NUL; everything else goes.
         let path = u.arbitrary::<String>()?.replace('\0', "");
         let perm = u.int_in_range(0..=0o7777)?;
-        a.add(&path, perm, kind(u)?);
+        // Only a '..' component is refused; it never reaches the archive.
+        let dotdot = path.split('/').any(|c| c == "..");
+        let before = a.len();
+        match a.add(&path, perm, kind(u)?) {
+            Ok(()) => assert!(!dotdot, "{path:?} accepted"),
+            Err(_) => assert!(dotdot && a.len() == before, "{path:?}"),
+        }
     }
     Ok(a)
 }

@@ -28,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
     let req = netlink::add_address(seq, index, cidr, brd.map(Into::into));
     assert_eq!(
         netlink::decode(&req),
-        Ok(vec![Message::Addr(Addr { index, cidr })])
+        // No IFA_CACHEINFO in what we send: the address never expires.
+        Ok(vec![Message::Addr(Addr {
+            index,
+            cidr,
+            valid_secs: netlink::INFINITY_LIFE_TIME
+        })])
     );
     match netlink::decode(&netlink::set_mtu(seq, index, mtu)).as_deref() {
         Ok([Message::Link(l)]) => assert!(l.index == index && l.mtu == mtu && l.name.is_empty()),
@@ -39,7 +44,14 @@ fuzz_target!(|data: &[u8]| {
     both.extend_from_slice(data);
     match (netlink::decode(&both), decoded) {
         (Ok(all), Ok(rest)) => {
-            assert_eq!(all[0], Message::Addr(Addr { index, cidr }));
+            assert_eq!(
+                all[0],
+                Message::Addr(Addr {
+                    index,
+                    cidr,
+                    valid_secs: netlink::INFINITY_LIFE_TIME
+                })
+            );
             assert_eq!(&all[1..], &rest[..]);
         }
         (Err(_), Err(_)) => {}
