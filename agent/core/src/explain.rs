@@ -107,6 +107,10 @@ pub fn to_json(plan: &BootPlan) -> Json {
         )
         .with("quiet", plan.quiet)
         .with("lease_keeper", plan.lease_keeper)
+        .with(
+            "breaks",
+            plan.breaks.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+        )
         .with("notes", plan.notes.clone())
 }
 
@@ -223,6 +227,17 @@ pub fn describe(plan: &BootPlan) -> String {
         (false, s) => format!("reboot after {s} s"),
     };
     line(&mut out, "on failure", &fail);
+    if !plan.breaks.is_empty() {
+        let names: Vec<&str> = plan.breaks.iter().map(|b| b.as_str()).collect();
+        line(
+            &mut out,
+            "break",
+            &format!(
+                "a shell (if the initrd has /bin/sh) before: {}; exit it to go on",
+                names.join(", ")
+            ),
+        );
+    }
     if n.method == NetMethod::Dhcp {
         let lease = if plan.lease_keeper {
             "renewed after boot by @netinit-lease until a DHCP client of the booted system takes over"

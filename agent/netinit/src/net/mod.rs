@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan, NetMethod};
+use netinit_core::plan::{self, BootPlan, BreakPoint, NetMethod};
 use netinit_sys::netlink::RtNetlink;
 
 use crate::cli::{self, Spec};
@@ -29,7 +29,9 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
         )
         .hint("add ip=dhcp and an NFS root (nfsroot=, root=/dev/nfs, netboot=nfs, sys=)"));
     }
+    crate::pid1::debug_break(plan, BreakPoint::Modules);
     timed(Step::Modules, || modules::load(plan))?;
+    crate::pid1::debug_break(plan, BreakPoint::Link);
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
     let mut rescan = || {
         if let Err(e) = modules::load(plan) {
@@ -37,6 +39,7 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
         }
     };
     let candidates = timed(Step::Link, || link::prepare(&mut nl, plan, &mut rescan))?;
+    crate::pid1::debug_break(plan, BreakPoint::Dhcp);
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
             static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan};
+use netinit_core::plan::{self, BootPlan, BreakPoint};
 use netinit_sys::mount::Linux;
 
 pub use assemble::Assembled;
@@ -25,7 +25,9 @@ pub fn assemble(plan: &BootPlan, net: &NetState, newroot: &Path) -> Result<Assem
     // The real kernel implements every trait the root phase is generic over.
     let mut sys = Linux;
     let mut ensure = |step: Step, names: &[&str]| modules::ensure(step, names);
+    crate::pid1::debug_break(plan, BreakPoint::Nfs);
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    crate::pid1::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
     })?;
@@ -43,6 +45,7 @@ pub fn switch_root(
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
     use netinit_sys::switch;
+    crate::pid1::debug_break(plan, BreakPoint::SwitchRoot);
     crate::step::set_current(Step::SwitchRoot);
     let fail = |e| StepError::new(Step::SwitchRoot, e);
     // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
