@@ -64,7 +64,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
-        .with("module", plan.live.module.clone());
+        .with("module", plan.live.module.clone())
+        .with("medium", plan.live.layout.medium_path());
     let overlay_size = match plan.overlay.size {
         OverlaySize::Percent(p) => Json::from(format!("{p}%")),
         OverlaySize::Bytes(b) => Json::from(b),
@@ -202,6 +203,13 @@ pub fn describe(plan: &BootPlan) -> String {
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
     line(&mut out, "live", &live);
+    if let Some(m) = plan.live.layout.medium_path() {
+        line(
+            &mut out,
+            "medium",
+            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
+        );
+    }
     if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"

@@ -231,6 +231,20 @@ pub enum LiveLayout {
 }
 
 impl LiveLayout {
+    /// Where the distribution's userland looks for the boot medium (an
+    /// installer, live-config, archiso's services): the NFS export is
+    /// also mounted there. A path under /run lives in the initramfs's
+    /// /run, which moves into the new root; others are in the new root.
+    pub fn medium_path(self) -> Option<&'static str> {
+        match self {
+            LiveLayout::Casper => Some("/cdrom"),
+            LiveLayout::LiveBoot => Some("/run/live/medium"),
+            LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
+            // linomad's userland looks for no medium: its modules are the root.
+            LiveLayout::Linomad | LiveLayout::None => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LiveLayout::Casper => "casper",
