@@ -6,6 +6,7 @@ mod cleanup;
 mod debian;
 mod debpkg;
 mod dracut_scenarios;
+mod forms_scenarios;
 mod itools;
 mod kernel;
 mod lab;

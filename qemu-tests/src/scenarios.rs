@@ -158,6 +158,7 @@ pub fn all() -> Vec<Scenario> {
     let first = all.len();
     all.extend(crate::dracut_scenarios::all(first));
     all.extend(crate::pkg_scenarios::all());
+    all.extend(crate::forms_scenarios::all());
     all.extend(crate::lease::scenarios());
     all
 }
@@ -179,6 +180,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-pxe-casper-e1000"),
                 ("managers", "1"),
+                ("medium", "/cdrom"),
             ]),
             timeout_secs: 180,
             initrd: Initrd::Netinit,
@@ -197,6 +199,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-live-boot-virtio"),
                 ("managers", "1"),
+                ("medium", "/run/live/medium"),
             ]),
             timeout_secs: 120,
             initrd: Initrd::Netinit,
