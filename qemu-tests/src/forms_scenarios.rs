@@ -60,5 +60,23 @@ pub fn all() -> Vec<Scenario> {
             timeout_secs: 120,
             initrd: Initrd::Netinit,
         },
+        Scenario {
+            name: "break-before-nfs",
+            what: "netinit.break=nfs with a busybox initrd: a debug shell after DHCP, before the NFS mount; \
+                   the lab types a command into it, leaves it, and the boot goes on to pass",
+            nics: vec![NicSpec {
+                model: "virtio-net-pci",
+                live: true,
+            }],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp netinit.break=nfs"
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Break(Box::new(pass(&[("root", "overlay"), ("proto", "dhcp")]))),
+            timeout_secs: 120,
+            initrd: Initrd::NetinitShell,
+        },
     ]
 }
