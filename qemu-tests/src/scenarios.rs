@@ -367,6 +367,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-initramfs-tools-hook"),
                 ("managers", "1"),
+                ("medium", "/run/live/medium"),
             ]),
             timeout_secs: 180,
             initrd: Initrd::InitramfsTools,
