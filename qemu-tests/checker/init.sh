@@ -86,6 +86,12 @@ if [ -n "$layers" ]; then
     check layers "$(is test "$(grep -c ' /run/netinit/image/[0-9]* squashfs' /proc/mounts)" = "$layers")" "want $layers squashfs layers"
     check top_layer "$(is test -e /etc/top-layer)" "the top layer's file is missing"
 fi
+# lab.medium=PATH: the export is also where the layout's userland looks
+# for its medium (/cdrom, /run/live/medium, /run/archiso/bootmnt).
+want_medium=$(arg medium)
+if [ -n "$want_medium" ]; then
+    check medium "$(is test "$(cat "$want_medium/nfs-only.txt" 2>/dev/null)" = nfs-only)" "the medium is not at $want_medium: $(grep " $want_medium " /proc/mounts)"
+fi
 # toram: every loop device behind a layer reads a copy in RAM, not the NFS file.
 toram_ok() {
     grep -q ' /run/netinit/toram tmpfs' /proc/mounts || return 1

@@ -7,6 +7,7 @@ mod debian;
 mod debpkg;
 mod dracut_scenarios;
 mod faults;
+mod forms_scenarios;
 mod itools;
 mod kernel;
 mod lab;

@@ -49,6 +49,7 @@ pub fn all() -> Vec<Scenario> {
                 ("proto", "dhcp"),
                 ("dns", "1"),
                 ("hostname", "lab-archiso-virtio"),
+                ("medium", "/run/archiso/bootmnt"),
             ]),
         ),
         scenario(

@@ -38,6 +38,9 @@ pub enum Expect {
     /// The inner expectation, and the lease keeper's console lines show
     /// renewals, a DHCPNAK and a renewal after it (see `lease.rs`).
     Lease(Box<Expect>),
+    /// The inner expectation, after a debug shell (`netinit.break=`) that
+    /// answered a command typed on the console before the boot went on.
+    Break(Box<Expect>),
     /// A local disk root booted by the distribution's initrd with netinit
     /// installed: its /sbin/init prints this exact `NETINIT-LOCAL` line,
     /// and netinit printed nothing.
@@ -49,7 +52,7 @@ impl Expect {
     pub fn lab_words(&self) -> &[(&'static str, String)] {
         match self {
             Expect::Pass { lab } | Expect::PassOrFail { lab } => lab,
-            Expect::Lease(inner) => inner.lab_words(),
+            Expect::Lease(inner) | Expect::Break(inner) => inner.lab_words(),
             _ => &[],
         }
     }
@@ -63,6 +66,13 @@ const RESCUE_INPUT: [(&str, &str); 2] = [
     ("starting rescue shell", "busybox poweroff -f\n"),
 ];
 const RESCUE_ANSWER: &str = "RESCUE-42";
+
+/// What the break scenario types into its debug shell, and the answer.
+const BREAK_INPUT: [(&str, &str); 1] = [(
+    "break before nfs: starting /bin/sh",
+    "echo BREAK-$((6*7)); exit\n",
+)];
+const BREAK_ANSWER: &str = "BREAK-42";
 
 /// Which initrd a scenario boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +131,7 @@ impl Scenario {
     pub fn console_input(&self) -> &'static [(&'static str, &'static str)] {
         match self.expect {
             Expect::Rescue { .. } => &RESCUE_INPUT,
+            Expect::Break(_) => &BREAK_INPUT,
             _ => &[],
         }
     }
@@ -163,6 +174,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::dracut_scenarios::all(first));
     all.extend(crate::pkg_scenarios::all());
     all.extend(crate::faults::scenarios());
+    all.extend(crate::forms_scenarios::all());
     all.extend(crate::lease::scenarios());
     all
 }
@@ -184,6 +196,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-pxe-casper-e1000"),
                 ("managers", "1"),
+                ("medium", "/cdrom"),
             ]),
             timeout_secs: 180,
             initrd: Initrd::Netinit,
@@ -202,6 +215,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-live-boot-virtio"),
                 ("managers", "1"),
+                ("medium", "/run/live/medium"),
             ]),
             timeout_secs: 120,
             initrd: Initrd::Netinit,
@@ -358,6 +372,7 @@ fn base() -> Vec<Scenario> {
                 ("dns", "1"),
                 ("hostname", "lab-initramfs-tools-hook"),
                 ("managers", "1"),
+                ("medium", "/run/live/medium"),
             ]),
             timeout_secs: 180,
             initrd: Initrd::InitramfsTools,
@@ -424,6 +439,26 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
             let guest = judge_expect(inner, console, exited)?;
             let keeper = crate::lease::judge_keeper(console)?;
             Ok(format!("{guest}; {keeper}"))
+        }
+        Expect::Break(inner) => {
+            let guest = judge_expect(inner, console, exited)?;
+            // The answer must come after the break and before the NFS mount.
+            let at = |needle: &str| console.find(needle);
+            // The typed line echoes `$((6*7))`; only a shell prints 42.
+            let answer = format!("\n{BREAK_ANSWER}");
+            match (
+                at("break before nfs: starting /bin/sh"),
+                at(&answer),
+                at("shell exited; going on with nfs"),
+                at("netinit: nfs: mounted"),
+            ) {
+                (Some(b), Some(a), Some(g), Some(n)) if b < a && a < g && g < n => Ok(format!(
+                    "{guest}; the debug shell answered {BREAK_ANSWER} before nfs"
+                )),
+                (b, a, g, n) => Err(format!(
+                    "debug shell before nfs: break line at {b:?}, answer at {a:?}, exit at {g:?}, mount at {n:?}"
+                )),
+            }
         }
         Expect::PassOrFail { .. } if failed.is_some() => {
             let f = failed.unwrap_or_default();
@@ -649,6 +684,27 @@ mod tests {
             judge(fail_s, "", false),
             Err("timed out without a FAILED line (a hang)".into())
         );
+    }
+
+    #[test]
+    fn judging_the_debug_break() {
+        let all = all();
+        let s = all.iter().find(|s| s.name == "break-before-nfs").unwrap();
+        assert_eq!(s.console_input().len(), 1);
+        let brk = "[ 5.0] netinit: nfs: break before nfs: starting /bin/sh; exit it to go on\n";
+        let typed = "/ # echo BREAK-$((6*7)); exit\n";
+        let exit = "[ 5.1] netinit: nfs: shell exited; going on with nfs\n";
+        let mounted = "[ 6.0] netinit: nfs: mounted 10.77.0.1:/export/live on /run/netinit/nfs\n";
+        let check = "NETINIT-CHECK {\"result\":\"pass\",\"root_fs\":\"overlay\",\"device\":\"eth0\",\"address\":\"10.77.0.100\",\"proto\":\"dhcp\",\"failures\":\"\"}\n";
+        let full = format!("{brk}{typed}BREAK-42\n{exit}{mounted}{check}");
+        assert!(judge(s, &full, true).is_ok(), "{:?}", judge(s, &full, true));
+        // The echoed command alone, or the answer after the mount, fails.
+        let echo_only = format!("{brk}{typed}{exit}{mounted}{check}");
+        assert!(judge(s, &echo_only, true).is_err());
+        let late = format!("{brk}{typed}{exit}{mounted}BREAK-42\n{check}");
+        assert!(judge(s, &late, true).is_err());
+        let no_check = format!("{brk}{typed}BREAK-42\n{exit}{mounted}");
+        assert!(judge(s, &no_check, true).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
 use crate::net::MacAddr;
-use crate::plan::{ModuleParam, OverlaySize, PlanError};
+use crate::plan::{BreakPoint, ModuleParam, OverlaySize, PlanError};
 use crate::size::parse_size;
 
 /// An NFS location: `[server:]path` plus options.
@@ -128,6 +128,13 @@ pub struct Config {
     pub netinit: NetinitParams,
     pub module_params: Vec<ModuleParam>,
     pub init_args: Vec<String>,
+    /// `nfsroot=auto` (casper): server and path from DHCP's root-path.
+    pub nfsroot_auto: bool,
+    /// `ip=frommedia` (casper): keep the medium's own network setup.
+    pub ip_frommedia: bool,
+    /// initramfs-tools' `break=` and `netinit.break=`: rescue shells
+    /// before these steps.
+    pub breaks: Vec<crate::plan::BreakPoint>,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -183,9 +190,30 @@ impl Config {
     fn apply(&mut self, p: &Param) -> Result<(), PlanError> {
         let key = p.key.as_str();
         match key {
-            "ip" => self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?),
-            "nfsroot" => {
-                self.nfsroot = Some(parse_nfsroot(need_value(p)?).map_err(|r| err("nfsroot", r))?)
+            // An empty `ip=` is casper's spelling of `ip=frommedia`.
+            "ip" if matches!(p.value.as_deref(), Some("frommedia" | "")) => {
+                self.ip = None;
+                self.ip_frommedia = true;
+            }
+            "ip" => {
+                self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?);
+                self.ip_frommedia = false;
+            }
+            // The upper-case words are how older Ubuntu netboot pages spell
+            // them: the kernel hands unknown KEY=value words to init as
+            // environment, where casper's scripts read $NETBOOT and $NFSROOT.
+            "nfsroot" | "NFSROOT" if p.value.as_deref() == Some("auto") => {
+                self.nfsroot = None;
+                self.nfsroot_auto = true;
+            }
+            "nfsroot" | "NFSROOT" => {
+                self.nfsroot = Some(parse_nfsroot(need_value(p)?).map_err(|r| err(key, r))?);
+                self.nfsroot_auto = false;
+            }
+            "NETBOOT" => self.netboot = Some(need_value(p)?.to_ascii_lowercase()),
+            "NFSOPTS" => self.nfsopts = split_options(need_value(p)?.trim_start_matches("-o")),
+            "break" => {
+                self.breaks = parse_break(p.value.as_deref(), false).map_err(|r| err(key, r))?
             }
             "root" => self.root = Some(parse_root(need_value(p)?)?),
             "boot" => self.boot = Some(need_value(p)?.to_ascii_lowercase()),
@@ -355,17 +383,62 @@ impl Config {
             "netinit.overlay" => n.overlay = Some(switch(p)?),
             "netinit.shell" => n.shell = Some(switch(p)?),
             "netinit.lease_keeper" => n.lease_keeper = Some(switch(p)?),
+            "netinit.break" => {
+                self.breaks = parse_break(p.value.as_deref(), true).map_err(|r| err(key, r))?
+            }
             _ => {
                 return Err(err(
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
-                     netinit.layout, netinit.overlay, netinit.lease_keeper)",
+                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break)",
                 ));
             }
         }
         Ok(())
     }
+}
+
+/// initramfs-tools' `break=` names (`top`, `modules`, `premount`,
+/// `mount`, `mountroot`, `bottom`, `init`; the bare word is `premount`),
+/// or with `netinit` netinit's own step names. A comma separates several.
+pub fn parse_break(value: Option<&str>, netinit: bool) -> Result<Vec<BreakPoint>, String> {
+    use BreakPoint::*;
+    let bare = vec![if netinit { Modules } else { Link }];
+    let Some(value) = value.filter(|v| !v.trim_matches([',', ' ']).is_empty()) else {
+        return Ok(bare);
+    };
+    let mut out = Vec::new();
+    for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let point = match (word, netinit) {
+            ("top" | "modules", false) => Modules,
+            // Before the network: initramfs-tools' premount scripts run
+            // before it configures the network in its mount phase.
+            ("premount", false) => Link,
+            ("mount", false) => Nfs,
+            ("mountroot" | "bottom", false) => Handoff,
+            ("init", false) => SwitchRoot,
+            (w, true) => match BreakPoint::ALL.iter().find(|b| b.as_str() == w) {
+                Some(b) => *b,
+                None if w == "static" || w == "network" => Dhcp,
+                None => {
+                    return Err(format!(
+                        "'{w}' is not a step netinit can stop before (one of: {})",
+                        BreakPoint::ALL.map(|b| b.as_str()).join(", ")
+                    ));
+                }
+            },
+            (w, false) => {
+                return Err(format!(
+                    "'{w}' is not one of top, modules, premount, mount, mountroot, bottom, init"
+                ));
+            }
+        };
+        if !out.contains(&point) {
+            out.push(point);
+        }
+    }
+    Ok(out)
 }
 
 /// `nfsroot=[<server-ip>:]<root-dir>[,<nfs-options>]`.
@@ -723,6 +796,91 @@ mod tests {
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn casper_forms() {
+        // Ubuntu's older netboot pages spell casper's words in upper case.
+        let c = parse("boot=casper NETBOOT=nfs NFSROOT=10.0.0.1:/srv/ubuntu NFSOPTS=-overs=3,ro")
+            .unwrap();
+        assert_eq!(c.netboot.as_deref(), Some("nfs"));
+        assert_eq!(
+            c.nfsroot.as_ref().map(|s| s.path.as_str()),
+            Some("/srv/ubuntu")
+        );
+        assert_eq!(c.nfsopts, ["vers=3", "ro"]);
+        for (text, auto, server) in [
+            ("nfsroot=auto", true, None),
+            ("NFSROOT=auto", true, None),
+            (
+                "nfsroot=auto nfsroot=10.0.0.1:/x",
+                false,
+                Some(a("10.0.0.1")),
+            ),
+            ("nfsroot=10.0.0.1:/x nfsroot=auto", true, None),
+        ] {
+            let c = parse(text).unwrap();
+            assert_eq!(c.nfsroot_auto, auto, "{text}");
+            assert_eq!(c.nfsroot.and_then(|s| s.server), server, "{text}");
+        }
+        for (text, frommedia, has_ip) in [
+            ("ip=frommedia", true, false),
+            ("ip=", true, false),
+            ("ip=frommedia ip=dhcp", false, true),
+            ("ip=dhcp ip=frommedia", true, false),
+        ] {
+            let c = parse(text).unwrap();
+            assert_eq!(c.ip_frommedia, frommedia, "{text}");
+            assert_eq!(c.ip.is_some(), has_ip, "{text}");
+        }
+        assert_eq!(parse("NETBOOT").unwrap_err().param, "NETBOOT");
+        assert!(
+            parse("NFSROOT=srv:/x")
+                .unwrap_err()
+                .reason
+                .contains("not an IPv4")
+        );
+    }
+
+    #[test]
+    fn break_forms() {
+        use BreakPoint::*;
+        for (text, want) in [
+            ("break", vec![Link]),
+            ("break=", vec![Link]),
+            ("break=top", vec![Modules]),
+            ("break=modules", vec![Modules]),
+            ("break=premount", vec![Link]),
+            ("break=mount", vec![Nfs]),
+            ("break=mountroot", vec![Handoff]),
+            ("break=bottom", vec![Handoff]),
+            ("break=init", vec![SwitchRoot]),
+            ("break=top,mount,init", vec![Modules, Nfs, SwitchRoot]),
+            ("break=mountroot,bottom", vec![Handoff]),
+            ("netinit.break=nfs", vec![Nfs]),
+            ("netinit.break", vec![Modules]),
+            ("netinit.break=link,dhcp", vec![Link, Dhcp]),
+            ("netinit.break=static", vec![Dhcp]),
+            ("netinit.break=switch_root", vec![SwitchRoot]),
+            ("netinit.break=handoff", vec![Handoff]),
+            ("break=init netinit.break=modules", vec![Modules]),
+        ] {
+            assert_eq!(parse(text).unwrap().breaks, want, "{text}");
+        }
+        for (text, want) in [
+            ("break=nfs", "not one of top, modules, premount"),
+            (
+                "netinit.break=premount",
+                "not a step netinit can stop before",
+            ),
+            (
+                "netinit.break=squashfs",
+                "one of: modules, link, dhcp, nfs, handoff, switch_root",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.reason.contains(want), "{text}: {e}");
+        }
     }
 
     #[test]
@@ -1265,6 +1423,34 @@ mod tests {
             let _ = parse(&text);
         }
 
+        /// Any list of break words either parses to known steps, each
+        /// once, or names the word at fault.
+        #[test]
+        fn break_lists(words in proptest::collection::vec("[a-z_]{0,10}", 0..5), netinit: bool) {
+            let value = words.join(",");
+            match parse_break(Some(&value), netinit) {
+                Ok(points) => {
+                    prop_assert!(!points.is_empty());
+                    for (i, p) in points.iter().enumerate() {
+                        prop_assert!(!points[i + 1..].contains(p));
+                    }
+                }
+                Err(e) => {
+                    let named = words.iter().any(|w| e.contains(&format!("'{w}'")));
+                    prop_assert!(named, "{}", e);
+                }
+            }
+        }
+
+        /// casper's upper-case words mean what the lower-case ones do.
+        #[test]
+        fn upper_case_casper_words(server: [u8; 4], path in "(/[a-z0-9._-]{1,8}){1,3}") {
+            let server = Ipv4Addr::from(server);
+            let lower = parse(&format!("boot=casper netboot=nfs nfsroot={server}:{path}")).unwrap();
+            let upper = parse(&format!("boot=casper NETBOOT=nfs NFSROOT={server}:{path}")).unwrap();
+            prop_assert_eq!(lower, upper);
+        }
+
         /// Any server, path and option list written in dracut's syntax,
         /// with either separator and with or without a prefix, reads back
         /// as written.
@@ -1302,7 +1488,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

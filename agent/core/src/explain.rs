@@ -64,7 +64,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
-        .with("module", plan.live.module.clone());
+        .with("module", plan.live.module.clone())
+        .with("medium", plan.live.layout.medium_path());
     let overlay_size = match plan.overlay.size {
         OverlaySize::Percent(p) => Json::from(format!("{p}%")),
         OverlaySize::Bytes(b) => Json::from(b),
@@ -107,6 +108,10 @@ pub fn to_json(plan: &BootPlan) -> Json {
         )
         .with("quiet", plan.quiet)
         .with("lease_keeper", plan.lease_keeper)
+        .with(
+            "breaks",
+            plan.breaks.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+        )
         .with("notes", plan.notes.clone())
 }
 
@@ -198,6 +203,13 @@ pub fn describe(plan: &BootPlan) -> String {
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
     line(&mut out, "live", &live);
+    if let Some(m) = plan.live.layout.medium_path() {
+        line(
+            &mut out,
+            "medium",
+            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
+        );
+    }
     if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
@@ -223,6 +235,17 @@ pub fn describe(plan: &BootPlan) -> String {
         (false, s) => format!("reboot after {s} s"),
     };
     line(&mut out, "on failure", &fail);
+    if !plan.breaks.is_empty() {
+        let names: Vec<&str> = plan.breaks.iter().map(|b| b.as_str()).collect();
+        line(
+            &mut out,
+            "break",
+            &format!(
+                "a shell (if the initrd has /bin/sh) before: {}; exit it to go on",
+                names.join(", ")
+            ),
+        );
+    }
     if n.method == NetMethod::Dhcp {
         let lease = if plan.lease_keeper {
             "renewed after boot by @netinit-lease until a DHCP client of the booted system takes over"

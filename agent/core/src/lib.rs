@@ -26,6 +26,7 @@ pub mod kmod;
 pub mod live;
 pub mod net;
 pub mod netlink;
+pub mod netname;
 pub mod nfs;
 pub mod plan;
 pub mod rootpath;

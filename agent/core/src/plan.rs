@@ -41,8 +41,45 @@ pub struct BootPlan {
     /// Start the lease keeper at switch_root (`netinit.lease_keeper=0`
     /// turns it off).
     pub lease_keeper: bool,
+    /// Rescue shells before these steps (`break=`, `netinit.break=`).
+    pub breaks: Vec<BreakPoint>,
     /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
     pub notes: Vec<String>,
+}
+
+/// A step netinit can stop before for a debug shell; the names are
+/// netinit's step names (the log's `<step>: done in` lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakPoint {
+    Modules,
+    Link,
+    /// Address configuration, by DHCP or static.
+    Dhcp,
+    Nfs,
+    Handoff,
+    SwitchRoot,
+}
+
+impl BreakPoint {
+    pub const ALL: [BreakPoint; 6] = [
+        BreakPoint::Modules,
+        BreakPoint::Link,
+        BreakPoint::Dhcp,
+        BreakPoint::Nfs,
+        BreakPoint::Handoff,
+        BreakPoint::SwitchRoot,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakPoint::Modules => "modules",
+            BreakPoint::Link => "link",
+            BreakPoint::Dhcp => "dhcp",
+            BreakPoint::Nfs => "nfs",
+            BreakPoint::Handoff => "handoff",
+            BreakPoint::SwitchRoot => "switch_root",
+        }
+    }
 }
 
 /// How the network comes up.
@@ -197,6 +234,20 @@ pub enum LiveLayout {
 }
 
 impl LiveLayout {
+    /// Where the distribution's userland looks for the boot medium (an
+    /// installer, live-config, archiso's services): the NFS export is
+    /// also mounted there. A path under /run lives in the initramfs's
+    /// /run, which moves into the new root; others are in the new root.
+    pub fn medium_path(self) -> Option<&'static str> {
+        match self {
+            LiveLayout::Casper => Some("/cdrom"),
+            LiveLayout::LiveBoot => Some("/run/live/medium"),
+            LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
+            // linomad's userland looks for no medium: its modules are the root.
+            LiveLayout::Linomad | LiveLayout::None => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LiveLayout::Casper => "casper",
@@ -352,6 +403,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         timeouts,
         quiet: c.quiet,
         lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
+        breaks: c.breaks.clone(),
         notes,
     })
 }
@@ -483,6 +535,22 @@ fn plan_network(
         notes.push(format!(
             "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
         ));
+    }
+    if let Some(dev) = device
+        .as_deref()
+        .filter(|d| crate::netname::is_predictable_name(d))
+    {
+        if !c.ifnames.iter().any(|i| i.name == dev) {
+            notes.push(format!(
+                "{dev} is a predictable name: unless a NIC already has it, netinit finds the PCI NIC systemd would call {dev} from sysfs and renames it before use"
+            ));
+        }
+    }
+    if c.ip_frommedia {
+        notes.push(
+            "ip=frommedia: casper keeps the network configuration on the medium; a netboot needs the network before the medium, so netinit uses DHCP; the hand-off only adds what keeps the booted system from taking the root's link down"
+                .to_owned(),
+        );
     }
     let mut dns = ip.dns.clone();
     dns.extend(c.nameservers.iter().filter(|d| !ip.dns.contains(d)));
@@ -632,7 +700,9 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                 }
                 (None, false, boot_layout.unwrap_or(none), "root")
             }
-            Some(RootParam::Other(dev)) if c.netboot.is_none() && c.nfsroot.is_none() => {
+            Some(RootParam::Other(dev))
+                if c.netboot.is_none() && c.nfsroot.is_none() && !c.nfsroot_auto =>
+            {
                 notes.push(format!("root={dev} is not a network root"));
                 return Ok((no_root(), boot_layout.unwrap_or(none)));
             }
@@ -642,7 +712,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                 boot_layout.unwrap_or(none),
                 "nfsroot",
             ),
-            _ if c.nfsroot.is_some() => {
+            _ if c.nfsroot.is_some() || c.nfsroot_auto => {
                 notes.push(
                     "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
                         .to_owned(),
@@ -688,8 +758,18 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         options,
         nfs_version,
         dialect,
-        tftpboot_default: c.root == Some(RootParam::DevNfs) && source == "nfsroot",
+        tftpboot_default: c.root == Some(RootParam::DevNfs)
+            && source == "nfsroot"
+            && !c.nfsroot_auto,
     };
+    if c.nfsroot_auto && source == "nfsroot" {
+        notes.push(
+            "nfsroot=auto: the NFS server and path come from DHCP (root-path, option 17; the server also from next-server or the DHCP server)"
+                .to_owned(),
+        );
+    } else if c.nfsroot_auto {
+        notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
+    }
     Ok((root, live))
 }
 
@@ -1230,6 +1310,58 @@ mod tests {
             ntp: vec![],
             lease: None,
         }
+    }
+
+    /// casper's `nfsroot=auto`, `ip=frommedia` and upper-case words.
+    #[test]
+    fn casper_forms_plan() {
+        let rp = net(Some("10.77.0.9:/export/ubuntu"), Some("10.77.0.2"), None);
+        let no_path = net(None, Some("10.77.0.2"), None);
+        for text in [
+            "boot=casper netboot=nfs nfsroot=auto ip=dhcp",
+            "boot=casper NETBOOT=nfs NFSROOT=auto",
+            "boot=casper root=/dev/nfs nfsroot=auto ip=frommedia",
+            "boot=casper nfsroot=auto",
+        ] {
+            let plan = p(text);
+            assert_eq!(plan.network.method, NetMethod::Dhcp, "{text}");
+            assert_eq!(plan.live.layout, LiveLayout::Casper, "{text}");
+            assert_eq!(
+                (plan.root.server, plan.root.path.as_deref()),
+                (None, None),
+                "{text}"
+            );
+            assert!(
+                plan.notes.iter().any(|n| n.starts_with("nfsroot=auto:")),
+                "{text}: {:?}",
+                plan.notes
+            );
+            let r = resolve_root(&plan, &rp).unwrap();
+            assert_eq!(
+                (r.server, r.path.as_str()),
+                (a("10.77.0.9"), "/export/ubuntu"),
+                "{text}"
+            );
+            // No root-path: auto never falls back to /tftpboot/%s.
+            let e = resolve_root(&plan, &no_path).unwrap_err();
+            assert!(e.reason.contains("no NFS path"), "{text}: {e}");
+        }
+        let plan = p("boot=casper netboot=nfs nfsroot=10.0.0.1:/x ip=frommedia");
+        assert_eq!(plan.network.method, NetMethod::Dhcp);
+        assert!(plan.notes.iter().any(|n| n.starts_with("ip=frommedia:")));
+        let plan = p("boot=casper NETBOOT=nfs NFSROOT=10.0.0.1:/srv/ubuntu");
+        assert_eq!(plan.root.server, Some(a("10.0.0.1")));
+        assert_eq!(plan.root.path.as_deref(), Some("/srv/ubuntu"));
+        // A predictable device name is noted; a kernel name is not.
+        let plan = p("root=/dev/nfs nfsroot=10.0.0.1:/x ip=enp0s3:dhcp");
+        assert_eq!(plan.network.device.as_deref(), Some("enp0s3"));
+        assert!(plan.notes.iter().any(|n| n.contains("predictable name")));
+        let plan = p("root=/dev/nfs nfsroot=10.0.0.1:/x ip=eth0:dhcp");
+        assert!(!plan.notes.iter().any(|n| n.contains("predictable name")));
+        assert_eq!(
+            p("root=/dev/nfs nfsroot=10.0.0.1:/x break=mount").breaks,
+            [BreakPoint::Nfs]
+        );
     }
 
     #[test]

@@ -65,3 +65,49 @@ pub fn yield_to_others() -> crate::Result<()> {
 pub fn cpus() -> usize {
     rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count().max(1) as usize)
 }
+
+/// What /sys says about the PCI function behind network interface `name`
+/// (for systemd's predictable names); `None` when it is not on PCI.
+pub fn pci_facts(name: &str) -> Option<netinit_core::netname::PciFacts> {
+    use netinit_core::netname::{PciFacts, pci_address_of, slot_address};
+    use std::path::Path;
+    let net = Path::new("/sys/class/net").join(name);
+    let dev = std::fs::canonicalize(net.join("device")).ok()?;
+    let (domain, bus, slot, function) = pci_address_of(dev.to_str()?)?;
+    // The PCI function itself: `dev` may be a virtio device below it.
+    let pci = dev
+        .ancestors()
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| netinit_core::netname::parse_pci_address(n).is_some())
+        })?
+        .to_path_buf();
+    let read = |p: &Path| std::fs::read_to_string(p).ok();
+    let number = |p: &Path| read(p).and_then(|t| t.trim().parse::<u32>().ok());
+    // Header type, byte 0x0e of config space: bit 7 marks a multi-function device.
+    let multifunction = std::fs::read(pci.join("config"))
+        .ok()
+        .and_then(|c| c.get(0x0e).copied())
+        .is_some_and(|h| h & 0x80 != 0);
+    let want = slot_address(domain, bus, slot);
+    let hotplug_slot = std::fs::read_dir("/sys/bus/pci/slots")
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                let e = e.ok()?;
+                let a = read(&e.path().join("address"))?;
+                (a.trim() == want).then(|| e.file_name().into_string().ok())?
+            })
+        });
+    Some(PciFacts {
+        domain,
+        bus,
+        slot,
+        function,
+        multifunction,
+        dev_port: number(&net.join("dev_port")).unwrap_or(0),
+        firmware_index: number(&pci.join("acpi_index")).or_else(|| number(&pci.join("index"))),
+        hotplug_slot,
+    })
+}

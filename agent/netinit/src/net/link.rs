@@ -46,6 +46,11 @@ pub fn prepare(
             rename(nl, &links, &plan.network.ifnames)?;
             links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
         }
+        if let Some(dev) = &plan.network.device {
+            if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
+                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+            }
+        }
         if !lo_done {
             lo_done = true;
             for lo in links.iter().filter(|l| l.loopback && !l.up) {
@@ -152,6 +157,44 @@ fn rename(nl: &mut dyn Netlink, links: &[LinkInfo], ifnames: &[IfName]) -> Resul
         );
     }
     Ok(())
+}
+
+/// The NIC systemd would call `dev` (`enp0s3`, `ens3`, `eno1`), found from
+/// sysfs facts when no NIC has that name, gets it while still down, so
+/// the booted system sees the name it expects. True when one was renamed.
+fn predictable_rename(
+    nl: &mut dyn Netlink,
+    links: &[LinkInfo],
+    dev: &str,
+    facts_of: &mut dyn FnMut(&str) -> Option<netinit_core::netname::PciFacts>,
+) -> Result<bool, StepError> {
+    use netinit_core::netname::{is_predictable_name, predictable_names};
+    if !is_predictable_name(dev) || links.iter().any(|l| l.name == dev) {
+        return Ok(false);
+    }
+    let Some(link) = links
+        .iter()
+        .filter(|l| l.ethernet && !l.loopback)
+        .find(|l| {
+            facts_of(&l.name).is_some_and(|f| predictable_names(&f).iter().any(|n| n == dev))
+        })
+    else {
+        return Ok(false);
+    };
+    if link.up {
+        warn!(
+            Step::Link,
+            "{} is what systemd calls {dev}, but it is already up: keeping its name", link.name
+        );
+        return Ok(false);
+    }
+    nl.set_name(link.index, dev)
+        .map_err(|e| StepError::new(Step::Link, e))?;
+    info!(
+        Step::Link,
+        "renamed {} to {dev}, the name systemd gives it (PCI path/slot)", link.name
+    );
+    Ok(true)
 }
 
 /// The Ethernet links the plan allows: all of them, or the one pinned by
@@ -518,6 +561,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.reason, "no Ethernet NIC found after 1 s (present: none)");
+    }
+
+    #[test]
+    fn a_predictable_name_finds_and_renames_its_nic() {
+        use netinit_core::netname::PciFacts;
+        let links = vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)];
+        let mut nl = FakeNetlink::default();
+        let mut facts = |name: &str| {
+            let slot = if name == "eth1" { 4 } else { 3 };
+            Some(PciFacts {
+                slot,
+                ..PciFacts::default()
+            })
+        };
+        assert!(predictable_rename(&mut nl, &links, "enp0s4", &mut facts).unwrap());
+        assert_eq!(nl.calls, ["name 3 enp0s4"]);
+        // A kernel name, a present name, or no match: nothing happens.
+        let mut nl = FakeNetlink::default();
+        for dev in ["eth1", "enp0s9"] {
+            assert!(!predictable_rename(&mut nl, &links, dev, &mut facts).unwrap());
+        }
+        let mut none = |_: &str| None;
+        assert!(!predictable_rename(&mut nl, &links, "enp0s3", &mut none).unwrap());
+        assert!(nl.calls.is_empty());
     }
 
     #[test]

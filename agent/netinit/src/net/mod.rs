@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan, NetMethod};
+use netinit_core::plan::{self, BootPlan, BreakPoint, NetMethod};
 use netinit_sys::netlink::RtNetlink;
 
 use crate::cli::{self, Spec};
@@ -25,7 +25,7 @@ pub use preload::Preload;
 /// Loads drivers, brings links up and configures the boot interface.
 pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
     network_on(plan)?;
-    timed(Step::Modules, || modules::load(plan))?;
+    load_drivers(plan)?;
     configure(plan)
 }
 
@@ -37,9 +37,15 @@ pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepErr
     network_on(plan)?;
     let jobs = modules::jobs(plan);
     let early = (jobs > 1).then(|| Preload::start(plan, jobs));
-    timed(Step::Modules, || modules::load(plan))?;
+    load_drivers(plan)?;
     let preload = early.unwrap_or_else(|| Preload::start(plan, jobs));
     Ok((configure(plan)?, preload))
+}
+
+/// The NIC drivers (a `break=` before them stops first).
+fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
+    crate::pid1::debug_break(plan, BreakPoint::Modules);
+    timed(Step::Modules, || modules::load(plan)).map(drop)
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
@@ -55,6 +61,7 @@ fn network_on(plan: &BootPlan) -> Result<(), StepError> {
 
 /// Links up, then DHCP or static `ip=`.
 fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
+    crate::pid1::debug_break(plan, BreakPoint::Link);
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
     let mut rescan = || {
         if let Err(e) = modules::load(plan) {
@@ -62,6 +69,7 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
         }
     };
     let candidates = timed(Step::Link, || link::prepare(&mut nl, plan, &mut rescan))?;
+    crate::pid1::debug_break(plan, BreakPoint::Dhcp);
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
             static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)

@@ -127,11 +127,43 @@ pub fn assemble<S: Mount + Loop + Files>(
         ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
+    bind_medium(sys, plan.live.layout, newroot);
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
         images,
     })
+}
+
+/// Also mounts the medium where the layout's userland looks for it
+/// (casper's installer: /cdrom; live-boot: /run/live/medium; archiso:
+/// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
+/// the booted system's tools use it. A failure costs only the
+/// convenience, so it is a warning.
+fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path) {
+    let Some(medium) = layout.medium_path() else {
+        return;
+    };
+    // Paths under /run go in the initramfs's /run, which moves into the root.
+    let target = if medium.starts_with("/run/") {
+        PathBuf::from(medium)
+    } else {
+        newroot.join(medium.trim_start_matches('/'))
+    };
+    let done = sys
+        .mkdir_p(&target)
+        .and_then(|()| sys.mount(NFS_DIR, &target, "none", MountFlags::BIND, ""));
+    match done {
+        Ok(()) => info!(
+            Step::Overlay,
+            "medium {NFS_DIR} also at {medium}, where {} looks for it",
+            layout.as_str()
+        ),
+        Err(e) => warn!(
+            Step::Overlay,
+            "{e}: the medium stays at {NFS_DIR} only, not at {medium}"
+        ),
+    }
 }
 
 /// The longest one mount attempt may block (a SYN to a dead server, a
@@ -450,6 +482,8 @@ pub(crate) mod fake {
         ) -> Result<()> {
             let ro = if flags.contains(MountFlags::RDONLY) {
                 " ro"
+            } else if flags.contains(MountFlags::BIND) {
+                " bind"
             } else {
                 ""
             };
@@ -634,6 +668,7 @@ mod tests {
                 "mount squashfs /dev/loop0 /run/netinit/image/0 ro []",
                 "mount tmpfs tmpfs /run/netinit/overlay [size=50%,mode=0755]",
                 "mount overlay overlay /newroot [lowerdir=/run/netinit/image/0,upperdir=/run/netinit/overlay/upper,workdir=/run/netinit/overlay/work]",
+                "mount none /run/netinit/nfs /newroot/cdrom bind []",
             ]
         );
         assert_eq!(
@@ -695,11 +730,46 @@ mod tests {
                 "loop /run/netinit/nfs/casper/minimal.standard.live.squashfs /dev/loop2",
             ]
         );
-        assert!(
-            sys.calls.last().unwrap().contains(
-                "lowerdir=/run/netinit/image/2:/run/netinit/image/1:/run/netinit/image/0,"
-            )
-        );
+        assert!(sys.calls.iter().any(|c| {
+            c.contains("lowerdir=/run/netinit/image/2:/run/netinit/image/1:/run/netinit/image/0,")
+        }));
+    }
+
+    /// Each layout's medium is also where its userland looks for it.
+    #[test]
+    fn the_medium_is_where_each_layout_looks() {
+        for (cmdline, dir, image, want) in [
+            (
+                "boot=live netboot=nfs nfsroot=10.77.0.1:/export/live",
+                "/run/netinit/nfs/live",
+                "filesystem.squashfs",
+                Some("mount none /run/netinit/nfs /run/live/medium bind []"),
+            ),
+            (
+                "archiso_nfs_srv=10.77.0.1:/export/arch",
+                "/run/netinit/nfs/arch/x86_64",
+                "airootfs.sfs",
+                Some("mount none /run/netinit/nfs /run/archiso/bootmnt bind []"),
+            ),
+            (
+                "sys=10.77.0.1:/export/linomad",
+                "/run/netinit/nfs",
+                "01-base.squashfs",
+                None,
+            ),
+        ] {
+            let mut sys = FakeSys::default();
+            sys.dirs.insert(dir.into(), vec![image.into()]);
+            let (r, _) = run(cmdline, &mut sys);
+            r.unwrap();
+            let binds: Vec<&str> = sys
+                .calls
+                .iter()
+                .filter(|c| c.contains(" bind "))
+                .map(String::as_str)
+                .collect();
+            assert_eq!(binds, want.into_iter().collect::<Vec<_>>(), "{cmdline}");
+        }
     }
 
     #[test]

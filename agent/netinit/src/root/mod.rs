@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan};
+use netinit_core::plan::{self, BootPlan, BreakPoint};
 use netinit_sys::mount::Linux;
 
 pub use assemble::Assembled;
@@ -38,7 +38,9 @@ pub fn assemble(
             modules::ensure(step, &rest, modules::jobs(plan));
         }
     };
+    crate::pid1::debug_break(plan, BreakPoint::Nfs);
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    crate::pid1::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
     })?;
@@ -56,6 +58,7 @@ pub fn switch_root(
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
     use netinit_sys::switch;
+    crate::pid1::debug_break(plan, BreakPoint::SwitchRoot);
     crate::step::set_current(Step::SwitchRoot);
     let fail = |e| StepError::new(Step::SwitchRoot, e);
     // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
