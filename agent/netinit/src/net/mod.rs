@@ -9,11 +9,11 @@ pub mod modules;
 pub mod static_ip;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{self, BootPlan, NetMethod};
-use netinit_sys::netlink::RtNetlink;
+use netinit_sys::netlink::{Netlink, RtNetlink};
 
 use crate::cli::{self, Spec};
 use crate::info;
@@ -31,6 +31,7 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
     }
     timed(Step::Modules, || modules::load(plan))?;
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
+    wait_for_nic(&mut nl, plan)?;
     let candidates = timed(Step::Link, || link::prepare(&mut nl, plan))?;
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
@@ -45,6 +46,50 @@ pub fn bring_up(plan: &BootPlan) -> Result<NetState, StepError> {
     };
     info!(step, "{}", describe(&state));
     Ok(state)
+}
+
+/// How often the buses and links are looked at while no NIC is there.
+const NIC_POLL: Duration = Duration::from_millis(100);
+
+/// A NIC can appear after the coldplug: slow firmware, a hot-plugged or
+/// USB adapter. While none the plan may use exists, watch for new devices
+/// (loading their drivers) for up to `netinit.carrier_timeout=`; then
+/// `link::prepare` says what is missing.
+fn wait_for_nic(nl: &mut dyn Netlink, plan: &BootPlan) -> Result<(), StepError> {
+    let budget = Duration::from_secs(u64::from(plan.timeouts.carrier_secs));
+    let start = Instant::now();
+    let mut devices = modules::device_aliases();
+    let mut waiting = false;
+    loop {
+        let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        if link::pick(&links, plan).is_ok() {
+            if waiting {
+                info!(
+                    Step::Link,
+                    "a usable NIC appeared after {} ms",
+                    start.elapsed().as_millis()
+                );
+            }
+            return Ok(());
+        }
+        if start.elapsed() >= budget {
+            return Ok(());
+        }
+        if !waiting {
+            info!(
+                Step::Link,
+                "no usable NIC yet; waiting up to {} s for one to appear (netinit.carrier_timeout=)",
+                budget.as_secs()
+            );
+            waiting = true;
+        }
+        std::thread::sleep(NIC_POLL);
+        let now = modules::device_aliases();
+        if now != devices {
+            devices = now;
+            modules::load(plan)?;
+        }
+    }
 }
 
 /// One line for the log: what the machine now is on the network.

@@ -211,6 +211,12 @@ fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
 }
 
 /// Every device's modalias, sorted so logs and load order are stable.
+/// The modaliases of every device now on the system's buses: a change
+/// means a device appeared (or went).
+pub fn device_aliases() -> BTreeSet<String> {
+    modaliases(Path::new("/"))
+}
+
 fn modaliases(root: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for bus in read_dir_paths(&root.join("sys/bus")) {
