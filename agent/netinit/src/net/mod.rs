@@ -167,3 +167,101 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::link::fake::{FakeNetlink, eth, lo};
+
+    /// Links that appear after a number of dumps (a hot-plugged NIC).
+    struct Appearing {
+        inner: FakeNetlink,
+        later: Vec<(usize, netinit_sys::netlink::LinkInfo)>,
+    }
+
+    impl Netlink for Appearing {
+        fn links(&mut self) -> netinit_sys::Result<Vec<netinit_sys::netlink::LinkInfo>> {
+            let polls = self.inner.polls + 1;
+            let (now, later): (Vec<_>, Vec<_>) =
+                self.later.drain(..).partition(|(after, _)| polls > *after);
+            self.later = later;
+            self.inner.links.extend(now.into_iter().map(|(_, l)| l));
+            self.inner.links()
+        }
+        fn set_up(&mut self, index: u32) -> netinit_sys::Result<()> {
+            self.inner.set_up(index)
+        }
+        fn set_mtu(&mut self, index: u32, mtu: u32) -> netinit_sys::Result<()> {
+            self.inner.set_mtu(index, mtu)
+        }
+        fn add_address(
+            &mut self,
+            index: u32,
+            addr: netinit_core::ipconf::Ipv4Cidr,
+            brd: Option<std::net::Ipv4Addr>,
+        ) -> netinit_sys::Result<()> {
+            self.inner.add_address(index, addr, brd)
+        }
+        fn add_default_route(
+            &mut self,
+            index: u32,
+            gw: std::net::Ipv4Addr,
+        ) -> netinit_sys::Result<()> {
+            self.inner.add_default_route(index, gw)
+        }
+        fn addresses(
+            &mut self,
+            index: u32,
+        ) -> netinit_sys::Result<Vec<netinit_core::ipconf::Ipv4Cidr>> {
+            self.inner.addresses(index)
+        }
+    }
+
+    fn plan(extra: &str) -> BootPlan {
+        plan::from_cmdline(&format!(
+            "root=/dev/nfs nfsroot=10.0.0.1:/srv ip=dhcp {extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_late_nic_is_waited_for() {
+        let mut nl = Appearing {
+            inner: FakeNetlink {
+                links: vec![lo()],
+                ..Default::default()
+            },
+            later: vec![(3, eth(2, "eth0", 1))],
+        };
+        let start = Instant::now();
+        wait_for_nic(&mut nl, &plan("")).unwrap();
+        assert_eq!(nl.inner.polls, 4);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(link::prepare(&mut nl, &plan("")).is_ok());
+    }
+
+    #[test]
+    fn waiting_for_a_nic_is_bounded_by_the_carrier_timeout() {
+        let mut nl = FakeNetlink {
+            links: vec![lo()],
+            ..Default::default()
+        };
+        let p = plan("netinit.carrier_timeout=1");
+        let start = Instant::now();
+        wait_for_nic(&mut nl, &p).unwrap();
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(3));
+        let e = link::prepare(&mut nl, &p).unwrap_err();
+        assert!(e.to_string().contains("no Ethernet NIC found"), "{e}");
+    }
+
+    #[test]
+    fn a_present_nic_costs_no_wait() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            ..Default::default()
+        };
+        wait_for_nic(&mut nl, &plan("")).unwrap();
+        assert_eq!(nl.polls, 1);
+    }
+}
