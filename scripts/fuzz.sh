@@ -72,13 +72,16 @@ case $mode in
     budget=${1:?campaign needs SECONDS (e.g. 3600)}
     shift
     build
+    # The commit the targets were built from (a later commit changes nothing in this run).
+    rev=$(git rev-parse --short HEAD)
+    if ! git diff --quiet HEAD -- agent/core agent/fuzz/fuzz_targets agent/fuzz/src; then rev="$rev+dirty"; fi
     NICE="nice -n 19"
     failed=0
     pick "$@"
     for t in "${chosen[@]}"; do
       line=$(run_one "$t" "-max_total_time=$budget" -runs=10000000) || failed=1
       echo "$line"
-      echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD) max ${budget}s: $line" >>"$DIR/campaign.log"
+      echo "$(date -u +%FT%TZ) $rev max ${budget}s: $line" >>"$DIR/campaign.log"
     done
     exit $failed
     ;;
