@@ -31,7 +31,7 @@ build() {
 run_one() {
   local t=$1 log
   shift
-  mkdir -p "$DIR/corpus/$t" "$DIR/artifacts/$t"
+  mkdir -p "$DIR/corpus/$t" "$DIR/artifacts/$t" "$DIR/seeds/$t"
   log=$(mktemp)
   local begun=$SECONDS rc=0
   $NICE "$BIN/$t" "$@" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
