@@ -13,6 +13,7 @@ pub mod cmdline;
 pub mod config;
 pub mod cpio;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod elf;
 pub mod errno;
 pub mod explain;
