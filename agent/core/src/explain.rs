@@ -27,7 +27,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .iter()
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
-        .with("peerdns", n.peerdns);
+        .with("peerdns", n.peerdns)
+        .with("ipv6", n.ipv6.map(|m| m.as_str()));
     let r = &plan.root;
     let root = Json::object()
         .with("kind", r.kind.as_str())
@@ -137,6 +138,13 @@ pub fn describe(plan: &BootPlan) -> String {
         NetMethod::None => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
+    if let Some(m) = n.ipv6 {
+        let how = match m {
+            crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
+            crate::ipconf::Ipv6Mode::Dhcp6 => "DHCPv6 (address, DNS, search), the router from its RA",
+        };
+        line(&mut out, "ipv6", &format!("{how}, after DAD"));
+    }
     for i in &n.ifnames {
         line(
             &mut out,

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use crate::cmdline::Cmdline;
 use crate::config::{Config, IfName, NfsSpec, RootParam, RootPathDialect};
-use crate::ipconf::{Autoconf, Ipv4Cidr, classful_prefix};
+use crate::ipconf::{Autoconf, Ipv4Cidr, Ipv6Mode, classful_prefix};
 use crate::net::{MacAddr, NetState};
 
 /// Everything the executor needs, in the order it needs it.
@@ -106,6 +106,8 @@ pub struct NetworkPlan {
     pub ifnames: Vec<IfName>,
     /// Use DNS servers from DHCP (dracut's `rd.peerdns=0` turns it off).
     pub peerdns: bool,
+    /// IPv6 beside (or instead of) IPv4: `ip=dhcp6`, `ip=auto6`.
+    pub ipv6: Option<Ipv6Mode>,
 }
 
 impl NetworkPlan {
@@ -375,6 +377,16 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let (root, live) = plan_root(c, &mut notes)?;
     let network = plan_network(c, root.kind, &mut notes)?;
     if root.kind == RootKind::Nfs && network.method == NetMethod::None {
+        if let Some(v6) = network.ipv6 {
+            return Err(err(
+                "ip",
+                format!(
+                    "ip={}: an NFS root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    v6.as_str(),
+                    v6.as_str()
+                ),
+            ));
+        }
         return Err(err(
             "ip",
             "the network is off (ip=off/none) but the root is on NFS",
@@ -586,6 +598,7 @@ fn plan_network(
         mtu: ip.mtu,
         ifnames: c.ifnames.clone(),
         peerdns: c.dracut.peerdns.unwrap_or(true),
+        ipv6: ip.ipv6,
     })
 }
 
