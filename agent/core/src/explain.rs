@@ -141,7 +141,9 @@ pub fn describe(plan: &BootPlan) -> String {
     if let Some(m) = n.ipv6 {
         let how = match m {
             crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
-            crate::ipconf::Ipv6Mode::Dhcp6 => "DHCPv6 (address, DNS, search), the router from its RA",
+            crate::ipconf::Ipv6Mode::Dhcp6 => {
+                "DHCPv6 (address, DNS, search), the router from its RA"
+            }
         };
         line(&mut out, "ipv6", &format!("{how}, after DAD"));
     }

@@ -415,6 +415,7 @@ mod tests {
 
     fn dhcp_state() -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]),

@@ -467,11 +467,20 @@ mod tests {
             ("auto6,dhcp6", Autoconf::Off, Some(Dhcp6), None),
             ("dhcp,1,node5", Autoconf::Dhcp, None, None),
             ("eth0:dhcp6", Autoconf::Off, Some(Dhcp6), Some("eth0")),
-            ("eth0:dhcp,auto6:1400", Autoconf::Dhcp, Some(Auto6), Some("eth0")),
+            (
+                "eth0:dhcp,auto6:1400",
+                Autoconf::Dhcp,
+                Some(Auto6),
+                Some("eth0"),
+            ),
             ("::::::dhcp6", Autoconf::Off, Some(Dhcp6), None),
         ] {
             let p = parse_ip(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!((p.autoconf, p.ipv6, p.device.as_deref()), (Some(v4), v6, dev), "{text}");
+            assert_eq!(
+                (p.autoconf, p.ipv6, p.device.as_deref()),
+                (Some(v4), v6, dev),
+                "{text}"
+            );
         }
     }
 

@@ -5,7 +5,7 @@
 //! the root filesystem rides on the link.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::ipconf::Ipv4Cidr;
 use crate::net::MacAddr;
@@ -26,6 +26,7 @@ const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
 
 const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 const AF_UNSPEC: u8 = 0;
 
 const IFLA_ADDRESS: u16 = 1;
@@ -36,6 +37,11 @@ const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
 const IFA_CACHEINFO: u16 = 6;
+const IFA_FLAGS: u16 = 8;
+/// Duplicate address detection has not finished: not usable yet.
+pub const IFA_F_TENTATIVE: u32 = 0x40;
+/// DAD found another host with the address.
+pub const IFA_F_DADFAILED: u32 = 0x08;
 /// `ifa_valid` of an address that never expires.
 pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 const RTA_DST: u16 = 1;
@@ -78,11 +84,22 @@ pub struct Addr {
     pub valid_secs: u32,
 }
 
+/// An IPv6 address from an RTM_NEWADDR reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addr6 {
+    pub index: u32,
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+    /// IFA_F_* (IFA_FLAGS when present: it has the bits above 8).
+    pub flags: u32,
+}
+
 /// One decoded message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Link(Link),
     Addr(Addr),
+    Addr6(Addr6),
     /// NLMSG_ERROR: `errno` 0 is an ACK; otherwise the positive errno.
     Ack {
         seq: u32,
@@ -317,6 +334,9 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Message>, DecodeError> {
             }
             NLMSG_DONE => Message::Done { seq },
             RTM_NEWLINK => Message::Link(decode_link(body).ok_or_else(|| bad("short ifinfomsg"))?),
+            RTM_NEWADDR if body.first() == Some(&AF_INET6) => {
+                Message::Addr6(decode_addr6(body).ok_or_else(|| bad("short ifaddrmsg"))?)
+            }
             RTM_NEWADDR => match decode_addr(body) {
                 Some(Some(a)) => Message::Addr(a),
                 Some(None) => Message::Other { kind },
@@ -361,6 +381,87 @@ fn decode_link(body: &[u8]) -> Option<Link> {
     Some(link)
 }
 
+fn decode_addr6(body: &[u8]) -> Option<Addr6> {
+    let mut a = Addr6 {
+        index: u32_at(body, 4)?,
+        addr: Ipv6Addr::UNSPECIFIED,
+        prefix: (*body.get(1)?).min(128),
+        flags: u32::from(*body.get(2)?),
+    };
+    for (t, data) in attrs(body.get(8..)?) {
+        match t {
+            IFA_ADDRESS => {
+                if let Ok(o) = <[u8; 16]>::try_from(data) {
+                    a.addr = Ipv6Addr::from(o);
+                }
+            }
+            IFA_FLAGS => a.flags = u32_at(data, 0).unwrap_or(a.flags),
+            _ => {}
+        }
+    }
+    Some(a)
+}
+
+/// Add (or refresh) an IPv6 address with its lifetimes (seconds;
+/// `u32::MAX` is forever), as SLAAC or DHCPv6 gave them. The kernel runs
+/// DAD on it: the caller waits for IFA_F_TENTATIVE to clear.
+pub fn add_address6(
+    seq: u32,
+    index: u32,
+    addr: Ipv6Addr,
+    prefix: u8,
+    valid: u32,
+    preferred: u32,
+) -> Vec<u8> {
+    let mut m = [0u8; 8];
+    m[0] = AF_INET6;
+    m[1] = prefix.min(128);
+    m[3] = RT_SCOPE_UNIVERSE;
+    m[4..8].copy_from_slice(&index.to_ne_bytes());
+    let mut ci = [0u8; 16];
+    ci[0..4].copy_from_slice(&preferred.min(valid).to_ne_bytes());
+    ci[4..8].copy_from_slice(&valid.to_ne_bytes());
+    Builder::new(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
+        .bytes(&m)
+        .attr(IFA_ADDRESS, &addr.octets())
+        .attr(IFA_CACHEINFO, &ci)
+        .finish()
+}
+
+/// Dump IPv6 addresses.
+pub fn get_addresses6(seq: u32) -> Vec<u8> {
+    let mut m = [0u8; 8];
+    m[0] = AF_INET6;
+    Builder::new(RTM_GETADDR, NLM_F_DUMP, seq)
+        .bytes(&m)
+        .finish()
+}
+
+/// Add or replace the IPv6 default route via a (link-local) router. It
+/// replaces the kernel's own route from the RA, which expires with the
+/// router lifetime; ours stays while the root needs it.
+pub fn add_default_route6(seq: u32, index: u32, gateway: Ipv6Addr) -> Vec<u8> {
+    let m = [
+        AF_INET6,
+        0,
+        0,
+        0,
+        RT_TABLE_MAIN,
+        RTPROT_BOOT,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNICAST,
+        0,
+        0,
+        0,
+        0,
+    ];
+    Builder::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
+        .bytes(&m)
+        .attr(RTA_GATEWAY, &gateway.octets())
+        .attr(RTA_OIF, &index.to_ne_bytes())
+        .finish()
+}
+
 /// `None`: too short; `Some(None)`: not an IPv4 address.
 fn decode_addr(body: &[u8]) -> Option<Option<Addr>> {
     let family = *body.first()?;
@@ -397,6 +498,35 @@ fn decode_addr(body: &[u8]) -> Option<Option<Addr>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ipv6_address_round_trip() {
+        let a: Ipv6Addr = "fd00:77::5054:ff:fe12:3456".parse().unwrap();
+        let mut m = add_address6(9, 3, a, 64, 7200, 9000);
+        // The kernel's dump answer has the same shape: turn the request into one.
+        m[4..6].copy_from_slice(&RTM_NEWADDR.to_ne_bytes());
+        let flags = (IFA_F_TENTATIVE as u8).to_ne_bytes();
+        m[NLMSG_HDRLEN + 2] = flags[0];
+        let got = decode(&m).unwrap();
+        assert_eq!(
+            got,
+            vec![Message::Addr6(Addr6 {
+                index: 3,
+                addr: a,
+                prefix: 64,
+                flags: IFA_F_TENTATIVE
+            })]
+        );
+        // Preferred never exceeds valid.
+        let ci = attrs(&m[NLMSG_HDRLEN + 8..])
+            .find(|(t, _)| *t == IFA_CACHEINFO)
+            .unwrap()
+            .1;
+        assert_eq!((u32_at(ci, 0), u32_at(ci, 4)), (Some(7200), Some(7200)));
+        let r = add_default_route6(1, 3, "fe80::1".parse().unwrap());
+        assert_eq!(r[NLMSG_HDRLEN], AF_INET6);
+        assert_eq!(get_addresses6(1)[NLMSG_HDRLEN], AF_INET6);
+    }
 
     #[test]
     fn encodes_link_up_exactly() {

@@ -1300,6 +1300,7 @@ mod tests {
 
     fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),

@@ -613,6 +613,7 @@ mod tests {
 
     fn net() -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
