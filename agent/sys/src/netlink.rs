@@ -129,6 +129,43 @@ impl RtNetlink {
     }
 }
 
+/// IPv6: used only by the IPv6 step, which runs on the real socket.
+impl RtNetlink {
+    pub fn add_address6(
+        &mut self,
+        index: u32,
+        addr: std::net::Ipv6Addr,
+        prefix: u8,
+        valid: u32,
+        preferred: u32,
+    ) -> Result<()> {
+        self.request(
+            codec::add_address6(0, index, addr, prefix, valid, preferred),
+            &format!("add address {addr}/{prefix} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    pub fn add_default_route6(&mut self, index: u32, gateway: std::net::Ipv6Addr) -> Result<()> {
+        self.request(
+            codec::add_default_route6(0, index, gateway),
+            &format!("add IPv6 default route via {gateway} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    pub fn addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>> {
+        let msgs = self.request(codec::get_addresses6(0), "RTM_GETADDR (IPv6)")?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Addr6(a) if a.index == index => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 impl Netlink for RtNetlink {
     fn links(&mut self) -> Result<Vec<LinkInfo>> {
         let msgs = self.request(codec::get_links(0), "RTM_GETLINK")?;
