@@ -82,6 +82,37 @@ pub fn klibc_net_conf(s: &NetState, root: Option<&ResolvedRoot>, uptime_secs: u6
         .collect()
 }
 
+/// `/run/net6-IFACE.conf` with the keys Ubuntu's initramfs-tools writes
+/// after DHCPv6 (and cloud-init reads). IPV6PROTO is `dhcp6` or, for
+/// SLAAC, `none`: readers know only `none`, `dhcp` and `dhcp6`, and `none`
+/// (a fixed address) is what keeps the address in place.
+pub fn klibc_net6_conf(s: &NetState) -> Option<String> {
+    let v6 = s.ipv6.as_ref()?;
+    let dns = |i: usize| v6.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
+    let proto = if v6.method == "dhcp6" {
+        "dhcp6"
+    } else {
+        "none"
+    };
+    let fields: [(&str, String); 9] = [
+        ("DEVICE6", s.interface.clone()),
+        ("IPV6PROTO", proto.to_owned()),
+        ("IPV6ADDR", v6.address.to_string()),
+        ("IPV6NETMASK", v6.prefix.to_string()),
+        ("IPV6DNS0", dns(0)),
+        ("IPV6DNS1", dns(1)),
+        ("IPV6DOMAINSEARCH", v6.search.join(" ")),
+        ("HOSTNAME", s.hostname.clone().unwrap_or_default()),
+        ("DNSDOMAIN", s.domain.clone().unwrap_or_default()),
+    ];
+    Some(
+        fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", quote(v)))
+            .collect(),
+    )
+}
+
 /// Whether a hostname from DHCP or `ip=` is safe to write to
 /// /etc/hostname and to set: 1 to 64 bytes (the kernel's limit) of
 /// letters, digits and `-` in dot-separated labels (the characters
@@ -117,20 +148,34 @@ pub fn valid_domain(name: &str) -> bool {
 /// `/etc/resolv.conf`; `None` when there is nothing to say. Domains that
 /// are not [`valid_domain`] are left out.
 pub fn resolv_conf(s: &NetState) -> Option<String> {
-    let candidates: Vec<&str> = if s.search.is_empty() {
+    let mut candidates: Vec<&str> = if s.search.is_empty() {
         s.domain.iter().map(String::as_str).collect()
     } else {
         s.search.iter().map(String::as_str).collect()
     };
+    let v6 = s.ipv6.as_ref();
+    for d in v6.iter().flat_map(|v| v.search.iter()) {
+        if !candidates.contains(&d.as_str()) {
+            candidates.push(d);
+        }
+    }
     let search: Vec<&str> = candidates.into_iter().filter(|d| valid_domain(d)).collect();
-    if s.dns.is_empty() && search.is_empty() {
+    // IPv4 servers first, then IPv6; resolvers read at most three.
+    let dns: Vec<String> = s
+        .dns
+        .iter()
+        .map(|d| d.to_string())
+        .chain(v6.iter().flat_map(|v| v.dns.iter().map(|d| d.to_string())))
+        .take(3)
+        .collect();
+    if dns.is_empty() && search.is_empty() {
         return None;
     }
     let mut out = String::from("# written by netinit from the boot-time network configuration\n");
     if !search.is_empty() {
         let _ = writeln!(out, "search {}", search.join(" "));
     }
-    for d in s.dns.iter().take(3) {
+    for d in dns {
         let _ = writeln!(out, "nameserver {d}");
     }
     Some(out)
@@ -158,10 +203,23 @@ pub fn networkd_unit(s: &NetState) -> String {
         iface = s.interface,
         mac = s.mac
     );
+    let v6 = s.ipv6.as_ref().map(|v| v.method);
+    if v6.is_some() {
+        out.push_str("IPv6AcceptRA=yes\n");
+    }
+    if v6 == Some("dhcp6") && s.proto == Proto::Static {
+        out.push_str("DHCP=ipv6\n");
+    }
     match s.proto {
         Proto::Dhcp => {
-            out.push_str("DHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n# Never release the lease: the root is on this address.\nSendRelease=no\n");
+            let which = if v6 == Some("dhcp6") { "yes" } else { "ipv4" };
+            let _ = writeln!(
+                out,
+                "DHCP={which}\n\n[DHCPv4]\nClientIdentifier=mac\n# Never release the lease: the root is on this address.\nSendRelease=no"
+            );
         }
+        // IPv6 alone: no IPv4 address to pin.
+        Proto::Static if s.address.addr.is_unspecified() => {}
         Proto::Static => {
             let _ = writeln!(out, "Address={}", s.address);
             if let Some(gw) = s.gateway {
@@ -186,8 +244,14 @@ pub fn netplan_yaml(s: &NetState) -> String {
         id = yaml_key(&s.interface),
         mac = s.mac
     );
+    match s.ipv6.as_ref().map(|v| v.method) {
+        Some("dhcp6") => out.push_str("      dhcp6: true\n      accept-ra: true\n"),
+        Some(_) => out.push_str("      accept-ra: true\n"),
+        None => {}
+    }
     match s.proto {
         Proto::Dhcp => out.push_str("      dhcp4: true\n      dhcp-identifier: mac\n"),
+        Proto::Static if s.address.addr.is_unspecified() => {}
         Proto::Static => {
             let _ = writeln!(out, "      addresses: [\"{}\"]", s.address);
             if let Some(gw) = s.gateway {
@@ -480,6 +544,60 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             "we!rd'name|dhcp|/export/casper"
         );
+    }
+
+    fn dual_stack() -> NetState {
+        let mut s = dhcp_state();
+        s.ipv6 = Some(crate::net::Net6 {
+            method: "dhcp6",
+            address: "fd00:77::150".parse().unwrap(),
+            prefix: 128,
+            gateway: Some("fe80::1".parse().unwrap()),
+            dns: vec!["fd00:77::1".parse().unwrap()],
+            search: vec!["v6.example".into(), "bad domain".into()],
+            bootfile_url: None,
+            valid_secs: 7200,
+            preferred_secs: 3600,
+        });
+        s
+    }
+
+    #[test]
+    fn ipv6_hand_off() {
+        assert_eq!(klibc_net6_conf(&dhcp_state()), None);
+        let s = dual_stack();
+        let text = klibc_net6_conf(&s).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{text}\nprintf %s \"$DEVICE6|$IPV6PROTO|$IPV6ADDR|$IPV6NETMASK|$IPV6DNS0|$IPV6DOMAINSEARCH\""
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "eth0|dhcp6|fd00:77::150|128|fd00:77::1|v6.example bad domain"
+        );
+        let r = resolv_conf(&s).unwrap();
+        assert!(
+            r.contains("nameserver 10.77.0.2\nnameserver fd00:77::1\n"),
+            "{r}"
+        );
+        assert!(r.contains(" v6.example\n") && !r.contains("bad"), "{r}");
+        let n = networkd_unit(&s);
+        assert!(
+            n.contains("IPv6AcceptRA=yes\n") && n.contains("DHCP=yes\n"),
+            "{n}"
+        );
+        let mut only6 = static_state();
+        only6.address.addr = Ipv4Addr::UNSPECIFIED;
+        only6.address.prefix = 0;
+        only6.gateway = None;
+        only6.ipv6 = s.ipv6.clone();
+        let n = networkd_unit(&only6);
+        assert!(n.contains("DHCP=ipv6\n") && !n.contains("0.0.0.0"), "{n}");
+        let y = netplan_yaml(&only6);
+        assert!(y.contains("dhcp6: true") && !y.contains("0.0.0.0"), "{y}");
     }
 
     #[test]

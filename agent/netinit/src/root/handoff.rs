@@ -83,6 +83,11 @@ pub fn write<S: Files + Hostname>(
     )
     .map_err(err)?;
     wrote.push(conf);
+    if let Some(text) = handoff::klibc_net6_conf(net) {
+        let conf6 = format!("/run/net6-{}.conf", net.interface);
+        sys.write(Path::new(&conf6), &text).map_err(err)?;
+        wrote.push(conf6);
+    }
     let json = format!("{RUN_DIR}/net.json");
     sys.write(Path::new(&json), &net.to_json(0).to_pretty())
         .map_err(err)?;
