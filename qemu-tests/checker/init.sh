@@ -116,6 +116,21 @@ want_dev=$(arg dev)
 if [ -n "$want_dev" ]; then
     check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"
 fi
+# lab.ipv6=PREFIX: netinit's IPv6 address is on the boot NIC, inside
+# PREFIX, past DAD, and handed off in /run/net6-IFACE.conf.
+want6=$(arg ipv6)
+if [ -n "$want6" ]; then
+    conf6=$(find /run -maxdepth 1 -name "net6-*.conf" | head -n 1)
+    # shellcheck disable=SC1090 # written by netinit
+    [ -n "$conf6" ] && . "$conf6"
+    check net6_conf "$(is test -n "$DEVICE6")" "no /run/net6-IFACE.conf"
+    line6=$(ip -6 addr show dev "${DEVICE6:-none}" 2>/dev/null | grep "inet6 $IPV6ADDR/$IPV6NETMASK")
+    check ipv6_addr "$(is test -n "$line6")" "${DEVICE6:-?} lacks $IPV6ADDR/$IPV6NETMASK"
+    check ipv6_dad "$(is sh -c "echo '$line6' | grep -vq tentative")" "$IPV6ADDR is still tentative"
+    case "$IPV6ADDR" in "$want6"*) ok6=ok ;; *) ok6=bad ;; esac
+    check ipv6_prefix "$ok6" "IPV6ADDR=$IPV6ADDR, want $want6..."
+    echo "NETINIT-IPV6 $DEVICE6 $IPV6ADDR/$IPV6NETMASK $IPV6PROTO"
+fi
 if [ "$(arg dns)" = 1 ]; then
     check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
 fi

@@ -21,6 +21,7 @@ mod scenarios;
 mod storm;
 mod uefi;
 mod util;
+mod v6_scenarios;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
