@@ -904,3 +904,23 @@ fn auto6_without_a_router_fails_in_bounded_time_with_a_hint() {
     assert!(err.contains("A flag"), "{err}");
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn dual_stack_goes_on_over_ipv4_when_ipv6_fails() {
+    let (lab, _) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    let (out, took) = lab.net("ip=dhcp,auto6 rd.net.timeout.dhcp=4");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("IPv6 not configured, going on with IPv4"),
+        "{err}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["address"].as_str().unwrap().starts_with("10.99.0."),
+        "{j}"
+    );
+    assert!(j["ipv6"].is_null(), "{j}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
