@@ -844,6 +844,13 @@ fn dhcp6_dual_stack_with_rapid_commit() {
     assert!(v6["gateway"].as_str().unwrap().starts_with("fe80::"), "{j}");
     // The address is there and DAD is over.
     assert!(addrs6(&lab).contains(&(addr, false)), "{:?}", addrs6(&lab));
+    // Kept forever in the kernel, as the IPv4 address (decision 0008).
+    let v = lab.ip_json(&["-6", "addr", "show", "dev", "eth0", "scope", "global"]);
+    assert_eq!(
+        v[0]["addr_info"][0]["valid_life_time"],
+        u64::from(u32::MAX),
+        "{v}"
+    );
     let routes = lab.ip_json(&["-6", "route", "show", "default"]);
     assert_eq!(routes[0]["gateway"], v6["gateway"]);
     let log = lab.dnsmasq_log(d);

@@ -246,14 +246,12 @@ pub fn configure(
             net.gateway = Some(*from);
         }
     }
-    nl.add_address6(
-        link.index,
-        net.address,
-        net.prefix,
-        net.valid_secs,
-        net.preferred_secs,
-    )
-    .map_err(|e| StepError::new(Step::Dhcp, e))?;
+    // Forever in the kernel, as the IPv4 address (0008): nothing renews
+    // a DHCPv6 lease after boot yet, and an address that expires under a
+    // running system is worse than one the server may reassign.
+    let forever = netinit_core::netlink::INFINITY_LIFE_TIME;
+    nl.add_address6(link.index, net.address, net.prefix, forever, forever)
+        .map_err(|e| StepError::new(Step::Dhcp, e))?;
     wait_dad(nl, link, Some(net.address), DAD_WAIT_MS)?;
     if let Some(gw) = net.gateway {
         if let Err(e) = nl.add_default_route6(link.index, gw) {
