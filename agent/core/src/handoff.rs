@@ -408,7 +408,7 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipconf::Ipv4Cidr;
+    use crate::net::Ipv4Cidr;
     use crate::net::{LeaseTimes, MacAddr};
     use crate::plan::NfsVersion;
     use proptest::prelude::*;

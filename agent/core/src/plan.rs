@@ -8,9 +8,11 @@
 use std::net::Ipv4Addr;
 
 use crate::cmdline::Cmdline;
-use crate::config::{Config, IfName, NfsSpec, RootParam, RootPathDialect};
-use crate::ipconf::{Autoconf, Ipv4Cidr, classful_prefix};
-use crate::net::{MacAddr, NetState};
+pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
+use crate::config::{Config, ConfigError, IfName, NfsSpec, RootParam, RootPathDialect};
+use crate::ipconf::{Autoconf, classful_prefix};
+use crate::net::{Ipv4Cidr, MacAddr, NetState};
+pub use crate::size::OverlaySize;
 
 /// Everything the executor needs, in the order it needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,41 +47,6 @@ pub struct BootPlan {
     pub breaks: Vec<BreakPoint>,
     /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
     pub notes: Vec<String>,
-}
-
-/// A step netinit can stop before for a debug shell; the names are
-/// netinit's step names (the log's `<step>: done in` lines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakPoint {
-    Modules,
-    Link,
-    /// Address configuration, by DHCP or static.
-    Dhcp,
-    Nfs,
-    Handoff,
-    SwitchRoot,
-}
-
-impl BreakPoint {
-    pub const ALL: [BreakPoint; 6] = [
-        BreakPoint::Modules,
-        BreakPoint::Link,
-        BreakPoint::Dhcp,
-        BreakPoint::Nfs,
-        BreakPoint::Handoff,
-        BreakPoint::SwitchRoot,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakPoint::Modules => "modules",
-            BreakPoint::Link => "link",
-            BreakPoint::Dhcp => "dhcp",
-            BreakPoint::Nfs => "nfs",
-            BreakPoint::Handoff => "handoff",
-            BreakPoint::SwitchRoot => "switch_root",
-        }
-    }
 }
 
 /// How the network comes up.
@@ -135,15 +102,6 @@ impl NetMethod {
             NetMethod::None => "none",
         }
     }
-}
-
-/// `module.param=value` from the cmdline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModuleParam {
-    /// Module name, normalised (`-` → `_`).
-    pub module: String,
-    /// `param=value`, as finit_module wants it.
-    pub param: String,
 }
 
 /// Where the root filesystem comes from.
@@ -223,42 +181,6 @@ pub struct LivePlan {
     pub module: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveLayout {
-    Casper,
-    LiveBoot,
-    Archiso,
-    Linomad,
-    /// A plain NFS root, mounted read-write (Arch diskless).
-    None,
-}
-
-impl LiveLayout {
-    /// Where the distribution's userland looks for the boot medium (an
-    /// installer, live-config, archiso's services): the NFS export is
-    /// also mounted there. A path under /run lives in the initramfs's
-    /// /run, which moves into the new root; others are in the new root.
-    pub fn medium_path(self) -> Option<&'static str> {
-        match self {
-            LiveLayout::Casper => Some("/cdrom"),
-            LiveLayout::LiveBoot => Some("/run/live/medium"),
-            LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
-            // linomad's userland looks for no medium: its modules are the root.
-            LiveLayout::Linomad | LiveLayout::None => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveLayout::Casper => "casper",
-            LiveLayout::LiveBoot => "live-boot",
-            LiveLayout::Archiso => "archiso",
-            LiveLayout::Linomad => "linomad",
-            LiveLayout::None => "none",
-        }
-    }
-}
-
 /// The module that mounts NFS of this version (it pulls in `nfs` and the
 /// rest of the chain through modules.dep).
 pub fn nfs_module(version: NfsVersion) -> &'static str {
@@ -296,14 +218,6 @@ pub struct OverlayPlan {
     pub nfs_root: bool,
     /// More tmpfs options (`nr_inodes=`, `nr_blocks=` from `rd.overlay=tmpfs:…`).
     pub tmpfs_extra: Vec<String>,
-}
-
-/// tmpfs size for the overlay's upper layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverlaySize {
-    /// Percent of RAM (the default, 50, as live-boot).
-    Percent(u8),
-    Bytes(u64),
 }
 
 /// What PID 1 does after `FAILED at …`.
@@ -356,6 +270,15 @@ impl std::fmt::Display for PlanError {
 }
 
 impl std::error::Error for PlanError {}
+
+impl From<ConfigError> for PlanError {
+    fn from(e: ConfigError) -> Self {
+        PlanError {
+            param: e.param,
+            reason: e.reason,
+        }
+    }
+}
 
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
     PlanError {

@@ -8,7 +8,7 @@
 //! names, offered for every folder), then the rest as the `.module` file
 //! and as /proc/meminfo.
 use libfuzzer_sys::fuzz_target;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::{MacAddr, NetState, Proto};
 use netinit_core::{handoff, live, nfs};
 

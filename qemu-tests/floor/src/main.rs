@@ -21,7 +21,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_sys::kmod::{Finit, ModuleLoader};
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Linux, Mount, MountFlags};

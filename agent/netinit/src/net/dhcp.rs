@@ -393,7 +393,7 @@ mod tests {
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
     use netinit_core::dhcp::udp::UdpChecksum;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_sys::packet::Received;
     use netinit_sys::{Result as SysResult, SysError};
     use std::cell::RefCell;

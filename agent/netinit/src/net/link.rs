@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use std::net::Ipv4Addr;
 
 use netinit_core::config::IfName;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
 use netinit_sys::netlink::{LinkInfo, Netlink};
@@ -310,7 +310,7 @@ pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), S
 pub(crate) mod fake {
     //! A recording Netlink fake (youki style): queued link states, every call logged.
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::MacAddr;
     use std::net::Ipv4Addr;
 
@@ -614,7 +614,7 @@ mod tests {
     fn apply_never_removes_anything() {
         let mut nl = FakeNetlink::default();
         let lease = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 24,
             },
@@ -650,8 +650,8 @@ mod tests {
         );
     }
 
-    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::ipconf::Ipv4Cidr {
-        netinit_core::ipconf::Ipv4Cidr {
+    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::net::Ipv4Cidr {
+        netinit_core::net::Ipv4Cidr {
             addr: a.into(),
             prefix,
         }
@@ -661,7 +661,7 @@ mod tests {
     fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
         let mut nl = FakeNetlink::default();
         let mut state = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 32,
             },

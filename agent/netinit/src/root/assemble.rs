@@ -608,7 +608,7 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
 
     fn net() -> NetState {

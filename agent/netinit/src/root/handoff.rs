@@ -227,7 +227,7 @@ pub fn write<S: Files + Hostname>(
 mod tests {
     use super::super::assemble::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
     use netinit_core::plan::{NfsVersion, ResolvedRoot};
     use std::path::PathBuf;
