@@ -6,14 +6,13 @@
 //! size for four small commands.
 
 mod boot;
-mod check_kernel;
-mod cli;
-mod explain;
+mod cmd;
 mod keeper;
 mod log;
 mod net;
 mod pid1;
 mod root;
+mod shell;
 mod step;
 
 use std::process::ExitCode;
@@ -29,5 +28,5 @@ fn main() -> ExitCode {
     if rustix::process::getpid().is_init() {
         pid1::run(&args)
     }
-    cli::dispatch(&args)
+    cmd::dispatch(&args)
 }
