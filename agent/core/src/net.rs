@@ -86,11 +86,12 @@ pub enum Proto {
 }
 
 impl Proto {
-    /// The word klibc's `PROTO=` uses.
+    /// The word `netinit net --json` uses (klibc's `PROTO=` says `none`
+    /// for static; the hand-off writer has its own word).
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Dhcp => "dhcp",
-            Proto::Static => "none",
+            Proto::Static => "static",
         }
     }
 }
@@ -154,13 +155,7 @@ impl NetState {
         Json::object()
             .with("interface", self.interface.clone())
             .with("mac", self.mac.to_string())
-            .with(
-                "proto",
-                match self.proto {
-                    Proto::Dhcp => "dhcp",
-                    Proto::Static => "static",
-                },
-            )
+            .with("proto", self.proto.as_str())
             .with("address", self.address.to_string())
             .with("broadcast", self.broadcast)
             .with("gateway", self.gateway)
