@@ -41,8 +41,8 @@ pub enum LiveLayout {
     LiveBoot,
     Archiso,
     Linomad,
-    /// A plain NFS root, mounted read-write (Arch diskless).
-    None,
+    /// No live image: the NFS export is the root (Arch diskless).
+    Plain,
 }
 
 impl LiveLayout {
@@ -56,7 +56,7 @@ impl LiveLayout {
             LiveLayout::LiveBoot => Some("/run/live/medium"),
             LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
             // linomad's userland looks for no medium: its modules are the root.
-            LiveLayout::Linomad | LiveLayout::None => None,
+            LiveLayout::Linomad | LiveLayout::Plain => None,
         }
     }
 
@@ -66,7 +66,7 @@ impl LiveLayout {
             LiveLayout::LiveBoot => "live-boot",
             LiveLayout::Archiso => "archiso",
             LiveLayout::Linomad => "linomad",
-            LiveLayout::None => "none",
+            LiveLayout::Plain => "none",
         }
     }
 }
@@ -461,13 +461,12 @@ impl Config {
                 })
             }
             "netinit.layout" => {
-                use LiveLayout::*;
                 n.layout = Some(match need_value(p)? {
-                    "casper" => Casper,
-                    "live" | "live-boot" => LiveBoot,
-                    "archiso" => Archiso,
-                    "linomad" => Linomad,
-                    "none" => None,
+                    "casper" => LiveLayout::Casper,
+                    "live" | "live-boot" => LiveLayout::LiveBoot,
+                    "archiso" => LiveLayout::Archiso,
+                    "linomad" => LiveLayout::Linomad,
+                    "none" => LiveLayout::Plain,
                     v => {
                         return Err(err(
                             key,

@@ -452,7 +452,7 @@ mod tests {
             path: "/export/casper".into(),
             options: vec![],
             version: NfsVersion::V3,
-            server_from: "cmdline",
+            server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
         };

@@ -151,7 +151,7 @@ mod tests {
             path: "/export/root".into(),
             options: options.iter().map(|s| s.to_string()).collect(),
             version,
-            server_from: "cmdline",
+            server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
         }

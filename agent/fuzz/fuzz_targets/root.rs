@@ -79,6 +79,6 @@ fuzz_target!(|data: &[u8]| {
     let list = |_: &str| Some(listing.clone());
     let read = |_: &str| Some(rest.to_owned());
     if let Ok(images) = live::find_images(&plan.live, &list, &read) {
-        assert!(plan.live.layout == netinit_core::plan::LiveLayout::None || !images.is_empty());
+        assert!(plan.live.layout == netinit_core::plan::LiveLayout::Plain || !images.is_empty());
     }
 });

@@ -45,7 +45,7 @@ fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
-    if plan.network.method == NetMethod::None {
+    if plan.network.method == NetMethod::Off {
         return Err(StepError::new(
             Step::Link,
             "the network is off: no ip= method and no network root on the cmdline",

@@ -52,8 +52,8 @@ pub fn assemble<S: Mount + Loop + Files>(
     let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
     // under /run/netinit/nfs, so the export never sees a write.
-    let shared = plan.live.layout == LiveLayout::None && plan.overlay.nfs_root;
-    let plain = plan.live.layout == LiveLayout::None && !shared;
+    let shared = plan.live.layout == LiveLayout::Plain && plan.overlay.nfs_root;
+    let plain = plan.live.layout == LiveLayout::Plain && !shared;
     let nfs_target = if plain {
         newroot.to_path_buf()
     } else {

@@ -267,7 +267,7 @@ mod tests {
                 path: "/export".into(),
                 options: vec![],
                 version: NfsVersion::V3,
-                server_from: "cmdline",
+                server_from: netinit_core::plan::ServerSource::Cmdline,
                 options_from: Vec::new(),
                 refused: Vec::new(),
             },
