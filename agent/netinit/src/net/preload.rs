@@ -260,7 +260,7 @@ mod tests {
                 return Err(SysError {
                     call: "finit_module",
                     object: name.to_owned(),
-                    errno: 2,
+                    errno: netinit_core::errno::ENOENT,
                 });
             }
             Ok(())

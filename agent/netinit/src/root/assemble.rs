@@ -336,7 +336,7 @@ fn to_ram<S: Mount + Files>(
         };
         let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
             let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == 110 {
+            if e.errno == netinit_core::errno::ETIMEDOUT {
                 err.reason = format!(
                     "{} (copy deadline of {} s passed)",
                     err.reason,
@@ -587,7 +587,7 @@ pub(crate) mod fake {
                 return Err(SysError {
                     call: "copy",
                     object: from.display().to_string(),
-                    errno: 110,
+                    errno: netinit_core::errno::ETIMEDOUT,
                 });
             }
             Ok(size)
@@ -608,6 +608,7 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::FakeSys;
     use super::*;
+    use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
     use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
 
@@ -822,7 +823,7 @@ mod tests {
     #[test]
     fn each_nfs_attempt_has_its_own_cap() {
         let mut sys = FakeSys {
-            nfs_errors: vec![110, 110],
+            nfs_errors: vec![ETIMEDOUT, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -850,7 +851,7 @@ mod tests {
     #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
-            nfs_errors: vec![111, 110],
+            nfs_errors: vec![ECONNREFUSED, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -867,7 +868,7 @@ mod tests {
         );
 
         let mut sys = FakeSys {
-            nfs_errors: vec![13],
+            nfs_errors: vec![EACCES],
             ..Default::default()
         };
         let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
@@ -1028,7 +1029,7 @@ mod tests {
                         Duration::from_secs(5),
                     )
                     .unwrap_err();
-                assert_eq!(e.errno, 19);
+                assert_eq!(e.errno, netinit_core::errno::ENODEV);
                 assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
             },
         );

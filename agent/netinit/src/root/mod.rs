@@ -65,7 +65,7 @@ pub fn switch_root(
     }
     switch::check_newroot(&root.newroot).map_err(fail)?;
     switch::check_init(&root.newroot, &plan.init).map_err(|e| {
-        let hint = if e.errno == 2 {
+        let hint = if e.errno == netinit_core::errno::ENOENT {
             "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
         } else {
             "the new root's init cannot be executed"
