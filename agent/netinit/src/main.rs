@@ -14,6 +14,8 @@ mod pid1;
 mod root;
 mod shell;
 mod step;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 

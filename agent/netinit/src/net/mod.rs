@@ -64,11 +64,20 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
             crate::warn!(Step::Modules, "{e}");
         }
     };
-    let candidates = timed(Step::Link, || link::prepare(&mut nl, plan, &mut rescan))?;
+    let mut clock = netinit_sys::Linux;
+    let candidates = timed(Step::Link, || {
+        link::prepare(&mut nl, &mut clock, plan, &mut rescan)
+    })?;
     crate::shell::debug_break(plan, BreakPoint::Dhcp);
     let state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
-            static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)
+            static_ip::configure(
+                &mut nl,
+                &mut clock,
+                &mut netinit_sys::packet::RawArp,
+                plan,
+                &candidates,
+            )
         })?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{BootPlan, BreakPoint};
-use netinit_sys::mount::Linux;
+use netinit_sys::Linux;
 
 pub use assemble::Assembled;
 
