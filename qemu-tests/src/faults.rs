@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 
 use crate::lab::{Lab, SERVER};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 
 /// What the relay does to frames. Times count from the relay's start
 /// (the VM starts right after it).
