@@ -589,7 +589,7 @@ fn parse_root(value: &str) -> Result<RootParam, ConfigError> {
         "dhcp6" => {
             return Err(err(
                 "root",
-                "'dhcp6' needs DHCPv6, which netinit does not speak yet (use root=dhcp)",
+                "'dhcp6' needs DHCPv6's root-path, which netinit does not read yet (use root=dhcp ip=dhcp,dhcp6)",
             ));
         }
         _ => {}
