@@ -5,7 +5,7 @@
 //! packet socket is needed: the link-local address exists before any
 //! configuration.
 
-use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
+use std::net::Ipv6Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -181,7 +181,7 @@ impl Icmp6Socket {
 /// The DHCPv6 client socket of one NIC: UDP [::]:546 bound to the device.
 #[derive(Debug)]
 pub struct Dhcp6Socket {
-    sock: UdpSocket,
+    fd: OwnedFd,
     ifindex: u32,
     name: String,
 }
@@ -222,7 +222,7 @@ impl Dhcp6Socket {
             return Err(err("bind", last_errno()));
         }
         Ok(Dhcp6Socket {
-            sock: UdpSocket::from(fd),
+            fd,
             ifindex,
             name: name.to_owned(),
         })
@@ -230,31 +230,59 @@ impl Dhcp6Socket {
 
     /// Sends to All_DHCP_Relay_Agents_and_Servers (ff02::1:2) port 547.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
-        let to = SocketAddrV6::new(ALL_SERVERS, SERVER_PORT, 0, self.ifindex);
-        self.sock.send_to(payload, to).map(drop).map_err(|e| {
-            SysError::new(
+        let sa = sockaddr6(ALL_SERVERS, SERVER_PORT, self.ifindex);
+        // SAFETY: `payload` and `sa` are live for the call, lengths exact.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                0,
+                std::ptr::from_ref(&sa).cast(),
+                std::mem::size_of_val(&sa) as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            return Err(SysError::new(
                 "sendto",
                 format!("DHCPv6 on {}", self.name),
-                Errno::from_io_error(&e).unwrap_or(Errno::IO),
-            )
-        })
+                last_errno(),
+            ));
+        }
+        Ok(())
     }
 
     /// One datagram from a server port (547) if waiting.
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<(usize, Ipv6Addr)>> {
-        match self.sock.recv_from(buf) {
-            Ok((n, std::net::SocketAddr::V6(from))) if from.port() == SERVER_PORT => {
-                Ok(Some((n, *from.ip())))
-            }
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
-            Err(e) => Err(SysError::new(
-                "recvfrom",
-                format!("DHCPv6 on {}", self.name),
-                Errno::from_io_error(&e).unwrap_or(Errno::IO),
-            )),
+        // SAFETY: all-zero is a valid sockaddr_in6.
+        let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of_val(&from) as libc::socklen_t;
+        // SAFETY: `buf` and `from` are live for the call with the lengths given.
+        let n = unsafe {
+            libc::recvfrom(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                std::ptr::from_mut(&mut from).cast(),
+                &mut len,
+            )
+        };
+        if n < 0 {
+            return match last_errno() {
+                Errno::AGAIN | Errno::INTR => Ok(None),
+                e => Err(SysError::new(
+                    "recvfrom",
+                    format!("DHCPv6 on {}", self.name),
+                    e,
+                )),
+            };
         }
+        if u16::from_be(from.sin6_port) != SERVER_PORT {
+            return Ok(None);
+        }
+        let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+        Ok(Some((n, Ipv6Addr::from(from.sin6_addr.s6_addr))))
     }
 }
 
@@ -262,7 +290,7 @@ impl Dhcp6Socket {
 pub fn wait(icmp: &Icmp6Socket, dhcp: Option<&Dhcp6Socket>, timeout: Duration) {
     let mut fds = vec![PollFd::new(icmp.fd(), PollFlags::IN)];
     if let Some(d) = dhcp {
-        fds.push(PollFd::new(&d.sock, PollFlags::IN));
+        fds.push(PollFd::new(&d.fd, PollFlags::IN));
     }
     let ts = Timespec {
         tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
