@@ -51,6 +51,14 @@ pub fn prepare(
                 links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
             }
         }
+        if super::netdev::pending(plan, &links) {
+            // A slave that never shows up must not keep the bond from
+            // being made: halfway through the wait, take what is there.
+            let late = start.elapsed() >= timeout / 2;
+            if super::netdev::make(nl, plan, &links, late)? {
+                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+            }
+        }
         if !lo_done {
             lo_done = true;
             for lo in links.iter().filter(|l| l.loopback && !l.up) {
@@ -92,6 +100,11 @@ pub fn prepare(
             }
         }
     };
+    // Links the boot interface does not need (for another ip= word).
+    let mut links = links;
+    while super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, true)? {
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
     for want in &plan.network.ifnames {
         if !links.iter().any(|l| l.mac == Some(want.mac)) {
             warn!(
