@@ -156,7 +156,7 @@ pub(crate) fn nic(model: &'static str) -> NicSpec {
     NicSpec { model, live: true }
 }
 
-fn dead(model: &'static str) -> NicSpec {
+pub(crate) fn dead(model: &'static str) -> NicSpec {
     NicSpec { model, live: false }
 }
 
@@ -176,6 +176,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
     all.extend(crate::lease::scenarios());
+    all.extend(crate::l2_scenarios::all());
     all
 }
 
