@@ -413,10 +413,23 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             modules.push(m.to_owned());
         }
     }
+    let mut module_params = c.module_params.clone();
+    // Loading bonding makes a bond0 of its own unless told not to (dracut
+    // says the same); netinit makes the bonds the cmdline names.
+    if !network.bonds.is_empty()
+        && !module_params
+            .iter()
+            .any(|m| m.module == "bonding" && m.param.starts_with("max_bonds="))
+    {
+        module_params.push(ModuleParam {
+            module: "bonding".into(),
+            param: "max_bonds=0".into(),
+        });
+    }
     Ok(BootPlan {
         network,
         modules,
-        module_params: c.module_params.clone(),
+        module_params,
         root,
         live,
         overlay,
@@ -1364,6 +1377,7 @@ mod tests {
         let plan = p("bond vlan=bond0.7:bond0 rd.route=10.9.0.0/16:10.0.0.1 root=dhcp");
         assert_eq!(plan.network.device.as_deref(), Some("bond0"));
         assert_eq!(plan.modules, ["8021q", "bonding"]);
+        assert_eq!(plan.module_params[0].param, "max_bonds=0");
         assert_eq!(
             plan.network.routes[0].to_string(),
             "10.9.0.0/16 via 10.0.0.1"
