@@ -526,13 +526,13 @@ fn plan_network(
         more.push(plan_more(m, notes)?);
     }
     // A VLAN or bond is made to carry the boot: it is the boot interface
-    // unless an ip= word names one.
+    // unless an ip= word names one; a VLAN sits on top of a bond.
     if ip.device.is_none() {
         ip.device = c
-            .bonds
+            .vlans
             .first()
-            .map(|b| b.name.clone())
-            .or_else(|| c.vlans.first().map(|v| v.name.clone()));
+            .map(|v| v.name.clone())
+            .or_else(|| c.bonds.first().map(|b| b.name.clone()));
     }
     check_links(c, notes)?;
     let neednet = c.dracut.neednet.unwrap_or(false);
@@ -1373,9 +1373,9 @@ mod tests {
         let n = p("ip=eth0:dhcp ip=eth1:dhcp bootdev=eth1 root=dhcp").network;
         assert_eq!(n.device.as_deref(), Some("eth1"));
         assert_eq!(n.more[0].device, "eth0");
-        // A bond is the boot interface when no ip= names one; the modules come along.
+        // A VLAN (else a bond) is the boot interface when no ip= names one; the modules come along.
         let plan = p("bond vlan=bond0.7:bond0 rd.route=10.9.0.0/16:10.0.0.1 root=dhcp");
-        assert_eq!(plan.network.device.as_deref(), Some("bond0"));
+        assert_eq!(plan.network.device.as_deref(), Some("bond0.7"));
         assert_eq!(plan.modules, ["8021q", "bonding"]);
         assert_eq!(plan.module_params[0].param, "max_bonds=0");
         assert_eq!(
