@@ -4,7 +4,8 @@
 
 use std::net::Ipv4Addr;
 
-use crate::ipconf::{Ipv4Cidr, prefix_of};
+use crate::ipconf::prefix_of;
+use crate::net::Ipv4Cidr;
 
 /// `vlan=<name>:<parent>`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -180,7 +180,7 @@ pub fn more_and_routes(
                 .find(|(_, c)| r.gateway.is_some_and(|g| c.contains(g)))
                 .map_or(boot.ifindex, |(i, _)| *i),
         };
-        let dest = netinit_core::ipconf::Ipv4Cidr {
+        let dest = netinit_core::net::Ipv4Cidr {
             addr: r.dest.network(),
             prefix: r.dest.prefix,
         };
