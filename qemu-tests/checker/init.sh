@@ -152,6 +152,49 @@ if [ "$(arg managers)" = 1 ]; then
     check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
 fi
 
+# lab.netdev=KIND: networkd gets a .netdev for the VLAN or bond netinit made.
+want_netdev=$(arg netdev)
+if [ -n "$want_netdev" ]; then
+    check netdev "$(is grep -q "^Kind=$want_netdev" "/run/systemd/network/10-netinit-$DEVICE.netdev")" "no networkd .netdev of kind $want_netdev for $DEVICE"
+fi
+# lab.also=IFACE:ADDR: a second ip= word configured IFACE.
+also=$(arg also)
+if [ -n "$also" ]; then
+    check also "$(is sh -c "ip -4 addr show dev '${also%%:*}' | grep -q 'inet ${also#*:}/'")" "${also%%:*} does not have ${also#*:}"
+fi
+# lab.route=NET:GW: the rd.route= route, and no default route beside it.
+want_route=$(arg route)
+if [ -n "$want_route" ]; then
+    check route "$(is sh -c "ip route | grep -q '^${want_route%%:*} via ${want_route#*:} '")" "no route to ${want_route%%:*} via ${want_route#*:}: $(ip route | tr '\n' '|')"
+    check no_default "$(is sh -c '! ip route | grep -q ^default')" "a default route: $(ip route | tr '\n' '|')"
+fi
+# lab.failover=SLAVE (a bond): the lab takes SLAVE's link down once this
+# prints; the bond moves to another slave and a file read from the NFS
+# root after dropping the page cache has the checksum it had before.
+failover=$(arg failover)
+if [ -n "$failover" ]; then
+    bonding=/sys/class/net/$DEVICE/bonding
+    big=/bin/busybox
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    want=$(md5sum "$big" | cut -d' ' -f1)
+    was=$(cat "$bonding/active_slave")
+    check active_slave "$(is test "$was" = "$failover")" "active slave is '$was', want $failover"
+    echo "NETINIT-FAILOVER ready: active slave $was"
+    i=0
+    while [ "$(cat "$bonding/active_slave")" = "$was" ] && [ "$i" -lt 60 ]; do
+        sleep 1
+        i=$((i + 1))
+    done
+    now=$(cat "$bonding/active_slave")
+    echo 3 > /proc/sys/vm/drop_caches
+    got=$(md5sum "$big" | cut -d' ' -f1)
+    check failover "$(is test -n "$now" -a "$now" != "$was")" "active slave still '$now' after $i s"
+    check failover_carrier "$(is test "$(cat "/sys/class/net/$was/carrier")" = 0)" "$was still has carrier"
+    check failover_checksum "$(is test -n "$want" -a "$got" = "$want")" "$big read $want before, $got after"
+    echo "NETINIT-INFO failover: $was -> $now after $i s, $big $got"
+fi
+
 # lab.lease_until=N: until N s of uptime, every 5 s, the address is still
 # there and the NFS root still reads, while the lease keeper renews.
 keeper_running() {

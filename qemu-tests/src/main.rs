@@ -10,6 +10,7 @@ mod faults;
 mod forms_scenarios;
 mod itools;
 mod kernel;
+mod l2_scenarios;
 mod lab;
 mod lease;
 mod pkg_scenarios;
@@ -195,7 +196,7 @@ fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), Str
             "--kver",
             &k.kver,
             "--modules",
-            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
+            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net,bonding,8021q",
             "--agent",
         ])
         .arg(&agent)
@@ -446,6 +447,7 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
                 .filter(|_| n == 0)
                 .map(|f| faults::carrier_flaps(&f))
                 .unwrap_or_default(),
+            off_when: l2_scenarios::link_off_trigger(s.name).filter(|_| n == 0),
         })
         .collect()
 }

@@ -16,6 +16,7 @@ use std::net::Ipv4Addr;
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
 use crate::net::MacAddr;
+use crate::netdev::{Bond, StaticRoute, Vlan, check_ifname, parse_bond, parse_route, parse_vlan};
 use crate::size::{OverlaySize, parse_size};
 
 /// A cmdline parameter that does not parse.
@@ -231,6 +232,14 @@ pub struct Config {
     /// initramfs-tools' `break=` and `netinit.break=`: rescue shells
     /// before these steps.
     pub breaks: Vec<BreakPoint>,
+    /// More `ip=` words, each naming another interface than `ip`'s.
+    pub more_ips: Vec<IpParam>,
+    /// dracut `bootdev=`: which `ip=` interface is the boot one.
+    pub bootdev: Option<String>,
+    /// dracut `vlan=`, `bond=`, `rd.route=` (repeatable).
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    pub routes: Vec<StaticRoute>,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -292,8 +301,35 @@ impl Config {
                 self.ip_frommedia = true;
             }
             "ip" => {
-                self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?);
+                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
                 self.ip_frommedia = false;
+                // dracut: one ip= per interface; a word for the same (or
+                // no) interface replaces the earlier one.
+                match (
+                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
+                    &new.device,
+                ) {
+                    (Some(old), Some(dev)) if old != dev => {
+                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
+                        self.more_ips.push(new);
+                    }
+                    _ => self.ip = Some(new),
+                }
+            }
+            "bootdev" => {
+                let v = need_value(p)?;
+                check_ifname(v).map_err(|r| err(key, r))?;
+                self.bootdev = Some(v.to_owned());
+            }
+            "vlan" => {
+                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
+                self.vlans.retain(|o| o.name != v.name);
+                self.vlans.push(v);
+            }
+            "bond" => {
+                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
+                self.bonds.retain(|o| o.name != b.name);
+                self.bonds.push(b);
             }
             // The upper-case words are how older Ubuntu netboot pages spell
             // them: the kernel hands unknown KEY=value words to init as
@@ -429,6 +465,10 @@ impl Config {
                 self.notes.push(format!(
                     "{key}= is accepted and has no effect (netinit sets the address and route itself, without waiting for them)"
                 ));
+            }
+            "rd.route" => {
+                let r = parse_route(need_value(p)?).map_err(|r| err(key, r))?;
+                self.routes.push(r);
             }
             "rd.retry" => d.retry = Some(secs(86_400, 1)?),
             "rd.neednet" => d.neednet = Some(switch(p)?),
@@ -1583,7 +1623,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break", "vlan", "bond", "rd.route", "bootdev"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

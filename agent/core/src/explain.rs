@@ -30,7 +30,58 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
         .with("peerdns", n.peerdns)
-        .with("ipv6", n.ipv6.map(|m| m.as_str()));
+        .with("ipv6", n.ipv6.map(|m| m.as_str()))
+        .with(
+            "vlans",
+            n.vlans
+                .iter()
+                .map(|v| {
+                    Json::object()
+                        .with("name", v.name.clone())
+                        .with("parent", v.parent.clone())
+                        .with("id", u32::from(v.id))
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "bonds",
+            n.bonds
+                .iter()
+                .map(|b| {
+                    Json::object()
+                        .with("name", b.name.clone())
+                        .with("slaves", b.slaves.clone())
+                        .with("options", b.option_words())
+                        .with("mtu", b.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "routes",
+            n.routes
+                .iter()
+                .map(|r| {
+                    Json::object()
+                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
+                        .with("gateway", r.gateway)
+                        .with("device", r.device.clone())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "more",
+            n.more
+                .iter()
+                .map(|m| {
+                    Json::object()
+                        .with("device", m.device.clone())
+                        .with("method", m.method.as_str())
+                        .with("address", m.address.map(|a| a.to_string()))
+                        .with("gateway", m.gateway)
+                        .with("mtu", m.mtu)
+                })
+                .collect::<Vec<_>>(),
+        );
     let root = root_json(plan.root.as_ref());
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
@@ -150,6 +201,32 @@ pub fn describe(plan: &BootPlan) -> String {
             }
         };
         line(&mut out, "ipv6", &format!("{how}, after DAD"));
+    }
+    for b in &n.bonds {
+        let opts = b.option_words().join(",");
+        line(
+            &mut out,
+            "bond",
+            &format!("{} over {} ({opts})", b.name, b.slaves.join(",")),
+        );
+    }
+    for v in &n.vlans {
+        line(
+            &mut out,
+            "vlan",
+            &format!("{} on {}, id {}", v.name, v.parent, v.id),
+        );
+    }
+    for m in &n.more {
+        let addr = m.address.map(|a| format!(" {a}")).unwrap_or_default();
+        line(
+            &mut out,
+            "also",
+            &format!("{} {}{addr}", m.device, m.method.as_str()),
+        );
+    }
+    for r in &n.routes {
+        line(&mut out, "route", &r.to_string());
     }
     for i in &n.ifnames {
         line(

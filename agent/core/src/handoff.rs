@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use crate::net::{NetState, Proto};
+use crate::netdev::{Bond, Vlan};
 use crate::plan::ResolvedRoot;
 
 /// klibc's quoting: single quotes, with `'` and `!` escaped git-style.
@@ -271,6 +272,188 @@ pub fn netplan_yaml(s: &NetState) -> String {
         }
     }
     out
+}
+
+/// The bond and VLAN under a boot interface that netinit made: the VLAN
+/// (if the interface is one), then the bond (the interface, or the
+/// VLAN's parent). Empty for a plain NIC.
+pub fn lower_links<'a>(
+    iface: &str,
+    vlans: &'a [Vlan],
+    bonds: &'a [Bond],
+) -> (Option<&'a Vlan>, Option<&'a Bond>) {
+    let vlan = vlans.iter().find(|v| v.name == iface);
+    let under = vlan.map_or(iface, |v| v.parent.as_str());
+    (vlan, bonds.iter().find(|b| b.name == under))
+}
+
+/// systemd-networkd files for a boot interface that is a VLAN or a bond,
+/// as (file name, text): the `.netdev`s that name what netinit made
+/// (networkd adopts a netdev that already exists and keeps it up), the
+/// lower links' `.network`s, and the boot interface's own unit matched
+/// by name, since a bond's slaves and a VLAN's parent share its MAC.
+pub fn networkd_links(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Vec<(String, String)> {
+    let (vlan, bond) = lower_links(&s.interface, vlans, bonds);
+    if vlan.is_none() && bond.is_none() {
+        return Vec::new();
+    }
+    let head = "# written by netinit: the root filesystem rides on this link.\n";
+    let mut out = Vec::new();
+    let mut unit = |name: &str, ext: &str, body: String| {
+        out.push((format!("10-netinit-{name}.{ext}"), format!("{head}{body}")));
+    };
+    if let Some(b) = bond {
+        let mut dev = format!("[NetDev]\nName={}\nKind=bond\n\n[Bond]\n", b.name);
+        for o in &b.options {
+            let text = o.to_string();
+            let v = text.split_once('=').map_or("", |x| x.1);
+            let key = match o.name {
+                "mode" => "Mode",
+                "miimon" => "MIIMonitorSec",
+                "updelay" => "UpDelaySec",
+                "downdelay" => "DownDelaySec",
+                "lacp_rate" => "LACPTransmitRate",
+                "xmit_hash_policy" => "TransmitHashPolicy",
+                "ad_select" => "AdSelect",
+                "fail_over_mac" => "FailOverMACPolicy",
+                "min_links" => "MinLinks",
+                "primary_reselect" => "PrimaryReselectPolicy",
+                "arp_interval" => "ARPIntervalSec",
+                "arp_validate" => "ARPValidate",
+                "arp_all_targets" => "ARPAllTargets",
+                "arp_ip_target" => "ARPIPTargets",
+                _ => continue,
+            };
+            let v = match o.name {
+                "miimon" | "updelay" | "downdelay" | "arp_interval" => format!("{v}ms"),
+                "arp_ip_target" => v.replace(';', " "),
+                _ => v.to_owned(),
+            };
+            let _ = writeln!(dev, "{key}={v}");
+        }
+        if let Some(m) = b.mtu {
+            let _ = write!(dev, "\n[Link]\nMTUBytes={m}\n");
+        }
+        unit(&b.name, "netdev", dev);
+        let primary = b.options.iter().find_map(|o| match &o.value {
+            crate::netdev::BondValue::Link(l) => Some(l.as_str()),
+            _ => None,
+        });
+        for sl in &b.slaves {
+            let mut body = format!("[Match]\nName={sl}\n\n[Network]\nBond={}\n", b.name);
+            if primary == Some(sl.as_str()) {
+                body.push_str("PrimarySlave=yes\n");
+            }
+            unit(sl, "network", body);
+        }
+    }
+    if let Some(v) = vlan {
+        unit(
+            &v.name,
+            "netdev",
+            format!(
+                "[NetDev]\nName={}\nKind=vlan\n\n[VLAN]\nId={}\n",
+                v.name, v.id
+            ),
+        );
+        let mut body = format!(
+            "[Match]\nName={}\n\n[Network]\nVLAN={}\nKeepConfiguration=yes\nIgnoreCarrierLoss=yes\n",
+            v.parent, v.name
+        );
+        if bond.is_none() {
+            body.push_str("LinkLocalAddressing=no\n");
+        }
+        unit(&v.parent, "network", body);
+    }
+    let main = networkd_unit(s).replacen(
+        &format!("MACAddress={}", s.mac),
+        &format!("Name={}", s.interface),
+        1,
+    );
+    out.push((format!("10-netinit-{}.network", s.interface), main));
+    out
+}
+
+/// netplan for a boot interface that is a VLAN or a bond: the slaves or
+/// parent under `ethernets`, the bond under `bonds`, the VLAN under
+/// `vlans`, the boot interface `critical` with its address as
+/// [`netplan_yaml`] writes it. `None` for a plain NIC.
+pub fn netplan_links_yaml(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Option<String> {
+    let (vlan, bond) = lower_links(&s.interface, vlans, bonds);
+    if vlan.is_none() && bond.is_none() {
+        return None;
+    }
+    // The address part of the plain rendering, re-indented under its new key.
+    let plain = netplan_yaml(s);
+    let addr_part = plain
+        .split_once("      critical: true\n")
+        .map_or("", |x| x.1);
+    let mut out = format!(
+        "# written by netinit: {} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n",
+        s.interface.replace(char::is_control, "?")
+    );
+    let ethernets: Vec<&str> = match (bond, vlan) {
+        (Some(b), _) => b.slaves.iter().map(String::as_str).collect(),
+        (None, Some(v)) => vec![v.parent.as_str()],
+        (None, None) => Vec::new(),
+    };
+    for e in ethernets {
+        let _ = writeln!(out, "    {}: {{}}", yaml_key(e));
+    }
+    let boot = |out: &mut String| {
+        out.push_str("      critical: true\n");
+        out.push_str(addr_part);
+    };
+    if let Some(b) = bond {
+        let _ = write!(
+            out,
+            "  bonds:\n    {}:\n      interfaces: [",
+            yaml_key(&b.name)
+        );
+        let sl: Vec<String> = b.slaves.iter().map(|x| yaml_key(x)).collect();
+        let _ = writeln!(out, "{}]", sl.join(", "));
+        let params: Vec<String> = b
+            .options
+            .iter()
+            .filter_map(|o| {
+                let text = o.to_string();
+                let (k, v) = text.split_once('=')?;
+                let key = match k {
+                    "mode" | "primary" => k.to_owned(),
+                    "miimon" => "mii-monitor-interval".to_owned(),
+                    "lacp_rate" => "lacp-rate".to_owned(),
+                    "xmit_hash_policy" => "transmit-hash-policy".to_owned(),
+                    "updelay" => "up-delay".to_owned(),
+                    "downdelay" => "down-delay".to_owned(),
+                    "min_links" => "min-links".to_owned(),
+                    "ad_select" => "ad-select".to_owned(),
+                    _ => return None,
+                };
+                Some(format!("        {key}: \"{v}\"\n"))
+            })
+            .collect();
+        if !params.is_empty() {
+            out.push_str("      parameters:\n");
+            out.extend(params);
+        }
+        if let Some(m) = b.mtu {
+            let _ = writeln!(out, "      mtu: {m}");
+        }
+        if vlan.is_none() {
+            boot(&mut out);
+        }
+    }
+    if let Some(v) = vlan {
+        let _ = write!(
+            out,
+            "  vlans:\n    {}:\n      id: {}\n      link: {}\n",
+            yaml_key(&v.name),
+            v.id,
+            yaml_key(&v.parent)
+        );
+        boot(&mut out);
+    }
+    Some(out)
 }
 
 /// A YAML mapping key for an interface name: plain when it is ordinary,
@@ -764,6 +947,55 @@ mod tests {
             yaml_as_json(&netplan_yaml(&static_state())),
             r#"{"network": {"ethernets": {"eth0": {"addresses": ["10.77.0.100/24"], "critical": true, "match": {"macaddress": "52:54:00:12:34:56"}, "nameservers": {"addresses": ["10.77.0.2"]}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "version": 2}}"#
         );
+    }
+
+    #[test]
+    fn bond_and_vlan_hand_off() {
+        use crate::netdev::{parse_bond, parse_vlan};
+        let bonds = [parse_bond(Some(
+            "bond0:eth0,eth1:mode=active-backup,miimon=100,primary=eth1",
+        ))
+        .unwrap()];
+        let vlans = [parse_vlan("bond0.100:bond0").unwrap()];
+        let mut s = dhcp_state();
+        s.interface = "bond0.100".into();
+        let files = networkd_links(&s, &vlans, &bonds);
+        let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "10-netinit-bond0.netdev",
+                "10-netinit-eth0.network",
+                "10-netinit-eth1.network",
+                "10-netinit-bond0.100.netdev",
+                "10-netinit-bond0.network",
+                "10-netinit-bond0.100.network"
+            ]
+        );
+        assert!(files[0].1.ends_with("[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=active-backup\nMIIMonitorSec=100ms\n"), "{}", files[0].1);
+        assert!(files[2].1.ends_with("Bond=bond0\nPrimarySlave=yes\n"));
+        assert!(files[3].1.ends_with("[VLAN]\nId=100\n"));
+        assert!(
+            files[4]
+                .1
+                .contains("[Match]\nName=bond0\n\n[Network]\nVLAN=bond0.100\n")
+        );
+        assert!(files[5].1.contains("[Match]\nName=bond0.100\n"));
+        assert!(!files[5].1.contains("MACAddress"));
+        assert_eq!(
+            yaml_as_json(&netplan_links_yaml(&s, &vlans, &bonds).unwrap()),
+            r#"{"network": {"bonds": {"bond0": {"interfaces": ["eth0", "eth1"], "parameters": {"mii-monitor-interval": "100", "mode": "active-backup", "primary": "eth1"}}}, "ethernets": {"eth0": {}, "eth1": {}}, "version": 2, "vlans": {"bond0.100": {"critical": true, "dhcp-identifier": "mac", "dhcp4": true, "id": 100, "link": "bond0"}}}}"#
+        );
+        // A bond as the boot interface, statically: the address goes on the bond.
+        let mut st = static_state();
+        st.interface = "bond0".into();
+        assert_eq!(
+            yaml_as_json(&netplan_links_yaml(&st, &[], &bonds).unwrap()),
+            r#"{"network": {"bonds": {"bond0": {"addresses": ["10.77.0.100/24"], "critical": true, "interfaces": ["eth0", "eth1"], "nameservers": {"addresses": ["10.77.0.2"]}, "parameters": {"mii-monitor-interval": "100", "mode": "active-backup", "primary": "eth1"}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "ethernets": {"eth0": {}, "eth1": {}}, "version": 2}}"#
+        );
+        // A plain NIC: nothing beyond the usual files.
+        assert!(networkd_links(&dhcp_state(), &vlans, &bonds).is_empty());
+        assert!(netplan_links_yaml(&dhcp_state(), &vlans, &bonds).is_none());
     }
 
     proptest! {

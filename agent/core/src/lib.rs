@@ -26,6 +26,7 @@ pub mod keeper;
 pub mod kmod;
 pub mod live;
 pub mod net;
+pub mod netdev;
 pub mod netlink;
 pub mod netname;
 pub mod nfs;

@@ -24,6 +24,7 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_EXCL: u16 = 0x200;
 
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
@@ -33,6 +34,12 @@ const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MAX_MTU: u16 = 51;
+const IFLA_LINK: u16 = 5;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_VLAN_ID: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
@@ -163,6 +170,73 @@ impl Builder {
         self.0[..4].copy_from_slice(&len);
         self.0
     }
+}
+
+/// One rtattr, padded: a nest's payload is a run of these.
+fn rtattr(kind: u16, data: &[u8]) -> Vec<u8> {
+    Builder(Vec::new()).attr(kind, data).0
+}
+
+/// `IFLA_IFNAME` + `IFLA_LINKINFO { KIND, DATA }`: a new link of `kind`.
+fn new_link(seq: u32, name: &str, kind: &str, data: &[u8]) -> Builder {
+    let mut z = name.as_bytes().to_vec();
+    z.push(0);
+    let mut info = rtattr(IFLA_INFO_KIND, kind.as_bytes());
+    info.extend(rtattr(IFLA_INFO_DATA, data));
+    Builder::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq)
+        .bytes(&ifinfo(0, 0, 0))
+        .attr(IFLA_IFNAME, &z)
+        .attr(IFLA_LINKINFO, &info)
+}
+
+/// `ip link add link PARENT name NAME type vlan id ID`.
+pub fn new_vlan(seq: u32, name: &str, parent: u32, id: u16) -> Vec<u8> {
+    new_link(seq, name, "vlan", &rtattr(IFLA_VLAN_ID, &id.to_ne_bytes()))
+        .attr(IFLA_LINK, &parent.to_ne_bytes())
+        .finish()
+}
+
+/// `ip link add NAME type bond OPTIONS…`; `primary` is the index of the
+/// `primary=` slave.
+pub fn new_bond(seq: u32, bond: &crate::netdev::Bond, primary: Option<u32>) -> Vec<u8> {
+    use crate::netdev::{BondValue, Width, bond_option};
+    let mut data = Vec::new();
+    for o in &bond.options {
+        let Some(&(_, attr, width, _)) = bond_option(o.name) else {
+            continue;
+        };
+        match &o.value {
+            BondValue::Num(n) => data.extend(match width {
+                Width::U8 => rtattr(attr, &[*n as u8]),
+                Width::U32 => rtattr(attr, &n.to_ne_bytes()),
+            }),
+            BondValue::Link(_) => {
+                if let Some(i) = primary {
+                    data.extend(rtattr(attr, &i.to_ne_bytes()));
+                }
+            }
+            BondValue::Addrs(a) => {
+                let mut nest = Vec::new();
+                for (i, ip) in a.iter().enumerate() {
+                    nest.extend(rtattr(i as u16, &ip.octets()));
+                }
+                data.extend(rtattr(attr, &nest));
+            }
+        }
+    }
+    let mut b = new_link(seq, &bond.name, "bond", &data);
+    if let Some(m) = bond.mtu {
+        b = b.attr(IFLA_MTU, &u32::from(m).to_ne_bytes());
+    }
+    b.finish()
+}
+
+/// `ip link set INDEX master MASTER` (the slave must be down).
+pub fn set_master(seq: u32, index: u32, master: u32) -> Vec<u8> {
+    Builder::new(RTM_NEWLINK, NLM_F_ACK, seq)
+        .bytes(&ifinfo(index, 0, 0))
+        .attr(IFLA_MASTER, &master.to_ne_bytes())
+        .finish()
 }
 
 /// ifinfomsg: family, pad, type, index, flags, change.
@@ -539,6 +613,52 @@ mod tests {
         assert_eq!(u32_at(&m, 20), Some(3)); // index
         assert_eq!(u32_at(&m, 24), Some(IFF_UP)); // flags
         assert_eq!(u32_at(&m, 28), Some(IFF_UP)); // change mask: only IFF_UP
+    }
+
+    fn attr_list(b: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        attrs(b).map(|(t, d)| (t, d.to_vec())).collect()
+    }
+
+    #[test]
+    fn vlan_bond_and_master_nest_their_link_info() {
+        let m = new_vlan(1, "eth0.100", 2, 100);
+        assert_eq!(u32_at(&m, 0), Some(m.len() as u32));
+        assert_eq!(
+            u16_at(&m, 6),
+            Some(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        );
+        let top = attr_list(&m[32..]);
+        assert_eq!(top[0], (IFLA_IFNAME, b"eth0.100\0".to_vec()));
+        assert_eq!(top[2], (IFLA_LINK, 2u32.to_ne_bytes().to_vec()));
+        let info = attr_list(&top[1].1);
+        assert_eq!(info[0], (IFLA_INFO_KIND, b"vlan".to_vec()));
+        assert_eq!(
+            attr_list(&info[1].1),
+            [(IFLA_VLAN_ID, 100u16.to_ne_bytes().to_vec())]
+        );
+        let bond = crate::netdev::parse_bond(Some(
+            "bond0:eth0,eth1:mode=active-backup,miimon=100,primary=eth1,arp_ip_target=10.0.0.1;10.0.0.2:9000",
+        ))
+        .unwrap();
+        let m = new_bond(1, &bond, Some(4));
+        let top = attr_list(&m[32..]);
+        assert_eq!(top[2], (IFLA_MTU, 9000u32.to_ne_bytes().to_vec()));
+        let info = attr_list(&top[1].1);
+        assert_eq!(info[0], (IFLA_INFO_KIND, b"bond".to_vec()));
+        let data = attr_list(&info[1].1);
+        assert_eq!(data[0], (1, vec![1])); // mode, a u8
+        assert_eq!(data[1], (3, 100u32.to_ne_bytes().to_vec())); // miimon
+        assert_eq!(data[2], (11, 4u32.to_ne_bytes().to_vec())); // primary's index
+        assert_eq!(
+            attr_list(&data[3].1),
+            [(0, vec![10, 0, 0, 1]), (1, vec![10, 0, 0, 2])]
+        );
+        let m = set_master(1, 3, 7);
+        assert_eq!(u32_at(&m, 20), Some(3));
+        assert_eq!(
+            attr_list(&m[32..]),
+            [(IFLA_MASTER, 7u32.to_ne_bytes().to_vec())]
+        );
     }
 
     #[test]

@@ -931,3 +931,43 @@ fn dual_stack_goes_on_over_ipv4_when_ipv6_fails() {
     assert!(j["ipv6"].is_null(), "{j}");
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn several_ip_words_and_a_static_route_to_a_second_subnet() {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(&srv, &["--dhcp-option=option:router,10.99.0.1"]);
+    // eth1's far end also holds 10.66.0.1, reached only through a route.
+    let far = lab.wire("eth1", MAC1, "10.88.0.1");
+    sh(&["ip", "-n", &far, "addr", "add", "10.66.0.1/32", "dev", "lo"]);
+    sh(&["ip", "-n", &far, "link", "set", "lo", "up"]);
+    let j = lab
+        .json("ip=eth0:dhcp ip=10.88.0.5:::24::eth1:off rd.route=10.66.0.0/24:10.88.0.1 root=dhcp");
+    assert_eq!(j["interface"], "eth0");
+    let addrs = lab.ip_json(&["addr", "show", "eth1"]);
+    assert!(
+        addrs[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["local"] == "10.88.0.5" && a["prefixlen"] == 24),
+        "{addrs}"
+    );
+    // The route picked eth1 by its gateway's subnet; the default stays on eth0.
+    let route = lab.ip_json(&["route", "show", "10.66.0.0/24"]);
+    assert_eq!(route[0]["gateway"], "10.88.0.1", "{route}");
+    assert_eq!(route[0]["dev"], "eth1", "{route}");
+    let default = lab.ip_json(&["route", "show", "default"]);
+    assert_eq!(default[0]["dev"], "eth0", "{default}");
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.client(),
+        "ping",
+        "-c1",
+        "-W2",
+        "10.66.0.1",
+    ]);
+}

@@ -6,6 +6,7 @@
 pub mod dhcp;
 pub mod link;
 pub mod modules;
+pub mod netdev;
 pub mod preload;
 pub mod static_ip;
 pub mod v6;
@@ -114,6 +115,7 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
         Step::Dhcp
     };
     info!(step, "{}", describe(&state));
+    netdev::more_and_routes(&mut nl, plan, &state)?;
     Ok(state)
 }
 

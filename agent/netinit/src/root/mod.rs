@@ -40,7 +40,15 @@ pub fn assemble(
     let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
-        handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
+        let mut wrote =
+            handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())?;
+        wrote.extend(handoff::write_links(
+            &mut sys,
+            net,
+            &plan.network,
+            &assembled.newroot,
+        )?);
+        Ok::<_, StepError>(wrote)
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
     Ok(assembled)
