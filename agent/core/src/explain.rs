@@ -61,6 +61,29 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 Json::Null
             },
         );
+    let transport = match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with("kind", r.kind.as_str())
+            .with("source", Json::Null),
+    };
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -81,6 +104,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .collect::<Vec<_>>(),
         )
         .with("root", root)
+        .with("transport", transport)
         .with("live", live)
         .with(
             "overlay",
@@ -168,6 +192,22 @@ pub fn describe(plan: &BootPlan) -> String {
     let r = &plan.root;
     let root = match r.kind {
         RootKind::None => "none (no network root on the cmdline)".to_owned(),
+        RootKind::Http => match &plan.fetch {
+            Some(f) => {
+                let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+                let check = match f.sha256 {
+                    Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+                    None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
+                };
+                format!(
+                    "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+                    f.source.as_str().trim_end_matches(['=', ':']),
+                    urls.join(" then "),
+                    f.conns
+                )
+            }
+            None => "HTTP".to_owned(),
+        },
         RootKind::Nfs => {
             let server = match (r.server, r.server_source) {
                 (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),
@@ -204,11 +244,12 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
-        line(
-            &mut out,
-            "medium",
-            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
-        );
+        let at = if r.kind == RootKind::Http {
+            "the fetched image (an ISO mounted, or its tmpfs) at /run/netinit/http"
+        } else {
+            "the NFS export at /run/netinit/nfs"
+        };
+        line(&mut out, "medium", &format!("{at}, also at {m}"));
     }
     if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
         let toram = if plan.toram {

@@ -22,6 +22,8 @@ pub struct BootPlan {
     /// `module.param=value` words from the cmdline, for finit_module.
     pub module_params: Vec<ModuleParam>,
     pub root: RootPlan,
+    /// The image over HTTP, when the root is [`RootKind::Http`].
+    pub fetch: Option<crate::fetch::FetchPlan>,
     pub live: LivePlan,
     pub overlay: OverlayPlan,
     /// Copy the live image(s) into RAM before mounting (`toram`).
@@ -170,6 +172,8 @@ pub struct RootPlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
     Nfs,
+    /// An image fetched over HTTP into RAM (see [`crate::fetch`]).
+    Http,
     None,
 }
 
@@ -177,6 +181,7 @@ impl RootKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RootKind::Nfs => "nfs",
+            RootKind::Http => "http",
             RootKind::None => "none",
         }
     }
@@ -278,6 +283,9 @@ pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     if plan.root.kind == RootKind::Nfs {
         out.extend(["nfs", nfs_module(plan.root.nfs_version)]);
     }
+    if plan.root.kind == RootKind::Http {
+        return vec!["loop", "isofs", "squashfs", "overlay"];
+    }
     if plan.live.layout != LiveLayout::None {
         out.extend(["loop", "squashfs", "overlay"]);
     } else if plan.overlay.nfs_root {
@@ -372,12 +380,33 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
-    let (root, live) = plan_root(c, &mut notes)?;
+    let fetch = crate::fetch::plan_fetch(
+        &c.http,
+        c.archisobasedir.as_deref(),
+        c.live_media_path.as_deref(),
+        &mut notes,
+    )?;
+    let (root, live, fetch) = match fetch {
+        Some((f, live)) => {
+            let root = RootPlan {
+                kind: RootKind::Http,
+                ..no_root()
+            };
+            (root, live, Some(f))
+        }
+        None => {
+            let (root, live) = plan_root(c, &mut notes)?;
+            (root, live, None)
+        }
+    };
     let network = plan_network(c, root.kind, &mut notes)?;
-    if root.kind == RootKind::Nfs && network.method == NetMethod::None {
+    if root.kind != RootKind::None && network.method == NetMethod::None {
         return Err(err(
             "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
+            format!(
+                "the network is off (ip=off/none) but the root is on {}",
+                root.kind.as_str().to_ascii_uppercase()
+            ),
         ));
     }
     if c.toram && live.layout == LiveLayout::None {
@@ -390,6 +419,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         modules: c.netinit.modules.clone(),
         module_params: c.module_params.clone(),
         root,
+        fetch,
         live,
         overlay,
         toram: c.toram,
@@ -488,7 +518,7 @@ fn plan_network(
     let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
         // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
         (false, _, _) => {
-            if root == RootKind::Nfs || neednet {
+            if root != RootKind::None || neednet {
                 NetMethod::Dhcp
             } else {
                 NetMethod::None

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod host;
+pub mod http;
 pub mod kmod;
 pub mod lease;
 pub mod loopdev;

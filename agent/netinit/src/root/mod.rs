@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod fetch;
 pub mod handoff;
 
 use std::convert::Infallible;
@@ -39,7 +40,17 @@ pub fn assemble(
         }
     };
     crate::pid1::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    let assembled = match &plan.fetch {
+        Some(f) => fetch::assemble(
+            &mut sys,
+            &netinit_sys::http::Tcp,
+            plan,
+            f,
+            newroot,
+            &mut ensure,
+        )?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?,
+    };
     crate::pid1::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
