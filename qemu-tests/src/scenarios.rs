@@ -175,6 +175,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::pkg_scenarios::all());
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
+    all.extend(crate::http_scenarios::all());
     all.extend(crate::lease::scenarios());
     all
 }

@@ -49,6 +49,10 @@ struct Response<S> {
     body_start: Vec<u8>,
 }
 
+/// Which URL (index in the list, after redirects) served, its open
+/// response, and the image's size.
+type Probed<S> = (usize, Url, Response<S>, u64);
+
 fn addr(url: &Url) -> SocketAddrV4 {
     SocketAddrV4::new(url.host, url.port)
 }
@@ -94,7 +98,7 @@ fn get<C: Connect>(
 
 /// The first URL that answers with the image, following up to three
 /// redirects to other http:// URLs. Logs why each other one was skipped.
-fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<(Url, Response<C::Stream>, u64), StepError> {
+fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<Probed<C::Stream>, StepError> {
     let mut why = Vec::new();
     for (i, first) in urls.iter().enumerate() {
         let mut url = first.clone();
@@ -103,7 +107,7 @@ fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<(Url, Response<C::Stream>,
         loop {
             match get(net, &url, Some((0, None))) {
                 Ok(r) if matches!(r.head.status, 200 | 206) => match r.head.total() {
-                    Some(total) => return Ok((url, r, total)),
+                    Some(total) => return Ok((i, url, r, total)),
                     None => {
                         why.push(format!("{url}: no Content-Length"));
                         break;
@@ -271,14 +275,11 @@ where
     C::Stream: Send,
     K: Sink,
 {
-    let (url, first, total) = probe(net, &plan.urls)?;
-    let which = if url == plan.urls[0] {
+    let (i, url, first, total) = probe(net, &plan.urls)?;
+    let which = if i == 0 {
         "the image's URL".to_owned()
     } else {
-        format!(
-            "mirror {}",
-            plan.urls.iter().position(|u| *u == url).unwrap_or(0)
-        )
+        format!("mirror {i} of {}", plan.urls.len() - 1)
     };
     info!(Step::Fetch, "{url} serves {} ({which})", human_bytes(total));
     fits(total)?;
