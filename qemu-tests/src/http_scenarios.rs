@@ -202,6 +202,7 @@ pub fn prepare(work: &Path) -> Result<(), String> {
     // dracut ISO: LiveOS/squashfs.img.
     let dra = stage.join("dracut-iso");
     link_or_copy(&sfs, &dra.join("LiveOS/squashfs.img"))?;
+    std::fs::write(dra.join("nfs-only.txt"), "nfs-only\n").map_err(|e| e.to_string())?;
     iso(&dra, &http.join("dracut.iso"))?;
     // Sparse: nginx announces 64 GiB without the disk holding it.
     let big = std::fs::File::create(http.join("big.iso")).map_err(|e| e.to_string())?;
