@@ -763,6 +763,39 @@ mod tests {
         assert!(seen.len() >= 5, "{seen:?}");
     }
 
+    /// The throughput row of docs/benchmarks.md: run inside the namespace
+    /// that serves the URL, beside curl.
+    #[test]
+    #[ignore = "benchmark: NETINIT_BENCH_URL=http://ADDR/FILE [NETINIT_BENCH_CONNS=N] cargo test --release -p netinit bench_fetch -- --ignored --nocapture"]
+    fn bench_fetch() {
+        let url = Url::parse(&std::env::var("NETINIT_BENCH_URL").unwrap()).unwrap();
+        let conns = std::env::var("NETINIT_BENCH_CONNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(2);
+        let plan = plan_for(vec![url], conns);
+        let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+        let path = dir.path().join("image");
+        let start = Instant::now();
+        let (f, sink) = download(
+            &netinit_sys::http::Tcp,
+            &plan,
+            |_| Ok(()),
+            |n| Ok(netinit_sys::http::ImageFile::create(&path, n).unwrap()),
+        )
+        .unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        let hashed = Instant::now();
+        let d = hash(&sink, f.size).unwrap();
+        println!(
+            "BENCH conns={conns} bytes={} secs={secs:.3} MiB/s={:.1} sha256={} hash_secs={:.3}",
+            f.size,
+            f.size as f64 / secs / 1048576.0,
+            sha256::hex(&d),
+            hashed.elapsed().as_secs_f64()
+        );
+    }
+
     #[test]
     fn too_big_fails_before_the_body() {
         let (url, server) = serve(vec![1; 1000], 0, 0);
