@@ -245,7 +245,7 @@ pub fn describe(plan: &BootPlan) -> String {
     line(&mut out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
         let at = if r.kind == RootKind::Http {
-            "the fetched image (an ISO mounted, or its tmpfs) at /run/netinit/http"
+            "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
         } else {
             "the NFS export at /run/netinit/nfs"
         };
