@@ -372,6 +372,26 @@ mod tests {
     }
 
     #[test]
+    fn planned_as_a_whole() {
+        use crate::plan::{NetMethod, RootKind, from_cmdline, root_modules};
+        let p = from_cmdline("boot=casper url=http://10.0.0.1/u.iso").unwrap();
+        assert_eq!(
+            (p.root.kind, p.network.method),
+            (RootKind::Http, NetMethod::Dhcp)
+        );
+        assert_eq!(root_modules(&p), ["loop", "isofs", "squashfs", "overlay"]);
+        assert_eq!(p.fetch.map(|f| f.source), Some(FetchSource::Casper));
+        let e = from_cmdline("fetch=http://10.0.0.1/a ip=off").unwrap_err();
+        assert!(e.to_string().contains("the root is on HTTP"), "{e}");
+        let p = from_cmdline("root=/dev/nfs nfsroot=10.0.0.1:/x").unwrap();
+        assert_eq!((p.root.kind, p.fetch), (RootKind::Nfs, None));
+        assert!(from_cmdline("netinit.sha256=xyz").is_err());
+        // The HTTP words are ours: root=live: is not a local device.
+        let p = from_cmdline("root=live:http://10.0.0.1/s.img").unwrap();
+        assert_eq!(p.root.kind, RootKind::Http);
+    }
+
+    #[test]
     fn kinds() {
         let mut iso = vec![0u8; SNIFF_LEN];
         iso[0x8001..0x8006].copy_from_slice(b"CD001");

@@ -226,6 +226,24 @@ mod tests {
         assert_eq!(parse_hex("zz"), None);
     }
 
+    #[test]
+    fn agrees_with_sha256sum() {
+        // coreutils' sha256sum on the same bytes, where it is installed.
+        let data: Vec<u8> = (0..200_003u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let path = std::env::temp_dir().join(format!("netinit-sha256-{}", std::process::id()));
+        std::fs::write(&path, &data).unwrap();
+        let out = std::process::Command::new("sha256sum").arg(&path).output();
+        let _ = std::fs::remove_file(&path);
+        let Ok(out) = out else { return };
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text.split_whitespace().next(),
+            Some(hex(&digest(&data)).as_str())
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn split_updates_agree(data: Vec<u8>, cut in 0usize..300) {
