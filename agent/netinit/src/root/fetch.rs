@@ -57,6 +57,16 @@ fn addr(url: &Url) -> SocketAddrV4 {
     SocketAddrV4::new(url.host, url.port)
 }
 
+/// An I/O error as its errno name, like every other netinit error; a
+/// read or write that hit its timeout says so.
+fn io_err(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(11) => format!("no data for {} s (EAGAIN)", IO.as_secs()),
+        Some(n) => netinit_core::errno::describe(n),
+        None => "EIO".to_owned(),
+    }
+}
+
 /// Sends a GET and reads the head; every wait is bounded by `CONNECT`/`IO`.
 fn get<C: Connect>(
     net: &C,
@@ -68,7 +78,7 @@ fn get<C: Connect>(
         .map_err(|e| e.to_string())?;
     stream
         .write_all(&http::request(url, range))
-        .map_err(|e| format!("send to {url}: {e}"))?;
+        .map_err(|e| format!("send to {url}: {}", io_err(&e)))?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -86,7 +96,7 @@ fn get<C: Connect>(
         }
         let n = stream
             .read(&mut chunk)
-            .map_err(|e| format!("read from {url}: {e}"))?;
+            .map_err(|e| format!("read from {url}: {}", io_err(&e)))?;
         if n == 0 {
             return Err(format!(
                 "{url}: the server closed the connection before the response head"
@@ -206,7 +216,7 @@ fn fetch_range<C: Connect, K: Sink>(
                             Ok(0) => break,
                             Ok(n) => n,
                             Err(e) => {
-                                err = Some(e.to_string());
+                                err = Some(format!("read: {}", io_err(&e)));
                                 break;
                             }
                         }
