@@ -169,6 +169,8 @@ fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<Probed<C::Stream>, StepErr
 /// Shared state of one download.
 struct Progress {
     done: AtomicU64,
+    /// Each range's next byte to store: the hash follows the stored prefix.
+    at: Vec<AtomicU64>,
     stop: AtomicBool,
 }
 
@@ -182,7 +184,7 @@ fn fetch_range<C: Connect, K: Sink>(
     sink: &K,
     (first, last): (u64, u64),
     mut open: Option<Response<C::Stream>>,
-    progress: &Progress,
+    (progress, index): (&Progress, usize),
     stall: Duration,
 ) -> Result<(), String> {
     let mut pos = first;
@@ -235,6 +237,9 @@ fn fetch_range<C: Connect, K: Sink>(
                         .map_err(|e| e.to_string())?;
                     pos += want as u64;
                     progress.done.fetch_add(want as u64, Ordering::Relaxed);
+                    if let Some(at) = progress.at.get(index) {
+                        at.store(pos, Ordering::Release);
+                    }
                     last_byte = Instant::now();
                     delay = Duration::from_millis(500);
                     if pos > last || progress.stop.load(Ordering::Relaxed) {
@@ -269,7 +274,7 @@ fn fetch_range<C: Connect, K: Sink>(
 #[derive(Debug)]
 pub struct Fetched {
     pub url: Url,
-    pub size: u64,
+    pub sha256: [u8; 32],
 }
 
 /// Probes, checks the size with `fits` (before a byte of the body is
@@ -302,8 +307,14 @@ where
     };
     let progress = Progress {
         done: AtomicU64::new(0),
+        at: ranges.iter().map(|r| AtomicU64::new(r.0)).collect(),
         stop: AtomicBool::new(false),
     };
+    // The hash runs here while the ranges download: on a link slower than
+    // the hash it costs no time after the last byte.
+    let mut hasher = Sha256::new();
+    let mut hashed = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
     let stall = Duration::from_secs(u64::from(plan.stall_secs));
     let start = Instant::now();
     let mut first = Some(first);
@@ -311,11 +322,12 @@ where
         let handles: Vec<_> = ranges
             .iter()
             .filter(|_| total > 0)
-            .map(|&r| {
+            .enumerate()
+            .map(|(i, &r)| {
                 let open = first.take();
                 let (url, sink, progress) = (&url, &sink, &progress);
                 s.spawn(move || {
-                    let out = fetch_range(net, url, sink, r, open, progress, stall);
+                    let out = fetch_range(net, url, sink, r, open, (progress, i), stall);
                     if out.is_err() {
                         // One range failing fails the image: stop the rest.
                         progress.stop.store(true, Ordering::Relaxed);
@@ -326,7 +338,22 @@ where
             .collect();
         let mut next = PROGRESS;
         while !handles.iter().all(|h| h.is_finished()) {
-            std::thread::sleep(Duration::from_millis(100));
+            let stored = stored_prefix(&ranges, &progress.at);
+            if stored > hashed {
+                // A failed read only stops the overlap; the rest is hashed after.
+                let want = usize::try_from(stored - hashed)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                match sink.read_at(hashed, buf.get_mut(..want).unwrap_or(&mut [])) {
+                    Ok(n) if n > 0 => {
+                        hasher.update(buf.get(..n).unwrap_or(&[]));
+                        hashed += n as u64;
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(100)),
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(100));
+            }
             let elapsed = start.elapsed();
             if elapsed >= next {
                 let done = progress.done.load(Ordering::Relaxed);
@@ -366,7 +393,27 @@ where
         human_bytes(rate(total, elapsed)),
         ranges.len()
     );
-    Ok((Fetched { url, size: total }, sink))
+    let rest = Instant::now();
+    let sha256 = hash_from(&sink, hasher, hashed, total)?;
+    info!(
+        Step::Fetch,
+        "sha256 {} ({} ms after the last byte)",
+        sha256::hex(&sha256),
+        rest.elapsed().as_millis()
+    );
+    Ok((Fetched { url, sha256 }, sink))
+}
+
+/// Bytes `0..N` that are stored: ranges are in order, so it is the
+/// first unfinished range's position, or everything.
+fn stored_prefix(ranges: &[(u64, u64)], at: &[AtomicU64]) -> u64 {
+    for (r, a) in ranges.iter().zip(at) {
+        let pos = a.load(Ordering::Acquire);
+        if pos <= r.1 {
+            return pos;
+        }
+    }
+    ranges.last().map_or(0, |r| r.1 + 1)
 }
 
 fn rate(bytes: u64, elapsed: Duration) -> u64 {
@@ -376,11 +423,14 @@ fn rate(bytes: u64, elapsed: Duration) -> u64 {
     bytes.saturating_mul(1000) / ms
 }
 
-/// The sha256 of the first `len` bytes of `sink`.
-pub fn hash<K: Sink>(sink: &K, len: u64) -> Result<[u8; 32], StepError> {
-    let mut h = Sha256::new();
+/// Goes on with `h`, which has hashed `sink`'s bytes up to `pos`.
+fn hash_from<K: Sink>(
+    sink: &K,
+    mut h: Sha256,
+    mut pos: u64,
+    len: u64,
+) -> Result<[u8; 32], StepError> {
     let mut buf = vec![0u8; 1 << 20];
-    let mut pos = 0;
     while pos < len {
         let want = usize::try_from(len - pos)
             .unwrap_or(usize::MAX)
@@ -420,12 +470,7 @@ fn get_small<C: Connect>(net: &C, url: &Url) -> Option<String> {
 /// Checks the image: against `netinit.sha256=` (the trust anchor), else
 /// against `NAME.sha256` or `SHA256SUMS` beside it, which only detects
 /// corruption (whoever can change the image can change those too).
-pub fn verify<C: Connect, K: Sink>(
-    net: &C,
-    plan: &FetchPlan,
-    fetched: &Fetched,
-    sink: &K,
-) -> Result<(), StepError> {
+pub fn verify<C: Connect>(net: &C, plan: &FetchPlan, fetched: &Fetched) -> Result<(), StepError> {
     let name = fetched.url.file_name();
     let (want, from) = match plan.sha256 {
         Some(d) => (d, "netinit.sha256= on the cmdline".to_owned()),
@@ -449,8 +494,7 @@ pub fn verify<C: Connect, K: Sink>(
             }
         }
     };
-    let start = Instant::now();
-    let got = hash(sink, fetched.size)?;
+    let got = fetched.sha256;
     if got != want {
         return Err(fail(format_args!(
             "sha256 mismatch: refusing the image {}: expected {} from {from}, got {}",
@@ -462,12 +506,7 @@ pub fn verify<C: Connect, K: Sink>(
             "the image changed or was corrupted; fix it on the server or the hash on the cmdline",
         ));
     }
-    info!(
-        Step::Fetch,
-        "sha256 {} matches {from} ({} ms)",
-        sha256::hex(&got),
-        start.elapsed().as_millis()
-    );
+    info!(Step::Fetch, "sha256 {} matches {from}", sha256::hex(&got));
     Ok(())
 }
 
@@ -529,7 +568,7 @@ where
             ImageFile::create(&path, size).map_err(fail)
         };
         let (fetched, file) = download(net, f, fits, create)?;
-        verify(net, f, &fetched, &file)?;
+        verify(net, f, &fetched)?;
         Ok((fetched, file))
     })?;
     let mut head = vec![0u8; SNIFF_LEN];
@@ -756,9 +795,9 @@ mod tests {
         .unwrap();
         assert_eq!(f.url, url);
         assert_eq!(*sink.0.lock().unwrap(), body);
-        verify(&net, &plan, &f, &sink).unwrap();
+        verify(&net, &plan, &f).unwrap();
         plan.sha256 = Some([0; 32]);
-        let e = verify(&net, &plan, &f, &sink).unwrap_err().to_string();
+        let e = verify(&net, &plan, &f).unwrap_err().to_string();
         assert!(
             e.contains("sha256 mismatch") && e.contains(&sha256::hex(&sha256::digest(&body))),
             "{e}"
@@ -786,24 +825,37 @@ mod tests {
         let plan = plan_for(vec![url], conns);
         let dir = tempfile::tempdir_in("/dev/shm").unwrap();
         let path = dir.path().join("image");
+        let size = std::cell::Cell::new(0u64);
         let start = Instant::now();
-        let (f, sink) = download(
+        let (f, _sink) = download(
             &netinit_sys::http::Tcp,
             &plan,
             |_| Ok(()),
-            |n| Ok(netinit_sys::http::ImageFile::create(&path, n).unwrap()),
+            |n| {
+                size.set(n);
+                Ok(netinit_sys::http::ImageFile::create(&path, n).unwrap())
+            },
         )
         .unwrap();
+        // Download and hash together, as at boot.
         let secs = start.elapsed().as_secs_f64();
-        let hashed = Instant::now();
-        let d = hash(&sink, f.size).unwrap();
         println!(
-            "BENCH conns={conns} bytes={} secs={secs:.3} MiB/s={:.1} sha256={} hash_secs={:.3}",
-            f.size,
-            f.size as f64 / secs / 1048576.0,
-            sha256::hex(&d),
-            hashed.elapsed().as_secs_f64()
+            "BENCH conns={conns} bytes={} secs={secs:.3} MiB/s={:.1} sha256={}",
+            size.get(),
+            size.get() as f64 / secs / 1048576.0,
+            sha256::hex(&f.sha256),
         );
+    }
+
+    #[test]
+    fn the_hash_follows_the_stored_prefix() {
+        let ranges = [(0, 9), (10, 19), (20, 24)];
+        let at = |p: [u64; 3]| p.map(AtomicU64::new);
+        assert_eq!(stored_prefix(&ranges, &at([0, 10, 20])), 0);
+        assert_eq!(stored_prefix(&ranges, &at([4, 15, 25])), 4);
+        assert_eq!(stored_prefix(&ranges, &at([10, 12, 25])), 12);
+        assert_eq!(stored_prefix(&ranges, &at([10, 20, 25])), 25);
+        assert_eq!(stored_prefix(&[], &[]), 0);
     }
 
     #[test]
