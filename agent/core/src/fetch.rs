@@ -11,8 +11,9 @@
 //!   `netinit.http_timeout=SECONDS`.
 
 use crate::cmdline::Param;
+use crate::config::{ConfigError, LiveLayout};
 use crate::http::Url;
-use crate::plan::{LiveLayout, LivePlan, PlanError};
+use crate::plan::{LivePlan, PlanError};
 
 /// The raw words, checked in [`plan_fetch`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub struct HttpParams {
     pub timeout: Option<u32>,
 }
 
-fn err(param: &str, reason: impl Into<String>) -> PlanError {
-    PlanError {
+fn err(param: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
         param: param.to_owned(),
         reason: reason.into(),
     }
@@ -36,7 +37,7 @@ fn err(param: &str, reason: impl Into<String>) -> PlanError {
 
 impl HttpParams {
     /// Takes the words this module owns; `false` for any other key.
-    pub fn apply(&mut self, p: &Param) -> Result<bool, PlanError> {
+    pub fn apply(&mut self, p: &Param) -> Result<bool, ConfigError> {
         let key = p.key.as_str();
         let value = || {
             p.value
@@ -150,15 +151,15 @@ pub fn plan_fetch(
     for (_, _, other) in given {
         notes.push(format!("{other}= is ignored: {key}= names the image"));
     }
-    let mut urls = vec![Url::parse(&first).map_err(|r| err(key, r))?];
+    let mut urls = vec![Url::parse(&first).map_err(|r| PlanError::from(err(key, r)))?];
     for m in &h.mirrors {
-        urls.push(Url::parse(m).map_err(|r| err("netinit.mirror", r))?);
+        urls.push(Url::parse(m).map_err(|r| PlanError::from(err("netinit.mirror", r)))?);
     }
     let (layout, base) = match source {
         FetchSource::Casper => (LiveLayout::Casper, live_media_path.unwrap_or("casper")),
         FetchSource::LiveBoot => (LiveLayout::LiveBoot, live_media_path.unwrap_or("live")),
         FetchSource::Archiso => (LiveLayout::Archiso, archisobasedir.unwrap_or("arch")),
-        FetchSource::Dracut => (LiveLayout::None, "LiveOS"),
+        FetchSource::Dracut => (LiveLayout::Plain, "LiveOS"),
     };
     let live = LivePlan {
         layout,
@@ -281,7 +282,7 @@ mod tests {
             (
                 "root=live:http://10.0.0.1/squashfs.img",
                 FetchSource::Dracut,
-                LiveLayout::None,
+                LiveLayout::Plain,
                 "http://10.0.0.1/squashfs.img",
                 "LiveOS/squashfs.img",
             ),
@@ -376,19 +377,22 @@ mod tests {
         use crate::plan::{NetMethod, RootKind, from_cmdline, root_modules};
         let p = from_cmdline("boot=casper url=http://10.0.0.1/u.iso").unwrap();
         assert_eq!(
-            (p.root.kind, p.network.method),
-            (RootKind::Http, NetMethod::Dhcp)
+            (p.root.is_none(), p.network.method),
+            (true, NetMethod::Dhcp)
         );
         assert_eq!(root_modules(&p), ["loop", "isofs", "squashfs", "overlay"]);
         assert_eq!(p.fetch.map(|f| f.source), Some(FetchSource::Casper));
         let e = from_cmdline("fetch=http://10.0.0.1/a ip=off").unwrap_err();
         assert!(e.to_string().contains("the root is on HTTP"), "{e}");
         let p = from_cmdline("root=/dev/nfs nfsroot=10.0.0.1:/x").unwrap();
-        assert_eq!((p.root.kind, p.fetch), (RootKind::Nfs, None));
+        assert_eq!(
+            (p.root.map(|r| r.kind), p.fetch),
+            (Some(RootKind::Nfs), None)
+        );
         assert!(from_cmdline("netinit.sha256=xyz").is_err());
         // The HTTP words are ours: root=live: is not a local device.
         let p = from_cmdline("root=live:http://10.0.0.1/s.img").unwrap();
-        assert_eq!(p.root.kind, RootKind::Http);
+        assert_eq!(p.fetch.map(|f| f.source), Some(FetchSource::Dracut));
     }
 
     #[test]

@@ -444,7 +444,7 @@ mod tests {
             notes,
             [
                 "@nfs: not in this kernel: nfsv4",
-                "@live: not in this kernel: overlay loop",
+                "@live: not in this kernel: overlay loop isofs",
                 "@ethernet: not in this kernel: virtio_pci virtio_net vmxnet3"
             ]
         );

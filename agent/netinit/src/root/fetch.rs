@@ -631,7 +631,8 @@ where
             path: fetched.url.path.clone(),
             options: Vec::new(),
             version: NfsVersion::V3,
-            server_from: "http",
+            // The URL is the cmdline's (or a mirror it names).
+            server_from: netinit_core::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
         },
@@ -643,7 +644,7 @@ where
 /// `LiveOS/squashfs.img`.
 fn iso_images<S: Files>(sys: &mut S, live: &LivePlan) -> Result<Vec<PathBuf>, StepError> {
     let base = Path::new(ISO_DIR);
-    let found = if live.layout == LiveLayout::None {
+    let found = if live.layout == LiveLayout::Plain {
         vec!["LiveOS/squashfs.img".to_owned()]
     } else {
         let list = |rel: &str| sys.list_dir(&base.join(rel));
