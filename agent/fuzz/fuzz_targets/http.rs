@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(req.ends_with(b"\r\n\r\n"));
         let _ = u.sibling("SHA256SUMS");
     }
-    let total = data.iter().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b))) % (1 << 40);
+    let total = data
+        .iter()
+        .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b)))
+        % (1 << 40);
     let n = data.first().copied().unwrap_or(0) as u32 % 20;
     let min = u64::from(data.get(1).copied().unwrap_or(0)) << 12;
     let mut next = 0;
