@@ -59,6 +59,17 @@ overlay_ok() {
 if [ "$(arg overlay)" = 1 ]; then
     check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
     nfs_file=/run/netinit/nfs/nfs-only.txt
+elif [ -n "$(arg http)" ]; then
+    # lab.http=iso|sfs: the image came over HTTP into a tmpfs; an ISO is
+    # loop-mounted at /run/netinit/iso and carries the medium marker.
+    check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
+    check http_tmpfs "$(is grep -q ' /run/netinit/http tmpfs' /proc/mounts)" "no tmpfs at /run/netinit/http"
+    if [ "$(arg http)" = iso ]; then
+        check iso "$(is grep -q ' /run/netinit/iso iso9660 ro' /proc/mounts)" "no iso9660 at /run/netinit/iso"
+        nfs_file=/run/netinit/iso/nfs-only.txt
+    else
+        nfs_file=""
+    fi
 elif [ "$rootfs" = overlay ]; then
     check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
     check nfs_mount "$(is grep -qE ' /run/netinit/nfs nfs4? ' /proc/mounts)" "no NFS mount at /run/netinit/nfs"
@@ -80,7 +91,14 @@ for o in $(arg opts | tr , ' '); do
     check "nfs_opt_$o" "$(is sh -c "echo '$nfs_line' | grep -qE '[ ,]$o([ ,]|\$)'")" "NFS mount lacks $o: $nfs_line"
 done
 # A file that exists only on the NFS server, read after switch_root.
-check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
+if [ -n "$nfs_file" ]; then
+    check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
+fi
+# lab.kmsg=TEXT (_ for a space): a line netinit logged says so.
+want_kmsg=$(arg kmsg | tr _ ' ')
+if [ -n "$want_kmsg" ]; then
+    check kmsg "$(is sh -c "dmesg | grep -F 'netinit: ' | grep -qF '$want_kmsg'")" "no netinit log line with '$want_kmsg'"
+fi
 layers=$(arg layers)
 if [ -n "$layers" ]; then
     check layers "$(is test "$(grep -c ' /run/netinit/image/[0-9]* squashfs' /proc/mounts)" = "$layers")" "want $layers squashfs layers"
@@ -112,6 +130,10 @@ check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4AD
 check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
 check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
 check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER"
+want_rootpath=$(arg rootpath)
+if [ -n "$want_rootpath" ]; then
+    check rootpath "$(is test "$ROOTPATH" = "$want_rootpath")" "ROOTPATH=$ROOTPATH, want $want_rootpath"
+fi
 want_dev=$(arg dev)
 if [ -n "$want_dev" ]; then
     check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"

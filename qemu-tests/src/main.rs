@@ -8,6 +8,7 @@ mod debpkg;
 mod dracut_scenarios;
 mod faults;
 mod forms_scenarios;
+mod http_scenarios;
 mod itools;
 mod kernel;
 mod l2_scenarios;
@@ -223,7 +224,7 @@ fn work_dir() -> Result<PathBuf, String> {
 fn full_cmdline(s: &Scenario, interactive: bool) -> String {
     let mut c = format!(
         "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
-        s.cmdline
+        http_scenarios::fill(s.cmdline.clone())
     );
     for (k, v) in s.expect.lab_words() {
         c.push_str(&format!(" lab.{k}={v}"));
@@ -312,6 +313,7 @@ fn prepare_with(
         None
     };
     let exports = roots::build(work, &diskless, realsys.as_deref())?;
+    let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();
@@ -334,6 +336,9 @@ fn prepare_with(
         }
     }
     tftp_setup(work, &k, &initrd, &pxe)?;
+    if http {
+        http_scenarios::prepare(work)?;
+    }
     let itools = if chosen
         .iter()
         .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
@@ -402,9 +407,10 @@ fn prepare_with(
         }
     }
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
-    if uefi
-        .iter()
-        .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
+    if http
+        || uefi
+            .iter()
+            .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
     {
         let conf = uefi::nginx_conf(work)?;
         lab.start_daemon(
@@ -419,6 +425,9 @@ fn prepare_with(
             ],
             "nginx.out",
         )?;
+    }
+    if chosen.iter().any(|(_, s)| s.name == http_scenarios::RESUME) {
+        http_scenarios::start_resume_server(&lab)?;
     }
     Ok(Prepared {
         kernel: k,

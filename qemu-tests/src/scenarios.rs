@@ -20,6 +20,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
     all.extend(crate::v6_scenarios::all());
+    all.extend(crate::http_scenarios::all());
     all.extend(crate::lease::scenarios());
     all.extend(crate::l2_scenarios::all());
     all

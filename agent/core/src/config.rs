@@ -240,6 +240,9 @@ pub struct Config {
     pub vlans: Vec<Vlan>,
     pub bonds: Vec<Bond>,
     pub routes: Vec<StaticRoute>,
+    /// An image over HTTP: `url=`, `fetch=`, `root=live:`,
+    /// `archiso_http_srv=`, `netinit.mirror=`, `netinit.sha256=`.
+    pub http: crate::fetch::HttpParams,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -293,6 +296,9 @@ impl Config {
     }
 
     fn apply(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if self.http.apply(p)? {
+            return Ok(());
+        }
         let key = p.key.as_str();
         match key {
             // An empty `ip=` is casper's spelling of `ip=frommedia`.
@@ -526,7 +532,8 @@ impl Config {
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
-                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break)",
+                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break, netinit.mirror, \
+                     netinit.sha256, netinit.http_conns, netinit.http_timeout)",
                 ));
             }
         }

@@ -82,7 +82,33 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 })
                 .collect::<Vec<_>>(),
         );
-    let root = root_json(plan.root.as_ref());
+    let root = root_json(plan.root.as_ref(), plan.fetch.is_some());
+    let transport = match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with(
+                "kind",
+                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
+            )
+            .with("source", Json::Null),
+    };
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -103,6 +129,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .collect::<Vec<_>>(),
         )
         .with("root", root)
+        .with("transport", transport)
         .with("live", live)
         .with(
             "overlay",
@@ -138,10 +165,10 @@ pub fn to_json(plan: &BootPlan) -> Json {
 }
 
 /// The `root` object; a plan without a network root keeps every key, null.
-fn root_json(r: Option<&RootPlan>) -> Json {
+fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
     let Some(r) = r else {
         return Json::object()
-            .with("kind", "none")
+            .with("kind", if http { "http" } else { "none" })
             .with("server", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
@@ -256,9 +283,22 @@ pub fn describe(plan: &BootPlan) -> String {
         let _ = write!(modules, ", plus {}", plan.modules.join(" "));
     }
     line(&mut out, "modules", &modules);
-    let root = match &plan.root {
-        None => "none (no network root on the cmdline)".to_owned(),
-        Some(r) => {
+    let root = match (&plan.root, &plan.fetch) {
+        (None, Some(f)) => {
+            let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+            let check = match f.sha256 {
+                Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+                None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
+            };
+            format!(
+                "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+                f.source.as_str().trim_end_matches(['=', ':']),
+                urls.join(" then "),
+                f.conns
+            )
+        }
+        (None, None) => "none (no network root on the cmdline)".to_owned(),
+        (Some(r), _) => {
             let server = match r.server {
                 Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
                 Some((s, _)) => s.to_string(),
@@ -294,11 +334,12 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
-        line(
-            &mut out,
-            "medium",
-            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
-        );
+        let at = if plan.fetch.is_some() {
+            "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
+        } else {
+            "the NFS export at /run/netinit/nfs"
+        };
+        line(&mut out, "medium", &format!("{at}, also at {m}"));
     }
     if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {

@@ -26,6 +26,9 @@ pub struct BootPlan {
     pub module_params: Vec<ModuleParam>,
     /// The network root; `None` when the cmdline names none.
     pub root: Option<RootPlan>,
+    /// The image over HTTP into RAM, when the cmdline names one (then
+    /// `root` is `None`: there is no NFS root).
+    pub fetch: Option<crate::fetch::FetchPlan>,
     pub live: LivePlan,
     pub overlay: OverlayPlan,
     /// Copy the live image(s) into RAM before mounting (`toram`).
@@ -233,6 +236,9 @@ pub fn nfs_module(version: NfsVersion) -> &'static str {
 /// device over the network, an ISO image) adds its own list here.
 pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     let mut out = Vec::new();
+    if plan.fetch.is_some() {
+        return vec!["loop", "isofs", "squashfs", "overlay"];
+    }
     if let Some(root) = &plan.root {
         out.extend(["nfs", nfs_module(root.nfs_version)]);
     }
@@ -331,14 +337,28 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
-    let (root, live) = plan_root(c, &mut notes)?;
-    let network = plan_network(c, root.is_some(), &mut notes)?;
-    if root.is_some() && network.method == NetMethod::Off {
+    let fetch = crate::fetch::plan_fetch(
+        &c.http,
+        c.archisobasedir.as_deref(),
+        c.live_media_path.as_deref(),
+        &mut notes,
+    )?;
+    let (root, live, fetch) = match fetch {
+        Some((f, live)) => (None, live, Some(f)),
+        None => {
+            let (root, live) = plan_root(c, &mut notes)?;
+            (root, live, None)
+        }
+    };
+    let network_root = root.is_some() || fetch.is_some();
+    let network = plan_network(c, network_root, &mut notes)?;
+    if network_root && network.method == NetMethod::Off {
+        let over = if fetch.is_some() { "HTTP" } else { "NFS" };
         if let Some(v6) = network.ipv6 {
             return Err(err(
                 "ip",
                 format!(
-                    "ip={}: an NFS root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    "ip={}: a root over {over} on IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
                     v6.as_str(),
                     v6.as_str()
                 ),
@@ -346,7 +366,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         }
         return Err(err(
             "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
+            format!("the network is off (ip=off/none) but the root is on {over}"),
         ));
     }
     if c.toram && live.layout == LiveLayout::Plain {
@@ -381,6 +401,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         modules,
         module_params,
         root,
+        fetch,
         live,
         overlay,
         toram: c.toram,

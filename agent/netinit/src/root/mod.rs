@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod fetch;
 pub mod handoff;
 
 use std::convert::Infallible;
@@ -37,7 +38,17 @@ pub fn assemble(
         }
     };
     crate::shell::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    let assembled = match &plan.fetch {
+        Some(f) => fetch::assemble(
+            &mut sys,
+            &netinit_sys::http::Tcp,
+            plan,
+            f,
+            newroot,
+            &mut ensure,
+        )?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?,
+    };
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
         let mut wrote =
