@@ -358,7 +358,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             return Err(err(
                 "ip",
                 format!(
-                    "ip={}: a root over {over} on IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
                     v6.as_str(),
                     v6.as_str()
                 ),
