@@ -176,6 +176,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
     all.extend(crate::lease::scenarios());
+    all.extend(crate::transport_scenarios::all());
     all
 }
 

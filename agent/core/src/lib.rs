@@ -24,6 +24,7 @@ pub mod kconfig;
 pub mod keeper;
 pub mod kmod;
 pub mod live;
+pub mod nbd;
 pub mod net;
 pub mod netlink;
 pub mod netname;
