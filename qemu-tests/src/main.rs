@@ -194,7 +194,7 @@ fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), Str
             "--kver",
             &k.kver,
             "--modules",
-            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
+            "@nfs,@live,@nbd,ext4,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
             "--agent",
         ])
         .arg(&agent)
@@ -403,6 +403,12 @@ fn prepare_with(
         }
     }
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
+    if chosen
+        .iter()
+        .any(|(_, s)| transport_scenarios::is_nbd(s.name))
+    {
+        transport_scenarios::start_nbd(&mut lab, work)?;
+    }
     if uefi
         .iter()
         .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))

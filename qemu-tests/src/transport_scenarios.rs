@@ -9,8 +9,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::lab::SERVER;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::lab::{Lab, SERVER};
 use crate::scenarios::{Expect, Initrd, Scenario, nic, pass};
+use crate::util::run;
 
 /// The guests that boot together from one export.
 pub const SHARED: [&str; 2] = ["shared-root-a", "shared-root-b"];
@@ -53,7 +57,141 @@ pub fn all() -> Vec<Scenario> {
         sc.diskless = Some(SHARED_EXPORT.into());
         out.push(sc);
     }
+    let mut failover = scenario(
+        "nfs-failover",
+        "netinit.nfs_servers=10.77.0.9,10.77.0.1: the first server is down (no host answers), its \
+         two attempts time out, the second serves; the log names the server that served",
+        format!("root=/dev/nfs nfsroot=/export/failover netinit.nfs_servers=10.77.0.9,{s} ip=dhcp"),
+        Expect::Console(
+            Box::new(pass(&[("root", "nfs"), ("proto", "dhcp"), ("server", s)])),
+            "server 10.77.0.1 served the root (server 2 of 2 in netinit.nfs_servers) after 10.77.0.9 failed",
+        ),
+    );
+    failover.diskless = Some("failover".into());
+    out.push(failover);
+    let nbd = |name, what, cmdline: String, fs: &str, root: &str| {
+        scenario(
+            name,
+            what,
+            cmdline,
+            pass(&[("root", root), ("proto", "dhcp"), ("nbd", fs)]),
+        )
+    };
+    out.extend([
+        nbd(
+            "nbd-server-squashfs",
+            "root=nbd:SERVER:PORT/EXPORT from nbd-server, fstype from the superblock: squashfs directly \
+             on /dev/nbd0 under a tmpfs overlay; the handshake in netinit, the socket handed to the \
+             kernel over netlink; after switch_root the caches are dropped and every file re-read",
+            format!("root=nbd:{s}:{NBD_SERVER_PORT}/sqfs ip=dhcp"),
+            "squashfs",
+            "overlay",
+        ),
+        nbd(
+            "nbd-server-ext4",
+            "an ext4 root read-write from nbd-server (root=nbd:…:ext4): a write is synced through the \
+             kernel's NBD connection after switch_root",
+            format!("root=nbd:{s}:{NBD_SERVER_PORT}/ext4:ext4 ip=dhcp"),
+            "ext4",
+            "ext4",
+        ),
+        nbd(
+            "nbdkit-squashfs",
+            "the same squashfs from nbdkit's file plugin (export names are file names), fstype named",
+            format!("root=nbd:{s}:{NBDKIT_PORT}/root.squashfs:squashfs ip=dhcp"),
+            "squashfs",
+            "overlay",
+        ),
+        nbd(
+            "nbdkit-ext4",
+            "an ext4 root from nbdkit, fstype from the superblock, with rootflags (noatime)",
+            format!("root=nbd:{s}:{NBDKIT_PORT}/kit.ext4::noatime ip=dhcp"),
+            "ext4",
+            "ext4",
+        ),
+    ]);
     out
+}
+
+const NBD_SERVER_PORT: u16 = 10809;
+const NBDKIT_PORT: u16 = 10810;
+
+pub fn is_nbd(name: &str) -> bool {
+    name.starts_with("nbd-server-") || name.starts_with("nbdkit-")
+}
+
+/// The images (the checker root as squashfs and as ext4, with the
+/// `nfs-only.txt` the checker reads) and both servers, in the lab's netns.
+pub fn start_nbd(lab: &mut Lab, work: &Path) -> Result<(), String> {
+    let dir = work.join("nbd");
+    let stage = dir.join("stage");
+    let kit = dir.join("nbdkit");
+    std::fs::create_dir_all(&kit).map_err(|e| format!("{}: {e}", kit.display()))?;
+    let _ = std::fs::remove_dir_all(&stage);
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(work.join("stage/full"))
+        .arg(&stage))?;
+    std::fs::write(stage.join("nfs-only.txt"), "nfs-only\n").map_err(|e| e.to_string())?;
+    let sqfs = dir.join("root.squashfs");
+    crate::roots::squash(&stage, &sqfs)?;
+    std::fs::copy(&sqfs, kit.join("root.squashfs")).map_err(|e| e.to_string())?;
+    // Each read-write root gets its own image.
+    for img in [dir.join("root.ext4"), kit.join("kit.ext4")] {
+        run(Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-L", "netinit-nbd", "-d"])
+            .arg(&stage)
+            .arg(&img)
+            .arg("32M"))?;
+    }
+    let conf = dir.join("nbd-server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[generic]\n    user = root\n    group = root\n    listenaddr = {SERVER}\n    port = {NBD_SERVER_PORT}\n\
+             [sqfs]\n    exportname = {}\n    readonly = true\n\
+             [ext4]\n    exportname = {}\n",
+            sqfs.display(),
+            dir.join("root.ext4").display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    // nbd-server puts itself in the background; its pid file says where.
+    let pidfile = dir.join("nbd-server.pid");
+    run(lab
+        .in_ns("nbd-server")
+        .arg("-C")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pidfile))?;
+    let start = Instant::now();
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            return Err(format!("nbd-server wrote no pid to {}", pidfile.display()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    lab.adopt_daemon(pid, "nbd-server");
+    lab.start_daemon(
+        "nbdkit",
+        &[
+            "-f".into(),
+            "-i".into(),
+            SERVER.into(),
+            "-p".into(),
+            NBDKIT_PORT.to_string(),
+            "file".into(),
+            format!("dir={}", kit.display()),
+        ],
+        "nbdkit.log",
+    )?;
+    Ok(())
 }
 
 pub fn is_shared(name: &str) -> bool {

@@ -41,6 +41,17 @@ pub fn to_json(plan: &BootPlan) -> Json {
             },
         )
         .with("path", r.path.clone())
+        .with("transport", transport(r.kind))
+        .with(
+            "transport_source",
+            (!r.source.is_empty()).then_some(r.source),
+        )
+        .with("nbd", r.nbd.as_ref().map(nbd_json))
+        .with(
+            "servers",
+            r.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .with("server_attempts", r.server_attempts)
         .with("options", r.options.clone())
         .with(
             "nfs_version",
@@ -115,6 +126,25 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("notes", plan.notes.clone())
 }
 
+/// How the root travels: `nfs`, `nbd`, or null without a network root.
+fn transport(kind: RootKind) -> Option<&'static str> {
+    match kind {
+        RootKind::None => None,
+        k => Some(k.as_str()),
+    }
+}
+
+fn nbd_json(s: &crate::nbd::NbdSpec) -> Json {
+    Json::object()
+        .with("server", s.server)
+        .with("port", u32::from(s.port))
+        .with("export", s.export.clone())
+        .with("fstype", s.fstype.clone())
+        .with("fs_options", s.fs_options.clone())
+        .with("read_only", s.read_only)
+        .with("client_options", s.client_options.clone())
+}
+
 /// A short plan for a person, one aspect per line.
 pub fn describe(plan: &BootPlan) -> String {
     let mut out = String::new();
@@ -168,6 +198,19 @@ pub fn describe(plan: &BootPlan) -> String {
     let r = &plan.root;
     let root = match r.kind {
         RootKind::None => "none (no network root on the cmdline)".to_owned(),
+        RootKind::Nbd => match &r.nbd {
+            Some(s) => format!(
+                "NBD {}:{} export '{}', {}{}",
+                s.server,
+                s.port,
+                s.export,
+                s.fstype
+                    .as_deref()
+                    .unwrap_or("filesystem from its superblock"),
+                if s.read_only { ", read-only" } else { "" }
+            ),
+            None => "NBD".to_owned(),
+        },
         RootKind::Nfs => {
             let server = match (r.server, r.server_source) {
                 (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),

@@ -133,8 +133,8 @@ const MAX_REPLY: u32 = 64 * 1024;
 pub struct Export {
     pub size: u64,
     pub flags: u16,
-    /// The server's preferred block size, when it said one.
-    pub block_size: Option<u32>,
+    /// The server's minimum block size, when it said one.
+    pub min_block: Option<u32>,
 }
 
 impl Export {
@@ -142,21 +142,16 @@ impl Export {
         self.flags & TFLAG_READ_ONLY != 0
     }
 
-    /// The block size to give the kernel: the server's preferred one when
-    /// the kernel takes it (a power of two, 512 to 4096) and it divides the
-    /// size, else the largest that divides it (the kernel drops a partial
-    /// last block).
+    /// The block size to give the kernel, which becomes the device's
+    /// logical block size: 512, as nbd-client gives, so a filesystem with
+    /// 1 KiB blocks (mkfs.ext4's choice for small images) still mounts;
+    /// more only when the server needs it (its minimum, if the kernel
+    /// takes it: a power of two up to 4096).
     pub fn kernel_block_size(&self) -> u64 {
-        if let Some(b) = self.block_size {
-            let b = u64::from(b);
-            if b.is_power_of_two() && (512..=4096).contains(&b) && self.size % b == 0 {
-                return b;
-            }
+        match self.min_block.map(u64::from) {
+            Some(b) if b.is_power_of_two() && (512..=4096).contains(&b) => b,
+            _ => 512,
         }
-        [4096, 2048, 1024]
-            .into_iter()
-            .find(|b| self.size % b == 0)
-            .unwrap_or(512)
     }
 }
 
@@ -195,7 +190,7 @@ pub struct Handshake {
     no_zeroes: bool,
     option: u32,
     size: Option<(u64, u16)>,
-    block_size: Option<u32>,
+    min_block: Option<u32>,
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -258,7 +253,7 @@ impl Handshake {
             no_zeroes: false,
             option: OPT_GO,
             size: None,
-            block_size: None,
+            min_block: None,
         })
     }
 
@@ -280,7 +275,7 @@ impl Handshake {
             (State::Done, Some((size, flags))) => Some(Export {
                 size,
                 flags,
-                block_size: self.block_size,
+                min_block: self.min_block,
             }),
             _ => None,
         }
@@ -385,7 +380,7 @@ impl Handshake {
                     }
                     INFO_EXPORT => return fail("malformed export info"),
                     INFO_BLOCK_SIZE if data.len() == 14 => {
-                        self.block_size = Some(u32_at(data, 6));
+                        self.min_block = Some(u32_at(data, 2));
                     }
                     INFO_BLOCK_SIZE => return fail("malformed block size info"),
                     _ => {} // other info the client did not ask for
@@ -604,6 +599,34 @@ pub fn sniff_fstype(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Mount options that are flags of mount(2), not filesystem data (the
+/// kernel's ext4 refuses `noatime` as data).
+pub const FLAG_OPTIONS: [&str; 9] = [
+    "noatime",
+    "nodiratime",
+    "relatime",
+    "strictatime",
+    "nosuid",
+    "nodev",
+    "noexec",
+    "sync",
+    "dirsync",
+];
+
+/// Splits rootflags into mount(2) flags (by name, from [`FLAG_OPTIONS`])
+/// and the filesystem's data string.
+pub fn split_options(options: &[String]) -> (Vec<&'static str>, String) {
+    let mut flags = Vec::new();
+    let mut data = Vec::new();
+    for o in options {
+        match FLAG_OPTIONS.iter().find(|f| **f == o) {
+            Some(f) => flags.push(*f),
+            None => data.push(o.as_str()),
+        }
+    }
+    (flags, data.join(","))
+}
+
 /// Filesystems that can only be mounted read-only, so always get an overlay.
 pub fn read_only_fs(fstype: &str) -> bool {
     matches!(fstype, "squashfs" | "erofs" | "iso9660")
@@ -664,7 +687,7 @@ mod tests {
         assert_eq!(&sent[24..28], b"root");
         assert_eq!(h.need(), 20);
         let mut bs = INFO_BLOCK_SIZE.to_be_bytes().to_vec();
-        for v in [1u32, 4096, 1 << 25] {
+        for v in [4096u32, 4096, 1 << 25] {
             bs.extend_from_slice(&v.to_be_bytes());
         }
         feed_reply(&mut h, OPT_GO, REP_INFO, &bs).unwrap();
@@ -698,6 +721,7 @@ mod tests {
             h.feed(&r).unwrap();
             assert_eq!(h.export().unwrap().size, 1536);
             assert_eq!(h.export().unwrap().kernel_block_size(), 512);
+            assert_eq!(h.export().unwrap().min_block, None);
         }
     }
 
@@ -817,7 +841,7 @@ mod tests {
         let e = Export {
             size: 1 << 20,
             flags: 3,
-            block_size: None,
+            min_block: Some(1),
         };
         let c = connect(30, 8, 5, &e);
         assert_eq!(
@@ -855,6 +879,20 @@ mod tests {
         }
         assert_eq!(replies[1], Reply::Ack { seq: 8, errno: 16 });
         assert!(decode(&[0xff; 20]).is_err());
+    }
+
+    #[test]
+    fn flags_are_not_data() {
+        let o: Vec<String> = ["noatime", "data=journal", "nodev", "errors=remount-ro"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            split_options(&o),
+            (
+                vec!["noatime", "nodev"],
+                "data=journal,errors=remount-ro".to_owned()
+            )
+        );
     }
 
     #[test]

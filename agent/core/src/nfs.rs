@@ -154,6 +154,7 @@ mod tests {
             server_from: "cmdline",
             options_from: Vec::new(),
             refused: Vec::new(),
+            servers: Vec::new(),
         }
     }
 

@@ -165,11 +165,23 @@ pub struct RootPlan {
     /// `root=/dev/nfs` with no path anywhere mounts `/tftpboot/%s`
     /// (nfsroot.rst and dracut agree).
     pub tftpboot_default: bool,
+    /// The NBD export, for [`RootKind::Nbd`].
+    pub nbd: Option<crate::nbd::NbdSpec>,
+    /// The cmdline parameter that named the root (`nfsroot`, `root`,
+    /// `sys`, `archiso_nfs_srv`); empty without a network root.
+    pub source: &'static str,
+    /// `netinit.nfs_servers=`: NFS servers tried in order (they replace
+    /// any other server); empty for the usual single server.
+    pub servers: Vec<Ipv4Addr>,
+    /// Mount attempts per server of `servers` (`netinit.nfs_attempts=`).
+    pub server_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
     Nfs,
+    /// A block device over NBD (`root=nbd:`).
+    Nbd,
     None,
 }
 
@@ -177,6 +189,7 @@ impl RootKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RootKind::Nfs => "nfs",
+            RootKind::Nbd => "nbd",
             RootKind::None => "none",
         }
     }
@@ -278,6 +291,14 @@ pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     if plan.root.kind == RootKind::Nfs {
         out.extend(["nfs", nfs_module(plan.root.nfs_version)]);
     }
+    if let Some(spec) = &plan.root.nbd {
+        out.push("nbd");
+        match spec.fstype.as_deref() {
+            Some("ext4") => out.push("ext4"),
+            Some("squashfs") => out.extend(["squashfs", "overlay"]),
+            _ => {}
+        }
+    }
     if plan.live.layout != LiveLayout::None {
         out.extend(["loop", "squashfs", "overlay"]);
     } else if plan.overlay.nfs_root {
@@ -374,11 +395,14 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
     let (root, live) = plan_root(c, &mut notes)?;
     let network = plan_network(c, root.kind, &mut notes)?;
-    if root.kind == RootKind::Nfs && network.method == NetMethod::None {
+    if root.kind != RootKind::None && network.method == NetMethod::None {
         return Err(err(
             "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
+            "the network is off (ip=off/none) but the root is on the network",
         ));
+    }
+    if !c.netinit.nfs_servers.is_empty() && root.kind != RootKind::Nfs {
+        notes.push("netinit.nfs_servers has no effect: the root is not on NFS".to_owned());
     }
     if c.toram && live.layout == LiveLayout::None {
         notes.push("toram has no effect without a live image".to_owned());
@@ -417,13 +441,13 @@ fn plan_overlay(
     notes: &mut Vec<String>,
 ) -> OverlayPlan {
     let asked = c.netinit.overlay.or(c.dracut.overlay).unwrap_or(false);
-    let nfs_root = asked && root.kind == RootKind::Nfs && live.layout == LiveLayout::None;
+    let nfs_root = asked && root.kind != RootKind::None && live.layout == LiveLayout::None;
     if asked && root.kind == RootKind::Nfs && !nfs_root {
         notes.push(format!(
             "the {} image always gets a tmpfs overlay; netinit.overlay / rd.overlay change nothing",
             live.layout.as_str()
         ));
-    } else if asked && root.kind != RootKind::Nfs {
+    } else if asked && root.kind == RootKind::None {
         notes.push(
             "netinit.overlay / rd.overlay: there is no network root to put it over".to_owned(),
         );
@@ -488,7 +512,7 @@ fn plan_network(
     let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
         // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
         (false, _, _) => {
-            if root == RootKind::Nfs || neednet {
+            if root != RootKind::None || neednet {
                 NetMethod::Dhcp
             } else {
                 NetMethod::None
@@ -691,6 +715,9 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                 boot_layout.unwrap_or(none),
                 "nfsroot",
             ),
+            Some(RootParam::Nbd(spec)) => {
+                return Ok((nbd_root(spec), boot_layout.unwrap_or(none)));
+            }
             Some(RootParam::Dhcp) => {
                 if c.nfsroot.is_some() {
                     notes.push(
@@ -745,7 +772,8 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         Some(RootParam::Dhcp) if source == "root" => None,
         _ => c.ip.as_ref().and_then(|i| i.server),
     };
-    let (server, server_source) = match (spec.and_then(|s| s.server), ip_server) {
+    let listed = c.netinit.nfs_servers.first().copied();
+    let (server, server_source) = match (listed.or(spec.and_then(|s| s.server)), ip_server) {
         (Some(s), _) => (Some(s), ServerSource::Cmdline),
         (None, Some(s)) => (Some(s), ServerSource::IpParam),
         (None, None) => (None, ServerSource::Dhcp),
@@ -761,6 +789,10 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         tftpboot_default: c.root == Some(RootParam::DevNfs)
             && source == "nfsroot"
             && !c.nfsroot_auto,
+        nbd: None,
+        source,
+        servers: c.netinit.nfs_servers.clone(),
+        server_attempts: c.netinit.nfs_attempts.unwrap_or(DEFAULT_SERVER_ATTEMPTS),
     };
     if c.nfsroot_auto && source == "nfsroot" {
         notes.push(
@@ -783,6 +815,26 @@ fn no_root() -> RootPlan {
         nfs_version: NfsVersion::V3,
         dialect: RootPathDialect::Kernel,
         tftpboot_default: false,
+        nbd: None,
+        source: "",
+        servers: Vec::new(),
+        server_attempts: DEFAULT_SERVER_ATTEMPTS,
+    }
+}
+
+/// Mount attempts per server of a `netinit.nfs_servers=` list: one retry
+/// for a hiccup, then the next server.
+pub const DEFAULT_SERVER_ATTEMPTS: u32 = 2;
+
+fn nbd_root(spec: &crate::nbd::NbdSpec) -> RootPlan {
+    RootPlan {
+        kind: RootKind::Nbd,
+        server: Some(spec.server),
+        server_source: ServerSource::Cmdline,
+        path: Some(spec.export.clone()),
+        nbd: Some(spec.clone()),
+        source: "root",
+        ..no_root()
     }
 }
 
@@ -842,6 +894,9 @@ pub struct ResolvedRoot {
     pub options_from: Vec<&'static str>,
     /// Options from DHCP that were not used, and why; for the log.
     pub refused: Vec<String>,
+    /// `netinit.nfs_servers=`, tried in order (`server` is the first);
+    /// empty for a single server.
+    pub servers: Vec<Ipv4Addr>,
 }
 
 /// Fills in what the cmdline left open from the network state. Pure.
@@ -906,7 +961,13 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
             (rp_server, "DHCP root-path"),
         ]
     };
-    let Some((server, server_from)) = candidates
+    let listed = root
+        .servers
+        .first()
+        .map(|s| (Some(*s), "netinit.nfs_servers"));
+    let Some((server, server_from)) = listed
+        .into_iter()
+        .chain(candidates)
         .into_iter()
         .find_map(|(s, from)| s.map(|s| (s, from)))
     else {
@@ -977,6 +1038,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         server_from,
         options_from,
         refused,
+        servers: root.servers.clone(),
     })
 }
 

@@ -71,6 +71,8 @@ fn expand(
         let members: Vec<String> = match item {
             "@nfs" => ["nfs", "nfsv3", "nfsv4"].map(String::from).to_vec(),
             "@live" => ["squashfs", "overlay", "loop"].map(String::from).to_vec(),
+            // An NBD root's filesystem is added by name (ext4 is 2 MB).
+            "@nbd" => vec!["nbd".to_owned()],
             "@virtio" => ["virtio_pci", "virtio_net"].map(String::from).to_vec(),
             "@nics" => NICS.iter().map(|s| s.to_string()).collect(),
             "@ethernet" => {
@@ -85,7 +87,7 @@ fn expand(
             }
             g if g.starts_with('@') => {
                 return Err(format!(
-                    "unknown group {g} (groups: @nfs @live @nics @virtio @ethernet)"
+                    "unknown group {g} (groups: @nfs @live @nbd @nics @virtio @ethernet)"
                 ));
             }
             name => {

@@ -18,6 +18,8 @@ pub enum Step {
     Dhcp,
     Static,
     Nfs,
+    /// The NBD connection, its handshake and the device's mount.
+    Nbd,
     Image,
     Squashfs,
     Toram,
@@ -27,7 +29,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 13] = [
+    pub const ALL: [Step; 14] = [
         Step::Init,
         Step::Cmdline,
         Step::Modules,
@@ -35,6 +37,7 @@ impl Step {
         Step::Dhcp,
         Step::Static,
         Step::Nfs,
+        Step::Nbd,
         Step::Image,
         Step::Squashfs,
         Step::Toram,
@@ -52,6 +55,7 @@ impl Step {
             Step::Dhcp => "dhcp",
             Step::Static => "static",
             Step::Nfs => "nfs",
+            Step::Nbd => "nbd",
             Step::Image => "image",
             Step::Squashfs => "squashfs",
             Step::Toram => "toram",

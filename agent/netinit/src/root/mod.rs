@@ -2,6 +2,7 @@
 
 pub mod assemble;
 pub mod handoff;
+pub mod nbd;
 
 use std::convert::Infallible;
 use std::path::Path;
