@@ -3,8 +3,8 @@
 //! kernel keeps its own reference to the socket, so no process has to
 //! stay behind for the device to live on after switch_root.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, SocketAddrV4, TcpStream};
+use std::io::Read;
+use std::net::SocketAddrV4;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -82,20 +82,36 @@ pub fn connect(
 }
 
 /// The TCP connection and the handshake; the socket is ready for the
-/// transmission phase.
+/// transmission phase. rustix, not std's TcpStream: std's TCP code would
+/// be new bytes in /init, and connect(2) honours SO_SNDTIMEO.
 pub fn negotiate(
     server: SocketAddrV4,
     export: &str,
     timeout: Duration,
-) -> Result<(TcpStream, Export), ConnectError> {
+) -> Result<(OwnedFd, Export), ConnectError> {
+    use rustix::net::sockopt::{self, Timeout};
     let what = server.to_string();
-    let io = |call: &'static str, e: &std::io::Error| SysError::from_io(call, what.clone(), e);
-    let mut tcp = TcpStream::connect_timeout(&SocketAddr::V4(server), timeout)
-        .map_err(|e| io("connect", &e))?;
-    tcp.set_read_timeout(Some(timeout))
-        .and_then(|()| tcp.set_write_timeout(Some(timeout)))
-        .and_then(|()| tcp.set_nodelay(true))
-        .map_err(|e| io("setsockopt", &e))?;
+    let sys = |call: &'static str, e: rustix::io::Errno| SysError::new(call, what.clone(), e);
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| sys("socket", e))?;
+    sockopt::set_socket_timeout(&fd, Timeout::Send, Some(timeout))
+        .and_then(|()| sockopt::set_socket_timeout(&fd, Timeout::Recv, Some(timeout)))
+        .and_then(|()| sockopt::set_tcp_nodelay(&fd, true))
+        .map_err(|e| sys("setsockopt", e))?;
+    rustix::net::connect(&fd, &server).map_err(|e| {
+        // A connect cut short by SO_SNDTIMEO reports EINPROGRESS.
+        let e = if e == rustix::io::Errno::INPROGRESS {
+            rustix::io::Errno::TIMEDOUT
+        } else {
+            e
+        };
+        sys("connect", e)
+    })?;
     let shake = |error| ConnectError::Handshake {
         server: what.clone(),
         error,
@@ -107,23 +123,33 @@ pub fn negotiate(
             break info;
         }
         buf.resize(h.need(), 0);
-        tcp.read_exact(&mut buf).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                shake(NbdError("the server closed the connection".into()))
-            } else {
-                ConnectError::Sys(io("read", &e))
+        let mut got = 0;
+        while got < buf.len() {
+            match rustix::io::read(&fd, &mut buf[got..]) {
+                Ok(0) => return Err(shake(NbdError("the server closed the connection".into()))),
+                Ok(n) => got += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => {
+                    return Err(sys("read", rustix::io::Errno::TIMEDOUT).into());
+                }
+                Err(e) => return Err(sys("read", e).into()),
             }
-        })?;
+        }
         let out = h.feed(&buf).map_err(shake)?;
-        if !out.is_empty() {
-            tcp.write_all(&out).map_err(|e| io("write", &e))?;
+        let mut sent = 0;
+        while sent < out.len() {
+            match rustix::io::write(&fd, &out[sent..]) {
+                Ok(n) => sent += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(sys("write", e).into()),
+            }
         }
     };
     // No timeouts once the kernel owns the socket: it waits like a hard mount.
-    tcp.set_read_timeout(None)
-        .and_then(|()| tcp.set_write_timeout(None))
-        .map_err(|e| io("setsockopt", &e))?;
-    Ok((tcp, info))
+    sockopt::set_socket_timeout(&fd, Timeout::Send, None)
+        .and_then(|()| sockopt::set_socket_timeout(&fd, Timeout::Recv, None))
+        .map_err(|e| sys("setsockopt", e))?;
+    Ok((fd, info))
 }
 
 const KERNEL: SocketAddrNetlink = SocketAddrNetlink::new(0, 0);
