@@ -109,12 +109,23 @@ pub fn all() -> Vec<Scenario> {
             "ext4",
             "ext4",
         ),
+        nbd(
+            "nbdkit-curl-squashfs",
+            "the scale-out path of docs/recipes.md: nbdkit's curl plugin serves the squashfs that \
+             lives on an HTTP server (nginx, range requests); the default export, fstype from the \
+             superblock",
+            format!("root=nbd:{s}:{NBDKIT_CURL_PORT} ip=dhcp"),
+            "squashfs",
+            "overlay",
+        ),
     ]);
     out
 }
 
 const NBD_SERVER_PORT: u16 = 10809;
 const NBDKIT_PORT: u16 = 10810;
+const NBDKIT_CURL_PORT: u16 = 10811;
+const HTTP_PORT: u16 = 8089;
 
 pub fn is_nbd(name: &str) -> bool {
     name.starts_with("nbd-server-") || name.starts_with("nbdkit-")
@@ -190,6 +201,52 @@ pub fn start_nbd(lab: &mut Lab, work: &Path) -> Result<(), String> {
             format!("dir={}", kit.display()),
         ],
         "nbdkit.log",
+    )?;
+    // The image on an HTTP server, and nbdkit's curl plugin in front of it.
+    let nginx = dir.join("nginx.conf");
+    std::fs::write(
+        &nginx,
+        format!(
+            "daemon off;\npid {pid};\nerror_log {log};\nevents {{}}\n\
+             http {{ access_log {access}; server {{ listen {SERVER}:{HTTP_PORT}; root {root}; }} }}\n",
+            pid = dir.join("nginx.pid").display(),
+            log = work.join("logs/nbd-nginx-error.log").display(),
+            access = work.join("logs/nbd-nginx-access.log").display(),
+            root = kit.display(),
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    lab.start_daemon(
+        "nginx",
+        &[
+            "-c".into(),
+            nginx.display().to_string(),
+            "-e".into(),
+            work.join("logs/nbd-nginx-error.log").display().to_string(),
+        ],
+        "nbd-nginx.out",
+    )?;
+    lab.start_daemon(
+        "env",
+        &[
+            // Only the lab's own server, whatever the host's proxy settings.
+            "-u".into(),
+            "http_proxy".into(),
+            "-u".into(),
+            "HTTP_PROXY".into(),
+            "-u".into(),
+            "all_proxy".into(),
+            "nbdkit".into(),
+            "-f".into(),
+            "-r".into(),
+            "-i".into(),
+            SERVER.into(),
+            "-p".into(),
+            NBDKIT_CURL_PORT.to_string(),
+            "curl".into(),
+            format!("url=http://{SERVER}:{HTTP_PORT}/root.squashfs"),
+        ],
+        "nbdkit-curl.log",
     )?;
     Ok(())
 }

@@ -234,6 +234,18 @@ pub fn describe(plan: &BootPlan) -> String {
         }
     };
     line(&mut out, "root", &root);
+    if !r.servers.is_empty() {
+        let list: Vec<String> = r.servers.iter().map(|s| s.to_string()).collect();
+        line(
+            &mut out,
+            "servers",
+            &format!(
+                "{}, in that order, {} attempt(s) each (netinit.nfs_servers)",
+                list.join(", then "),
+                r.server_attempts
+            ),
+        );
+    }
     let live = match (&plan.live.base_dir, plan.live.layout) {
         (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
