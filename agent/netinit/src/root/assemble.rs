@@ -545,6 +545,8 @@ pub(crate) mod fake {
         pub nbd_head: Option<Vec<u8>>,
         /// The NBD server refuses every export.
         pub nbd_refuse: bool,
+        /// The first this many NBD connections are refused (a server not up yet).
+        pub nbd_down: u32,
         /// `SERVER:PORT EXPORT` of every NBD connection.
         pub nbd_connects: Vec<String>,
     }
@@ -558,6 +560,14 @@ pub(crate) mod fake {
         ) -> std::result::Result<netinit_sys::nbd::Connected, netinit_sys::nbd::ConnectError>
         {
             self.nbd_connects.push(format!("{server} {export}"));
+            if self.nbd_down > 0 {
+                self.nbd_down -= 1;
+                return Err(netinit_sys::nbd::ConnectError::Sys(SysError {
+                    call: "connect",
+                    object: server.to_string(),
+                    errno: 111,
+                }));
+            }
             if self.nbd_refuse {
                 return Err(netinit_sys::nbd::ConnectError::Handshake {
                     server: server.to_string(),

@@ -303,4 +303,30 @@ mod tests {
         assert!(e.reason.contains("no such export"), "{e:?}");
         assert_eq!(sys.nbd_connects.len(), 1, "a refused export is not retried");
     }
+
+    #[test]
+    fn a_server_not_up_yet_is_retried_within_the_budget() {
+        let mut sys = FakeSys {
+            nbd_down: 1,
+            ..FakeSys::default()
+        };
+        run("root=nbd:10.77.0.1:10809/x:ext4 ip=dhcp", &mut sys).unwrap();
+        assert_eq!(sys.nbd_connects.len(), 2);
+        // Down for longer than netinit.nfs_timeout: a bounded failure naming the attempts.
+        let mut sys = FakeSys {
+            nbd_down: 100,
+            ..FakeSys::default()
+        };
+        let e = run(
+            "root=nbd:10.77.0.1:10809/x:ext4 ip=dhcp netinit.nfs_timeout=2",
+            &mut sys,
+        )
+        .unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("connect 10.77.0.1:10809: ECONNREFUSED (after "),
+            "{e:?}"
+        );
+        assert!(sys.nbd_connects.len() <= 3, "{:?}", sys.nbd_connects);
+    }
 }
