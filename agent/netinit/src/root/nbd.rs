@@ -84,9 +84,9 @@ pub fn assemble<S: Mount + Files + Nbd>(
         sys.mkdir_p(&target)
             .and_then(|()| sys.mount(&source, &target, &fstype, flags, &data))
             .map_err(|e| {
-                StepError::new(Step::Nbd, e).hint(format!(
-                    "is the {fstype} module in the initrd, and is the export a {fstype} image?"
-                ))
+                StepError::new(Step::Nbd, e).hint(
+                    "is the filesystem's module in the initrd, and is the export that filesystem?",
+                )
             })?;
         info!(
             Step::Nbd,
