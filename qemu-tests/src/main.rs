@@ -17,6 +17,7 @@ mod qemu;
 mod report;
 mod root_scenarios;
 mod roots;
+mod scenario;
 mod scenarios;
 mod storm;
 mod transport_scenarios;

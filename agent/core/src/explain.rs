@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use crate::config::RootPathDialect;
 use crate::json::Json;
-use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
+use crate::plan::{
+    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootKind, RootPlan, ServerSource,
+};
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
 pub fn to_json(plan: &BootPlan) -> Json {
@@ -28,50 +30,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
         .with("peerdns", n.peerdns);
-    let r = &plan.root;
-    let root = Json::object()
-        .with("kind", r.kind.as_str())
-        .with("server", r.server)
-        .with(
-            "server_source",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.server_source.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with("path", r.path.clone())
-        .with("transport", transport(r.kind))
-        .with(
-            "transport_source",
-            (!r.source.is_empty()).then_some(r.source),
-        )
-        .with("nbd", r.nbd.as_ref().map(nbd_json))
-        .with(
-            "servers",
-            r.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        )
-        .with("server_attempts", r.server_attempts)
-        .with("options", r.options.clone())
-        .with(
-            "nfs_version",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.nfs_version.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with(
-            "dialect",
-            if r.kind == RootKind::Nfs {
-                Json::from(match r.dialect {
-                    RootPathDialect::Kernel => "kernel",
-                    RootPathDialect::Dracut => "dracut",
-                })
-            } else {
-                Json::Null
-            },
-        );
+    let root = root_json(plan.root.as_ref());
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -126,12 +85,53 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("notes", plan.notes.clone())
 }
 
-/// How the root travels: `nfs`, `nbd`, or null without a network root.
-fn transport(kind: RootKind) -> Option<&'static str> {
-    match kind {
-        RootKind::None => None,
-        k => Some(k.as_str()),
-    }
+/// The `root` object; a plan without a network root keeps every key, null.
+fn root_json(r: Option<&RootPlan>) -> Json {
+    let Some(r) = r else {
+        return Json::object()
+            .with("kind", "none")
+            .with("server", Json::Null)
+            .with("server_source", Json::Null)
+            .with("path", Json::Null)
+            .with("transport", Json::Null)
+            .with("transport_source", Json::Null)
+            .with("nbd", Json::Null)
+            .with("servers", Vec::<String>::new())
+            .with("server_attempts", Json::Null)
+            .with("options", Vec::<String>::new())
+            .with("nfs_version", Json::Null)
+            .with("dialect", Json::Null);
+    };
+    let nfs = r.kind == RootKind::Nfs;
+    // The plan's words: a server from DHCP is not known yet.
+    let source = match r.server {
+        Some((_, ServerSource::IpParam)) => "ip",
+        Some(_) => "cmdline",
+        None => "dhcp",
+    };
+    Json::object()
+        .with("kind", r.kind.as_str())
+        .with("server", r.server.map(|(s, _)| s))
+        .with("server_source", source)
+        .with("path", r.path.clone())
+        // How the root travels and which parameter said so.
+        .with("transport", r.kind.as_str())
+        .with("transport_source", r.source)
+        .with("nbd", r.nbd.as_ref().map(nbd_json))
+        .with(
+            "servers",
+            r.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .with("server_attempts", r.server_attempts)
+        .with("options", r.options.clone())
+        .with("nfs_version", nfs.then(|| r.nfs_version.as_str()))
+        .with(
+            "dialect",
+            nfs.then_some(match r.dialect {
+                RootPathDialect::Kernel => "kernel",
+                RootPathDialect::Dracut => "dracut",
+            }),
+        )
 }
 
 fn nbd_json(s: &crate::nbd::NbdSpec) -> Json {
@@ -164,7 +164,7 @@ pub fn describe(plan: &BootPlan) -> String {
             let via = n.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
             format!("static {addr}{via} {nics}, no DHCP")
         }
-        NetMethod::None => "not configured".to_owned(),
+        NetMethod::Off => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
     for i in &n.ifnames {
@@ -195,27 +195,23 @@ pub fn describe(plan: &BootPlan) -> String {
         let _ = write!(modules, ", plus {}", plan.modules.join(" "));
     }
     line(&mut out, "modules", &modules);
-    let r = &plan.root;
-    let root = match r.kind {
-        RootKind::None => "none (no network root on the cmdline)".to_owned(),
-        RootKind::Nbd => match &r.nbd {
-            Some(s) => format!(
-                "NBD {}:{} export '{}', {}{}",
-                s.server,
-                s.port,
-                s.export,
-                s.fstype
-                    .as_deref()
-                    .unwrap_or("filesystem from its superblock"),
-                if s.read_only { ", read-only" } else { "" }
-            ),
-            None => "NBD".to_owned(),
-        },
-        RootKind::Nfs => {
-            let server = match (r.server, r.server_source) {
-                (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),
-                (Some(s), _) => s.to_string(),
-                (None, _) => "SERVER-from-DHCP".to_owned(),
+    let root = match &plan.root {
+        None => "none (no network root on the cmdline)".to_owned(),
+        Some(RootPlan { nbd: Some(s), .. }) => format!(
+            "NBD {}:{} export '{}', {}{}",
+            s.server,
+            s.port,
+            s.export,
+            s.fstype
+                .as_deref()
+                .unwrap_or("filesystem from its superblock"),
+            if s.read_only { ", read-only" } else { "" }
+        ),
+        Some(r) => {
+            let server = match r.server {
+                Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
+                Some((s, _)) => s.to_string(),
+                None => "SERVER-from-DHCP".to_owned(),
             };
             let path = r
                 .path
@@ -234,7 +230,7 @@ pub fn describe(plan: &BootPlan) -> String {
         }
     };
     line(&mut out, "root", &root);
-    if !r.servers.is_empty() {
+    if let Some(r) = plan.root.as_ref().filter(|r| !r.servers.is_empty()) {
         let list: Vec<String> = r.servers.iter().map(|s| s.to_string()).collect();
         line(
             &mut out,
@@ -247,13 +243,13 @@ pub fn describe(plan: &BootPlan) -> String {
         );
     }
     let live = match (&plan.live.base_dir, plan.live.layout) {
-        (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
+        (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
+        (_, LiveLayout::Plain) if plan.root.is_some() => {
             "none: the NFS root is mounted read-write".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) => "none".to_owned(),
+        (_, LiveLayout::Plain) => "none".to_owned(),
         (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
@@ -265,7 +261,7 @@ pub fn describe(plan: &BootPlan) -> String {
             &format!("the NFS export at /run/netinit/nfs, also at {m}"),
         );
     }
-    if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
+    if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
         } else {

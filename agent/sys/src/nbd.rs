@@ -28,10 +28,10 @@ impl ConnectError {
     pub fn is_transient(&self) -> bool {
         match self {
             ConnectError::Sys(e) => {
+                use netinit_core::errno::*;
                 matches!(
                     e.errno,
-                    // ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, EAGAIN
-                    111 | 110 | 113 | 101 | 104 | 11
+                    ECONNREFUSED | ETIMEDOUT | EHOSTUNREACH | ENETUNREACH | ECONNRESET | EAGAIN
                 ) && e.call != "netlink"
             }
             ConnectError::Handshake { .. } => false,
@@ -214,7 +214,7 @@ fn hand_to_kernel(sock: i32, export: &Export) -> Result<u32, SysError> {
     let family = codec::family_id(&attrs).ok_or(SysError {
         call: "netlink",
         object: "CTRL_CMD_GETFAMILY nbd (no family id)".into(),
-        errno: 74,
+        errno: netinit_core::errno::EBADMSG,
     })?;
     let fd_num = u32::try_from(sock).unwrap_or(0);
     let attrs = request(
@@ -226,7 +226,7 @@ fn hand_to_kernel(sock: i32, export: &Export) -> Result<u32, SysError> {
     codec::device_index(&attrs).ok_or(SysError {
         call: "netlink",
         object: "NBD_CMD_CONNECT (no device index in the reply)".into(),
-        errno: 74,
+        errno: netinit_core::errno::EBADMSG,
     })
 }
 
@@ -243,7 +243,7 @@ pub trait Nbd {
     fn read_head(&self, dev: &std::path::Path, len: usize) -> Result<Vec<u8>, SysError>;
 }
 
-impl Nbd for crate::mount::Linux {
+impl Nbd for crate::Linux {
     fn nbd_connect(
         &mut self,
         server: SocketAddrV4,

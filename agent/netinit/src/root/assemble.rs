@@ -16,6 +16,7 @@ use netinit_core::plan::{
     BootPlan, LiveLayout, OverlayPlan, OverlaySize, ResolvedRoot, nfs_module, resolve_root,
 };
 use netinit_core::size::{human_bytes, tmpfs_option};
+use netinit_sys::Clock;
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::Nbd;
@@ -43,21 +44,21 @@ pub struct Assembled {
 pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
 
 /// Assembles the root into `newroot`.
-pub fn assemble<S: Mount + Loop + Files + Nbd>(
+pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
     newroot: &Path,
     ensure: Ensure<'_>,
 ) -> Result<Assembled, StepError> {
-    if let Some(spec) = &plan.root.nbd {
+    if let Some(spec) = plan.root.as_ref().and_then(|r| r.nbd.as_ref()) {
         return super::nbd::assemble(sys, plan, spec, newroot, ensure);
     }
     let mut root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
     // under /run/netinit/nfs, so the export never sees a write.
-    let shared = plan.live.layout == LiveLayout::None && plan.overlay.nfs_root;
-    let plain = plan.live.layout == LiveLayout::None && !shared;
+    let shared = plan.live.layout == LiveLayout::Plain && plan.overlay.nfs_root;
+    let plain = plan.live.layout == LiveLayout::Plain && !shared;
     let nfs_target = if plain {
         newroot.to_path_buf()
     } else {
@@ -70,15 +71,8 @@ pub fn assemble<S: Mount + Loop + Files + Nbd>(
         ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
         let budget = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
         if root.servers.len() > 1 {
-            return mount_from_list(
-                sys,
-                &root,
-                net,
-                &nfs_target,
-                plain,
-                budget,
-                plan.root.server_attempts,
-            );
+            let attempts = plan.root.as_ref().map_or(2, |r| r.server_attempts);
+            return mount_from_list(sys, &root, net, &nfs_target, plain, budget, attempts);
         }
         let mount = nfs::mount_for(&root, net.address.addr);
         mount_nfs(sys, &mount, &root, &nfs_target, plain, budget, None)?;
@@ -180,10 +174,81 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
 /// mountd that never answers) before it is given up and retried.
 pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
+/// Mounts NFS, retrying transient failures (a server that comes up late)
+/// with back-off until `budget` is spent. Configuration errors fail at once.
+fn mount_nfs<S: Mount + Files + Clock>(
+    sys: &mut S,
+    m: &NfsMount,
+    root: &ResolvedRoot,
+    target: &Path,
+    plain: bool,
+    budget: Duration,
+    max_attempts: Option<u32>,
+) -> Result<(), StepError> {
+    sys.mkdir_p(target)
+        .map_err(|e| StepError::new(Step::Nfs, e))?;
+    // Live media are read-only; a plain root is read-write unless `ro`.
+    let flags = if m.read_only || !plain {
+        MountFlags::RDONLY
+    } else {
+        MountFlags::empty()
+    };
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        let left = budget
+            .saturating_sub(elapsed(sys))
+            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
+        match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
+            Ok(()) => {
+                info!(
+                    Step::Nfs,
+                    "mounted {} ({}, server from {}{}) on {}",
+                    m.source,
+                    m.data,
+                    root.server_from,
+                    option_origins(root),
+                    target.display()
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                let retry = nfs::is_transient(e.errno)
+                    && elapsed(sys) + delay < budget
+                    && max_attempts.is_none_or(|max| attempt < max);
+                if !retry {
+                    let mut err = StepError::new(Step::Nfs, &e);
+                    if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
+                        err = err.hint(h);
+                    }
+                    if attempt > 1 {
+                        err.reason = format!(
+                            "{} (after {attempt} attempts in {} s)",
+                            err.reason,
+                            elapsed(sys).as_secs()
+                        );
+                    }
+                    return Err(err);
+                }
+                warn!(
+                    Step::Nfs,
+                    "attempt {attempt}: {e}; retrying in {} ms",
+                    delay.as_millis()
+                );
+                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+        }
+    }
+}
+
 /// `netinit.nfs_servers=`: each server in turn, `attempts` tries each,
 /// all within `budget`; the first that mounts is the root's server, and
 /// the log says which one served and why the ones before it did not.
-fn mount_from_list<S: Mount + Files>(
+fn mount_from_list<S: Mount + Files + Clock>(
     sys: &mut S,
     root: &ResolvedRoot,
     net: &NetState,
@@ -192,15 +257,15 @@ fn mount_from_list<S: Mount + Files>(
     budget: Duration,
     attempts: u32,
 ) -> Result<ResolvedRoot, StepError> {
-    let start = Instant::now();
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
     let n = root.servers.len();
     let mut failed: Vec<String> = Vec::new();
     for (i, server) in root.servers.iter().enumerate() {
         let mut r = root.clone();
         r.server = *server;
-        r.server_from = "netinit.nfs_servers";
         let mount = nfs::mount_for(&r, net.address.addr);
-        let left = budget.saturating_sub(start.elapsed());
+        let left = budget.saturating_sub(elapsed(sys));
         match mount_nfs(sys, &mount, &r, target, plain, left, Some(attempts)) {
             Ok(()) => {
                 let before = if failed.is_empty() {
@@ -221,7 +286,7 @@ fn mount_from_list<S: Mount + Files>(
                     warn!(Step::Nfs, "{why}; trying {next} next");
                 }
                 failed.push(why);
-                if start.elapsed() >= budget {
+                if elapsed(sys) >= budget {
                     break;
                 }
             }
@@ -236,77 +301,6 @@ fn mount_from_list<S: Mount + Files>(
         ),
     )
     .hint("check that one of the servers is up and exports the path (netinit.nfs_attempts=, netinit.nfs_timeout=)"))
-}
-
-/// Mounts NFS, retrying transient failures (a server that comes up late)
-/// with back-off until `budget` is spent, or `max_attempts` were made.
-/// Configuration errors fail at once.
-fn mount_nfs<S: Mount + Files>(
-    sys: &mut S,
-    m: &NfsMount,
-    root: &ResolvedRoot,
-    target: &Path,
-    plain: bool,
-    budget: Duration,
-    max_attempts: Option<u32>,
-) -> Result<(), StepError> {
-    sys.mkdir_p(target)
-        .map_err(|e| StepError::new(Step::Nfs, e))?;
-    // Live media are read-only; a plain root is read-write unless `ro`.
-    let flags = if m.read_only || !plain {
-        MountFlags::RDONLY
-    } else {
-        MountFlags::empty()
-    };
-    let start = Instant::now();
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 1;
-    loop {
-        let left = budget
-            .saturating_sub(start.elapsed())
-            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
-        match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
-            Ok(()) => {
-                info!(
-                    Step::Nfs,
-                    "mounted {} ({}, server from {}{}) on {}",
-                    m.source,
-                    m.data,
-                    root.server_from,
-                    option_origins(root),
-                    target.display()
-                );
-                return Ok(());
-            }
-            Err(e) => {
-                let retry = nfs::is_transient(e.errno)
-                    && start.elapsed() + delay < budget
-                    && max_attempts.is_none_or(|max| attempt < max);
-                if !retry {
-                    let mut err = StepError::new(Step::Nfs, &e);
-                    if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
-                        err = err.hint(h);
-                    }
-                    if attempt > 1 {
-                        err.reason = format!(
-                            "{} (after {attempt} attempts in {} s)",
-                            err.reason,
-                            start.elapsed().as_secs()
-                        );
-                    }
-                    return Err(err);
-                }
-                warn!(
-                    Step::Nfs,
-                    "attempt {attempt}: {e}; retrying in {} ms",
-                    delay.as_millis()
-                );
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
-            }
-        }
-    }
 }
 
 /// `; options: rsize=8192 from DHCP root-path, ro from cmdline` (the
@@ -408,7 +402,7 @@ fn to_ram<S: Mount + Files>(
         };
         let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
             let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == 110 {
+            if e.errno == netinit_core::errno::ETIMEDOUT {
                 err.reason = format!(
                     "{} (copy deadline of {} s passed)",
                     err.reason,
@@ -541,6 +535,10 @@ pub(crate) mod fake {
         pub file_size: Option<u64>,
         /// The timeout of every bounded mount attempt.
         pub attempt_caps: Vec<Duration>,
+        /// The fake clock: sleeps advance it, nothing waits.
+        pub now_ms: u64,
+        /// Every sleep, in milliseconds.
+        pub sleeps: Vec<u64>,
         /// What the NBD device starts with (an ext4 superblock if unset).
         pub nbd_head: Option<Vec<u8>>,
         /// The NBD server refuses every export.
@@ -549,6 +547,16 @@ pub(crate) mod fake {
         pub nbd_down: u32,
         /// `SERVER:PORT EXPORT` of every NBD connection.
         pub nbd_connects: Vec<String>,
+    }
+
+    impl Clock for FakeSys {
+        fn now_ms(&self) -> u64 {
+            self.now_ms
+        }
+        fn sleep_ms(&mut self, ms: u64) {
+            self.sleeps.push(ms);
+            self.now_ms += ms;
+        }
     }
 
     impl netinit_sys::nbd::Nbd for FakeSys {
@@ -565,7 +573,7 @@ pub(crate) mod fake {
                 return Err(netinit_sys::nbd::ConnectError::Sys(SysError {
                     call: "connect",
                     object: server.to_string(),
-                    errno: 111,
+                    errno: netinit_core::errno::ECONNREFUSED,
                 }));
             }
             if self.nbd_refuse {
@@ -713,7 +721,7 @@ pub(crate) mod fake {
                 return Err(SysError {
                     call: "copy",
                     object: from.display().to_string(),
-                    errno: 110,
+                    errno: netinit_core::errno::ETIMEDOUT,
                 });
             }
             Ok(size)
@@ -734,7 +742,8 @@ pub(crate) mod fake {
 pub(crate) mod tests {
     use super::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
 
     fn net() -> NetState {
@@ -951,7 +960,7 @@ pub(crate) mod tests {
     #[test]
     fn each_nfs_attempt_has_its_own_cap() {
         let mut sys = FakeSys {
-            nfs_errors: vec![110, 110],
+            nfs_errors: vec![ETIMEDOUT, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -961,6 +970,8 @@ pub(crate) mod tests {
         r.unwrap();
         // A silent server must not eat the whole budget in one attempt.
         assert_eq!(sys.attempt_caps.len(), 3);
+        // Back-off between attempts, on the fake clock.
+        assert_eq!(sys.sleeps, [500, 1000]);
         assert!(
             sys.attempt_caps.iter().all(|c| *c <= NFS_ATTEMPT_CAP),
             "{:?}",
@@ -979,7 +990,7 @@ pub(crate) mod tests {
     #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
-            nfs_errors: vec![111, 110],
+            nfs_errors: vec![ECONNREFUSED, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -996,7 +1007,7 @@ pub(crate) mod tests {
         );
 
         let mut sys = FakeSys {
-            nfs_errors: vec![13],
+            nfs_errors: vec![EACCES],
             ..Default::default()
         };
         let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
@@ -1031,7 +1042,10 @@ pub(crate) mod tests {
         );
         let a = r.unwrap();
         assert_eq!(a.root.server.to_string(), "10.77.0.1");
-        assert_eq!(a.root.server_from, "netinit.nfs_servers");
+        assert_eq!(
+            a.root.server_from,
+            netinit_core::plan::ServerSource::ServerList
+        );
         assert_eq!(
             mounts(&sys),
             ["10.77.0.9:/x", "10.77.0.9:/x", "10.77.0.1:/x"]
@@ -1179,7 +1193,7 @@ pub(crate) mod tests {
                 let t = tempfile::tempdir().unwrap();
                 let target = t.path().join("nfs");
                 std::fs::create_dir_all(&target).unwrap();
-                netinit_sys::mount::Linux
+                netinit_sys::Linux
                     .mount_bounded(
                         "tmpfs",
                         &target,
@@ -1200,7 +1214,7 @@ pub(crate) mod tests {
                 let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
                 assert_eq!(left.len(), 1, "{left:?}");
                 // A failing attempt leaves nothing behind either.
-                let e = netinit_sys::mount::Linux
+                let e = netinit_sys::Linux
                     .mount_bounded(
                         "none",
                         &target,
@@ -1210,7 +1224,7 @@ pub(crate) mod tests {
                         Duration::from_secs(5),
                     )
                     .unwrap_err();
-                assert_eq!(e.errno, 19);
+                assert_eq!(e.errno, netinit_core::errno::ENODEV);
                 assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
             },
         );
@@ -1271,7 +1285,7 @@ pub(crate) mod tests {
         in_private_mount_ns(
             "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
             || {
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
                 std::fs::create_dir_all(RUN_DIR).unwrap();
                 sys.mount(
@@ -1403,7 +1417,7 @@ pub(crate) mod tests {
             "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
             || {
                 use std::os::unix::fs::MetadataExt;
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 let t = tempfile::tempdir().unwrap();
                 let fake = t.path().join("initramfs");
                 std::fs::create_dir_all(&fake).unwrap();
@@ -1453,7 +1467,7 @@ pub(crate) mod tests {
         }
         in_private_mount_ns(SWITCH_TEST, || {
             use std::os::unix::fs::{PermissionsExt, symlink};
-            let mut sys = netinit_sys::mount::Linux;
+            let mut sys = netinit_sys::Linux;
             let t = tempfile::tempdir().unwrap();
             let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
             for d in [&fake, &peek] {
@@ -1570,7 +1584,7 @@ pub(crate) mod tests {
         use std::os::unix::fs::PermissionsExt;
         // Never let this run outside the fake initramfs: it deletes `/`.
         assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
-        let mut sys = netinit_sys::mount::Linux;
+        let mut sys = netinit_sys::Linux;
         for (fs, at) in [
             ("proc", "/proc"),
             ("sysfs", "/sys"),

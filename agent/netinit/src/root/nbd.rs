@@ -7,11 +7,12 @@
 
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netinit_core::nbd::{NbdSpec, SNIFF_BYTES, read_only_fs, sniff_fstype, split_options};
-use netinit_core::plan::{BootPlan, NfsVersion, ResolvedRoot};
+use netinit_core::plan::{BootPlan, NfsVersion, ResolvedRoot, ServerSource};
 use netinit_core::size::human_bytes;
+use netinit_sys::Clock;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::{Connected, Nbd};
 
@@ -25,7 +26,7 @@ pub const NBD_DIR: &str = "/run/netinit/nbd";
 /// The longest one connection attempt may block.
 const ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
-pub fn assemble<S: Mount + Files + Nbd>(
+pub fn assemble<S: Mount + Files + Nbd + Clock>(
     sys: &mut S,
     plan: &BootPlan,
     spec: &NbdSpec,
@@ -109,7 +110,7 @@ pub fn assemble<S: Mount + Files + Nbd>(
             path: format!("nbd:{}:{}/{}", spec.server, spec.port, spec.export),
             options: spec.fs_options.clone(),
             version: NfsVersion::V3,
-            server_from: "cmdline",
+            server_from: ServerSource::Cmdline,
             options_from: vec!["cmdline"; spec.fs_options.len()],
             refused: Vec::new(),
             servers: Vec::new(),
@@ -159,24 +160,29 @@ fn sniff<S: Nbd>(sys: &S, dev: &Path) -> Result<String, StepError> {
 
 /// Connects, retrying a server that is not up yet with back-off until
 /// `budget` is spent; a refused export or a missing driver fails at once.
-fn connect<S: Nbd>(sys: &mut S, spec: &NbdSpec, budget: Duration) -> Result<Connected, StepError> {
+fn connect<S: Nbd + Clock>(
+    sys: &mut S,
+    spec: &NbdSpec,
+    budget: Duration,
+) -> Result<Connected, StepError> {
     let addr = SocketAddrV4::new(spec.server, spec.port);
-    let start = Instant::now();
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
         let left = budget
-            .saturating_sub(start.elapsed())
+            .saturating_sub(elapsed(sys))
             .clamp(Duration::from_secs(1), ATTEMPT_CAP);
         match sys.nbd_connect(addr, &spec.export, left) {
             Ok(c) => return Ok(c),
-            Err(e) if e.is_transient() && start.elapsed() + delay < budget => {
+            Err(e) if e.is_transient() && elapsed(sys) + delay < budget => {
                 warn!(
                     Step::Nbd,
                     "attempt {attempt}: {e}; retrying in {} ms",
                     delay.as_millis()
                 );
-                std::thread::sleep(delay);
+                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
                 delay = (delay * 2).min(Duration::from_secs(5));
                 attempt += 1;
             }
@@ -197,7 +203,7 @@ fn connect<S: Nbd>(sys: &mut S, spec: &NbdSpec, budget: Duration) -> Result<Conn
                     err.reason = format!(
                         "{} (after {attempt} attempts in {} s)",
                         err.reason,
-                        start.elapsed().as_secs()
+                        elapsed(sys).as_secs()
                     );
                 }
                 return Err(err);
