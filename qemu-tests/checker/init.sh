@@ -56,7 +56,25 @@ overlay_ok() {
     test "$(cat /run/netinit/overlay/upper/overlay-probe)" = written-in-ram || return 1
     test ! -e /run/netinit/nfs/overlay-probe
 }
-if [ "$(arg overlay)" = 1 ]; then
+nbd_write_ok() {
+    echo written-over-nbd > /nbd-probe && sync || return 1
+    echo 3 > /proc/sys/vm/drop_caches
+    test "$(cat /nbd-probe)" = written-over-nbd
+}
+want_nbd=$(arg nbd)
+if [ -n "$want_nbd" ]; then
+    # An NBD device holds the root (or its lower layer); after switch_root
+    # the page cache is dropped so every read below goes over the kernel's
+    # NBD connection, which must have survived.
+    check nbd_mount "$(is grep -qE "^/dev/nbd[0-9]+ (/|/run/netinit/nbd) $want_nbd " /proc/mounts)" "no $want_nbd from /dev/nbdN at / or /run/netinit/nbd: $(grep nbd /proc/mounts)"
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    check nbd_read "$(is md5sum /bin/busybox)" "cannot re-read /bin/busybox from the NBD device"
+    if [ "$rootfs" = ext4 ]; then
+        check nbd_write "$(is nbd_write_ok)" "a synced write to the ext4 root failed"
+    fi
+    nfs_file=/nfs-only.txt
+elif [ "$(arg overlay)" = 1 ]; then
     check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
     nfs_file=/run/netinit/nfs/nfs-only.txt
 elif [ -n "$(arg http)" ]; then

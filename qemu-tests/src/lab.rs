@@ -331,6 +331,13 @@ impl Lab {
         Ok(())
     }
 
+    /// A server that put itself in the background (its pid from its pid
+    /// file), stopped with the others.
+    pub fn adopt_daemon(&mut self, pid: u32, what: &str) {
+        cleanup::track_pid(pid, what);
+        self.daemons.push(pid);
+    }
+
     pub fn stop(&mut self) {
         if let Ok(mut pid) = self.dnsmasq.lock() {
             if *pid != 0 {

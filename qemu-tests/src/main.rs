@@ -22,6 +22,7 @@ mod roots;
 mod scenario;
 mod scenarios;
 mod storm;
+mod transport_scenarios;
 mod uefi;
 mod util;
 mod v6_scenarios;
@@ -197,7 +198,7 @@ fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), Str
             "--kver",
             &k.kver,
             "--modules",
-            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net,bonding,8021q",
+            "@nfs,@live,@nbd,ext4,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net,bonding,8021q",
             "--agent",
         ])
         .arg(&agent)
@@ -302,10 +303,13 @@ fn prepare_with(
 ) -> Result<Prepared, String> {
     let k = setup()?;
     let initrd = build_initrd(&k, work)?;
-    let diskless: Vec<String> = chosen
+    let mut diskless: Vec<String> = chosen
         .iter()
         .filter_map(|(_, s)| s.diskless.clone())
         .collect();
+    // Guests may share one export.
+    diskless.sort();
+    diskless.dedup();
     let realsys = if chosen.iter().any(|(_, s)| s.needs_realsys()) {
         let root = debian::root(&debian::realsys_recipe())?;
         Some(debian::squashfs(&root)?)
@@ -407,6 +411,12 @@ fn prepare_with(
         }
     }
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
+    if chosen
+        .iter()
+        .any(|(_, s)| transport_scenarios::is_nbd(s.name))
+    {
+        transport_scenarios::start_nbd(&mut lab, work)?;
+    }
     if http
         || uefi
             .iter()
@@ -523,10 +533,20 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
     let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());
+    // The shared-root guests boot together, after the rest, in the same lab.
+    let (shared, normal): (Vec<_>, Vec<_>) = normal
+        .into_iter()
+        .partition(|(_, s)| transport_scenarios::is_shared(s.name));
     let mut rows = Vec::new();
-    if !normal.is_empty() {
-        let prepared = prepare(&normal, &work, false)?;
+    if !normal.is_empty() || !shared.is_empty() {
+        let both: Vec<(usize, Scenario)> = normal.iter().chain(&shared).cloned().collect();
+        let prepared = prepare(&both, &work, false)?;
         rows.extend(boot_all(&prepared, &normal, a.jobs, &work));
+        if !shared.is_empty() {
+            rows.extend(transport_scenarios::run_shared(&work, || {
+                boot_all(&prepared, &shared, shared.len(), &work)
+            }));
+        }
     }
     if !lease.is_empty() {
         let lwork = work.join("lease");

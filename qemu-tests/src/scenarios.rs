@@ -23,6 +23,7 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::http_scenarios::all());
     all.extend(crate::lease::scenarios());
     all.extend(crate::l2_scenarios::all());
+    all.extend(crate::transport_scenarios::all());
     all
 }
 

@@ -134,6 +134,8 @@ pub enum RootParam {
     Nfs(NfsSpec, bool),
     /// dracut's `root=dhcp`: the root path comes from DHCP option 17.
     Dhcp,
+    /// dracut's `root=nbd:SERVER:PORT[/EXPORT][:fstype[:rootflags]]`.
+    Nbd(crate::nbd::NbdSpec),
     /// Anything else (a local device): not a network root.
     Other(String),
 }
@@ -157,6 +159,10 @@ pub struct NetinitParams {
     pub lease_keeper: Option<bool>,
     /// `netinit.overlay=0|1`: a read-only NFS root under a tmpfs overlay.
     pub overlay: Option<bool>,
+    /// `netinit.nfs_servers=IP[,IP…]`: NFS servers tried in order.
+    pub nfs_servers: Vec<Ipv4Addr>,
+    /// `netinit.nfs_attempts=N`: mount attempts per listed server.
+    pub nfs_attempts: Option<u32>,
 }
 
 /// dracut's `rd.*` network and root knobs, mapped onto ours by the planner.
@@ -522,6 +528,16 @@ impl Config {
                 })
             }
             "netinit.overlay" => n.overlay = Some(switch(p)?),
+            "netinit.nfs_servers" => {
+                n.nfs_servers = parse_server_list(need_value(p)?).map_err(|r| err(key, r))?
+            }
+            "netinit.nfs_attempts" => {
+                let v = need_value(p)?;
+                n.nfs_attempts = Some(match v.parse::<u32>() {
+                    Ok(a) if (1..=100).contains(&a) => a,
+                    _ => return Err(err(key, format!("'{v}' is not a number from 1 to 100"))),
+                })
+            }
             "netinit.shell" => n.shell = Some(switch(p)?),
             "netinit.lease_keeper" => n.lease_keeper = Some(switch(p)?),
             "netinit.break" => {
@@ -533,7 +549,8 @@ impl Config {
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
                      netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break, netinit.mirror, \
-                     netinit.sha256, netinit.http_conns, netinit.http_timeout)",
+                     netinit.sha256, netinit.http_conns, netinit.http_timeout, netinit.nfs_servers, \
+                     netinit.nfs_attempts)",
                 ));
             }
         }
@@ -615,6 +632,22 @@ fn parse_server_path(text: &str, need_server: bool) -> Result<NfsSpec, String> {
     })
 }
 
+/// `IP[,IP…]`: at most 8, no repeats.
+pub fn parse_server_list(text: &str) -> Result<Vec<Ipv4Addr>, String> {
+    let mut out = Vec::new();
+    for s in text.split(',') {
+        let ip = parse_server(s.trim())?;
+        if out.contains(&ip) {
+            return Err(format!("server {ip} is listed twice"));
+        }
+        out.push(ip);
+    }
+    if out.len() > 8 {
+        return Err(format!("{} servers (at most 8)", out.len()));
+    }
+    Ok(out)
+}
+
 fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
     s.parse().map_err(|_| {
         if s.is_empty() {
@@ -640,6 +673,11 @@ fn parse_root(value: &str) -> Result<RootParam, ConfigError> {
             ));
         }
         _ => {}
+    }
+    if let Some(rest) = value.strip_prefix("nbd:") {
+        return crate::nbd::parse_nbd_root(rest)
+            .map(RootParam::Nbd)
+            .map_err(|r| err("root", r));
     }
     let (rest, nfs4) = match (value.strip_prefix("nfs4:"), value.strip_prefix("nfs:")) {
         (Some(r), _) => (r, true),
@@ -1453,7 +1491,8 @@ mod tests {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
              netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 netinit.overlay \
-             netinit.lease_keeper=0 netinit.module_jobs=2",
+             netinit.lease_keeper=0 netinit.module_jobs=2 netinit.nfs_servers=10.0.0.2,10.0.0.1 \
+             netinit.nfs_attempts=4",
         )
         .unwrap();
         assert_eq!(
@@ -1470,12 +1509,26 @@ mod tests {
                 layout: None,
                 lease_keeper: Some(false),
                 overlay: Some(true),
+                nfs_servers: vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1)],
+                nfs_attempts: Some(4),
             }
         );
         for (text, want) in [
             (
                 "netinit.modles=x",
                 "netinit.modles=: unknown netinit parameter",
+            ),
+            (
+                "netinit.nfs_servers=10.0.0.1,10.0.0.1",
+                "netinit.nfs_servers=: server 10.0.0.1 is listed twice",
+            ),
+            (
+                "netinit.nfs_servers=10.0.0.1,files",
+                "netinit.nfs_servers=: server 'files' is not an IPv4 address",
+            ),
+            (
+                "netinit.nfs_attempts=0",
+                "netinit.nfs_attempts=: '0' is not a number from 1 to 100",
             ),
             (
                 "netinit.reboot=soon",

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::config::RootPathDialect;
 use crate::json::Json;
 use crate::plan::{
-    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootPlan, ServerSource,
+    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootKind, RootPlan, ServerSource,
 };
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
@@ -107,7 +107,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 "kind",
                 plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
             )
-            .with("source", Json::Null),
+            // The cmdline parameter that named the root.
+            .with("source", plan.root.as_ref().map(|r| r.source)),
     };
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
@@ -172,10 +173,14 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
             .with("server", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
+            .with("nbd", Json::Null)
+            .with("servers", Vec::<String>::new())
+            .with("server_attempts", Json::Null)
             .with("options", Vec::<String>::new())
             .with("nfs_version", Json::Null)
             .with("dialect", Json::Null);
     };
+    let nfs = r.kind == RootKind::Nfs;
     // The plan's words: a server from DHCP is not known yet.
     let source = match r.server {
         Some((_, ServerSource::IpParam)) => "ip",
@@ -187,15 +192,32 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
         .with("server", r.server.map(|(s, _)| s))
         .with("server_source", source)
         .with("path", r.path.clone())
+        .with("nbd", r.nbd.as_ref().map(nbd_json))
+        .with(
+            "servers",
+            r.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .with("server_attempts", r.server_attempts)
         .with("options", r.options.clone())
-        .with("nfs_version", r.nfs_version.as_str())
+        .with("nfs_version", nfs.then(|| r.nfs_version.as_str()))
         .with(
             "dialect",
-            match r.dialect {
+            nfs.then_some(match r.dialect {
                 RootPathDialect::Kernel => "kernel",
                 RootPathDialect::Dracut => "dracut",
-            },
+            }),
         )
+}
+
+fn nbd_json(s: &crate::nbd::NbdSpec) -> Json {
+    Json::object()
+        .with("server", s.server)
+        .with("port", u32::from(s.port))
+        .with("export", s.export.clone())
+        .with("fstype", s.fstype.clone())
+        .with("fs_options", s.fs_options.clone())
+        .with("read_only", s.read_only)
+        .with("client_options", s.client_options.clone())
 }
 
 /// A short plan for a person, one aspect per line.
@@ -298,6 +320,16 @@ pub fn describe(plan: &BootPlan) -> String {
             )
         }
         (None, None) => "none (no network root on the cmdline)".to_owned(),
+        (Some(RootPlan { nbd: Some(s), .. }), _) => format!(
+            "NBD {}:{} export '{}', {}{}",
+            s.server,
+            s.port,
+            s.export,
+            s.fstype
+                .as_deref()
+                .unwrap_or("filesystem from its superblock"),
+            if s.read_only { ", read-only" } else { "" }
+        ),
         (Some(r), _) => {
             let server = match r.server {
                 Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
@@ -321,6 +353,18 @@ pub fn describe(plan: &BootPlan) -> String {
         }
     };
     line(&mut out, "root", &root);
+    if let Some(r) = plan.root.as_ref().filter(|r| !r.servers.is_empty()) {
+        let list: Vec<String> = r.servers.iter().map(|s| s.to_string()).collect();
+        line(
+            &mut out,
+            "servers",
+            &format!(
+                "{}, in that order, {} attempt(s) each (netinit.nfs_servers)",
+                list.join(", then "),
+                r.server_attempts
+            ),
+        );
+    }
     let live = match (&plan.live.base_dir, plan.live.layout) {
         (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()

@@ -703,6 +703,7 @@ mod tests {
             server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
+            servers: Vec::new(),
         };
         assert_eq!(
             klibc_net_conf(&dhcp_state(), Some(&root), 3),

@@ -27,6 +27,7 @@ pub mod kconfig;
 pub mod keeper;
 pub mod kmod;
 pub mod live;
+pub mod nbd;
 pub mod net;
 pub mod netdev;
 pub mod netlink;

@@ -148,19 +148,36 @@ pub struct RootPlan {
     /// `root=/dev/nfs` with no path anywhere mounts `/tftpboot/%s`
     /// (nfsroot.rst and dracut agree).
     pub tftpboot_default: bool,
+    /// The NBD export, for [`RootKind::Nbd`].
+    pub nbd: Option<crate::nbd::NbdSpec>,
+    /// The cmdline parameter that named the root (`nfsroot`, `root`,
+    /// `sys`, `archiso_nfs_srv`).
+    pub source: &'static str,
+    /// `netinit.nfs_servers=`: NFS servers tried in order (they replace
+    /// any other server); empty for the usual single server.
+    pub servers: Vec<Ipv4Addr>,
+    /// Mount attempts per server of `servers` (`netinit.nfs_attempts=`).
+    pub server_attempts: u32,
 }
+
+/// Mount attempts per server of a `netinit.nfs_servers=` list: one retry
+/// for a hiccup, then the next server.
+pub const DEFAULT_SERVER_ATTEMPTS: u32 = 2;
 
 /// The transport the root comes over; another kind (a block device over
 /// the network, an image over HTTP) adds a variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
     Nfs,
+    /// A block device over NBD (`root=nbd:`).
+    Nbd,
 }
 
 impl RootKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RootKind::Nfs => "nfs",
+            RootKind::Nbd => "nbd",
         }
     }
 }
@@ -179,6 +196,8 @@ pub enum ServerSource {
     DhcpNextServer,
     /// The DHCP server id (option 54).
     DhcpServer,
+    /// `netinit.nfs_servers=`, tried in order.
+    ServerList,
 }
 
 impl ServerSource {
@@ -188,6 +207,7 @@ impl ServerSource {
             ServerSource::Cmdline => "cmdline",
             ServerSource::IpParam => "ip=",
             ServerSource::DhcpRootPath => "DHCP root-path",
+            ServerSource::ServerList => "netinit.nfs_servers",
             ServerSource::DhcpNextServer => "DHCP next-server",
             ServerSource::DhcpServer => "DHCP server",
         }
@@ -239,8 +259,20 @@ pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     if plan.fetch.is_some() {
         return vec!["loop", "isofs", "squashfs", "overlay"];
     }
-    if let Some(root) = &plan.root {
-        out.extend(["nfs", nfs_module(root.nfs_version)]);
+    match plan.root.as_ref().map(|r| (r.kind, r.nbd.as_ref())) {
+        Some((RootKind::Nfs, _)) => {
+            let version = plan.root.as_ref().map_or(NfsVersion::V3, |r| r.nfs_version);
+            out.extend(["nfs", nfs_module(version)]);
+        }
+        Some((RootKind::Nbd, spec)) => {
+            out.push("nbd");
+            match spec.and_then(|s| s.fstype.as_deref()) {
+                Some("ext4") => out.push("ext4"),
+                Some("squashfs") => out.extend(["squashfs", "overlay"]),
+                _ => {}
+            }
+        }
+        None => {}
     }
     if plan.live.layout != LiveLayout::Plain {
         out.extend(["loop", "squashfs", "overlay"]);
@@ -353,7 +385,11 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let network_root = root.is_some() || fetch.is_some();
     let network = plan_network(c, network_root, &mut notes)?;
     if network_root && network.method == NetMethod::Off {
-        let over = if fetch.is_some() { "HTTP" } else { "NFS" };
+        let over = match (&fetch, &root) {
+            (Some(_), _) => "HTTP",
+            (None, Some(r)) if r.kind == RootKind::Nbd => "NBD",
+            _ => "NFS",
+        };
         if let Some(v6) = network.ipv6 {
             return Err(err(
                 "ip",
@@ -368,6 +404,9 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             "ip",
             format!("the network is off (ip=off/none) but the root is on {over}"),
         ));
+    }
+    if !c.netinit.nfs_servers.is_empty() && root.as_ref().is_none_or(|r| r.kind != RootKind::Nfs) {
+        notes.push("netinit.nfs_servers has no effect: the root is not on NFS".to_owned());
     }
     if c.toram && live.layout == LiveLayout::Plain {
         notes.push("toram has no effect without a live image".to_owned());
@@ -825,6 +864,9 @@ fn plan_root(
                 boot_layout.unwrap_or(none),
                 "nfsroot",
             ),
+            Some(RootParam::Nbd(spec)) => {
+                return Ok((Some(nbd_root(spec)), boot_layout.unwrap_or(none)));
+            }
             Some(RootParam::Dhcp) => {
                 if c.nfsroot.is_some() {
                     notes.push(
@@ -879,11 +921,13 @@ fn plan_root(
         Some(RootParam::Dhcp) if source == "root" => None,
         _ => c.ip.as_ref().and_then(|i| i.server),
     };
+    let listed = c.netinit.nfs_servers.first().copied();
     let server = match (spec.and_then(|s| s.server), ip_server) {
         (Some(s), _) => Some((s, ServerSource::Cmdline)),
         (None, Some(s)) => Some((s, ServerSource::IpParam)),
         (None, None) => None,
     };
+    let server = listed.map(|s| (s, ServerSource::ServerList)).or(server);
     let root = RootPlan {
         kind: RootKind::Nfs,
         server,
@@ -894,6 +938,10 @@ fn plan_root(
         tftpboot_default: c.root == Some(RootParam::DevNfs)
             && source == "nfsroot"
             && !c.nfsroot_auto,
+        nbd: None,
+        source,
+        servers: c.netinit.nfs_servers.clone(),
+        server_attempts: c.netinit.nfs_attempts.unwrap_or(DEFAULT_SERVER_ATTEMPTS),
     };
     if c.nfsroot_auto && source == "nfsroot" {
         notes.push(
@@ -904,6 +952,22 @@ fn plan_root(
         notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
     }
     Ok((Some(root), live))
+}
+
+fn nbd_root(spec: &crate::nbd::NbdSpec) -> RootPlan {
+    RootPlan {
+        kind: RootKind::Nbd,
+        server: Some((spec.server, ServerSource::Cmdline)),
+        path: Some(spec.export.clone()),
+        options: Vec::new(),
+        nfs_version: NfsVersion::V3,
+        dialect: RootPathDialect::Kernel,
+        tftpboot_default: false,
+        nbd: Some(spec.clone()),
+        source: "root",
+        servers: Vec::new(),
+        server_attempts: DEFAULT_SERVER_ATTEMPTS,
+    }
 }
 
 /// The NFS version the options ask for; the last version word wins.
@@ -962,6 +1026,9 @@ pub struct ResolvedRoot {
     pub options_from: Vec<&'static str>,
     /// Options from DHCP that were not used, and why; for the log.
     pub refused: Vec<String>,
+    /// `netinit.nfs_servers=`, tried in order (`server` is the first);
+    /// empty for a single server.
+    pub servers: Vec<Ipv4Addr>,
 }
 
 /// Fills in what the cmdline left open from the network state. Pure.
@@ -983,6 +1050,9 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
             "no network root on the cmdline (give nfsroot=, root=/dev/nfs, root=nfs:…, netboot=nfs, sys= or archiso_nfs_srv=)",
         ));
     };
+    if root.kind != RootKind::Nfs {
+        return Err(err("root", "the root is not on NFS"));
+    }
     let dhcp_root = match net
         .root_path
         .as_deref()
@@ -1014,7 +1084,16 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
     } else {
         [root.server, next_server, server_id, rp_server]
     };
-    let Some((server, server_from)) = candidates.into_iter().flatten().next() else {
+    let listed = root
+        .servers
+        .first()
+        .copied()
+        .map(from(ServerSource::ServerList));
+    let Some((server, server_from)) = listed
+        .into_iter()
+        .chain(candidates.into_iter().flatten())
+        .next()
+    else {
         return Err(err(
             "nfsroot",
             "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
@@ -1082,6 +1161,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         server_from,
         options_from,
         refused,
+        servers: root.servers.clone(),
     })
 }
 

@@ -74,6 +74,8 @@ fn expand(
             "@live" => ["squashfs", "overlay", "loop", "isofs"]
                 .map(String::from)
                 .to_vec(),
+            // An NBD root's filesystem is added by name (ext4 is 2 MB).
+            "@nbd" => vec!["nbd".to_owned()],
             "@virtio" => ["virtio_pci", "virtio_net"].map(String::from).to_vec(),
             "@nics" => NICS.iter().map(|s| s.to_string()).collect(),
             "@ethernet" => {
@@ -88,7 +90,7 @@ fn expand(
             }
             g if g.starts_with('@') => {
                 return Err(format!(
-                    "unknown group {g} (groups: @nfs @live @nics @virtio @ethernet)"
+                    "unknown group {g} (groups: @nfs @live @nbd @nics @virtio @ethernet)"
                 ));
             }
             name => {

@@ -18,18 +18,20 @@ pub enum Step {
     Dhcp,
     Static,
     Nfs,
+    /// The NBD connection, its handshake and the device's mount.
+    Nbd,
     Image,
     Squashfs,
     Toram,
     Overlay,
     Handoff,
     SwitchRoot,
-    /// The image over HTTP (appended: the discriminants are stored).
+    /// The image over HTTP.
     Fetch,
 }
 
 impl Step {
-    pub const ALL: [Step; 14] = [
+    pub const ALL: [Step; 15] = [
         Step::Init,
         Step::Cmdline,
         Step::Modules,
@@ -37,6 +39,7 @@ impl Step {
         Step::Dhcp,
         Step::Static,
         Step::Nfs,
+        Step::Nbd,
         Step::Image,
         Step::Squashfs,
         Step::Toram,
@@ -55,6 +58,7 @@ impl Step {
             Step::Dhcp => "dhcp",
             Step::Static => "static",
             Step::Nfs => "nfs",
+            Step::Nbd => "nbd",
             Step::Image => "image",
             Step::Squashfs => "squashfs",
             Step::Toram => "toram",

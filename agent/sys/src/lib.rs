@@ -14,6 +14,7 @@ pub mod kmod;
 pub mod lease;
 pub mod loopdev;
 pub mod mount;
+pub mod nbd;
 pub mod netlink;
 pub mod packet;
 pub mod power;

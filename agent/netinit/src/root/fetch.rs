@@ -628,6 +628,7 @@ where
         // The hand-off's ROOTSERVER/ROOTPATH: the server that served.
         root: ResolvedRoot {
             server: fetched.url.host,
+            servers: Vec::new(),
             path: fetched.url.path.clone(),
             options: Vec::new(),
             version: NfsVersion::V3,

@@ -304,6 +304,7 @@ mod tests {
                 server_from: netinit_core::plan::ServerSource::Cmdline,
                 options_from: Vec::new(),
                 refused: Vec::new(),
+                servers: Vec::new(),
             },
             images: vec![],
         }

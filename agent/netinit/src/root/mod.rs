@@ -3,6 +3,7 @@
 pub mod assemble;
 pub mod fetch;
 pub mod handoff;
+pub mod nbd;
 
 use std::convert::Infallible;
 use std::path::Path;
