@@ -56,7 +56,12 @@ overlay_ok() {
     test "$(cat /run/netinit/overlay/upper/overlay-probe)" = written-in-ram || return 1
     test ! -e /run/netinit/nfs/overlay-probe
 }
-if [ "$(arg overlay)" = 1 ]; then
+# lab.distro=1: the distribution's own boot script (live-boot, casper)
+# mounted the root after netinit's network-only hook: its mounts, not
+# netinit's; the NFS file is read through the medium it mounted.
+if [ "$(arg distro)" = 1 ]; then
+    nfs_file="$(arg medium)/nfs-only.txt"
+elif [ "$(arg overlay)" = 1 ]; then
     check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
     nfs_file=/run/netinit/nfs/nfs-only.txt
 elif [ "$rootfs" = overlay ]; then

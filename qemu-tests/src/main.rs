@@ -8,6 +8,7 @@ mod debpkg;
 mod dracut_scenarios;
 mod faults;
 mod forms_scenarios;
+mod hook_scenarios;
 mod itools;
 mod kernel;
 mod lab;
@@ -277,6 +278,8 @@ struct Prepared {
     debpkg: Option<debpkg::Built>,
     /// Each UEFI scenario's OVMF variable store.
     uefi_vars: Vec<(&'static str, PathBuf)>,
+    /// Distribution initrds with netinit's hooks (hook_scenarios.rs).
+    distro: hook_scenarios::Built,
     lab: Lab,
 }
 
@@ -398,6 +401,7 @@ fn prepare_with(
             uefi_vars.push((s.name, uefi::vars_for(work, s.name)?));
         }
     }
+    let distro = hook_scenarios::prepare(&k, chosen, work)?;
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
     if uefi
         .iter()
@@ -424,6 +428,7 @@ fn prepare_with(
         with_shell,
         debpkg,
         uefi_vars,
+        distro,
         lab,
     })
 }
@@ -449,6 +454,11 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
 }
 
 fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
+    if let Some(start) =
+        hook_scenarios::start(&p.distro, &p.kernel, s, full_cmdline(s, interactive))
+    {
+        return start;
+    }
     if let (Initrd::DebPackage | Initrd::DebPackageLocal, Some(d)) = (s.initrd, &p.debpkg) {
         return Start::Installed {
             kernel: d.vmlinuz.clone(),

@@ -1,0 +1,419 @@
+//! Distribution initrds with netinit's hooks in them, built by the
+//! distributions' own generators in Debian chroots and booted: Debian's
+//! stock live-boot initrd (mkinitramfs) without and with the network-only
+//! hook, and local disk roots through each generator's initrd, where the
+//! hooks must stay out. Appended to the table by `scenarios::all()`.
+
+use std::path::{Path, PathBuf};
+
+use crate::debian::{self, Recipe};
+use crate::kernel::Kernel;
+use crate::lab::SERVER;
+use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::util::{private_mount_ns_sh, run, workspace};
+
+/// The initrds these scenarios boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distro {
+    /// Debian's live-boot initrd from mkinitramfs, nothing of netinit.
+    LiveBootStock,
+    /// The same recipe with netinit's initramfs-tools hook and scripts.
+    LiveBootHook,
+    /// The hook's initrd with a local virtio-blk ext4 root attached.
+    LiveBootHookLocal,
+    /// Debian's dracut with netinit's module (`--add netinit`).
+    Dracut,
+    /// The same with a local virtio-blk ext4 root attached.
+    DracutLocal,
+}
+
+impl Distro {
+    const ALL: [Distro; 5] = [
+        Distro::LiveBootStock,
+        Distro::LiveBootHook,
+        Distro::LiveBootHookLocal,
+        Distro::Dracut,
+        Distro::DracutLocal,
+    ];
+
+    fn file(self) -> &'static str {
+        match self {
+            Distro::LiveBootStock => "live-boot-stock.img",
+            Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
+            Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
+        }
+    }
+
+    fn local(self) -> bool {
+        matches!(self, Distro::LiveBootHookLocal | Distro::DracutLocal)
+    }
+}
+
+/// bookworm with Debian's dracut and nothing of its network modules: the
+/// network and the root are netinit's.
+fn dracut_recipe() -> Recipe {
+    Recipe {
+        name: "dracut-hook",
+        include: ["dracut", "dracut-core", "kmod", "zstd"]
+            .map(String::from)
+            .to_vec(),
+        files: vec![],
+        setup: "command -v dracut".into(),
+    }
+}
+
+/// dracut in an overlay over the cached root, with netinit's module
+/// copied to /usr/lib/dracut/modules.d as docs/hooks.md says; a shell-init
+/// initrd of dracut's base, its block root support and netinit.
+fn dracut_initrd(k: &Kernel, work: &Path, out: &Path) -> Result<(), String> {
+    let root = debian::root(&dracut_recipe())?;
+    let d = work.join("dracut-hook");
+    for sub in ["upper", "ovwork", "merged"] {
+        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let module = workspace().join("initramfs-hooks/dracut/95netinit");
+    let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+    let script = format!(
+        "set -e
+m={merged}
+mount -t overlay netinit-dracut -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
+mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
+mount --bind {modules} \"$m/lib/modules/{kver}\"
+cp {config} \"$m/boot/\"
+mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+cp -r {module} \"$m/usr/lib/dracut/modules.d/\"
+install -m755 {a} \"$m/usr/sbin/netinit\"
+chroot \"$m\" dracut --no-hostonly --force --modules 'base rootfs-block kernel-modules netinit' \\
+  --add-drivers 'virtio_blk virtio_pci ext4' --kver {kver} /tmp/initrd.img
+cp \"$m/tmp/initrd.img\" {out}
+",
+        merged = sh_quote(&d.join("merged")),
+        root = sh_quote(&root),
+        upper = sh_quote(&d.join("upper")),
+        ovwork = sh_quote(&d.join("ovwork")),
+        kver = k.kver,
+        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
+        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
+        module = sh_quote(&module),
+        a = sh_quote(&agent),
+        out = sh_quote(out),
+    );
+    eprintln!("netinit-lab: Debian's dracut with netinit's module (--add netinit)");
+    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
+        .arg(&script)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ))
+    .map_err(|e| format!("dracut in its chroot: {e}"))?;
+    Ok(())
+}
+
+/// bookworm with live-boot and initramfs-tools, set up as live-boot
+/// documents for netboot (MODULES=netboot); no kernel: the lab's kernel's
+/// modules are bound in when an initrd is built.
+fn liveboot_recipe() -> Recipe {
+    Recipe {
+        name: "liveboot",
+        include: [
+            "live-boot",
+            "live-boot-initramfs-tools",
+            "initramfs-tools",
+            "busybox",
+            "klibc-utils",
+            "zstd",
+        ]
+        .map(String::from)
+        .to_vec(),
+        files: vec![],
+        // virtio_blk and ext4 for the local-disk boot (netboot has no block drivers).
+        setup: "sed -i 's/^MODULES=.*/MODULES=netboot/' /etc/initramfs-tools/initramfs.conf; grep -q '^MODULES=netboot' /etc/initramfs-tools/initramfs.conf; printf 'virtio_blk\\next4\\n' >> /etc/initramfs-tools/modules".into(),
+    }
+}
+
+fn sh_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+/// mkinitramfs in an overlay over the cached live-boot root, with the
+/// lab's kernel modules at /lib/modules/KVER; `hook`: netinit's
+/// initramfs-tools files installed as the README says first.
+fn mkinitramfs_liveboot(k: &Kernel, hook: bool, work: &Path, out: &Path) -> Result<(), String> {
+    let root = debian::root(&liveboot_recipe())?;
+    let d = work.join(if hook {
+        "liveboot-hook"
+    } else {
+        "liveboot-stock"
+    });
+    for sub in ["upper", "ovwork", "merged"] {
+        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let hooks = workspace().join("initramfs-hooks/initramfs-tools");
+    let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+    let install = if hook {
+        format!(
+            "install -m755 {h}/hooks/netinit \"$m/etc/initramfs-tools/hooks/netinit\"
+install -m644 {h}/scripts/netinit \"$m/etc/initramfs-tools/scripts/netinit\"
+mkdir -p \"$m/etc/initramfs-tools/scripts/init-premount\"
+install -m755 {h}/scripts/init-premount/netinit \"$m/etc/initramfs-tools/scripts/init-premount/netinit\"
+install -m755 {a} \"$m/usr/sbin/netinit\"
+",
+            h = sh_quote(&hooks),
+            a = sh_quote(&agent)
+        )
+    } else {
+        String::new()
+    };
+    let script = format!(
+        "set -e
+m={merged}
+mount -t overlay netinit-liveboot -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
+mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
+mount --bind {modules} \"$m/lib/modules/{kver}\"
+cp {config} \"$m/boot/\"
+mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+{install}chroot \"$m\" mkinitramfs -o /tmp/initrd.img {kver}
+cp \"$m/tmp/initrd.img\" {out}
+",
+        merged = sh_quote(&d.join("merged")),
+        root = sh_quote(&root),
+        upper = sh_quote(&d.join("upper")),
+        ovwork = sh_quote(&d.join("ovwork")),
+        kver = k.kver,
+        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
+        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
+        out = sh_quote(out),
+    );
+    eprintln!(
+        "netinit-lab: Debian live-boot initrd with mkinitramfs ({})",
+        if hook { "with netinit's hook" } else { "stock" }
+    );
+    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
+        .arg(&script)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ))
+    .map_err(|e| format!("mkinitramfs in the live-boot chroot: {e}"))?;
+    Ok(())
+}
+
+/// What `prepare` built: each initrd these scenarios boot.
+#[derive(Debug, Default)]
+pub struct Built {
+    initrds: Vec<(Distro, PathBuf)>,
+    disk: Option<PathBuf>,
+}
+
+/// Builds the initrds (and the local disk) the chosen scenarios need.
+pub fn prepare(k: &Kernel, chosen: &[(usize, Scenario)], work: &Path) -> Result<Built, String> {
+    let wanted: Vec<Distro> = Distro::ALL
+        .into_iter()
+        .filter(|d| chosen.iter().any(|(_, s)| s.initrd == Initrd::Distro(*d)))
+        .collect();
+    let mut built = Built::default();
+    for d in &wanted {
+        let out = work.join(d.file());
+        if !out.exists() {
+            match d {
+                Distro::LiveBootStock => mkinitramfs_liveboot(k, false, work, &out)?,
+                Distro::LiveBootHook | Distro::LiveBootHookLocal => {
+                    mkinitramfs_liveboot(k, true, work, &out)?
+                }
+                Distro::Dracut | Distro::DracutLocal => dracut_initrd(k, work, &out)?,
+            }
+        }
+        built.initrds.push((*d, out));
+    }
+    if wanted.iter().any(|d| d.local()) {
+        built.disk = Some(crate::debpkg::local_disk(&work.join("hook-local"))?);
+    }
+    Ok(built)
+}
+
+/// How to start a scenario of this module; `None` for others.
+pub fn start(
+    built: &Built,
+    k: &Kernel,
+    s: &Scenario,
+    cmdline: String,
+) -> Option<crate::qemu::Start> {
+    let Initrd::Distro(d) = s.initrd else {
+        return None;
+    };
+    let initrd = built.initrds.iter().find(|(x, _)| *x == d)?.1.clone();
+    Some(crate::qemu::Start::Installed {
+        kernel: k.vmlinux.clone(),
+        initrd,
+        cmdline,
+        disk: if d.local() { built.disk.clone() } else { None },
+    })
+}
+
+fn two_nics() -> Vec<NicSpec> {
+    vec![
+        NicSpec {
+            model: "virtio-net-pci",
+            live: false,
+        },
+        NicSpec {
+            model: "virtio-net-pci",
+            live: true,
+        },
+    ]
+}
+
+/// `first` is the index the first of these gets in the whole table (the
+/// MACs, and so `BOOTIF=`, depend on it).
+pub fn all(first: usize) -> Vec<Scenario> {
+    let s = SERVER;
+    let bootif = |i: usize| {
+        format!(
+            "BOOTIF=01-{}",
+            Scenario::mac(first + i, 1).replace(':', "-")
+        )
+    };
+    let live = format!("boot=live netboot=nfs nfsroot={s}:/export/live");
+    let one = || {
+        vec![NicSpec {
+            model: "virtio-net-pci",
+            live: true,
+        }]
+    };
+    vec![
+        Scenario {
+            name: "live-boot-stock-two-nics",
+            what: "reference: Debian's stock live-boot initrd (mkinitramfs), two NICs, the first dead, no BOOTIF: live-boot's ipconfig times out on the first for 15 s before it tries the second (cut off after that)",
+            nics: two_nics(),
+            pxe: false,
+            cmdline: format!("{live} ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Reference(&[
+                "IP-Config: ens2 hardware address",
+                "IP-Config: no response after 15 secs - giving up",
+                "IP-Config: ens3 hardware address",
+            ]),
+            timeout_secs: 75,
+            initrd: Initrd::Distro(Distro::LiveBootStock),
+        },
+        Scenario {
+            name: "live-boot-netinit-bootif",
+            what: "the same live-boot initrd with netinit's network-only hook: netinit configures the BOOTIF NIC in init-premount, live-boot mounts the medium and the overlay and switches root",
+            nics: two_nics(),
+            pxe: false,
+            cmdline: format!("{live} ip=dhcp {}", bootif(1)),
+            diskless: None,
+            root_path: None,
+            expect: Expect::DistroNet {
+                lab: vec![
+                    ("root", "overlay".into()),
+                    ("proto", "dhcp".into()),
+                    // udev's name for the second virtio NIC (slot 3).
+                    ("dev", "ens3".into()),
+                    ("medium", "/run/live/medium".into()),
+                    ("distro", "1".into()),
+                ],
+            },
+            timeout_secs: 180,
+            initrd: Initrd::Distro(Distro::LiveBootHook),
+        },
+        Scenario {
+            name: "live-boot-netinit-local",
+            what: "the hook's live-boot initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out",
+            nics: vec![NicSpec {
+                model: "virtio-net-pci",
+                live: true,
+            }],
+            pxe: false,
+            cmdline: "root=/dev/vda ro".into(),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
+            timeout_secs: 150,
+            initrd: Initrd::Distro(Distro::LiveBootHookLocal),
+        },
+        Scenario {
+            name: "dracut-netinit-diskless",
+            what: "Debian's dracut with netinit's module (base, rootfs-block, netinit): root=/dev/nfs nfsroot= ip=dhcp; dracut neither dies on root= nor waits for /dev/nfs",
+            nics: one(),
+            pxe: false,
+            cmdline: format!(
+                "root=/dev/nfs nfsroot={s}:/export/dracut-netinit-diskless,v3 ip=dhcp"
+            ),
+            diskless: Some("dracut-netinit-diskless".into()),
+            root_path: None,
+            expect: crate::scenarios::pass(&[("root", "nfs"), ("proto", "dhcp"), ("vers", "3")]),
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::Dracut),
+        },
+        Scenario {
+            name: "dracut-netinit-live",
+            what: "the same dracut initrd, live-boot layout (boot=live netboot=nfs, no root=): netinit mounts the image and overlay on dracut's /sysroot",
+            nics: one(),
+            pxe: false,
+            cmdline: format!("{live} ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: crate::scenarios::pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("medium", "/run/live/medium"),
+            ]),
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::Dracut),
+        },
+        Scenario {
+            name: "dracut-netinit-local",
+            what: "the same dracut initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out",
+            nics: one(),
+            pxe: false,
+            cmdline: "root=/dev/vda ro".into(),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::DracutLocal),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenarios::{all, judge};
+
+    #[test]
+    fn judging_the_reference_and_the_network_only_hook() {
+        let all = all();
+        let stock = all
+            .iter()
+            .find(|s| s.name == "live-boot-stock-two-nics")
+            .unwrap();
+        let stall = "IP-Config: ens2 hardware address 52:54\nIP-Config: no response after 15 secs - giving up\nIP-Config: ens3 hardware address 52:54\n";
+        assert!(judge(stock, stall, false).is_ok());
+        // Out of order, or the second NIC never tried: not the stall.
+        let swapped = "IP-Config: ens3 hardware address\nIP-Config: ens2 hardware address\nIP-Config: no response after 15 secs - giving up\n";
+        assert!(judge(stock, swapped, false).is_err());
+        assert!(judge(stock, "", true).is_err());
+
+        let hook = all
+            .iter()
+            .find(|s| s.name == "live-boot-netinit-bootif")
+            .unwrap();
+        let wrote = "[ 3.0] netinit: handoff: wrote /run/net-ens3.conf, /run/netinit/net.json\n";
+        let check = "NETINIT-CHECK {\"result\":\"pass\",\"root_fs\":\"overlay\",\"device\":\"ens3\",\"address\":\"10.77.0.100\",\"proto\":\"dhcp\",\"failures\":\"\"}\n";
+        let good = format!("{wrote}netinit configured ens3 already; ipconfig not run\n{check}");
+        assert!(
+            judge(hook, &good, true).is_ok(),
+            "{:?}",
+            judge(hook, &good, true)
+        );
+        let again = format!("{wrote}IP-Config: ens3 hardware address 52:54\n{check}");
+        assert!(
+            judge(hook, &again, true)
+                .unwrap_err()
+                .starts_with("ipconfig ran after netinit")
+        );
+        assert!(judge(hook, check, true).is_err());
+    }
+}
