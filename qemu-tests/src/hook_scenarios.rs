@@ -21,6 +21,8 @@ pub enum Distro {
     LiveBootHook,
     /// The hook's initrd with a local virtio-blk ext4 root attached.
     LiveBootHookLocal,
+    /// The stock initrd with `netinit-mkinitrd --append-to --network-only`.
+    LiveBootAppend,
     /// Debian's dracut with netinit's module (`--add netinit`).
     Dracut,
     /// The same with a local virtio-blk ext4 root attached.
@@ -28,8 +30,9 @@ pub enum Distro {
 }
 
 impl Distro {
-    const ALL: [Distro; 5] = [
+    const ALL: [Distro; 6] = [
         Distro::LiveBootStock,
+        Distro::LiveBootAppend,
         Distro::LiveBootHook,
         Distro::LiveBootHookLocal,
         Distro::Dracut,
@@ -40,6 +43,7 @@ impl Distro {
         match self {
             Distro::LiveBootStock => "live-boot-stock.img",
             Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
+            Distro::LiveBootAppend => "live-boot-appended.img",
             Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
         }
     }
@@ -49,24 +53,43 @@ impl Distro {
     }
 }
 
-/// bookworm with Debian's dracut and nothing of its network modules: the
-/// network and the root are netinit's.
-fn dracut_recipe() -> Recipe {
-    Recipe {
-        name: "dracut-hook",
-        include: ["dracut", "dracut-core", "kmod", "zstd"]
-            .map(String::from)
-            .to_vec(),
-        files: vec![],
-        setup: "command -v dracut".into(),
+/// Debian's dracut-core .deb: the lab's package cache (the benchmark's
+/// peers put it there), else `apt-get download`. Only dracut-core: the
+/// `dracut` package conflicts with initramfs-tools, which the chroot has.
+fn dracut_deb() -> Result<PathBuf, String> {
+    let dir = crate::util::cache_dir().join("debs");
+    let find = || -> Option<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("dracut-core_") && n.ends_with(".deb"))
+            })
+            .collect();
+        v.sort();
+        v.pop()
+    };
+    if let Some(p) = find() {
+        return Ok(p);
     }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    run(std::process::Command::new("apt-get")
+        .args(["download", "-q", "dracut-core"])
+        .current_dir(&dir))
+    .map_err(|e| format!("apt-get download dracut-core: {e}"))?;
+    find().ok_or_else(|| "apt-get download left no dracut-core .deb".into())
 }
 
-/// dracut in an overlay over the cached root, with netinit's module
-/// copied to /usr/lib/dracut/modules.d as docs/hooks.md says; a shell-init
-/// initrd of dracut's base, its block root support and netinit.
+/// Debian's dracut (dracut-core installed with dpkg in an overlay over
+/// the cached bookworm root, which has its udev, kmod and cpio), with
+/// netinit's module copied to /usr/lib/dracut/modules.d as docs/hooks.md
+/// says; a shell-init initrd of dracut's base, its block root support and
+/// netinit.
 fn dracut_initrd(k: &Kernel, work: &Path, out: &Path) -> Result<(), String> {
-    let root = debian::root(&dracut_recipe())?;
+    let root = debian::root(&liveboot_recipe())?;
+    let deb = dracut_deb()?;
     let d = work.join("dracut-hook");
     for sub in ["upper", "ovwork", "merged"] {
         std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -81,9 +104,11 @@ mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
 mount --bind {modules} \"$m/lib/modules/{kver}\"
 cp {config} \"$m/boot/\"
 mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+cp {deb} \"$m/tmp/dracut-core.deb\"
+chroot \"$m\" dpkg -i --force-depends /tmp/dracut-core.deb >/dev/null
 cp -r {module} \"$m/usr/lib/dracut/modules.d/\"
 install -m755 {a} \"$m/usr/sbin/netinit\"
-chroot \"$m\" dracut --no-hostonly --force --modules 'base rootfs-block kernel-modules netinit' \\
+chroot \"$m\" dracut --no-hostonly --force --compress zstd --modules 'base rootfs-block kernel-modules netinit' \\
   --add-drivers 'virtio_blk virtio_pci ext4' --kver {kver} /tmp/initrd.img
 cp \"$m/tmp/initrd.img\" {out}
 ",
@@ -95,6 +120,7 @@ cp \"$m/tmp/initrd.img\" {out}
         modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
         config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
         module = sh_quote(&module),
+        deb = sh_quote(&deb),
         a = sh_quote(&agent),
         out = sh_quote(out),
     );
@@ -221,6 +247,23 @@ pub fn prepare(k: &Kernel, chosen: &[(usize, Scenario)], work: &Path) -> Result<
                     mkinitramfs_liveboot(k, true, work, &out)?
                 }
                 Distro::Dracut | Distro::DracutLocal => dracut_initrd(k, work, &out)?,
+                Distro::LiveBootAppend => {
+                    let stock = work.join(Distro::LiveBootStock.file());
+                    if !stock.exists() {
+                        mkinitramfs_liveboot(k, false, work, &stock)?;
+                    }
+                    let o = run(std::process::Command::new(
+                        workspace().join("target/release/netinit-mkinitrd"),
+                    )
+                    .arg("--append-to")
+                    .arg(&stock)
+                    .arg("--network-only")
+                    .arg("--agent")
+                    .arg(workspace().join("target/x86_64-unknown-linux-musl/release/netinit"))
+                    .arg("-o")
+                    .arg(&out));
+                    o.map_err(|e| format!("netinit-mkinitrd --append-to --network-only: {e}"))?;
+                }
             }
         }
         built.initrds.push((*d, out));
@@ -317,6 +360,26 @@ pub fn all(first: usize) -> Vec<Scenario> {
             },
             timeout_secs: 180,
             initrd: Initrd::Distro(Distro::LiveBootHook),
+        },
+        Scenario {
+            name: "live-boot-appended-bootif",
+            what: "the stock live-boot initrd with netinit-mkinitrd --append-to --network-only (no mkinitramfs): booted as live-boot-netinit-bootif",
+            nics: two_nics(),
+            pxe: false,
+            cmdline: format!("{live} ip=dhcp {}", bootif(2)),
+            diskless: None,
+            root_path: None,
+            expect: Expect::DistroNet {
+                lab: vec![
+                    ("root", "overlay".into()),
+                    ("proto", "dhcp".into()),
+                    ("dev", "ens3".into()),
+                    ("medium", "/run/live/medium".into()),
+                    ("distro", "1".into()),
+                ],
+            },
+            timeout_secs: 180,
+            initrd: Initrd::Distro(Distro::LiveBootAppend),
         },
         Scenario {
             name: "live-boot-netinit-local",
