@@ -27,10 +27,17 @@ pub enum Distro {
     Dracut,
     /// The same with a local virtio-blk ext4 root attached.
     DracutLocal,
+    /// Arch's mkinitcpio 41 (the third-party tarball) in a bookworm chroot,
+    /// HOOKS=(base udev modconf netinit).
+    Mkinitcpio,
+    /// The same with a local virtio-blk ext4 root attached.
+    MkinitcpioLocal,
 }
 
 impl Distro {
-    const ALL: [Distro; 6] = [
+    const ALL: [Distro; 8] = [
+        Distro::Mkinitcpio,
+        Distro::MkinitcpioLocal,
         Distro::LiveBootStock,
         Distro::LiveBootAppend,
         Distro::LiveBootHook,
@@ -45,11 +52,15 @@ impl Distro {
             Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
             Distro::LiveBootAppend => "live-boot-appended.img",
             Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
+            Distro::Mkinitcpio | Distro::MkinitcpioLocal => "mkinitcpio-netinit.img",
         }
     }
 
     fn local(self) -> bool {
-        matches!(self, Distro::LiveBootHookLocal | Distro::DracutLocal)
+        matches!(
+            self,
+            Distro::LiveBootHookLocal | Distro::DracutLocal | Distro::MkinitcpioLocal
+        )
     }
 }
 
@@ -224,6 +235,117 @@ cp \"$m/tmp/initrd.img\" {out}
     Ok(())
 }
 
+/// Arch's mkinitcpio source, a test input kept outside the repository
+/// (`$NETINIT_MKINITCPIO_TARBALL`, else `shared/third-party/` beside the
+/// checkout or its parent): absent on a fresh clone.
+pub fn mkinitcpio_tarball() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NETINIT_MKINITCPIO_TARBALL") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    let ws = workspace();
+    ["..", "../.."]
+        .iter()
+        .map(|up| ws.join(up).join("shared/third-party/mkinitcpio-41.tar.gz"))
+        .find(|p| p.is_file())
+}
+
+/// Why a scenario cannot run here (printed as a SKIP line), if so.
+pub fn skip_reason(s: &Scenario) -> Option<String> {
+    match s.initrd {
+        Initrd::Distro(Distro::Mkinitcpio | Distro::MkinitcpioLocal)
+            if mkinitcpio_tarball().is_none() =>
+        {
+            Some("no mkinitcpio-41.tar.gz in ../shared/third-party (or $NETINIT_MKINITCPIO_TARBALL): Arch's mkinitcpio is not packaged in Debian".into())
+        }
+        _ => None,
+    }
+}
+
+/// bookworm with what mkinitcpio 41 runs on: bash, kmod, bsdtar, zstd,
+/// udev; busybox-static stands in for Arch's mkinitcpio-busybox.
+fn mkinitcpio_recipe() -> Recipe {
+    Recipe {
+        name: "mkinitcpio",
+        include: [
+            "bash",
+            "kmod",
+            "libarchive-tools",
+            "busybox-static",
+            "zstd",
+            "udev",
+        ]
+        .map(String::from)
+        .to_vec(),
+        files: vec![],
+        setup: "mkdir -p /usr/lib/initcpio && cp /bin/busybox /usr/lib/initcpio/busybox".into(),
+    }
+}
+
+/// The placeholders meson fills in when mkinitcpio is installed.
+const MKINITCPIO_SED: &str = "s|@INITCPIO_LIBDIR@|/usr/lib/initcpio|g; s|@INITCPIO_SYSCONFDIR@|/etc/initcpio|g; s|@SYSCONFDIR@|/etc|g; s|@BINDIR@|/usr/bin|g; s|@VERSION@|41|g; s|@UDEVD_PATH@|/usr/lib/systemd/systemd-udevd|g; s|@TMPFILES_PATH@||g";
+
+/// mkinitcpio 41, unpacked from the tarball and installed as meson would
+/// into an overlay over the cached chroot, with netinit's hooks in
+/// /etc/initcpio as docs/hooks.md says; HOOKS=(base udev modconf netinit).
+fn mkinitcpio_initrd(k: &Kernel, tarball: &Path, work: &Path, out: &Path) -> Result<(), String> {
+    let root = debian::root(&mkinitcpio_recipe())?;
+    let d = work.join("mkinitcpio");
+    for sub in ["upper", "ovwork", "merged"] {
+        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    let hooks = workspace().join("initramfs-hooks/mkinitcpio");
+    let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
+    let inside = format!(
+        "set -e
+cd /tmp/mk
+sed -i -e '{MKINITCPIO_SED}' mkinitcpio functions init init_functions shutdown install/* hooks/*
+mkdir -p /usr/lib/initcpio /etc/initcpio/hooks /etc/initcpio/install /etc/mkinitcpio.conf.d
+cp functions init init_functions shutdown /usr/lib/initcpio/
+cp -r install hooks udev /usr/lib/initcpio/
+install -m755 mkinitcpio /usr/bin/mkinitcpio
+printf '%s\\n' 'MODULES=(virtio_blk virtio_pci ext4)' 'HOOKS=(base udev modconf netinit)' 'COMPRESSION=zstd' > /etc/mkinitcpio-netinit.conf
+mkinitcpio -c /etc/mkinitcpio-netinit.conf -k {kver} -g /tmp/initrd.img
+"
+    , kver = k.kver);
+    let script = format!(
+        "set -e
+m={merged}
+mount -t overlay netinit-mkinitcpio -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
+mkdir -p \"$m/lib/modules/{kver}\" \"$m/tmp/mk\"
+mount --bind {modules} \"$m/lib/modules/{kver}\"
+mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+tar -xzf {tarball} -C \"$m/tmp/mk\" --strip-components=1
+install -D -m644 {hooks}/install/netinit \"$m/etc/initcpio/install/netinit\"
+install -D -m644 {hooks}/hooks/netinit \"$m/etc/initcpio/hooks/netinit\"
+install -m755 {a} \"$m/usr/bin/netinit\"
+chroot \"$m\" /bin/bash -c \"$1\"
+cp \"$m/tmp/initrd.img\" {out}
+",
+        merged = sh_quote(&d.join("merged")),
+        root = sh_quote(&root),
+        upper = sh_quote(&d.join("upper")),
+        ovwork = sh_quote(&d.join("ovwork")),
+        kver = k.kver,
+        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
+        tarball = sh_quote(tarball),
+        hooks = sh_quote(&hooks),
+        a = sh_quote(&agent),
+        out = sh_quote(out),
+    );
+    eprintln!(
+        "netinit-lab: Arch's mkinitcpio 41 with netinit's hook (HOOKS=(base udev modconf netinit))"
+    );
+    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\" \"$0\" \"$1\"")
+        .arg(&script)
+        .arg(&inside)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ))
+    .map_err(|e| format!("mkinitcpio in its chroot: {e}"))?;
+    Ok(())
+}
+
 /// What `prepare` built: each initrd these scenarios boot.
 #[derive(Debug, Default)]
 pub struct Built {
@@ -235,7 +357,11 @@ pub struct Built {
 pub fn prepare(k: &Kernel, chosen: &[(usize, Scenario)], work: &Path) -> Result<Built, String> {
     let wanted: Vec<Distro> = Distro::ALL
         .into_iter()
-        .filter(|d| chosen.iter().any(|(_, s)| s.initrd == Initrd::Distro(*d)))
+        .filter(|d| {
+            chosen
+                .iter()
+                .any(|(_, s)| s.initrd == Initrd::Distro(*d) && skip_reason(s).is_none())
+        })
         .collect();
     let mut built = Built::default();
     for d in &wanted {
@@ -247,6 +373,10 @@ pub fn prepare(k: &Kernel, chosen: &[(usize, Scenario)], work: &Path) -> Result<
                     mkinitramfs_liveboot(k, true, work, &out)?
                 }
                 Distro::Dracut | Distro::DracutLocal => dracut_initrd(k, work, &out)?,
+                Distro::Mkinitcpio | Distro::MkinitcpioLocal => {
+                    let tarball = mkinitcpio_tarball().ok_or("no mkinitcpio tarball")?;
+                    mkinitcpio_initrd(k, &tarball, work, &out)?
+                }
                 Distro::LiveBootAppend => {
                     let stock = work.join(Distro::LiveBootStock.file());
                     if !stock.exists() {
@@ -337,7 +467,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
                 "IP-Config: no response after 15 secs - giving up",
                 "IP-Config: ens3 hardware address",
             ]),
-            timeout_secs: 75,
+            timeout_secs: 130,
             initrd: Initrd::Distro(Distro::LiveBootStock),
         },
         Scenario {
@@ -395,6 +525,55 @@ pub fn all(first: usize) -> Vec<Scenario> {
             expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
             timeout_secs: 150,
             initrd: Initrd::Distro(Distro::LiveBootHookLocal),
+        },
+        Scenario {
+            name: "mkinitcpio-netinit-diskless",
+            what: "Arch's mkinitcpio 41 (in a bookworm chroot, busybox-static for mkinitcpio-busybox) with HOOKS=(base udev modconf netinit): the Arch-wiki diskless cmdline; no wait for /dev/nfs",
+            nics: one(),
+            pxe: false,
+            cmdline: format!("root=/dev/nfs nfsroot={s}:/export/arch,v3,rsize=16384 ip=::::::dhcp"),
+            diskless: Some("arch".into()),
+            root_path: None,
+            expect: Expect::Without {
+                inner: Box::new(crate::scenarios::pass(&[
+                    ("root", "nfs"),
+                    ("proto", "dhcp"),
+                    ("vers", "3"),
+                    ("opts", "rsize=16384"),
+                ])),
+                // mkinitcpio's poll_device line for a block device.
+                forbid: "for device /dev/nfs",
+            },
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::Mkinitcpio),
+        },
+        Scenario {
+            name: "mkinitcpio-netinit-live",
+            what: "the same mkinitcpio initrd, archiso layout over NFS: netinit mounts the image and overlay on /new_root",
+            nics: one(),
+            pxe: false,
+            cmdline: format!("archisobasedir=arch archiso_nfs_srv={s}:/export/archiso ip=dhcp"),
+            diskless: None,
+            root_path: None,
+            expect: crate::scenarios::pass(&[
+                ("root", "overlay"),
+                ("proto", "dhcp"),
+                ("medium", "/run/archiso/bootmnt"),
+            ]),
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::Mkinitcpio),
+        },
+        Scenario {
+            name: "mkinitcpio-netinit-local",
+            what: "the same mkinitcpio initrd boots a local virtio-blk ext4 root (root=/dev/vda): mkinitcpio's own mount handler, netinit stays out",
+            nics: one(),
+            pxe: false,
+            cmdline: "root=/dev/vda ro".into(),
+            diskless: None,
+            root_path: None,
+            expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
+            timeout_secs: 200,
+            initrd: Initrd::Distro(Distro::MkinitcpioLocal),
         },
         Scenario {
             name: "dracut-netinit-diskless",

@@ -517,6 +517,17 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
             }
         })
         .collect();
+    // A scenario whose outside input is missing here says so and is left out.
+    let chosen: Vec<(usize, Scenario)> = chosen
+        .into_iter()
+        .filter(|(_, s)| match hook_scenarios::skip_reason(s) {
+            Some(why) => {
+                println!("SKIP {}: {why}", s.name);
+                false
+            }
+            None => true,
+        })
+        .collect();
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
     let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());

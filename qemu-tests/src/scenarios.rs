@@ -41,6 +41,12 @@ pub enum Expect {
     /// The inner expectation, after a debug shell (`netinit.break=`) that
     /// answered a command typed on the console before the boot went on.
     Break(Box<Expect>),
+    /// The inner expectation, and `forbid` nowhere on the console (a
+    /// stall the generator would print).
+    Without {
+        inner: Box<Expect>,
+        forbid: &'static str,
+    },
     /// A reference boot without netinit: these lines appear on the
     /// console in this order (how the distribution's own script stalls or
     /// fails); the boot may time out after them, which bounds its cost.
@@ -60,7 +66,9 @@ impl Expect {
     pub fn lab_words(&self) -> &[(&'static str, String)] {
         match self {
             Expect::Pass { lab } | Expect::PassOrFail { lab } | Expect::DistroNet { lab } => lab,
-            Expect::Lease(inner) | Expect::Break(inner) => inner.lab_words(),
+            Expect::Lease(inner) | Expect::Break(inner) | Expect::Without { inner, .. } => {
+                inner.lab_words()
+            }
             _ => &[],
         }
     }
@@ -585,6 +593,13 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
                 return Err("the second rescue shell did not power off".into());
             }
             Ok(format!("{f}; shell answered, retried, failed again"))
+        }
+        Expect::Without { inner, forbid } => {
+            let ok = judge_expect(inner, console, exited)?;
+            if let Some(l) = console.lines().find(|l| l.contains(forbid)) {
+                return Err(format!("the console shows '{}'", l.trim()));
+            }
+            Ok(ok)
         }
         Expect::Reference(lines) => {
             let mut at = 0;
