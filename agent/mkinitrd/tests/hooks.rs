@@ -90,6 +90,30 @@ fn mkinitcpio_install_hook_build() {
     );
 }
 
+/// With the systemd hook in HOOKS the build stops with the reason: its
+/// init would never run netinit's runtime hook.
+#[test]
+fn mkinitcpio_install_hook_refuses_the_systemd_hook() {
+    let script = format!(
+        r#"
+        error() {{ echo "ERROR: $*"; }}
+        add_binary() {{ echo "added"; }}
+        _hooks=(base systemd autodetect netinit)
+        . '{}'
+        build
+        echo "not reached"
+        "#,
+        hooks().join("mkinitcpio/install/netinit").display()
+    );
+    let (ok, out) = sh("bash", &script);
+    assert!(!ok, "{out}");
+    assert!(
+        out.starts_with("ERROR: netinit: the 'systemd' hook's init runs no runtime hooks"),
+        "{out}"
+    );
+    assert!(!out.contains("added") && !out.contains("not reached"), "{out}");
+}
+
 /// mkinitcpio's init (busybox ash) sources the runtime hook, calls
 /// run_hook, then "$mount_handler" "$new_root". A cmdline without a network
 /// root (netinit explain --netroot exits 1) keeps mkinitcpio's own handler
