@@ -34,6 +34,51 @@ fn last<'a>(entries: &'a [(usize, Entry)], path: &str) -> Option<&'a Entry> {
         .find(|e| e.path == path)
 }
 
+/// `path` with its directories resolved through the base initrd's
+/// symlinks (a merged-/usr initrd has `sbin -> usr/sbin`, `lib -> usr/lib`):
+/// the kernel replaces an entry of another type when it unpacks, so a
+/// `sbin` directory in the new segment would drop the base's `/sbin`.
+fn in_base(base: &[(usize, Entry)], path: &str) -> String {
+    let mut parts: Vec<String> = path.split('/').map(String::from).collect();
+    let mut i = 0;
+    let mut hops = 0;
+    while i + 1 < parts.len() && hops < 16 {
+        let prefix = parts[..=i].join("/");
+        match last(base, &prefix).map(|e| &e.kind) {
+            Some(Kind::Symlink(target)) => {
+                hops += 1;
+                let target = match target.strip_prefix('/') {
+                    Some(abs) => abs.to_owned(),
+                    None => {
+                        let dir = parts[..i].join("/");
+                        if dir.is_empty() {
+                            target.clone()
+                        } else {
+                            format!("{dir}/{target}")
+                        }
+                    }
+                };
+                // `..` stops at the initrd's root, as it would at boot.
+                let mut next: Vec<String> = Vec::new();
+                for c in target.split('/') {
+                    match c {
+                        "" | "." => {}
+                        ".." => {
+                            next.pop();
+                        }
+                        c => next.push(c.to_owned()),
+                    }
+                }
+                next.extend(parts[i + 1..].iter().cloned());
+                parts = next;
+                i = 0;
+            }
+            _ => i += 1,
+        }
+    }
+    parts.join("/")
+}
+
 /// The segment to append to an initramfs-tools initrd whose entries are
 /// `base`: what it adds, for the summary, and the archive.
 pub fn segment(base: &[(usize, Entry)], agent: Vec<u8>) -> Result<(Archive, Vec<String>), String> {
@@ -52,9 +97,9 @@ pub fn segment(base: &[(usize, Entry)], agent: Vec<u8>) -> Result<(Archive, Vec<
     }
     let mut a = Archive::new();
     let mut added = vec!["/sbin/netinit".to_owned()];
-    a.file("sbin/netinit", 0o755, agent)?;
+    a.file(&in_base(base, "sbin/netinit"), 0o755, agent)?;
     a.file(
-        "scripts/init-premount/netinit",
+        &in_base(base, "scripts/init-premount/netinit"),
         0o755,
         PREMOUNT.as_bytes().to_vec(),
     )?;
@@ -67,14 +112,13 @@ pub fn segment(base: &[(usize, Entry)], agent: Vec<u8>) -> Result<(Archive, Vec<
     new_order.push_str(
         "/scripts/init-premount/netinit \"$@\"\n[ -e /conf/param.conf ] && . /conf/param.conf\n",
     );
-    a.file(ORDER, 0o644, new_order.into_bytes())?;
+    a.file(&in_base(base, ORDER), 0o644, new_order.into_bytes())?;
     added.push(format!("/{ORDER}"));
-    if base
-        .iter()
-        .any(|(_, e)| e.path.starts_with("lib/live/boot/"))
-    {
+    let guard_path = in_base(base, GUARD_PATH);
+    let live_dir = guard_path.trim_end_matches("9990-netinit.sh");
+    if base.iter().any(|(_, e)| e.path.starts_with(live_dir)) {
         let guard = live_boot_guard().ok_or("the build hook lost live-boot's guard")?;
-        a.file(GUARD_PATH, 0o644, guard.as_bytes().to_vec())?;
+        a.file(&guard_path, 0o644, guard.as_bytes().to_vec())?;
         added.push(format!("/{GUARD_PATH}"));
     }
     Ok((a, added))
@@ -100,6 +144,50 @@ mod tests {
             Kind::File(d) => String::from_utf8(d.clone()).unwrap(),
             _ => panic!("{path} is not a file"),
         }
+    }
+
+    fn link(path: &str, target: &str) -> (usize, Entry) {
+        (
+            1,
+            Entry {
+                path: path.into(),
+                perm: 0o777,
+                kind: Kind::Symlink(target.into()),
+            },
+        )
+    }
+
+    #[test]
+    fn a_merged_usr_initrd_keeps_its_links() {
+        let base = vec![
+            file("init", "#!/bin/sh"),
+            file("scripts/functions", ""),
+            link("sbin", "usr/sbin"),
+            link("lib", "/usr/lib"),
+            link("usr/lib/live/x", "../y"),
+            file("usr/lib/live/boot/9990-main.sh", ""),
+        ];
+        assert_eq!(in_base(&base, "sbin/netinit"), "usr/sbin/netinit");
+        assert_eq!(
+            in_base(&base, "lib/live/boot/a.sh"),
+            "usr/lib/live/boot/a.sh"
+        );
+        assert_eq!(in_base(&base, "lib/live/x/z"), "usr/lib/y/z");
+        assert_eq!(
+            in_base(&base, "scripts/init-premount/ORDER"),
+            "scripts/init-premount/ORDER"
+        );
+        let (a, _) = segment(&base, vec![]).unwrap();
+        let paths: Vec<&str> = a.entries().map(|e| e.path.as_str()).collect();
+        assert!(
+            !paths.contains(&"sbin") && !paths.contains(&"lib"),
+            "{paths:?}"
+        );
+        assert!(paths.contains(&"usr/sbin/netinit"), "{paths:?}");
+        assert!(
+            paths.contains(&"usr/lib/live/boot/9990-netinit.sh"),
+            "{paths:?}"
+        );
     }
 
     #[test]

@@ -111,7 +111,10 @@ fn mkinitcpio_install_hook_refuses_the_systemd_hook() {
         out.starts_with("ERROR: netinit: the 'systemd' hook's init runs no runtime hooks"),
         "{out}"
     );
-    assert!(!out.contains("added") && !out.contains("not reached"), "{out}");
+    assert!(
+        !out.contains("added") && !out.contains("not reached"),
+        "{out}"
+    );
 }
 
 /// mkinitcpio's init (busybox ash) sources the runtime hook, calls
