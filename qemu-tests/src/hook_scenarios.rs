@@ -274,7 +274,9 @@ esac
 "#;
 
 /// The placeholders meson fills in when mkinitcpio is installed.
-const MKINITCPIO_SED: &str = "s|@INITCPIO_LIBDIR@|/usr/lib/initcpio|g; s|@INITCPIO_SYSCONFDIR@|/etc/initcpio|g; s|@SYSCONFDIR@|/etc|g; s|@BINDIR@|/usr/bin|g; s|@VERSION@|41|g; s|@UDEVD_PATH@|/usr/lib/systemd/systemd-udevd|g; s|@TMPFILES_PATH@||g";
+/// Debian keeps blkid and switch_root in /usr/sbin, which Arch merged
+/// into /usr/bin: mkinitcpio's PATH gets both.
+const MKINITCPIO_SED: &str = "s|@INITCPIO_LIBDIR@|/usr/lib/initcpio|g; s|@INITCPIO_SYSCONFDIR@|/etc/initcpio|g; s|@SYSCONFDIR@|/etc|g; s|@BINDIR@|/usr/bin:/usr/sbin|g; s|@VERSION@|41|g; s|@UDEVD_PATH@|/usr/lib/systemd/systemd-udevd|g; s|@TMPFILES_PATH@||g";
 
 /// mkinitcpio 41, unpacked from the tarball and installed as meson would
 /// into an overlay over the cached chroot, with netinit's hooks in
@@ -299,8 +301,11 @@ mkdir -p /usr/lib/initcpio /etc/initcpio/hooks /etc/initcpio/install /etc/mkinit
 cp functions init init_functions shutdown /usr/lib/initcpio/
 cp -r install hooks udev /usr/lib/initcpio/
 install -m755 mkinitcpio /usr/bin/mkinitcpio
+# Arch's paths for what the udev hook copies; Debian has them elsewhere.
+[ -e /usr/lib/libkmod.so.2 ] || ln -s x86_64-linux-gnu/libkmod.so.2 /usr/lib/libkmod.so.2
+[ -e /etc/udev/hwdb.bin ] || cp /usr/lib/udev/hwdb.bin /etc/udev/hwdb.bin
 printf '%s\\n' 'MODULES=(virtio_blk virtio_pci ext4)' 'HOOKS=(base udev modconf netinit)' 'COMPRESSION=zstd' > /etc/mkinitcpio-netinit.conf
-mkinitcpio -c /etc/mkinitcpio-netinit.conf -k {kver} -g /tmp/initrd.img
+mkinitcpio -c /etc/mkinitcpio-netinit.conf -r / -k {kver} -g /tmp/initrd.img
 "
     , kver = k.kver);
     let script = format!(
@@ -315,7 +320,7 @@ install -D -m644 {hooks}/install/netinit \"$m/etc/initcpio/install/netinit\"
 install -D -m644 {hooks}/hooks/netinit \"$m/etc/initcpio/hooks/netinit\"
 install -m755 {a} \"$m/usr/bin/netinit\"
 install -D -m755 /bin/busybox \"$m/usr/lib/initcpio/busybox\"
-chroot \"$m\" sh -c 'command -v bsdtar' >/dev/null || install -m755 {standin} \"$m/usr/local/bin/bsdtar\"
+chroot \"$m\" sh -c 'command -v bsdtar' >/dev/null || install -m755 {standin} \"$m/usr/bin/bsdtar\"
 chroot \"$m\" /bin/bash -c \"$1\"
 cp \"$m/tmp/initrd.img\" {out}
 ",
