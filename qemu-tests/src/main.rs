@@ -18,6 +18,7 @@ mod qemu;
 mod report;
 mod root_scenarios;
 mod roots;
+mod scenario;
 mod scenarios;
 mod storm;
 mod uefi;

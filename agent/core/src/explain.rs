@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use crate::config::RootPathDialect;
 use crate::json::Json;
-use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
+use crate::plan::{
+    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootPlan, ServerSource,
+};
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
 pub fn to_json(plan: &BootPlan) -> Json {
@@ -28,39 +30,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
         .with("peerdns", n.peerdns);
-    let r = &plan.root;
-    let root = Json::object()
-        .with("kind", r.kind.as_str())
-        .with("server", r.server)
-        .with(
-            "server_source",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.server_source.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with("path", r.path.clone())
-        .with("options", r.options.clone())
-        .with(
-            "nfs_version",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.nfs_version.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with(
-            "dialect",
-            if r.kind == RootKind::Nfs {
-                Json::from(match r.dialect {
-                    RootPathDialect::Kernel => "kernel",
-                    RootPathDialect::Dracut => "dracut",
-                })
-            } else {
-                Json::Null
-            },
-        );
+    let root = root_json(plan.root.as_ref());
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -115,6 +85,40 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("notes", plan.notes.clone())
 }
 
+/// The `root` object; a plan without a network root keeps every key, null.
+fn root_json(r: Option<&RootPlan>) -> Json {
+    let Some(r) = r else {
+        return Json::object()
+            .with("kind", "none")
+            .with("server", Json::Null)
+            .with("server_source", Json::Null)
+            .with("path", Json::Null)
+            .with("options", Vec::<String>::new())
+            .with("nfs_version", Json::Null)
+            .with("dialect", Json::Null);
+    };
+    // The plan's words: a server from DHCP is not known yet.
+    let source = match r.server {
+        Some((_, ServerSource::IpParam)) => "ip",
+        Some(_) => "cmdline",
+        None => "dhcp",
+    };
+    Json::object()
+        .with("kind", r.kind.as_str())
+        .with("server", r.server.map(|(s, _)| s))
+        .with("server_source", source)
+        .with("path", r.path.clone())
+        .with("options", r.options.clone())
+        .with("nfs_version", r.nfs_version.as_str())
+        .with(
+            "dialect",
+            match r.dialect {
+                RootPathDialect::Kernel => "kernel",
+                RootPathDialect::Dracut => "dracut",
+            },
+        )
+}
+
 /// A short plan for a person, one aspect per line.
 pub fn describe(plan: &BootPlan) -> String {
     let mut out = String::new();
@@ -134,7 +138,7 @@ pub fn describe(plan: &BootPlan) -> String {
             let via = n.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
             format!("static {addr}{via} {nics}, no DHCP")
         }
-        NetMethod::None => "not configured".to_owned(),
+        NetMethod::Off => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
     for i in &n.ifnames {
@@ -165,14 +169,13 @@ pub fn describe(plan: &BootPlan) -> String {
         let _ = write!(modules, ", plus {}", plan.modules.join(" "));
     }
     line(&mut out, "modules", &modules);
-    let r = &plan.root;
-    let root = match r.kind {
-        RootKind::None => "none (no network root on the cmdline)".to_owned(),
-        RootKind::Nfs => {
-            let server = match (r.server, r.server_source) {
-                (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),
-                (Some(s), _) => s.to_string(),
-                (None, _) => "SERVER-from-DHCP".to_owned(),
+    let root = match &plan.root {
+        None => "none (no network root on the cmdline)".to_owned(),
+        Some(r) => {
+            let server = match r.server {
+                Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
+                Some((s, _)) => s.to_string(),
+                None => "SERVER-from-DHCP".to_owned(),
             };
             let path = r
                 .path
@@ -192,13 +195,13 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "root", &root);
     let live = match (&plan.live.base_dir, plan.live.layout) {
-        (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
+        (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
+        (_, LiveLayout::Plain) if plan.root.is_some() => {
             "none: the NFS root is mounted read-write".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) => "none".to_owned(),
+        (_, LiveLayout::Plain) => "none".to_owned(),
         (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
@@ -210,7 +213,7 @@ pub fn describe(plan: &BootPlan) -> String {
             &format!("the NFS export at /run/netinit/nfs, also at {m}"),
         );
     }
-    if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
+    if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
         } else {

@@ -408,7 +408,7 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipconf::Ipv4Cidr;
+    use crate::net::Ipv4Cidr;
     use crate::net::{LeaseTimes, MacAddr};
     use crate::plan::NfsVersion;
     use proptest::prelude::*;
@@ -452,7 +452,7 @@ mod tests {
             path: "/export/casper".into(),
             options: vec![],
             version: NfsVersion::V3,
-            server_from: "cmdline",
+            server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
         };

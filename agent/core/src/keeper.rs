@@ -9,7 +9,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::ipconf::Ipv4Cidr;
+use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState};
 
 /// `argv[0]` of the keeper process.

@@ -5,7 +5,42 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
-use crate::ipconf::Ipv4Cidr;
+/// An IPv4 address with its prefix length. Displays as `A.B.C.D/P`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// The network address (host bits cleared).
+    pub fn network(self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & u32::from(self.netmask()))
+    }
+
+    /// Whether `a` is inside this subnet (on-link for an address with this prefix).
+    pub fn contains(self, a: Ipv4Addr) -> bool {
+        u32::from(a) & u32::from(self.netmask()) == u32::from(self.network())
+    }
+
+    /// The netmask for the prefix (prefix is clamped to 32).
+    pub fn netmask(self) -> Ipv4Addr {
+        let p = u32::from(self.prefix.min(32));
+        let bits = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+        Ipv4Addr::from(bits)
+    }
+
+    /// The directed broadcast address of the subnet.
+    pub fn broadcast(self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !u32::from(self.netmask()))
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
 
 /// An Ethernet MAC address. Displays lowercase with colons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,11 +86,12 @@ pub enum Proto {
 }
 
 impl Proto {
-    /// The word klibc's `PROTO=` uses.
+    /// The word `netinit net --json` uses (klibc's `PROTO=` says `none`
+    /// for static; the hand-off writer has its own word).
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Dhcp => "dhcp",
-            Proto::Static => "none",
+            Proto::Static => "static",
         }
     }
 }
@@ -119,13 +155,7 @@ impl NetState {
         Json::object()
             .with("interface", self.interface.clone())
             .with("mac", self.mac.to_string())
-            .with(
-                "proto",
-                match self.proto {
-                    Proto::Dhcp => "dhcp",
-                    Proto::Static => "static",
-                },
-            )
+            .with("proto", self.proto.as_str())
             .with("address", self.address.to_string())
             .with("broadcast", self.broadcast)
             .with("gateway", self.gateway)
@@ -198,6 +228,22 @@ pub fn choose_mtu(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_helpers() {
+        let c = Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 5),
+            prefix: 24,
+        };
+        assert_eq!(c.netmask(), Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 77, 0, 255));
+        assert_eq!(c.to_string(), "10.77.0.5/24");
+        let z = Ipv4Cidr {
+            addr: Ipv4Addr::new(1, 2, 3, 4),
+            prefix: 0,
+        };
+        assert_eq!(z.netmask(), Ipv4Addr::UNSPECIFIED);
+    }
 
     #[test]
     fn mtu_cmdline_wins_and_bad_dhcp_values_are_ignored() {

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::ipconf::Ipv4Cidr;
+use crate::net::Ipv4Cidr;
 use crate::net::MacAddr;
 
 const NLMSG_HDRLEN: usize = 16;

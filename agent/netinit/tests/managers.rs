@@ -266,7 +266,7 @@ fn sample_state() -> netinit_core::net::NetState {
         ifindex: 2,
         mac: netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]),
         proto: netinit_core::net::Proto::Dhcp,
-        address: netinit_core::ipconf::Ipv4Cidr {
+        address: netinit_core::net::Ipv4Cidr {
             addr: [10, 77, 0, 100].into(),
             prefix: 24,
         },

@@ -5,6 +5,7 @@
 //! sequencing can be tested with recording fakes. Every failure is a
 //! [`SysError`] naming the call, the object and the errno.
 
+pub mod clock;
 pub mod error;
 pub mod host;
 pub mod kmod;
@@ -16,4 +17,10 @@ pub mod packet;
 pub mod power;
 pub mod switch;
 
+pub use clock::Clock;
 pub use error::{Result, SysError};
+
+/// The real kernel: implements every trait here that the executor is
+/// generic over (mount, files, loop, hostname, clock).
+#[derive(Debug, Default)]
+pub struct Linux;

@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::MacAddr;
 pub use netinit_core::netlink::Addr;
 

@@ -22,7 +22,8 @@
 use std::net::Ipv4Addr;
 
 use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
-use crate::ipconf::{Ipv4Cidr, classful_prefix, prefix_of};
+use crate::ipconf::{classful_prefix, prefix_of};
+use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
 
 /// Options we ask for (option 55). 121 comes before 3, as RFC 3442 asks.

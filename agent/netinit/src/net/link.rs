@@ -2,14 +2,15 @@
 //! carrier, and apply the chosen configuration. Nothing here sets a link
 //! down or removes an address (the `Netlink` trait cannot).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::net::Ipv4Addr;
 
 use netinit_core::config::IfName;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
+use netinit_sys::Clock;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 
 use crate::step::{Step, StepError};
@@ -27,6 +28,7 @@ const NIC_PROGRESS: Duration = Duration::from_secs(2);
 /// `rescan` loads drivers for devices that appeared since.
 pub fn prepare(
     nl: &mut dyn Netlink,
+    clock: &mut dyn Clock,
     plan: &BootPlan,
     rescan: &mut dyn FnMut(),
 ) -> Result<Vec<LinkInfo>, StepError> {
@@ -36,7 +38,7 @@ pub fn prepare(
         s => s,
     };
     let timeout = Duration::from_secs(u64::from(secs));
-    let start = Instant::now();
+    let start = clock.now_ms();
     let mut lo_done = false;
     let mut next_rescan = Duration::ZERO;
     let mut next_progress = Duration::ZERO;
@@ -65,7 +67,7 @@ pub fn prepare(
             // whose driver is still binding appear late: keep loading
             // drivers and looking, within the carrier budget.
             Err(mut e) => {
-                let waited = start.elapsed();
+                let waited = Duration::from_millis(clock.now_ms().saturating_sub(start));
                 if waited >= timeout {
                     e.reason = e.reason.replacen(
                         " (present:",
@@ -86,9 +88,9 @@ pub fn prepare(
                 }
                 if waited >= next_rescan {
                     rescan();
-                    next_rescan = start.elapsed() + NIC_RESCAN;
+                    next_rescan = waited + NIC_RESCAN;
                 }
-                std::thread::sleep(NIC_POLL);
+                clock.sleep_ms(ms(NIC_POLL));
             }
         }
     };
@@ -237,14 +239,19 @@ pub fn pick(links: &[LinkInfo], plan: &BootPlan) -> Result<Vec<LinkInfo>, StepEr
         .hint("is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules="))
 }
 
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Waits until one of `links` has carrier; returns it, or `None` after
 /// `timeout`. Used by static configuration; DHCP watches carrier itself.
 pub fn wait_any_carrier(
     nl: &mut dyn Netlink,
+    clock: &mut dyn Clock,
     links: &[LinkInfo],
     timeout: Duration,
 ) -> Result<Option<LinkInfo>, StepError> {
-    let start = Instant::now();
+    let start = clock.now_ms();
     loop {
         let now = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
         // Keep the caller's preference order.
@@ -254,10 +261,10 @@ pub fn wait_any_carrier(
         {
             return Ok(Some(l.clone()));
         }
-        if start.elapsed() >= timeout {
+        if clock.now_ms().saturating_sub(start) >= ms(timeout) {
             return Ok(None);
         }
-        std::thread::sleep(CARRIER_POLL);
+        clock.sleep_ms(ms(CARRIER_POLL));
     }
 }
 
@@ -310,7 +317,7 @@ pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), S
 pub(crate) mod fake {
     //! A recording Netlink fake (youki style): queued link states, every call logged.
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::MacAddr;
     use std::net::Ipv4Addr;
 
@@ -440,6 +447,7 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::*;
     use super::*;
+    use crate::testing::FakeClock;
 
     fn plan(text: &str) -> BootPlan {
         netinit_core::plan::from_cmdline(text).unwrap()
@@ -451,7 +459,13 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs"), &mut || {}).unwrap();
+        let got = prepare(
+            &mut nl,
+            &mut FakeClock::default(),
+            &plan("ip=dhcp root=/dev/nfs"),
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
     }
@@ -466,6 +480,7 @@ mod tests {
         let mut rescans = 0;
         let got = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
             &mut || rescans += 1,
         )
@@ -481,15 +496,15 @@ mod tests {
             links: vec![lo()],
             ..Default::default()
         };
-        let start = Instant::now();
+        let mut clock = FakeClock::default();
         let e = prepare(
             &mut nl,
+            &mut clock,
             &plan("ip=dhcp netinit.carrier_timeout=1"),
             &mut || {},
         )
         .unwrap_err();
-        assert!(start.elapsed() >= Duration::from_secs(1));
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!((1000..3000).contains(&clock.now_ms), "{}", clock.now_ms);
         assert!(
             e.reason
                 .starts_with("no Ethernet NIC found after 1 s (present: none)"),
@@ -503,8 +518,7 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(
-            &mut nl,
+        let got = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
             &mut || {},
         )
@@ -521,8 +535,7 @@ mod tests {
             links: vec![up],
             ..Default::default()
         };
-        let e = prepare(
-            &mut nl,
+        let e = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp netinit.carrier_timeout=1"),
             &mut || {},
         )
@@ -544,6 +557,7 @@ mod tests {
         };
         let got = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=5"),
             &mut || {},
         )
@@ -556,6 +570,7 @@ mod tests {
         };
         let e = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=1"),
             &mut || {},
         )
@@ -614,7 +629,7 @@ mod tests {
     fn apply_never_removes_anything() {
         let mut nl = FakeNetlink::default();
         let lease = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 24,
             },
@@ -650,8 +665,8 @@ mod tests {
         );
     }
 
-    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::ipconf::Ipv4Cidr {
-        netinit_core::ipconf::Ipv4Cidr {
+    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::net::Ipv4Cidr {
+        netinit_core::net::Ipv4Cidr {
             addr: a.into(),
             prefix,
         }
@@ -661,7 +676,7 @@ mod tests {
     fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
         let mut nl = FakeNetlink::default();
         let mut state = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 32,
             },
@@ -736,7 +751,13 @@ mod tests {
             ..Default::default()
         };
         let links = nl.links.clone();
-        let got = wait_any_carrier(&mut nl, &links, Duration::from_secs(5)).unwrap();
+        let got = wait_any_carrier(
+            &mut nl,
+            &mut FakeClock::default(),
+            &links,
+            Duration::from_secs(5),
+        )
+        .unwrap();
         assert_eq!(got.map(|l| l.name), Some("eth1".to_string()));
         let mut nl = FakeNetlink {
             links: vec![eth(2, "eth0", 1)],
@@ -744,7 +765,13 @@ mod tests {
         };
         let links = nl.links.clone();
         assert_eq!(
-            wait_any_carrier(&mut nl, &links, Duration::from_millis(30)).unwrap(),
+            wait_any_carrier(
+                &mut nl,
+                &mut FakeClock::default(),
+                &links,
+                Duration::from_millis(30)
+            )
+            .unwrap(),
             None
         );
     }

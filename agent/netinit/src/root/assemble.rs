@@ -16,6 +16,7 @@ use netinit_core::plan::{
     BootPlan, LiveLayout, OverlayPlan, OverlaySize, ResolvedRoot, nfs_module, resolve_root,
 };
 use netinit_core::size::{human_bytes, tmpfs_option};
+use netinit_sys::Clock;
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
@@ -42,7 +43,7 @@ pub struct Assembled {
 pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
 
 /// Assembles the root into `newroot`.
-pub fn assemble<S: Mount + Loop + Files>(
+pub fn assemble<S: Mount + Loop + Files + Clock>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
@@ -52,8 +53,8 @@ pub fn assemble<S: Mount + Loop + Files>(
     let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
     // under /run/netinit/nfs, so the export never sees a write.
-    let shared = plan.live.layout == LiveLayout::None && plan.overlay.nfs_root;
-    let plain = plan.live.layout == LiveLayout::None && !shared;
+    let shared = plan.live.layout == LiveLayout::Plain && plan.overlay.nfs_root;
+    let plain = plan.live.layout == LiveLayout::Plain && !shared;
     let nfs_target = if plain {
         newroot.to_path_buf()
     } else {
@@ -172,7 +173,7 @@ pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
-fn mount_nfs<S: Mount + Files>(
+fn mount_nfs<S: Mount + Files + Clock>(
     sys: &mut S,
     m: &NfsMount,
     root: &ResolvedRoot,
@@ -188,12 +189,13 @@ fn mount_nfs<S: Mount + Files>(
     } else {
         MountFlags::empty()
     };
-    let start = Instant::now();
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
         let left = budget
-            .saturating_sub(start.elapsed())
+            .saturating_sub(elapsed(sys))
             .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
@@ -209,7 +211,7 @@ fn mount_nfs<S: Mount + Files>(
                 return Ok(());
             }
             Err(e) => {
-                let retry = nfs::is_transient(e.errno) && start.elapsed() + delay < budget;
+                let retry = nfs::is_transient(e.errno) && elapsed(sys) + delay < budget;
                 if !retry {
                     let mut err = StepError::new(Step::Nfs, &e);
                     if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
@@ -219,7 +221,7 @@ fn mount_nfs<S: Mount + Files>(
                         err.reason = format!(
                             "{} (after {attempt} attempts in {} s)",
                             err.reason,
-                            start.elapsed().as_secs()
+                            elapsed(sys).as_secs()
                         );
                     }
                     return Err(err);
@@ -229,7 +231,7 @@ fn mount_nfs<S: Mount + Files>(
                     "attempt {attempt}: {e}; retrying in {} ms",
                     delay.as_millis()
                 );
-                std::thread::sleep(delay);
+                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
                 delay = (delay * 2).min(Duration::from_secs(5));
                 attempt += 1;
             }
@@ -336,7 +338,7 @@ fn to_ram<S: Mount + Files>(
         };
         let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
             let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == 110 {
+            if e.errno == netinit_core::errno::ETIMEDOUT {
                 err.reason = format!(
                     "{} (copy deadline of {} s passed)",
                     err.reason,
@@ -469,6 +471,20 @@ pub(crate) mod fake {
         pub file_size: Option<u64>,
         /// The timeout of every bounded mount attempt.
         pub attempt_caps: Vec<Duration>,
+        /// The fake clock: sleeps advance it, nothing waits.
+        pub now_ms: u64,
+        /// Every sleep, in milliseconds.
+        pub sleeps: Vec<u64>,
+    }
+
+    impl Clock for FakeSys {
+        fn now_ms(&self) -> u64 {
+            self.now_ms
+        }
+        fn sleep_ms(&mut self, ms: u64) {
+            self.sleeps.push(ms);
+            self.now_ms += ms;
+        }
     }
 
     impl Mount for FakeSys {
@@ -587,7 +603,7 @@ pub(crate) mod fake {
                 return Err(SysError {
                     call: "copy",
                     object: from.display().to_string(),
-                    errno: 110,
+                    errno: netinit_core::errno::ETIMEDOUT,
                 });
             }
             Ok(size)
@@ -608,7 +624,8 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
 
     fn net() -> NetState {
@@ -822,7 +839,7 @@ mod tests {
     #[test]
     fn each_nfs_attempt_has_its_own_cap() {
         let mut sys = FakeSys {
-            nfs_errors: vec![110, 110],
+            nfs_errors: vec![ETIMEDOUT, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -832,6 +849,8 @@ mod tests {
         r.unwrap();
         // A silent server must not eat the whole budget in one attempt.
         assert_eq!(sys.attempt_caps.len(), 3);
+        // Back-off between attempts, on the fake clock.
+        assert_eq!(sys.sleeps, [500, 1000]);
         assert!(
             sys.attempt_caps.iter().all(|c| *c <= NFS_ATTEMPT_CAP),
             "{:?}",
@@ -850,7 +869,7 @@ mod tests {
     #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
-            nfs_errors: vec![111, 110],
+            nfs_errors: vec![ECONNREFUSED, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -867,7 +886,7 @@ mod tests {
         );
 
         let mut sys = FakeSys {
-            nfs_errors: vec![13],
+            nfs_errors: vec![EACCES],
             ..Default::default()
         };
         let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
@@ -997,7 +1016,7 @@ mod tests {
                 let t = tempfile::tempdir().unwrap();
                 let target = t.path().join("nfs");
                 std::fs::create_dir_all(&target).unwrap();
-                netinit_sys::mount::Linux
+                netinit_sys::Linux
                     .mount_bounded(
                         "tmpfs",
                         &target,
@@ -1018,7 +1037,7 @@ mod tests {
                 let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
                 assert_eq!(left.len(), 1, "{left:?}");
                 // A failing attempt leaves nothing behind either.
-                let e = netinit_sys::mount::Linux
+                let e = netinit_sys::Linux
                     .mount_bounded(
                         "none",
                         &target,
@@ -1028,7 +1047,7 @@ mod tests {
                         Duration::from_secs(5),
                     )
                     .unwrap_err();
-                assert_eq!(e.errno, 19);
+                assert_eq!(e.errno, netinit_core::errno::ENODEV);
                 assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
             },
         );
@@ -1089,7 +1108,7 @@ mod tests {
         in_private_mount_ns(
             "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
             || {
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
                 std::fs::create_dir_all(RUN_DIR).unwrap();
                 sys.mount(
@@ -1221,7 +1240,7 @@ mod tests {
             "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
             || {
                 use std::os::unix::fs::MetadataExt;
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 let t = tempfile::tempdir().unwrap();
                 let fake = t.path().join("initramfs");
                 std::fs::create_dir_all(&fake).unwrap();
@@ -1271,7 +1290,7 @@ mod tests {
         }
         in_private_mount_ns(SWITCH_TEST, || {
             use std::os::unix::fs::{PermissionsExt, symlink};
-            let mut sys = netinit_sys::mount::Linux;
+            let mut sys = netinit_sys::Linux;
             let t = tempfile::tempdir().unwrap();
             let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
             for d in [&fake, &peek] {
@@ -1388,7 +1407,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         // Never let this run outside the fake initramfs: it deletes `/`.
         assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
-        let mut sys = netinit_sys::mount::Linux;
+        let mut sys = netinit_sys::Linux;
         for (fs, at) in [
             ("proc", "/proc"),
             ("sysfs", "/sys"),

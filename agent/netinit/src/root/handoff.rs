@@ -50,12 +50,12 @@ fn write_in_root<S: Files>(
     match sys.write_in(root, rel, text) {
         Ok(()) => Ok(true),
         // EROFS
-        Err(e) if e.errno == 30 => {
+        Err(e) if e.errno == netinit_core::errno::EROFS => {
             warn!(Step::Handoff, "{e}: the root is read-only, skipped");
             Ok(false)
         }
         // ENOENT: a dangling symlink inside the root.
-        Err(e) if e.errno == 2 => {
+        Err(e) if e.errno == netinit_core::errno::ENOENT => {
             warn!(
                 Step::Handoff,
                 "{e}: a symlink to nowhere in the new root, skipped"
@@ -227,7 +227,7 @@ pub fn write<S: Files + Hostname>(
 mod tests {
     use super::super::assemble::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
     use netinit_core::plan::{NfsVersion, ResolvedRoot};
     use std::path::PathBuf;
@@ -267,7 +267,7 @@ mod tests {
                 path: "/export".into(),
                 options: vec![],
                 version: NfsVersion::V3,
-                server_from: "cmdline",
+                server_from: netinit_core::plan::ServerSource::Cmdline,
                 options_from: Vec::new(),
                 refused: Vec::new(),
             },
@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn a_read_only_root_skips_its_files_but_not_run() {
         let mut sys = FakeSys {
-            write_error: Some(("/newroot".into(), 30)),
+            write_error: Some(("/newroot".into(), netinit_core::errno::EROFS)),
             ..Default::default()
         };
         sys.dirs
@@ -455,7 +455,7 @@ mod tests {
         );
         // Any other write failure still fails the step.
         let mut sys = FakeSys {
-            write_error: Some(("/newroot".into(), 28)),
+            write_error: Some(("/newroot".into(), netinit_core::errno::ENOSPC)),
             ..Default::default()
         };
         let e = write(&mut sys, &state(), &assembled(), 3).unwrap_err();
