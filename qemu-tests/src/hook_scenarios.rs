@@ -354,7 +354,9 @@ cp \"$m/tmp/initrd.img\" {out}
 #[derive(Debug, Default)]
 pub struct Built {
     initrds: Vec<(Distro, PathBuf)>,
-    disk: Option<PathBuf>,
+    /// Each local scenario's own copy of the disk (QEMU locks an image
+    /// for writing; two VMs at once cannot share one).
+    disks: Vec<(&'static str, PathBuf)>,
 }
 
 /// Builds the initrds (and the local disk) the chosen scenarios need.
@@ -403,7 +405,15 @@ pub fn prepare(k: &Kernel, chosen: &[(usize, Scenario)], work: &Path) -> Result<
         built.initrds.push((*d, out));
     }
     if wanted.iter().any(|d| d.local()) {
-        built.disk = Some(crate::debpkg::local_disk(&work.join("hook-local"))?);
+        let dir = work.join("hook-local");
+        let disk = crate::debpkg::local_disk(&dir)?;
+        for (_, s) in chosen {
+            if matches!(s.initrd, Initrd::Distro(d) if d.local()) {
+                let own = dir.join(format!("{}.ext4", s.name));
+                std::fs::copy(&disk, &own).map_err(|e| format!("{}: {e}", own.display()))?;
+                built.disks.push((s.name, own));
+            }
+        }
     }
     Ok(built)
 }
@@ -423,7 +433,11 @@ pub fn start(
         kernel: k.vmlinux.clone(),
         initrd,
         cmdline,
-        disk: if d.local() { built.disk.clone() } else { None },
+        disk: built
+            .disks
+            .iter()
+            .find(|(n, _)| *n == s.name)
+            .map(|(_, p)| p.clone()),
     })
 }
 
