@@ -50,9 +50,12 @@ pub struct Fault {
     /// Carrier flaps (QMP `set_link`) from netinit's first line: this many
     /// times 2 s down, 1 s up.
     pub carrier_flaps: u32,
+    /// A trunk port: only frames from the guest tagged with this VLAN
+    /// pass (untagged); frames towards it get the tag. 0: no VLAN.
+    pub vlan: u16,
 }
 
-const NONE: Fault = Fault {
+pub const NONE: Fault = Fault {
     loss: 0.0,
     delay_ms: 0,
     blocked_secs: 0,
@@ -63,6 +66,7 @@ const NONE: Fault = Fault {
     partition_secs: 0,
     hotplug_ms: 0,
     carrier_flaps: 0,
+    vlan: 0,
 };
 
 /// The `set_link` schedule for `carrier_flaps`.
@@ -233,7 +237,32 @@ pub fn scenarios() -> Vec<Scenario> {
 pub const ON_DEMAND: [&str; 1] = ["fault-loss-30"];
 
 pub fn fault_of(name: &str) -> Option<Fault> {
-    MATRIX.iter().find(|m| m.0 == name).map(|m| m.2)
+    MATRIX
+        .iter()
+        .find(|m| m.0 == name)
+        .map(|m| m.2)
+        .or_else(|| crate::l2_scenarios::fault_of(name))
+}
+
+/// A trunk port's 802.1Q: the guest's frame with tag `vid` loses it;
+/// anything else from the guest (untagged, another VLAN) is `None`.
+pub fn untag(frame: &[u8], vid: u16) -> Option<Vec<u8>> {
+    let tci = frame.get(12..16)?;
+    if tci[..2] != [0x81, 0x00] || u16::from_be_bytes([tci[2], tci[3]]) & 0x0fff != vid {
+        return None;
+    }
+    let mut out = frame.get(..12)?.to_vec();
+    out.extend_from_slice(frame.get(16..)?);
+    Some(out)
+}
+
+/// The frame towards the guest with tag `vid` after the MAC addresses.
+pub fn tag(frame: &[u8], vid: u16) -> Vec<u8> {
+    let mut out = frame.get(..12).unwrap_or(frame).to_vec();
+    out.extend_from_slice(&[0x81, 0x00]);
+    out.extend_from_slice(&vid.to_be_bytes());
+    out.extend_from_slice(frame.get(12..).unwrap_or(&[]));
+    out
 }
 
 /// The UDP ports on the netns's loopback for scenario `index`: QEMU
@@ -586,10 +615,11 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
             };
             seen += 1;
             if j.pass(&buf[..n], true) {
-                if tx
-                    .send((Instant::now() + delay, buf[..n].to_vec()))
-                    .is_err()
-                {
+                let frame = match j.fault.vlan {
+                    0 => buf[..n].to_vec(),
+                    vid => tag(&buf[..n], vid),
+                };
+                if tx.send((Instant::now() + delay, frame)).is_err() {
                     return;
                 }
             } else {
@@ -625,8 +655,12 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
                 let _ = sock.send(&reply);
             }
         }
-        if judge.pass(&buf[..n], false) {
-            let _ = std::io::Write::write(&mut tap_writer, &buf[..n]);
+        let frame = match fault.vlan {
+            0 => Some(buf[..n].to_vec()),
+            vid => untag(&buf[..n], vid),
+        };
+        if let Some(frame) = frame.filter(|f| judge.pass(f, false)) {
+            let _ = std::io::Write::write(&mut tap_writer, &frame);
         } else {
             dropped += 1;
         }

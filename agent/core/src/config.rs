@@ -16,6 +16,7 @@ use std::net::Ipv4Addr;
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
 use crate::net::MacAddr;
+use crate::netdev::{Bond, StaticRoute, Vlan, check_ifname, parse_bond, parse_route, parse_vlan};
 use crate::size::{OverlaySize, parse_size};
 
 /// A cmdline parameter that does not parse.
@@ -231,6 +232,17 @@ pub struct Config {
     /// initramfs-tools' `break=` and `netinit.break=`: rescue shells
     /// before these steps.
     pub breaks: Vec<BreakPoint>,
+    /// More `ip=` words, each naming another interface than `ip`'s.
+    pub more_ips: Vec<IpParam>,
+    /// dracut `bootdev=`: which `ip=` interface is the boot one.
+    pub bootdev: Option<String>,
+    /// dracut `vlan=`, `bond=`, `rd.route=` (repeatable).
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    pub routes: Vec<StaticRoute>,
+    /// An image over HTTP: `url=`, `fetch=`, `root=live:`,
+    /// `archiso_http_srv=`, `netinit.mirror=`, `netinit.sha256=`.
+    pub http: crate::fetch::HttpParams,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -284,6 +296,9 @@ impl Config {
     }
 
     fn apply(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if self.http.apply(p)? {
+            return Ok(());
+        }
         let key = p.key.as_str();
         match key {
             // An empty `ip=` is casper's spelling of `ip=frommedia`.
@@ -292,8 +307,35 @@ impl Config {
                 self.ip_frommedia = true;
             }
             "ip" => {
-                self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?);
+                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
                 self.ip_frommedia = false;
+                // dracut: one ip= per interface; a word for the same (or
+                // no) interface replaces the earlier one.
+                match (
+                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
+                    &new.device,
+                ) {
+                    (Some(old), Some(dev)) if old != dev => {
+                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
+                        self.more_ips.push(new);
+                    }
+                    _ => self.ip = Some(new),
+                }
+            }
+            "bootdev" => {
+                let v = need_value(p)?;
+                check_ifname(v).map_err(|r| err(key, r))?;
+                self.bootdev = Some(v.to_owned());
+            }
+            "vlan" => {
+                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
+                self.vlans.retain(|o| o.name != v.name);
+                self.vlans.push(v);
+            }
+            "bond" => {
+                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
+                self.bonds.retain(|o| o.name != b.name);
+                self.bonds.push(b);
             }
             // The upper-case words are how older Ubuntu netboot pages spell
             // them: the kernel hands unknown KEY=value words to init as
@@ -430,6 +472,10 @@ impl Config {
                     "{key}= is accepted and has no effect (netinit sets the address and route itself, without waiting for them)"
                 ));
             }
+            "rd.route" => {
+                let r = parse_route(need_value(p)?).map_err(|r| err(key, r))?;
+                self.routes.push(r);
+            }
             "rd.retry" => d.retry = Some(secs(86_400, 1)?),
             "rd.neednet" => d.neednet = Some(switch(p)?),
             "rd.peerdns" => d.peerdns = Some(switch(p)?),
@@ -486,7 +532,8 @@ impl Config {
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
-                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break)",
+                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break, netinit.mirror, \
+                     netinit.sha256, netinit.http_conns, netinit.http_timeout)",
                 ));
             }
         }
@@ -589,7 +636,7 @@ fn parse_root(value: &str) -> Result<RootParam, ConfigError> {
         "dhcp6" => {
             return Err(err(
                 "root",
-                "'dhcp6' needs DHCPv6, which netinit does not speak yet (use root=dhcp)",
+                "'dhcp6' needs DHCPv6's root-path, which netinit does not read yet (use root=dhcp ip=dhcp,dhcp6)",
             ));
         }
         _ => {}
@@ -1583,7 +1630,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break", "vlan", "bond", "rd.route", "bootdev"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

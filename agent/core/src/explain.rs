@@ -29,8 +29,86 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .iter()
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
-        .with("peerdns", n.peerdns);
-    let root = root_json(plan.root.as_ref());
+        .with("peerdns", n.peerdns)
+        .with("ipv6", n.ipv6.map(|m| m.as_str()))
+        .with(
+            "vlans",
+            n.vlans
+                .iter()
+                .map(|v| {
+                    Json::object()
+                        .with("name", v.name.clone())
+                        .with("parent", v.parent.clone())
+                        .with("id", u32::from(v.id))
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "bonds",
+            n.bonds
+                .iter()
+                .map(|b| {
+                    Json::object()
+                        .with("name", b.name.clone())
+                        .with("slaves", b.slaves.clone())
+                        .with("options", b.option_words())
+                        .with("mtu", b.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "routes",
+            n.routes
+                .iter()
+                .map(|r| {
+                    Json::object()
+                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
+                        .with("gateway", r.gateway)
+                        .with("device", r.device.clone())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "more",
+            n.more
+                .iter()
+                .map(|m| {
+                    Json::object()
+                        .with("device", m.device.clone())
+                        .with("method", m.method.as_str())
+                        .with("address", m.address.map(|a| a.to_string()))
+                        .with("gateway", m.gateway)
+                        .with("mtu", m.mtu)
+                })
+                .collect::<Vec<_>>(),
+        );
+    let root = root_json(plan.root.as_ref(), plan.fetch.is_some());
+    let transport = match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with(
+                "kind",
+                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
+            )
+            .with("source", Json::Null),
+    };
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -51,6 +129,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .collect::<Vec<_>>(),
         )
         .with("root", root)
+        .with("transport", transport)
         .with("live", live)
         .with(
             "overlay",
@@ -86,10 +165,10 @@ pub fn to_json(plan: &BootPlan) -> Json {
 }
 
 /// The `root` object; a plan without a network root keeps every key, null.
-fn root_json(r: Option<&RootPlan>) -> Json {
+fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
     let Some(r) = r else {
         return Json::object()
-            .with("kind", "none")
+            .with("kind", if http { "http" } else { "none" })
             .with("server", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
@@ -141,6 +220,41 @@ pub fn describe(plan: &BootPlan) -> String {
         NetMethod::Off => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
+    if let Some(m) = n.ipv6 {
+        let how = match m {
+            crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
+            crate::ipconf::Ipv6Mode::Dhcp6 => {
+                "DHCPv6 (address, DNS, search), the router from its RA"
+            }
+        };
+        line(&mut out, "ipv6", &format!("{how}, after DAD"));
+    }
+    for b in &n.bonds {
+        let opts = b.option_words().join(",");
+        line(
+            &mut out,
+            "bond",
+            &format!("{} over {} ({opts})", b.name, b.slaves.join(",")),
+        );
+    }
+    for v in &n.vlans {
+        line(
+            &mut out,
+            "vlan",
+            &format!("{} on {}, id {}", v.name, v.parent, v.id),
+        );
+    }
+    for m in &n.more {
+        let addr = m.address.map(|a| format!(" {a}")).unwrap_or_default();
+        line(
+            &mut out,
+            "also",
+            &format!("{} {}{addr}", m.device, m.method.as_str()),
+        );
+    }
+    for r in &n.routes {
+        line(&mut out, "route", &r.to_string());
+    }
     for i in &n.ifnames {
         line(
             &mut out,
@@ -169,9 +283,22 @@ pub fn describe(plan: &BootPlan) -> String {
         let _ = write!(modules, ", plus {}", plan.modules.join(" "));
     }
     line(&mut out, "modules", &modules);
-    let root = match &plan.root {
-        None => "none (no network root on the cmdline)".to_owned(),
-        Some(r) => {
+    let root = match (&plan.root, &plan.fetch) {
+        (None, Some(f)) => {
+            let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+            let check = match f.sha256 {
+                Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+                None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
+            };
+            format!(
+                "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+                f.source.as_str().trim_end_matches(['=', ':']),
+                urls.join(" then "),
+                f.conns
+            )
+        }
+        (None, None) => "none (no network root on the cmdline)".to_owned(),
+        (Some(r), _) => {
             let server = match r.server {
                 Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
                 Some((s, _)) => s.to_string(),
@@ -207,11 +334,12 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
-        line(
-            &mut out,
-            "medium",
-            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
-        );
+        let at = if plan.fetch.is_some() {
+            "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
+        } else {
+            "the NFS export at /run/netinit/nfs"
+        };
+        line(&mut out, "medium", &format!("{at}, also at {m}"));
     }
     if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {

@@ -233,6 +233,7 @@ mod tests {
     #[test]
     fn only_finite_dhcp_leases_are_kept() {
         let mut s = crate::net::NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2; 6]),

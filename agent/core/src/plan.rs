@@ -10,8 +10,9 @@ use std::net::Ipv4Addr;
 use crate::cmdline::Cmdline;
 pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
 use crate::config::{Config, ConfigError, IfName, NfsSpec, RootParam, RootPathDialect};
-use crate::ipconf::{Autoconf, classful_prefix};
+use crate::ipconf::{Autoconf, IpParam, Ipv6Mode, classful_prefix};
 use crate::net::{Ipv4Cidr, MacAddr, NetState};
+use crate::netdev::{Bond, StaticRoute, Vlan};
 pub use crate::size::OverlaySize;
 
 /// Everything the executor needs, in the order it needs it.
@@ -25,6 +26,9 @@ pub struct BootPlan {
     pub module_params: Vec<ModuleParam>,
     /// The network root; `None` when the cmdline names none.
     pub root: Option<RootPlan>,
+    /// The image over HTTP into RAM, when the cmdline names one (then
+    /// `root` is `None`: there is no NFS root).
+    pub fetch: Option<crate::fetch::FetchPlan>,
     pub live: LivePlan,
     pub overlay: OverlayPlan,
     /// Copy the live image(s) into RAM before mounting (`toram`).
@@ -74,6 +78,25 @@ pub struct NetworkPlan {
     pub ifnames: Vec<IfName>,
     /// Use DNS servers from DHCP (dracut's `rd.peerdns=0` turns it off).
     pub peerdns: bool,
+    /// IPv6 beside (or instead of) IPv4: `ip=dhcp6`, `ip=auto6`.
+    pub ipv6: Option<Ipv6Mode>,
+    /// dracut's `vlan=` and `bond=`: links made before DHCP.
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    /// dracut's `rd.route=`, added once every interface is configured.
+    pub routes: Vec<StaticRoute>,
+    /// Interfaces of further `ip=` words, configured after the boot one.
+    pub more: Vec<IfPlan>,
+}
+
+/// Another interface from its own `ip=` word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfPlan {
+    pub device: String,
+    pub method: NetMethod,
+    pub address: Option<Ipv4Cidr>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u16>,
 }
 
 impl NetworkPlan {
@@ -213,6 +236,9 @@ pub fn nfs_module(version: NfsVersion) -> &'static str {
 /// device over the network, an ISO image) adds its own list here.
 pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     let mut out = Vec::new();
+    if plan.fetch.is_some() {
+        return vec!["loop", "isofs", "squashfs", "overlay"];
+    }
     if let Some(root) = &plan.root {
         out.extend(["nfs", nfs_module(root.nfs_version)]);
     }
@@ -311,12 +337,36 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
-    let (root, live) = plan_root(c, &mut notes)?;
-    let network = plan_network(c, root.is_some(), &mut notes)?;
-    if root.is_some() && network.method == NetMethod::Off {
+    let fetch = crate::fetch::plan_fetch(
+        &c.http,
+        c.archisobasedir.as_deref(),
+        c.live_media_path.as_deref(),
+        &mut notes,
+    )?;
+    let (root, live, fetch) = match fetch {
+        Some((f, live)) => (None, live, Some(f)),
+        None => {
+            let (root, live) = plan_root(c, &mut notes)?;
+            (root, live, None)
+        }
+    };
+    let network_root = root.is_some() || fetch.is_some();
+    let network = plan_network(c, network_root, &mut notes)?;
+    if network_root && network.method == NetMethod::Off {
+        let over = if fetch.is_some() { "HTTP" } else { "NFS" };
+        if let Some(v6) = network.ipv6 {
+            return Err(err(
+                "ip",
+                format!(
+                    "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    v6.as_str(),
+                    v6.as_str()
+                ),
+            ));
+        }
         return Err(err(
             "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
+            format!("the network is off (ip=off/none) but the root is on {over}"),
         ));
     }
     if c.toram && live.layout == LiveLayout::Plain {
@@ -324,11 +374,34 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     }
     let overlay = plan_overlay(c, root.is_some(), &live, &mut notes);
     let timeouts = plan_timeouts(c);
+    let mut modules = c.netinit.modules.clone();
+    for (needed, m) in [
+        (!network.vlans.is_empty(), "8021q"),
+        (!network.bonds.is_empty(), "bonding"),
+    ] {
+        if needed && !modules.iter().any(|x| x == m) {
+            modules.push(m.to_owned());
+        }
+    }
+    let mut module_params = c.module_params.clone();
+    // Loading bonding makes a bond0 of its own unless told not to (dracut
+    // says the same); netinit makes the bonds the cmdline names.
+    if !network.bonds.is_empty()
+        && !module_params
+            .iter()
+            .any(|m| m.module == "bonding" && m.param.starts_with("max_bonds="))
+    {
+        module_params.push(ModuleParam {
+            module: "bonding".into(),
+            param: "max_bonds=0".into(),
+        });
+    }
     Ok(BootPlan {
         network,
-        modules: c.netinit.modules.clone(),
-        module_params: c.module_params.clone(),
+        modules,
+        module_params,
         root,
+        fetch,
         live,
         overlay,
         toram: c.toram,
@@ -417,7 +490,22 @@ fn plan_network(
     network_root: bool,
     notes: &mut Vec<String>,
 ) -> Result<NetworkPlan, PlanError> {
-    let ip = c.ip.clone().unwrap_or_default();
+    let (ip, more_ips) = boot_ip(c);
+    let mut ip = ip.unwrap_or_default();
+    let mut more = Vec::new();
+    for m in &more_ips {
+        more.push(plan_more(m, notes)?);
+    }
+    // A VLAN or bond is made to carry the boot: it is the boot interface
+    // unless an ip= word names one; a VLAN sits on top of a bond.
+    if ip.device.is_none() {
+        ip.device = c
+            .vlans
+            .first()
+            .map(|v| v.name.clone())
+            .or_else(|| c.bonds.first().map(|b| b.name.clone()));
+    }
+    check_links(c, notes)?;
     let neednet = c.dracut.neednet.unwrap_or(false);
     if c.dracut.neednet == Some(false) {
         notes.push(
@@ -525,7 +613,111 @@ fn plan_network(
         mtu: ip.mtu,
         ifnames: c.ifnames.clone(),
         peerdns: c.dracut.peerdns.unwrap_or(true),
+        ipv6: ip.ipv6,
+        vlans: c.vlans.clone(),
+        bonds: c.bonds.clone(),
+        routes: c.routes.clone(),
+        more,
     })
+}
+
+/// The boot `ip=` word and the others: `bootdev=` picks, else the first.
+fn boot_ip(c: &Config) -> (Option<IpParam>, Vec<IpParam>) {
+    let mut all: Vec<IpParam> = c.ip.iter().chain(&c.more_ips).cloned().collect();
+    let at = c
+        .bootdev
+        .as_ref()
+        .and_then(|b| all.iter().position(|i| i.device.as_ref() == Some(b)))
+        .unwrap_or(0);
+    if all.is_empty() {
+        return (None, all);
+    }
+    let boot = all.remove(at);
+    (Some(boot), all)
+}
+
+fn plan_more(ip: &IpParam, notes: &mut Vec<String>) -> Result<IfPlan, PlanError> {
+    let device = ip.device.clone().unwrap_or_default();
+    let (method, address) = match (ip.autoconf, ip.client) {
+        (Some(Autoconf::Off) | None, Some(addr)) => {
+            let prefix = ip.prefix.unwrap_or_else(|| classful_prefix(addr));
+            (NetMethod::Static, Some(Ipv4Cidr { addr, prefix }))
+        }
+        (Some(Autoconf::Off), None) => (NetMethod::Off, None),
+        (Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        _ => (NetMethod::Dhcp, None),
+    };
+    if ip.server.is_some() || ip.hostname.is_some() || !ip.dns.is_empty() {
+        notes.push(format!(
+            "ip=…{device}…: server, hostname and DNS come from the boot interface's ip= only"
+        ));
+    }
+    Ok(IfPlan {
+        device,
+        method,
+        address,
+        gateway: ip.gateway,
+        mtu: ip.mtu,
+    })
+}
+
+/// A slave may be in one bond and carries no VLAN or address of its own;
+/// a VLAN's parent and a bond's name must not clash.
+fn check_links(c: &Config, notes: &mut Vec<String>) -> Result<(), PlanError> {
+    let mut slaves: Vec<&str> = Vec::new();
+    for b in &c.bonds {
+        for s in &b.slaves {
+            if slaves.contains(&s.as_str()) || c.bonds.iter().any(|o| &o.name == s) {
+                return Err(err(
+                    "bond",
+                    format!("'{s}' is a slave of two bonds, or a bond"),
+                ));
+            }
+            slaves.push(s);
+        }
+    }
+    for v in &c.vlans {
+        if slaves.contains(&v.parent.as_str()) {
+            return Err(err(
+                "vlan",
+                format!(
+                    "{}: the parent {} is a bond slave (put the VLAN on the bond)",
+                    v.name, v.parent
+                ),
+            ));
+        }
+        if let Some(b) = c.bonds.iter().find(|b| b.name == v.name) {
+            return Err(err("vlan", format!("{} is also a bond", b.name)));
+        }
+    }
+    let devices =
+        c.ip.iter()
+            .chain(&c.more_ips)
+            .filter_map(|i| i.device.as_deref());
+    for d in devices {
+        if slaves.contains(&d) {
+            return Err(err(
+                "ip",
+                format!("{d} is a bond slave; configure the bond instead"),
+            ));
+        }
+    }
+    for r in &c.routes {
+        if let Some(d) = &r.device {
+            let known =
+                c.ip.iter()
+                    .chain(&c.more_ips)
+                    .any(|i| i.device.as_ref() == Some(d))
+                    || c.vlans.iter().any(|v| &v.name == d)
+                    || c.bonds.iter().any(|b| &b.name == d);
+            if !known && c.ip.as_ref().is_some_and(|i| i.device.is_some()) {
+                notes.push(format!("rd.route={r}: {d} is configured by no ip= word"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `eth0`, `wlan1`: names the kernel itself hands out.
@@ -1118,6 +1310,63 @@ mod tests {
     }
 
     #[test]
+    fn several_ip_words_vlans_bonds_routes() {
+        // Same or no device: the last word wins, as before.
+        let n =
+            p("ip=eth0:dhcp ip=eth0:off root=/dev/nfs nfsroot=10.0.0.1:/x ip=10.0.0.5::::::off")
+                .network;
+        assert_eq!((n.method, n.more.len()), (NetMethod::Static, 0));
+        // Different devices: one interface each; the first boots.
+        let n =
+            p("ip=eth0:dhcp ip=10.1.0.5:::16::eth1:off ip=eth2:dhcp ip=eth2:off root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth0"));
+        let more: Vec<(&str, NetMethod)> = n
+            .more
+            .iter()
+            .map(|m| (m.device.as_str(), m.method))
+            .collect();
+        assert_eq!(
+            more,
+            [("eth1", NetMethod::Static), ("eth2", NetMethod::Off)]
+        );
+        assert_eq!(n.more[0].address.map(|a| a.prefix), Some(16));
+        // bootdev= picks another word as the boot one.
+        let n = p("ip=eth0:dhcp ip=eth1:dhcp bootdev=eth1 root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth1"));
+        assert_eq!(n.more[0].device, "eth0");
+        // A VLAN (else a bond) is the boot interface when no ip= names one; the modules come along.
+        let plan = p("bond vlan=bond0.7:bond0 rd.route=10.9.0.0/16:10.0.0.1 root=dhcp");
+        assert_eq!(plan.network.device.as_deref(), Some("bond0.7"));
+        assert_eq!(plan.modules, ["8021q", "bonding"]);
+        assert_eq!(plan.module_params[0].param, "max_bonds=0");
+        assert_eq!(
+            plan.network.routes[0].to_string(),
+            "10.9.0.0/16 via 10.0.0.1"
+        );
+        for (text, want) in [
+            (
+                "bond=bond0:eth0,eth1 bond=bond1:eth1,eth2 root=dhcp",
+                "bond=: 'eth1' is a slave of two bonds",
+            ),
+            (
+                "bond=bond0:eth0,eth1 vlan=eth0.5:eth0 root=dhcp",
+                "vlan=: eth0.5: the parent eth0 is a bond slave",
+            ),
+            (
+                "bond=bond0:eth0,eth1 ip=eth1:dhcp root=dhcp",
+                "ip=: eth1 is a bond slave",
+            ),
+            (
+                "bond=vlan5:eth0,eth1 vlan=vlan5:eth2 root=dhcp",
+                "vlan=: vlan5 is also a bond",
+            ),
+        ] {
+            let e = from_cmdline(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn static_network() {
         let plan = p(
             "ip=10.0.0.5:10.0.0.1:10.0.0.254:255.255.255.0:node5:eth0:off:10.0.0.2 nameserver=10.0.0.3 root=/dev/nfs nfsroot=/srv/%s",
@@ -1215,6 +1464,7 @@ mod tests {
 
     fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),

@@ -8,6 +8,8 @@
 pub mod clock;
 pub mod error;
 pub mod host;
+pub mod http;
+pub mod ip6;
 pub mod kmod;
 pub mod lease;
 pub mod loopdev;

@@ -33,7 +33,7 @@ the parameter and what is wrong).",
 pub fn main(args: &[String]) -> ExitCode {
     super::run(&SPEC, args, |p| match super::plan_or_usage(p, "explain") {
         Ok(plan) if p.flag("netroot") => {
-            if plan.root.is_some() {
+            if plan.root.is_some() || plan.fetch.is_some() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -48,13 +48,16 @@ pub fn main(args: &[String]) -> ExitCode {
         };
         let hook = p.flag("hook");
         // A local boot stays as the distribution does it: no network.
-        if hook && plan.root.is_none() {
+        if hook && plan.root.is_none() && plan.fetch.is_none() {
             return ExitCode::SUCCESS;
         }
         // A cmdline without a network root (e.g. a workstation's) still
         // means "try DHCP" here.
         let mut plan = plan;
-        if plan.network.method == NetMethod::Off && plan.network.autoconf.is_none() {
+        if plan.network.method == NetMethod::Off
+            && plan.network.autoconf.is_none()
+            && plan.network.ipv6.is_none()
+        {
             plan.network.method = NetMethod::Dhcp;
         }
         let start = Instant::now();

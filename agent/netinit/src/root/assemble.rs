@@ -128,7 +128,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
         ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
-    bind_medium(sys, plan.live.layout, newroot);
+    bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
@@ -141,7 +141,12 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
 /// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
 /// the booted system's tools use it. A failure costs only the
 /// convenience, so it is a warning.
-fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path) {
+pub(crate) fn bind_medium<S: Mount + Files>(
+    sys: &mut S,
+    layout: LiveLayout,
+    newroot: &Path,
+    medium_dir: &str,
+) {
     let Some(medium) = layout.medium_path() else {
         return;
     };
@@ -153,16 +158,16 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
     };
     let done = sys
         .mkdir_p(&target)
-        .and_then(|()| sys.mount(NFS_DIR, &target, "none", MountFlags::BIND, ""));
+        .and_then(|()| sys.mount(medium_dir, &target, "none", MountFlags::BIND, ""));
     match done {
         Ok(()) => info!(
             Step::Overlay,
-            "medium {NFS_DIR} also at {medium}, where {} looks for it",
+            "medium {medium_dir} also at {medium}, where {} looks for it",
             layout.as_str()
         ),
         Err(e) => warn!(
             Step::Overlay,
-            "{e}: the medium stays at {NFS_DIR} only, not at {medium}"
+            "{e}: the medium stays at {medium_dir} only, not at {medium}"
         ),
     }
 }
@@ -357,7 +362,7 @@ fn to_ram<S: Mount + Files>(
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
 /// mount points, bottom layer first.
-fn mount_images<S: Mount + Loop + Files>(
+pub(crate) fn mount_images<S: Mount + Loop + Files>(
     sys: &mut S,
     images: &[PathBuf],
 ) -> Result<Vec<PathBuf>, StepError> {
@@ -396,7 +401,7 @@ fn mount_images<S: Mount + Loop + Files>(
 }
 
 /// A tmpfs upper over every layer, mounted on `newroot`.
-fn mount_overlay<S: Mount + Files>(
+pub(crate) fn mount_overlay<S: Mount + Files>(
     sys: &mut S,
     layers: &[PathBuf],
     overlay: &OverlayPlan,
@@ -630,6 +635,7 @@ mod tests {
 
     fn net() -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),

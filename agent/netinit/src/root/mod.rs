@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod fetch;
 pub mod handoff;
 
 use std::convert::Infallible;
@@ -37,10 +38,28 @@ pub fn assemble(
         }
     };
     crate::shell::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    let assembled = match &plan.fetch {
+        Some(f) => fetch::assemble(
+            &mut sys,
+            &netinit_sys::http::Tcp,
+            plan,
+            f,
+            newroot,
+            &mut ensure,
+        )?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?,
+    };
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
-        handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
+        let mut wrote =
+            handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())?;
+        wrote.extend(handoff::write_links(
+            &mut sys,
+            net,
+            &plan.network,
+            &assembled.newroot,
+        )?);
+        Ok::<_, StepError>(wrote)
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
     Ok(assembled)
