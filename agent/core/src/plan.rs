@@ -355,10 +355,15 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     if network_root && network.method == NetMethod::Off {
         let over = if fetch.is_some() { "HTTP" } else { "NFS" };
         if let Some(v6) = network.ipv6 {
+            let what = if fetch.is_some() {
+                "an HTTP root over IPv6 alone is not supported yet"
+            } else {
+                "an NFS root over IPv6 alone is not supported yet"
+            };
             return Err(err(
                 "ip",
                 format!(
-                    "ip={}: a root over {over} on IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    "ip={}: {what}; add IPv4 (ip=dhcp,{})",
                     v6.as_str(),
                     v6.as_str()
                 ),
