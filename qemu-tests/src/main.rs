@@ -12,6 +12,7 @@ mod itools;
 mod kernel;
 mod lab;
 mod lease;
+mod live_scenarios;
 mod pkg_scenarios;
 mod qemu;
 mod report;
@@ -308,7 +309,8 @@ fn prepare_with(
     } else {
         None
     };
-    let exports = roots::build(work, &diskless, realsys.as_deref())?;
+    let mut exports = roots::build(work, &diskless, realsys.as_deref())?;
+    exports.extend(live_scenarios::exports(work, &k, chosen)?);
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();

@@ -175,6 +175,8 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::pkg_scenarios::all());
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
+    let first = all.len();
+    all.extend(crate::live_scenarios::all(first));
     all.extend(crate::lease::scenarios());
     all
 }
