@@ -45,9 +45,10 @@ pub fn debian_live_recipe() -> Recipe {
         // As live-build leaves the chroot: no hostname (live-config sets
         // one only when there is none) and an empty machine-id (a new one
         // each boot).
-        setup: "rm -f /etc/hostname; : > /etc/machine-id; systemctl enable NetworkManager.service; \
+        setup:
+            "rm -f /etc/hostname; : > /etc/machine-id; systemctl enable NetworkManager.service; \
                 ls /boot/vmlinuz-*"
-            .into(),
+                .into(),
     }
 }
 
@@ -85,9 +86,10 @@ pub fn casper_recipe() -> Recipe {
         .map(String::from)
         .to_vec(),
         files: vec![("/etc/casper.conf".into(), CASPER_CONF.into(), 0o644)],
-        setup: "rm -f /etc/hostname; : > /etc/machine-id; systemctl set-default multi-user.target; \
+        setup:
+            "rm -f /etc/hostname; : > /etc/machine-id; systemctl set-default multi-user.target; \
                 ls /etc/lightdm/lightdm.conf"
-            .into(),
+                .into(),
     }
 }
 
@@ -151,8 +153,17 @@ fn debian_live_image(root: &Path, kernel_tree: &Path, kver: &str) -> Result<Path
         .arg("-a")
         .arg(kernel_tree.join("lib/modules").join(kver))
         .arg(stage.join("usr/lib/modules")))?;
-    let sq = debian::squashfs(&stage)?;
-    std::fs::rename(&sq, &out).map_err(|e| e.to_string())?;
+    let tmp = out.with_extension("tmp");
+    run(Command::new("mksquashfs").arg(&stage).arg(&tmp).args([
+        "-noappend",
+        "-quiet",
+        "-no-progress",
+        "-comp",
+        "zstd",
+        "-e",
+        ".netinit-complete",
+    ]))?;
+    std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&stage);
     Ok(out)
 }

@@ -476,11 +476,29 @@ export BUILD_SYSTEM=\"Ubuntu\"\n\
         );
     }
 
+    /// casper.conf, .disk/info, cmdline; then user, full name, host, autologin.
+    type Row<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        (&'a str, &'a str, &'a str, bool),
+    );
+
     #[test]
     fn session_sources_in_casper_order() {
-        let table: &[(Option<&str>, Option<&str>, &str, (&str, &str, &str, bool))] = &[
-            (None, None, "", ("casper", "Live session user", "live", true)),
-            (Some(UBUNTU_CONF), None, "", ("ubuntu", "Live session user", "ubuntu", true)),
+        let table: &[Row<'_>] = &[
+            (
+                None,
+                None,
+                "",
+                ("casper", "Live session user", "live", true),
+            ),
+            (
+                Some(UBUNTU_CONF),
+                None,
+                "",
+                ("ubuntu", "Live session user", "ubuntu", true),
+            ),
             // The medium's flavour names user and host when FLAVOUR is unset.
             (
                 Some(UBUNTU_CONF),
@@ -509,12 +527,22 @@ export BUILD_SYSTEM=\"Ubuntu\"\n\
                 ("b", "Kim Live", "live", true),
             ),
             // An empty value is no override.
-            (Some(UBUNTU_CONF), None, "username= hostname=", ("ubuntu", "Live session user", "ubuntu", true)),
+            (
+                Some(UBUNTU_CONF),
+                None,
+                "username= hostname=",
+                ("ubuntu", "Live session user", "ubuntu", true),
+            ),
         ];
         for (conf, info, cmdline, (u, f, h, auto)) in table {
             let s = session(*conf, *info, cmdline).unwrap();
             assert_eq!(
-                (s.username.as_str(), s.fullname.as_str(), s.host.as_str(), s.autologin),
+                (
+                    s.username.as_str(),
+                    s.fullname.as_str(),
+                    s.host.as_str(),
+                    s.autologin
+                ),
                 (*u, *f, *h, *auto),
                 "{cmdline}"
             );
@@ -557,8 +585,14 @@ export BUILD_SYSTEM=\"Ubuntu\"\n\
             n.group,
             "root:x:0:\nadm:x:4:kim\ncdrom:x:24:kim\nsudo:x:27:kim\ndip:x:30:kim\nplugdev:x:46:someone,kim\nvideo:x:44:kim\nlightdm:x:103:\nkim:x:999:\n"
         );
-        assert_eq!(n.groups, ["adm", "cdrom", "sudo", "dip", "plugdev", "video"]);
-        assert_eq!(n.shadow.as_deref(), Some("root:*:19000:0:99999:7:::\nkim::20000:0:99999:7:::\n"));
+        assert_eq!(
+            n.groups,
+            ["adm", "cdrom", "sudo", "dip", "plugdev", "video"]
+        );
+        assert_eq!(
+            n.shadow.as_deref(),
+            Some("root:*:19000:0:99999:7:::\nkim::20000:0:99999:7:::\n")
+        );
         assert_eq!(
             n.gshadow.as_deref(),
             Some("root:*::\nsudo:*::kim\nplugdev:*::someone,kim\nkim:!::\n")
@@ -582,7 +616,10 @@ export BUILD_SYSTEM=\"Ubuntu\"\n\
         };
         let n = add_user(&a, &kim(), "/bin/sh", 1).unwrap();
         assert_eq!((n.uid, n.gid), (1001, 1234));
-        assert!(n.passwd.ends_with(":1000:1000::/:/bin/sh\nkim:x:1001:1234:Kim,,,:/home/kim:/bin/sh\n"));
+        assert!(
+            n.passwd
+                .ends_with(":1000:1000::/:/bin/sh\nkim:x:1001:1234:Kim,,,:/home/kim:/bin/sh\n")
+        );
         // The group was there: not added twice.
         assert_eq!(n.group, "root:x:0:\nx:x:999:\nkim:x:1234:");
         assert_eq!((n.shadow, n.gshadow), (None, None));
@@ -616,7 +653,10 @@ export BUILD_SYSTEM=\"Ubuntu\"\n\
         );
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            sddm_autologin("kim", &s(&["plasmawayland.desktop", "plasma.desktop", "lxqt.desktop"])),
+            sddm_autologin(
+                "kim",
+                &s(&["plasmawayland.desktop", "plasma.desktop", "lxqt.desktop"])
+            ),
             Some("[Autologin]\nUser=kim\nSession=plasma\nRelogin=false\n".into())
         );
         assert_eq!(

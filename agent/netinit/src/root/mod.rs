@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod casper;
 pub mod handoff;
 
 use std::convert::Infallible;
@@ -45,6 +46,18 @@ pub fn assemble(
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
+    // After the hand-off: casper's hostname wins over DHCP's, as with casper.
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let session = casper::setup(&mut sys, plan, &assembled.newroot, days);
+    if !session.is_empty() {
+        info!(
+            Step::Handoff,
+            "casper session: wrote {}",
+            session.join(", ")
+        );
+    }
     Ok(assembled)
 }
 
