@@ -33,6 +33,12 @@ pub fn debian_live_recipe() -> Recipe {
             "live-config",
             "live-config-systemd",
             "systemd-sysv",
+            // debootstrap takes no alternatives: NetworkManager's
+            // system bus and logind are named (as live-build's package
+            // lists pull them in).
+            "dbus",
+            "libpam-systemd",
+            "udev",
             "network-manager",
             "user-setup",
             "sudo",
