@@ -309,3 +309,54 @@ pub fn all(first: usize) -> Vec<Scenario> {
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenarios::{Scenario, all};
+
+    /// BOOTIF= must name the scenario's own second NIC, whatever comes
+    /// before it in the table.
+    #[test]
+    fn bootif_names_the_second_nic() {
+        let all = all();
+        let (i, s) = all
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == "debian-live-bootif")
+            .unwrap();
+        let mac = Scenario::mac(i, 1).replace(':', "-");
+        assert!(
+            s.cmdline.contains(&format!("BOOTIF=01-{mac}")),
+            "{}",
+            s.cmdline
+        );
+        assert!(s.nics[1].live && !s.nics[0].live);
+    }
+
+    #[test]
+    fn each_root_is_built_only_for_its_scenarios() {
+        let all: Vec<(usize, Scenario)> = all().into_iter().enumerate().collect();
+        let pick = |name: &str| -> Vec<(usize, Scenario)> {
+            all.iter()
+                .filter(|(_, s)| s.name == name)
+                .cloned()
+                .collect()
+        };
+        assert!(super::uses(
+            &pick("debian-live-one-nic"),
+            "/export/debian-live"
+        ));
+        assert!(!super::uses(
+            &pick("debian-live-one-nic"),
+            "/export/casper-session"
+        ));
+        assert!(super::uses(
+            &pick("casper-session-lightdm"),
+            "/export/casper-session"
+        ));
+        assert!(!super::uses(
+            &pick("live-boot-virtio"),
+            "/export/debian-live"
+        ));
+    }
+}
