@@ -219,12 +219,14 @@ pub fn exports(
         let root = debian::root(&casper_recipe())?;
         let image = debian::squashfs(&root)?;
         let dir = work.join("export/casper-session");
-        // casper stacks every casper/*.squashfs in name order.
+        // The checker is a layer on top the way Ubuntu's layered images
+        // stack: `layerfs-path=filesystem.netinit-check.squashfs` names it,
+        // and filesystem.squashfs is below it.
         link_or_copy(&image, &dir.join("casper/filesystem.squashfs"))?;
         checker_layer(
             &work.join("stage/casper-session-checker"),
             CASPER_CHECK,
-            &dir.join("casper/zz-netinit-checker.squashfs"),
+            &dir.join("casper/filesystem.netinit-check.squashfs"),
         )?;
         std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
         out.push(Export {
@@ -295,7 +297,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             pxe: false,
             cmdline: format!(
                 "boot=casper netboot=nfs nfsroot={s}:/export/casper-session ip=dhcp \
-                 username=kim hostname=kimbox"
+                 layerfs-path=filesystem.netinit-check.squashfs username=kim hostname=kimbox"
             ),
             diskless: None,
             root_path: None,
