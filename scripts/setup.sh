@@ -25,6 +25,8 @@ PACKAGES=(
   # UEFI lab (OVMF, GRUB's EFI netboot image) and the server recipes'
   # checkers (kea-dhcp4 -t, nginx -t; nginx also serves HTTP boot in the lab)
   ovmf grub-efi-amd64-bin kea-dhcp4-server nginx-light
+  # the HTTP scenarios' casper and dracut ISOs
+  xorriso
   # netplan YAML check in the hand-off tests (libyaml, as netplan)
   python3-yaml
 )

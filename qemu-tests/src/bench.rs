@@ -1,4 +1,4 @@
-//! `netinit-lab bench` (issue 8): netinit against Debian live-boot and
+//! `netinit-lab bench`: netinit against Debian live-boot and
 //! dracut, on the same Debian kernel, the same squashfs over the same NFS
 //! export, the same virtio-net NIC, each with its own cmdline dialect.
 //! Boots are interleaved (A B C A B C …) so drift hits all three alike.
@@ -267,7 +267,8 @@ fn phase_medians(samples: &[Sample]) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
-/// The issue's targets, each met or not; where one is missed, the
+/// The speed targets (10× and 20× the peers, within 100 ms of the
+/// floor), each met or not; where one is missed, the
 /// costliest netinit step (kernel → /init is the kernel's, not ours).
 fn verdicts(
     contenders: &[Contender],

@@ -5,7 +5,7 @@
 //! boot shows which source won. Appended to the table by `scenarios::all`.
 
 use crate::lab::{NEXT_SERVER, ROOTPATH_SERVER};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 
 const NAMES: [&str; 6] = [
     "dracut-rootpath-nfs4",

@@ -5,7 +5,7 @@
 //! scenarios.
 
 use crate::lab::SERVER;
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 
 fn pass(words: &[(&'static str, &str)]) -> Expect {
     Expect::Pass {

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::lab::{Dhcp, Lab, SERVER};
-use crate::scenarios::{Expect, Initrd, Scenario, nic};
+use crate::scenario::{Expect, Initrd, Scenario, nic};
 
 /// The guests' checks run until this uptime; the dance above must be
 /// over well before it.
@@ -54,7 +54,7 @@ pub fn scenarios() -> Vec<Scenario> {
             ),
             diskless: None,
             root_path: None,
-            expect: Expect::Lease(Box::new(crate::scenarios::pass(&[
+            expect: Expect::Lease(Box::new(crate::scenario::pass(&[
                 ("root", "overlay"),
                 ("proto", "dhcp"),
             ]))),
@@ -189,34 +189,10 @@ fn dance(lab: &Lab, macs: &[String]) -> Result<String, String> {
     Ok("3 renewals, 2 more after a dnsmasq restart, a DHCPNAK, then the address back".into())
 }
 
-/// The keeper's own account on the console: renewals, the refusal
-/// logged at crit level, and a renewal after it.
-pub fn judge_keeper(console: &str) -> Result<String, String> {
-    let renewed: Vec<usize> = console
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("netinit-lease: ") && l.contains(": renewed with "))
-        .map(|(i, _)| i)
-        .collect();
-    let nak = console
-        .lines()
-        .position(|l| l.contains("netinit-lease: ") && l.contains(": DHCPNAK from "));
-    if renewed.len() < 5 {
-        return Err(format!(
-            "the keeper logged {} renewals, want at least 5",
-            renewed.len()
-        ));
-    }
-    let nak = nak.ok_or("the keeper did not log the DHCPNAK")?;
-    if !renewed.iter().any(|i| *i > nak) {
-        return Err("no renewal after the DHCPNAK".into());
-    }
-    Ok(format!("keeper: {} renewals, NAK logged", renewed.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::judge_keeper;
 
     #[test]
     fn counts_dnsmasq_lines_per_guest() {

@@ -8,8 +8,10 @@ mod debpkg;
 mod dracut_scenarios;
 mod faults;
 mod forms_scenarios;
+mod http_scenarios;
 mod itools;
 mod kernel;
+mod l2_scenarios;
 mod lab;
 mod lease;
 mod live_scenarios;
@@ -18,10 +20,12 @@ mod qemu;
 mod report;
 mod root_scenarios;
 mod roots;
+mod scenario;
 mod scenarios;
 mod storm;
 mod uefi;
 mod util;
+mod v6_scenarios;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -194,7 +198,7 @@ fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), Str
             "--kver",
             &k.kver,
             "--modules",
-            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
+            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net,bonding,8021q",
             "--agent",
         ])
         .arg(&agent)
@@ -221,7 +225,7 @@ fn work_dir() -> Result<PathBuf, String> {
 fn full_cmdline(s: &Scenario, interactive: bool) -> String {
     let mut c = format!(
         "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
-        s.cmdline
+        http_scenarios::fill(s.cmdline.clone())
     );
     for (k, v) in s.expect.lab_words() {
         c.push_str(&format!(" lab.{k}={v}"));
@@ -311,6 +315,7 @@ fn prepare_with(
     };
     let mut exports = roots::build(work, &diskless, realsys.as_deref())?;
     exports.extend(live_scenarios::exports(work, &k, chosen)?);
+    let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();
@@ -333,6 +338,9 @@ fn prepare_with(
         }
     }
     tftp_setup(work, &k, &initrd, &pxe)?;
+    if http {
+        http_scenarios::prepare(work)?;
+    }
     let itools = if chosen
         .iter()
         .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
@@ -401,9 +409,10 @@ fn prepare_with(
         }
     }
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
-    if uefi
-        .iter()
-        .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
+    if http
+        || uefi
+            .iter()
+            .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
     {
         let conf = uefi::nginx_conf(work)?;
         lab.start_daemon(
@@ -418,6 +427,9 @@ fn prepare_with(
             ],
             "nginx.out",
         )?;
+    }
+    if chosen.iter().any(|(_, s)| s.name == http_scenarios::RESUME) {
+        http_scenarios::start_resume_server(&lab)?;
     }
     Ok(Prepared {
         kernel: k,
@@ -446,6 +458,7 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
                 .filter(|_| n == 0)
                 .map(|f| faults::carrier_flaps(&f))
                 .unwrap_or_default(),
+            off_when: l2_scenarios::link_off_trigger(s.name).filter(|_| n == 0),
         })
         .collect()
 }

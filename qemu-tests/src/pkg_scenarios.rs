@@ -4,7 +4,7 @@
 //! Appended to the table by `scenarios::all()`.
 
 use crate::lab::SERVER;
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 
 fn virtio() -> Vec<NicSpec> {
     vec![NicSpec {

@@ -1,13 +1,10 @@
-//! Root-phase scenarios (issue 5): image layouts beyond one squashfs,
-//! toram, and the failures a user meets first (no image, no init). Kept
-//! apart from the base table in `scenarios.rs`; `all()` there appends
-//! these, and `roots::build` adds their exports.
-
-use std::path::Path;
+//! Root-phase scenarios: image layouts beyond one squashfs, toram, and
+//! the failures a user meets first (no image, no init). Kept apart from
+//! the base table in `scenarios.rs`; `all()` there appends these, and
+//! `roots::build` builds their exports (`layered_exports`).
 
 use crate::lab::SERVER;
-use crate::roots::{Export, squash};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 
 fn virtio() -> Vec<NicSpec> {
     vec![NicSpec {
@@ -102,70 +99,6 @@ pub fn all() -> Vec<Scenario> {
             },
         ),
     ]
-}
-
-/// The exports these scenarios read, built from the base table's staged
-/// roots: `base` (busybox, no init), `top` (the checker as /sbin/init).
-pub fn exports(work: &Path, base: &Path, top: &Path) -> Result<Vec<Export>, String> {
-    let export = work.join("export");
-    let stage = work.join("stage-root");
-    let only = b"nfs-only\n";
-    // Marker-only layers: one the stack needs, one it must leave out.
-    let middle = stage.join("middle");
-    let stray = stage.join("stray");
-    populate_marker(&middle, "etc/middle-layer")?;
-    populate_marker(&stray, "etc/stray-layer")?;
-
-    let layered = export.join("layered");
-    let casper = layered.join("casper");
-    squash(base, &casper.join("minimal.squashfs"))?;
-    squash(&middle, &casper.join("minimal.standard.squashfs"))?;
-    squash(top, &casper.join("minimal.standard.live.squashfs"))?;
-    squash(&stray, &casper.join("minimal.en.squashfs"))?;
-
-    let livemod = export.join("livemod");
-    let live = livemod.join("live");
-    squash(base, &live.join("filesystem.squashfs"))?;
-    squash(top, &live.join("extra.squashfs"))?;
-    squash(&stray, &live.join("zz-unused.squashfs"))?;
-    write(
-        &live.join("standard.module"),
-        b"filesystem.squashfs\nextra.squashfs\n",
-    )?;
-
-    // archiso: one image at <archisobasedir>/x86_64/airootfs.sfs.
-    let archiso = export.join("archiso");
-    squash(
-        &work.join("stage/full"),
-        &archiso.join("arch/x86_64/airootfs.sfs"),
-    )?;
-
-    let mut out = Vec::new();
-    for (name, dir) in [
-        ("layered", layered),
-        ("livemod", livemod),
-        ("archiso", archiso),
-    ] {
-        write(&dir.join("nfs-only.txt"), only)?;
-        out.push(Export {
-            pseudo: format!("/export/{name}"),
-            path: dir,
-            rw: false,
-        });
-    }
-    Ok(out)
-}
-
-fn write(path: &Path, content: &[u8]) -> Result<(), String> {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
-    }
-    std::fs::write(path, content).map_err(|e| format!("write {}: {e}", path.display()))
-}
-
-fn populate_marker(dir: &Path, file: &str) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(dir);
-    write(&dir.join(file), b"marker\n")
 }
 
 #[cfg(test)]

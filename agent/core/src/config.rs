@@ -16,8 +16,105 @@ use std::net::Ipv4Addr;
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
 use crate::net::MacAddr;
-use crate::plan::{BreakPoint, ModuleParam, OverlaySize, PlanError};
-use crate::size::parse_size;
+use crate::netdev::{Bond, StaticRoute, Vlan, check_ifname, parse_bond, parse_route, parse_vlan};
+use crate::size::{OverlaySize, parse_size};
+
+/// A cmdline parameter that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The parameter at fault, e.g. `nfsroot`.
+    pub param: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}=: {}", self.param, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The live image layout to look for on the mounted root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveLayout {
+    Casper,
+    LiveBoot,
+    Archiso,
+    Linomad,
+    /// No live image: the NFS export is the root (Arch diskless).
+    Plain,
+}
+
+impl LiveLayout {
+    /// Where the distribution's userland looks for the boot medium (an
+    /// installer, live-config, archiso's services): the NFS export is
+    /// also mounted there. A path under /run lives in the initramfs's
+    /// /run, which moves into the new root; others are in the new root.
+    pub fn medium_path(self) -> Option<&'static str> {
+        match self {
+            LiveLayout::Casper => Some("/cdrom"),
+            LiveLayout::LiveBoot => Some("/run/live/medium"),
+            LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
+            // linomad's userland looks for no medium: its modules are the root.
+            LiveLayout::Linomad | LiveLayout::Plain => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveLayout::Casper => "casper",
+            LiveLayout::LiveBoot => "live-boot",
+            LiveLayout::Archiso => "archiso",
+            LiveLayout::Linomad => "linomad",
+            LiveLayout::Plain => "none",
+        }
+    }
+}
+
+/// A step netinit can stop before for a debug shell; the names are
+/// netinit's step names (the log's `<step>: done in` lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakPoint {
+    Modules,
+    Link,
+    /// Address configuration, by DHCP or static.
+    Dhcp,
+    Nfs,
+    Handoff,
+    SwitchRoot,
+}
+
+impl BreakPoint {
+    pub const ALL: [BreakPoint; 6] = [
+        BreakPoint::Modules,
+        BreakPoint::Link,
+        BreakPoint::Dhcp,
+        BreakPoint::Nfs,
+        BreakPoint::Handoff,
+        BreakPoint::SwitchRoot,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakPoint::Modules => "modules",
+            BreakPoint::Link => "link",
+            BreakPoint::Dhcp => "dhcp",
+            BreakPoint::Nfs => "nfs",
+            BreakPoint::Handoff => "handoff",
+            BreakPoint::SwitchRoot => "switch_root",
+        }
+    }
+}
+
+/// `module.param=value` from the cmdline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleParam {
+    /// Module name, normalised (`-` → `_`).
+    pub module: String,
+    /// `param=value`, as finit_module wants it.
+    pub param: String,
+}
 
 /// An NFS location: `[server:]path` plus options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +152,7 @@ pub struct NetinitParams {
     pub module_jobs: Option<u32>,
     /// `netinit.layout=`: the live layout when `boot=` is taken (hook mode
     /// uses `boot=netinit`).
-    pub layout: Option<crate::plan::LiveLayout>,
+    pub layout: Option<LiveLayout>,
     /// `netinit.lease_keeper=0` turns the lease keeper off.
     pub lease_keeper: Option<bool>,
     /// `netinit.overlay=0|1`: a read-only NFS root under a tmpfs overlay.
@@ -134,20 +231,31 @@ pub struct Config {
     pub ip_frommedia: bool,
     /// initramfs-tools' `break=` and `netinit.break=`: rescue shells
     /// before these steps.
-    pub breaks: Vec<crate::plan::BreakPoint>,
+    pub breaks: Vec<BreakPoint>,
+    /// More `ip=` words, each naming another interface than `ip`'s.
+    pub more_ips: Vec<IpParam>,
+    /// dracut `bootdev=`: which `ip=` interface is the boot one.
+    pub bootdev: Option<String>,
+    /// dracut `vlan=`, `bond=`, `rd.route=` (repeatable).
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    pub routes: Vec<StaticRoute>,
+    /// An image over HTTP: `url=`, `fetch=`, `root=live:`,
+    /// `archiso_http_srv=`, `netinit.mirror=`, `netinit.sha256=`.
+    pub http: crate::fetch::HttpParams,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
 
-fn err(param: &str, reason: impl Into<String>) -> PlanError {
-    PlanError {
+fn err(param: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
         param: param.to_owned(),
         reason: reason.into(),
     }
 }
 
 /// A number of seconds in `min..=max`.
-fn seconds(p: &Param, min: u32, max: u32) -> Result<u32, PlanError> {
+fn seconds(p: &Param, min: u32, max: u32) -> Result<u32, ConfigError> {
     let v = need_value(p)?;
     match v.parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -159,7 +267,7 @@ fn seconds(p: &Param, min: u32, max: u32) -> Result<u32, PlanError> {
 }
 
 /// An on/off word; the bare key means on.
-fn switch(p: &Param) -> Result<bool, PlanError> {
+fn switch(p: &Param) -> Result<bool, ConfigError> {
     match p.value.as_deref() {
         None | Some("1" | "yes" | "on" | "true") => Ok(true),
         Some("0" | "no" | "off" | "false") => Ok(false),
@@ -167,7 +275,7 @@ fn switch(p: &Param) -> Result<bool, PlanError> {
     }
 }
 
-fn need_value(p: &Param) -> Result<&str, PlanError> {
+fn need_value(p: &Param) -> Result<&str, ConfigError> {
     p.value
         .as_deref()
         .ok_or_else(|| err(&p.key, "needs a value"))
@@ -176,7 +284,7 @@ fn need_value(p: &Param) -> Result<&str, PlanError> {
 impl Config {
     /// Reads every parameter we know; the last occurrence of a key wins,
     /// except repeatable ones (`nameserver=`, module params).
-    pub fn parse(cmdline: &Cmdline) -> Result<Config, PlanError> {
+    pub fn parse(cmdline: &Cmdline) -> Result<Config, ConfigError> {
         let mut c = Config {
             init_args: cmdline.init_args.clone(),
             ..Config::default()
@@ -187,7 +295,10 @@ impl Config {
         Ok(c)
     }
 
-    fn apply(&mut self, p: &Param) -> Result<(), PlanError> {
+    fn apply(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if self.http.apply(p)? {
+            return Ok(());
+        }
         let key = p.key.as_str();
         match key {
             // An empty `ip=` is casper's spelling of `ip=frommedia`.
@@ -196,8 +307,35 @@ impl Config {
                 self.ip_frommedia = true;
             }
             "ip" => {
-                self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?);
+                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
                 self.ip_frommedia = false;
+                // dracut: one ip= per interface; a word for the same (or
+                // no) interface replaces the earlier one.
+                match (
+                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
+                    &new.device,
+                ) {
+                    (Some(old), Some(dev)) if old != dev => {
+                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
+                        self.more_ips.push(new);
+                    }
+                    _ => self.ip = Some(new),
+                }
+            }
+            "bootdev" => {
+                let v = need_value(p)?;
+                check_ifname(v).map_err(|r| err(key, r))?;
+                self.bootdev = Some(v.to_owned());
+            }
+            "vlan" => {
+                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
+                self.vlans.retain(|o| o.name != v.name);
+                self.vlans.push(v);
+            }
+            "bond" => {
+                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
+                self.bonds.retain(|o| o.name != b.name);
+                self.bonds.push(b);
             }
             // The upper-case words are how older Ubuntu netboot pages spell
             // them: the kernel hands unknown KEY=value words to init as
@@ -291,7 +429,7 @@ impl Config {
 
     /// dracut's `rd.*` words. The ones netinit has no use for are kept as
     /// unknown (never as module parameters of a module named `rd`).
-    fn apply_dracut(&mut self, p: &Param) -> Result<(), PlanError> {
+    fn apply_dracut(&mut self, p: &Param) -> Result<(), ConfigError> {
         let key = p.key.as_str();
         let d = &mut self.dracut;
         let secs = |max: u32, min: u32| seconds(p, min, max);
@@ -334,6 +472,10 @@ impl Config {
                     "{key}= is accepted and has no effect (netinit sets the address and route itself, without waiting for them)"
                 ));
             }
+            "rd.route" => {
+                let r = parse_route(need_value(p)?).map_err(|r| err(key, r))?;
+                self.routes.push(r);
+            }
             "rd.retry" => d.retry = Some(secs(86_400, 1)?),
             "rd.neednet" => d.neednet = Some(switch(p)?),
             "rd.peerdns" => d.peerdns = Some(switch(p)?),
@@ -342,7 +484,7 @@ impl Config {
         Ok(())
     }
 
-    fn apply_netinit(&mut self, p: &Param) -> Result<(), PlanError> {
+    fn apply_netinit(&mut self, p: &Param) -> Result<(), ConfigError> {
         let key = p.key.as_str();
         let n = &mut self.netinit;
         let secs = |max: u32, min: u32| seconds(p, min, max);
@@ -365,13 +507,12 @@ impl Config {
                 })
             }
             "netinit.layout" => {
-                use crate::plan::LiveLayout::*;
                 n.layout = Some(match need_value(p)? {
-                    "casper" => Casper,
-                    "live" | "live-boot" => LiveBoot,
-                    "archiso" => Archiso,
-                    "linomad" => Linomad,
-                    "none" => None,
+                    "casper" => LiveLayout::Casper,
+                    "live" | "live-boot" => LiveLayout::LiveBoot,
+                    "archiso" => LiveLayout::Archiso,
+                    "linomad" => LiveLayout::Linomad,
+                    "none" => LiveLayout::Plain,
                     v => {
                         return Err(err(
                             key,
@@ -391,7 +532,8 @@ impl Config {
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
-                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break)",
+                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break, netinit.mirror, \
+                     netinit.sha256, netinit.http_conns, netinit.http_timeout)",
                 ));
             }
         }
@@ -487,14 +629,14 @@ fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
 
 /// `root=`: `/dev/nfs`, `nfs:…`, `nfs4:…`, `dhcp`, dracut's legacy
 /// `[SERVER:]/path[:options]`, or a local device.
-fn parse_root(value: &str) -> Result<RootParam, PlanError> {
+fn parse_root(value: &str) -> Result<RootParam, ConfigError> {
     match value {
         "/dev/nfs" => return Ok(RootParam::DevNfs),
         "dhcp" => return Ok(RootParam::Dhcp),
         "dhcp6" => {
             return Err(err(
                 "root",
-                "'dhcp6' needs DHCPv6, which netinit does not speak yet (use root=dhcp)",
+                "'dhcp6' needs DHCPv6's root-path, which netinit does not read yet (use root=dhcp ip=dhcp,dhcp6)",
             ));
         }
         _ => {}
@@ -685,7 +827,7 @@ fn split_options(text: &str) -> Vec<String> {
 }
 
 /// pxelinux `BOOTIF=01-aa-bb-cc-dd-ee-ff` (ARP type 1, Ethernet).
-pub fn parse_bootif(value: &str) -> Result<MacAddr, PlanError> {
+pub fn parse_bootif(value: &str) -> Result<MacAddr, ConfigError> {
     let parts: Vec<&str> = value.split('-').collect();
     let mac = match parts.as_slice() {
         [ty, rest @ ..] if rest.len() == 6 => {
@@ -764,7 +906,7 @@ fn module_param(p: &Param) -> ModuleParam {
 
 /// A folder relative to the media root: no `..`, no leading `/` needed.
 /// A file name inside the image folder: no path separators, no `..`.
-fn file_name(param: &str, value: &str) -> Result<String, PlanError> {
+fn file_name(param: &str, value: &str) -> Result<String, ConfigError> {
     if value.is_empty() || value.contains('/') || value == "." || value == ".." {
         return Err(err(
             param,
@@ -774,7 +916,7 @@ fn file_name(param: &str, value: &str) -> Result<String, PlanError> {
     Ok(value.to_owned())
 }
 
-fn rel_dir(param: &str, value: &str) -> Result<String, PlanError> {
+fn rel_dir(param: &str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim_matches('/');
     if trimmed.is_empty() || trimmed.split('/').any(|c| c == ".." || c.is_empty()) {
         return Err(err(
@@ -790,7 +932,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn parse(text: &str) -> Result<Config, PlanError> {
+    fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(&Cmdline::parse(text))
     }
 
@@ -1488,7 +1630,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break", "vlan", "bond", "rd.route", "bootdev"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

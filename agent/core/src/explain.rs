@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use crate::config::RootPathDialect;
 use crate::json::Json;
-use crate::plan::{BootPlan, NetMethod, NfsVersion, OverlaySize, RootKind, ServerSource};
+use crate::plan::{
+    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootPlan, ServerSource,
+};
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
 pub fn to_json(plan: &BootPlan) -> Json {
@@ -27,40 +29,86 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .iter()
                 .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
         )
-        .with("peerdns", n.peerdns);
-    let r = &plan.root;
-    let root = Json::object()
-        .with("kind", r.kind.as_str())
-        .with("server", r.server)
+        .with("peerdns", n.peerdns)
+        .with("ipv6", n.ipv6.map(|m| m.as_str()))
         .with(
-            "server_source",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.server_source.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with("path", r.path.clone())
-        .with("options", r.options.clone())
-        .with(
-            "nfs_version",
-            if r.kind == RootKind::Nfs {
-                Json::from(r.nfs_version.as_str())
-            } else {
-                Json::Null
-            },
-        )
-        .with(
-            "dialect",
-            if r.kind == RootKind::Nfs {
-                Json::from(match r.dialect {
-                    RootPathDialect::Kernel => "kernel",
-                    RootPathDialect::Dracut => "dracut",
+            "vlans",
+            n.vlans
+                .iter()
+                .map(|v| {
+                    Json::object()
+                        .with("name", v.name.clone())
+                        .with("parent", v.parent.clone())
+                        .with("id", u32::from(v.id))
                 })
-            } else {
-                Json::Null
-            },
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "bonds",
+            n.bonds
+                .iter()
+                .map(|b| {
+                    Json::object()
+                        .with("name", b.name.clone())
+                        .with("slaves", b.slaves.clone())
+                        .with("options", b.option_words())
+                        .with("mtu", b.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "routes",
+            n.routes
+                .iter()
+                .map(|r| {
+                    Json::object()
+                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
+                        .with("gateway", r.gateway)
+                        .with("device", r.device.clone())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "more",
+            n.more
+                .iter()
+                .map(|m| {
+                    Json::object()
+                        .with("device", m.device.clone())
+                        .with("method", m.method.as_str())
+                        .with("address", m.address.map(|a| a.to_string()))
+                        .with("gateway", m.gateway)
+                        .with("mtu", m.mtu)
+                })
+                .collect::<Vec<_>>(),
         );
+    let root = root_json(plan.root.as_ref(), plan.fetch.is_some());
+    let transport = match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with(
+                "kind",
+                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
+            )
+            .with("source", Json::Null),
+    };
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -82,6 +130,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .collect::<Vec<_>>(),
         )
         .with("root", root)
+        .with("transport", transport)
         .with("live", live)
         .with(
             "overlay",
@@ -130,6 +179,40 @@ fn session(plan: &BootPlan) -> Json {
         .with("autologin", !w.noautologin)
 }
 
+/// The `root` object; a plan without a network root keeps every key, null.
+fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
+    let Some(r) = r else {
+        return Json::object()
+            .with("kind", if http { "http" } else { "none" })
+            .with("server", Json::Null)
+            .with("server_source", Json::Null)
+            .with("path", Json::Null)
+            .with("options", Vec::<String>::new())
+            .with("nfs_version", Json::Null)
+            .with("dialect", Json::Null);
+    };
+    // The plan's words: a server from DHCP is not known yet.
+    let source = match r.server {
+        Some((_, ServerSource::IpParam)) => "ip",
+        Some(_) => "cmdline",
+        None => "dhcp",
+    };
+    Json::object()
+        .with("kind", r.kind.as_str())
+        .with("server", r.server.map(|(s, _)| s))
+        .with("server_source", source)
+        .with("path", r.path.clone())
+        .with("options", r.options.clone())
+        .with("nfs_version", r.nfs_version.as_str())
+        .with(
+            "dialect",
+            match r.dialect {
+                RootPathDialect::Kernel => "kernel",
+                RootPathDialect::Dracut => "dracut",
+            },
+        )
+}
+
 /// A short plan for a person, one aspect per line.
 pub fn describe(plan: &BootPlan) -> String {
     let mut out = String::new();
@@ -149,9 +232,44 @@ pub fn describe(plan: &BootPlan) -> String {
             let via = n.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
             format!("static {addr}{via} {nics}, no DHCP")
         }
-        NetMethod::None => "not configured".to_owned(),
+        NetMethod::Off => "not configured".to_owned(),
     };
     line(&mut out, "network", &net);
+    if let Some(m) = n.ipv6 {
+        let how = match m {
+            crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
+            crate::ipconf::Ipv6Mode::Dhcp6 => {
+                "DHCPv6 (address, DNS, search), the router from its RA"
+            }
+        };
+        line(&mut out, "ipv6", &format!("{how}, after DAD"));
+    }
+    for b in &n.bonds {
+        let opts = b.option_words().join(",");
+        line(
+            &mut out,
+            "bond",
+            &format!("{} over {} ({opts})", b.name, b.slaves.join(",")),
+        );
+    }
+    for v in &n.vlans {
+        line(
+            &mut out,
+            "vlan",
+            &format!("{} on {}, id {}", v.name, v.parent, v.id),
+        );
+    }
+    for m in &n.more {
+        let addr = m.address.map(|a| format!(" {a}")).unwrap_or_default();
+        line(
+            &mut out,
+            "also",
+            &format!("{} {}{addr}", m.device, m.method.as_str()),
+        );
+    }
+    for r in &n.routes {
+        line(&mut out, "route", &r.to_string());
+    }
     for i in &n.ifnames {
         line(
             &mut out,
@@ -180,14 +298,26 @@ pub fn describe(plan: &BootPlan) -> String {
         let _ = write!(modules, ", plus {}", plan.modules.join(" "));
     }
     line(&mut out, "modules", &modules);
-    let r = &plan.root;
-    let root = match r.kind {
-        RootKind::None => "none (no network root on the cmdline)".to_owned(),
-        RootKind::Nfs => {
-            let server = match (r.server, r.server_source) {
-                (Some(s), ServerSource::IpParam) => format!("{s} (from ip=)"),
-                (Some(s), _) => s.to_string(),
-                (None, _) => "SERVER-from-DHCP".to_owned(),
+    let root = match (&plan.root, &plan.fetch) {
+        (None, Some(f)) => {
+            let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+            let check = match f.sha256 {
+                Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+                None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
+            };
+            format!(
+                "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+                f.source.as_str().trim_end_matches(['=', ':']),
+                urls.join(" then "),
+                f.conns
+            )
+        }
+        (None, None) => "none (no network root on the cmdline)".to_owned(),
+        (Some(r), _) => {
+            let server = match r.server {
+                Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
+                Some((s, _)) => s.to_string(),
+                None => "SERVER-from-DHCP".to_owned(),
             };
             let path = r
                 .path
@@ -207,25 +337,26 @@ pub fn describe(plan: &BootPlan) -> String {
     };
     line(&mut out, "root", &root);
     let live = match (&plan.live.base_dir, plan.live.layout) {
-        (_, crate::plan::LiveLayout::None) if plan.overlay.nfs_root => {
+        (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) if r.kind == RootKind::Nfs => {
+        (_, LiveLayout::Plain) if plan.root.is_some() => {
             "none: the NFS root is mounted read-write".to_owned()
         }
-        (_, crate::plan::LiveLayout::None) => "none".to_owned(),
+        (_, LiveLayout::Plain) => "none".to_owned(),
         (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
     line(&mut out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
-        line(
-            &mut out,
-            "medium",
-            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
-        );
+        let at = if plan.fetch.is_some() {
+            "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
+        } else {
+            "the NFS export at /run/netinit/nfs"
+        };
+        line(&mut out, "medium", &format!("{at}, also at {m}"));
     }
-    if plan.live.layout != crate::plan::LiveLayout::None || plan.overlay.nfs_root {
+    if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {
             ", copied to RAM first (toram)"
         } else {

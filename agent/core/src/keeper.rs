@@ -9,7 +9,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::ipconf::Ipv4Cidr;
+use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState};
 
 /// `argv[0]` of the keeper process.
@@ -233,6 +233,7 @@ mod tests {
     #[test]
     fn only_finite_dhcp_leases_are_kept() {
         let mut s = crate::net::NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2; 6]),

@@ -147,7 +147,7 @@ pub fn find_images(
     let mut tried = Vec::new();
     let dir = plan.base_dir.as_deref().unwrap_or("");
     let found = match plan.layout {
-        LiveLayout::None => return Ok(Vec::new()),
+        LiveLayout::Plain => return Ok(Vec::new()),
         LiveLayout::Casper => match plan.module.as_deref() {
             Some(top) => {
                 let chain = layer_chain(top);
@@ -486,7 +486,7 @@ mod tests {
             )),
             ["*.squashfs"]
         );
-        assert_eq!(run(LiveLayout::None, None, None, &t, &[]), ok(&[]));
+        assert_eq!(run(LiveLayout::Plain, None, None, &t, &[]), ok(&[]));
     }
 
     #[test]

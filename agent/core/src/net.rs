@@ -2,10 +2,45 @@
 //! hand-off writer.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::ipconf::Ipv4Cidr;
+/// An IPv4 address with its prefix length. Displays as `A.B.C.D/P`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// The network address (host bits cleared).
+    pub fn network(self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & u32::from(self.netmask()))
+    }
+
+    /// Whether `a` is inside this subnet (on-link for an address with this prefix).
+    pub fn contains(self, a: Ipv4Addr) -> bool {
+        u32::from(a) & u32::from(self.netmask()) == u32::from(self.network())
+    }
+
+    /// The netmask for the prefix (prefix is clamped to 32).
+    pub fn netmask(self) -> Ipv4Addr {
+        let p = u32::from(self.prefix.min(32));
+        let bits = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+        Ipv4Addr::from(bits)
+    }
+
+    /// The directed broadcast address of the subnet.
+    pub fn broadcast(self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !u32::from(self.netmask()))
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
 
 /// An Ethernet MAC address. Displays lowercase with colons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,11 +86,12 @@ pub enum Proto {
 }
 
 impl Proto {
-    /// The word klibc's `PROTO=` uses.
+    /// The word `netinit net --json` uses (klibc's `PROTO=` says `none`
+    /// for static; the hand-off writer has its own word).
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Dhcp => "dhcp",
-            Proto::Static => "none",
+            Proto::Static => "static",
         }
     }
 }
@@ -110,6 +146,44 @@ pub struct NetState {
     pub mtu: Option<u16>,
     pub ntp: Vec<Ipv4Addr>,
     pub lease: Option<LeaseTimes>,
+    /// IPv6 on the same interface (`ip=auto6`, `ip=dhcp6`).
+    pub ipv6: Option<Net6>,
+}
+
+/// The IPv6 configuration, after DAD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Net6 {
+    /// `auto6` or `dhcp6`.
+    pub method: &'static str,
+    pub address: Ipv6Addr,
+    /// 64 from SLAAC; 128 from DHCPv6 (the on-link prefix is the RA's).
+    pub prefix: u8,
+    /// The router's link-local address, from its RA.
+    pub gateway: Option<Ipv6Addr>,
+    pub dns: Vec<Ipv6Addr>,
+    pub search: Vec<String>,
+    /// DHCPv6 option 59.
+    pub bootfile_url: Option<String>,
+    pub valid_secs: u32,
+    pub preferred_secs: u32,
+}
+
+impl Net6 {
+    pub fn to_json(&self) -> crate::json::Json {
+        use crate::json::Json;
+        Json::object()
+            .with("method", self.method)
+            .with("address", format!("{}/{}", self.address, self.prefix))
+            .with("gateway", self.gateway.map(|g| g.to_string()))
+            .with(
+                "dns",
+                self.dns.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            )
+            .with("search", self.search.clone())
+            .with("bootfile_url", self.bootfile_url.clone())
+            .with("valid_seconds", self.valid_secs)
+            .with("preferred_seconds", self.preferred_secs)
+    }
 }
 
 impl NetState {
@@ -119,13 +193,7 @@ impl NetState {
         Json::object()
             .with("interface", self.interface.clone())
             .with("mac", self.mac.to_string())
-            .with(
-                "proto",
-                match self.proto {
-                    Proto::Dhcp => "dhcp",
-                    Proto::Static => "static",
-                },
-            )
+            .with("proto", self.proto.as_str())
             .with("address", self.address.to_string())
             .with("broadcast", self.broadcast)
             .with("gateway", self.gateway)
@@ -149,6 +217,7 @@ impl NetState {
             .with("lease_seconds", self.lease.map(|l| l.lease_secs))
             .with("t1_seconds", self.lease.map(|l| l.t1_secs))
             .with("t2_seconds", self.lease.map(|l| l.t2_secs))
+            .with("ipv6", self.ipv6.as_ref().map(Net6::to_json))
             .with("elapsed_ms", elapsed_ms)
     }
 }
@@ -198,6 +267,22 @@ pub fn choose_mtu(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_helpers() {
+        let c = Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 5),
+            prefix: 24,
+        };
+        assert_eq!(c.netmask(), Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 77, 0, 255));
+        assert_eq!(c.to_string(), "10.77.0.5/24");
+        let z = Ipv4Cidr {
+            addr: Ipv4Addr::new(1, 2, 3, 4),
+            prefix: 0,
+        };
+        assert_eq!(z.netmask(), Ipv4Addr::UNSPECIFIED);
+    }
 
     #[test]
     fn mtu_cmdline_wins_and_bad_dhcp_values_are_ignored() {

@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::errno::*;
 use crate::plan::{NfsVersion, ResolvedRoot};
 
 /// What to pass to mount(2).
@@ -107,17 +108,27 @@ pub fn mount_for(root: &ResolvedRoot, client: Ipv4Addr) -> NfsMount {
 /// Whether a failed mount may succeed if retried (a server that comes up
 /// late), as opposed to a configuration error that will fail again.
 pub fn is_transient(errno: i32) -> bool {
-    // ETIMEDOUT ECONNREFUSED EHOSTUNREACH ENETUNREACH EAGAIN EIO ECONNRESET EHOSTDOWN ENETDOWN
-    matches!(errno, 110 | 111 | 113 | 101 | 11 | 5 | 104 | 112 | 100)
+    matches!(
+        errno,
+        ETIMEDOUT
+            | ECONNREFUSED
+            | EHOSTUNREACH
+            | ENETUNREACH
+            | EAGAIN
+            | EIO
+            | ECONNRESET
+            | EHOSTDOWN
+            | ENETDOWN
+    )
 }
 
 /// A hint for a failed NFS mount, naming the server where it helps.
 pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String> {
     Some(match errno {
-        13 => "export path not allowed for this client (check the export list and the path; NFSv4 servers may export a pseudo path)".to_owned(),
-        111 => format!("no NFS/mountd on {server}, or nolock missing"),
+        EACCES => "export path not allowed for this client (check the export list and the path; NFSv4 servers may export a pseudo path)".to_owned(),
+        ECONNREFUSED => format!("no NFS/mountd on {server}, or nolock missing"),
         // The kernel says the same when its own nfsv3/nfsv4 module is missing.
-        93 => match version {
+        EPROTONOSUPPORT => match version {
             NfsVersion::V4(_) => format!(
                 "{server} has no NFSv4 (try vers=3), or the nfsv4 module is not in the initrd"
             ),
@@ -125,17 +136,17 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
                 "{server} has no NFSv3 (try vers=4.2), or the nfsv3 module is not in the initrd"
             ),
         },
-        2 => format!("no such export path on {server}"),
-        110 => format!("{server} does not answer: down, firewalled, or the wrong address"),
-        113 | 101 => format!("no route to {server}: check the gateway and netmask"),
-        22 => "the kernel rejected the mount options (proto=udp is disabled in many kernels)".to_owned(),
-        19 => "the kernel has no NFS support: is the nfs module in the initrd? (netinit check-kernel)".to_owned(),
-        1 => format!("{server} refused this client (root squash, or a privileged source port is required)"),
-        116 => format!("stale file handle: the export on {server} changed; restart the NFS server"),
-        5 => format!("I/O error talking to {server}"),
-        16 => "something is already mounted there".to_owned(),
-        112 => format!("{server} is down (no answer to ARP)"),
-        104 => format!("{server} reset the connection: is the NFS server still starting?"),
+        ENOENT => format!("no such export path on {server}"),
+        ETIMEDOUT => format!("{server} does not answer: down, firewalled, or the wrong address"),
+        EHOSTUNREACH | ENETUNREACH => format!("no route to {server}: check the gateway and netmask"),
+        EINVAL => "the kernel rejected the mount options (proto=udp is disabled in many kernels)".to_owned(),
+        ENODEV => "the kernel has no NFS support: is the nfs module in the initrd? (netinit check-kernel)".to_owned(),
+        EPERM => format!("{server} refused this client (root squash, or a privileged source port is required)"),
+        ESTALE => format!("stale file handle: the export on {server} changed; restart the NFS server"),
+        EIO => format!("I/O error talking to {server}"),
+        EBUSY => "something is already mounted there".to_owned(),
+        EHOSTDOWN => format!("{server} is down (no answer to ARP)"),
+        ECONNRESET => format!("{server} reset the connection: is the NFS server still starting?"),
         _ => return None,
     })
 }
@@ -151,7 +162,7 @@ mod tests {
             path: "/export/root".into(),
             options: options.iter().map(|s| s.to_string()).collect(),
             version,
-            server_from: "cmdline",
+            server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
         }

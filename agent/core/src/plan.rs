@@ -8,9 +8,12 @@
 use std::net::Ipv4Addr;
 
 use crate::cmdline::Cmdline;
-use crate::config::{Config, IfName, NfsSpec, RootParam, RootPathDialect};
-use crate::ipconf::{Autoconf, Ipv4Cidr, classful_prefix};
-use crate::net::{MacAddr, NetState};
+pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
+use crate::config::{Config, ConfigError, IfName, NfsSpec, RootParam, RootPathDialect};
+use crate::ipconf::{Autoconf, IpParam, Ipv6Mode, classful_prefix};
+use crate::net::{Ipv4Cidr, MacAddr, NetState};
+use crate::netdev::{Bond, StaticRoute, Vlan};
+pub use crate::size::OverlaySize;
 
 /// Everything the executor needs, in the order it needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,11 @@ pub struct BootPlan {
     pub modules: Vec<String>,
     /// `module.param=value` words from the cmdline, for finit_module.
     pub module_params: Vec<ModuleParam>,
-    pub root: RootPlan,
+    /// The network root; `None` when the cmdline names none.
+    pub root: Option<RootPlan>,
+    /// The image over HTTP into RAM, when the cmdline names one (then
+    /// `root` is `None`: there is no NFS root).
+    pub fetch: Option<crate::fetch::FetchPlan>,
     pub live: LivePlan,
     pub overlay: OverlayPlan,
     /// Copy the live image(s) into RAM before mounting (`toram`).
@@ -50,41 +57,6 @@ pub struct BootPlan {
     pub casper: crate::casper::Words,
 }
 
-/// A step netinit can stop before for a debug shell; the names are
-/// netinit's step names (the log's `<step>: done in` lines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakPoint {
-    Modules,
-    Link,
-    /// Address configuration, by DHCP or static.
-    Dhcp,
-    Nfs,
-    Handoff,
-    SwitchRoot,
-}
-
-impl BreakPoint {
-    pub const ALL: [BreakPoint; 6] = [
-        BreakPoint::Modules,
-        BreakPoint::Link,
-        BreakPoint::Dhcp,
-        BreakPoint::Nfs,
-        BreakPoint::Handoff,
-        BreakPoint::SwitchRoot,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakPoint::Modules => "modules",
-            BreakPoint::Link => "link",
-            BreakPoint::Dhcp => "dhcp",
-            BreakPoint::Nfs => "nfs",
-            BreakPoint::Handoff => "handoff",
-            BreakPoint::SwitchRoot => "switch_root",
-        }
-    }
-}
-
 /// How the network comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkPlan {
@@ -109,6 +81,25 @@ pub struct NetworkPlan {
     pub ifnames: Vec<IfName>,
     /// Use DNS servers from DHCP (dracut's `rd.peerdns=0` turns it off).
     pub peerdns: bool,
+    /// IPv6 beside (or instead of) IPv4: `ip=dhcp6`, `ip=auto6`.
+    pub ipv6: Option<Ipv6Mode>,
+    /// dracut's `vlan=` and `bond=`: links made before DHCP.
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    /// dracut's `rd.route=`, added once every interface is configured.
+    pub routes: Vec<StaticRoute>,
+    /// Interfaces of further `ip=` words, configured after the boot one.
+    pub more: Vec<IfPlan>,
+}
+
+/// Another interface from its own `ip=` word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfPlan {
+    pub device: String,
+    pub method: NetMethod,
+    pub address: Option<Ipv4Cidr>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u16>,
 }
 
 impl NetworkPlan {
@@ -127,7 +118,8 @@ impl NetworkPlan {
 pub enum NetMethod {
     Dhcp,
     Static,
-    None,
+    /// No network (`ip=off`, or nothing on the cmdline needs one).
+    Off,
 }
 
 impl NetMethod {
@@ -135,27 +127,18 @@ impl NetMethod {
         match self {
             NetMethod::Dhcp => "dhcp",
             NetMethod::Static => "static",
-            NetMethod::None => "none",
+            NetMethod::Off => "none",
         }
     }
-}
-
-/// `module.param=value` from the cmdline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModuleParam {
-    /// Module name, normalised (`-` → `_`).
-    pub module: String,
-    /// `param=value`, as finit_module wants it.
-    pub param: String,
 }
 
 /// Where the root filesystem comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootPlan {
     pub kind: RootKind,
-    /// NFS server. `None` means "resolve at runtime" (see [`ServerSource`]).
-    pub server: Option<Ipv4Addr>,
-    pub server_source: ServerSource,
+    /// The NFS server the cmdline names, and where. `None`: resolved from
+    /// DHCP at runtime (see [`resolve_root`]).
+    pub server: Option<(Ipv4Addr, ServerSource)>,
     /// Export path. `None` means "take it from DHCP option 17".
     pub path: Option<String>,
     /// NFS mount options as the user wrote them (`v3`, `rsize=16384`, …).
@@ -170,39 +153,53 @@ pub struct RootPlan {
     pub tftpboot_default: bool,
 }
 
+/// The transport the root comes over; another kind (a block device over
+/// the network, an image over HTTP) adds a variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
     Nfs,
-    None,
 }
 
 impl RootKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RootKind::Nfs => "nfs",
-            RootKind::None => "none",
         }
     }
 }
 
-/// Where [`RootPlan::server`] comes from, in the kernel's precedence order.
+/// Where the NFS server's address came from: the plan records the
+/// cmdline's two, [`resolve_root`] adds DHCP's three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerSource {
     /// `nfsroot=SERVER:…`, `root=nfs:SERVER:…`, `sys=SERVER:…`, `archiso_nfs_srv=`.
     Cmdline,
     /// The `ip=` server field.
     IpParam,
-    /// The DHCP server id / next-server, then the root-path (option 17).
-    Dhcp,
+    /// A server named in DHCP's root-path (option 17).
+    DhcpRootPath,
+    /// DHCP's next-server (siaddr).
+    DhcpNextServer,
+    /// The DHCP server id (option 54).
+    DhcpServer,
 }
 
 impl ServerSource {
+    /// As the log names it.
     pub fn as_str(self) -> &'static str {
         match self {
             ServerSource::Cmdline => "cmdline",
-            ServerSource::IpParam => "ip",
-            ServerSource::Dhcp => "dhcp",
+            ServerSource::IpParam => "ip=",
+            ServerSource::DhcpRootPath => "DHCP root-path",
+            ServerSource::DhcpNextServer => "DHCP next-server",
+            ServerSource::DhcpServer => "DHCP server",
         }
+    }
+}
+
+impl std::fmt::Display for ServerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -226,42 +223,6 @@ pub struct LivePlan {
     pub module: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveLayout {
-    Casper,
-    LiveBoot,
-    Archiso,
-    Linomad,
-    /// A plain NFS root, mounted read-write (Arch diskless).
-    None,
-}
-
-impl LiveLayout {
-    /// Where the distribution's userland looks for the boot medium (an
-    /// installer, live-config, archiso's services): the NFS export is
-    /// also mounted there. A path under /run lives in the initramfs's
-    /// /run, which moves into the new root; others are in the new root.
-    pub fn medium_path(self) -> Option<&'static str> {
-        match self {
-            LiveLayout::Casper => Some("/cdrom"),
-            LiveLayout::LiveBoot => Some("/run/live/medium"),
-            LiveLayout::Archiso => Some("/run/archiso/bootmnt"),
-            // linomad's userland looks for no medium: its modules are the root.
-            LiveLayout::Linomad | LiveLayout::None => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveLayout::Casper => "casper",
-            LiveLayout::LiveBoot => "live-boot",
-            LiveLayout::Archiso => "archiso",
-            LiveLayout::Linomad => "linomad",
-            LiveLayout::None => "none",
-        }
-    }
-}
-
 /// The module that mounts NFS of this version (it pulls in `nfs` and the
 /// rest of the chain through modules.dep).
 pub fn nfs_module(version: NfsVersion) -> &'static str {
@@ -278,10 +239,13 @@ pub fn nfs_module(version: NfsVersion) -> &'static str {
 /// device over the network, an ISO image) adds its own list here.
 pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if plan.root.kind == RootKind::Nfs {
-        out.extend(["nfs", nfs_module(plan.root.nfs_version)]);
+    if plan.fetch.is_some() {
+        return vec!["loop", "isofs", "squashfs", "overlay"];
     }
-    if plan.live.layout != LiveLayout::None {
+    if let Some(root) = &plan.root {
+        out.extend(["nfs", nfs_module(root.nfs_version)]);
+    }
+    if plan.live.layout != LiveLayout::Plain {
         out.extend(["loop", "squashfs", "overlay"]);
     } else if plan.overlay.nfs_root {
         out.push("overlay");
@@ -299,14 +263,6 @@ pub struct OverlayPlan {
     pub nfs_root: bool,
     /// More tmpfs options (`nr_inodes=`, `nr_blocks=` from `rd.overlay=tmpfs:…`).
     pub tmpfs_extra: Vec<String>,
-}
-
-/// tmpfs size for the overlay's upper layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverlaySize {
-    /// Percent of RAM (the default, 50, as live-boot).
-    Percent(u8),
-    Bytes(u64),
 }
 
 /// What PID 1 does after `FAILED at …`.
@@ -360,6 +316,15 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
+impl From<ConfigError> for PlanError {
+    fn from(e: ConfigError) -> Self {
+        PlanError {
+            param: e.param,
+            reason: e.reason,
+        }
+    }
+}
+
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
     PlanError {
         param: param.to_owned(),
@@ -375,24 +340,71 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
-    let (root, live) = plan_root(c, &mut notes)?;
-    let network = plan_network(c, root.kind, &mut notes)?;
-    if root.kind == RootKind::Nfs && network.method == NetMethod::None {
+    let fetch = crate::fetch::plan_fetch(
+        &c.http,
+        c.archisobasedir.as_deref(),
+        c.live_media_path.as_deref(),
+        &mut notes,
+    )?;
+    let (root, live, fetch) = match fetch {
+        Some((f, live)) => (None, live, Some(f)),
+        None => {
+            let (root, live) = plan_root(c, &mut notes)?;
+            (root, live, None)
+        }
+    };
+    let network_root = root.is_some() || fetch.is_some();
+    let network = plan_network(c, network_root, &mut notes)?;
+    if network_root && network.method == NetMethod::Off {
+        let over = if fetch.is_some() { "HTTP" } else { "NFS" };
+        if let Some(v6) = network.ipv6 {
+            return Err(err(
+                "ip",
+                format!(
+                    "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                    v6.as_str(),
+                    v6.as_str()
+                ),
+            ));
+        }
         return Err(err(
             "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
+            format!("the network is off (ip=off/none) but the root is on {over}"),
         ));
     }
-    if c.toram && live.layout == LiveLayout::None {
+    if c.toram && live.layout == LiveLayout::Plain {
         notes.push("toram has no effect without a live image".to_owned());
     }
-    let overlay = plan_overlay(c, &root, &live, &mut notes);
+    let overlay = plan_overlay(c, root.is_some(), &live, &mut notes);
     let timeouts = plan_timeouts(c);
+    let mut modules = c.netinit.modules.clone();
+    for (needed, m) in [
+        (!network.vlans.is_empty(), "8021q"),
+        (!network.bonds.is_empty(), "bonding"),
+    ] {
+        if needed && !modules.iter().any(|x| x == m) {
+            modules.push(m.to_owned());
+        }
+    }
+    let mut module_params = c.module_params.clone();
+    // Loading bonding makes a bond0 of its own unless told not to (dracut
+    // says the same); netinit makes the bonds the cmdline names.
+    if !network.bonds.is_empty()
+        && !module_params
+            .iter()
+            .any(|m| m.module == "bonding" && m.param.starts_with("max_bonds="))
+    {
+        module_params.push(ModuleParam {
+            module: "bonding".into(),
+            param: "max_bonds=0".into(),
+        });
+    }
     Ok(BootPlan {
         network,
-        modules: c.netinit.modules.clone(),
-        module_params: c.module_params.clone(),
+        modules,
+        module_params,
         root,
+        fetch,
         live,
         overlay,
         toram: c.toram,
@@ -416,18 +428,18 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
 /// `rd.overlay=tmpfs:size=`.
 fn plan_overlay(
     c: &Config,
-    root: &RootPlan,
+    network_root: bool,
     live: &LivePlan,
     notes: &mut Vec<String>,
 ) -> OverlayPlan {
     let asked = c.netinit.overlay.or(c.dracut.overlay).unwrap_or(false);
-    let nfs_root = asked && root.kind == RootKind::Nfs && live.layout == LiveLayout::None;
-    if asked && root.kind == RootKind::Nfs && !nfs_root {
+    let nfs_root = asked && network_root && live.layout == LiveLayout::Plain;
+    if asked && network_root && !nfs_root {
         notes.push(format!(
             "the {} image always gets a tmpfs overlay; netinit.overlay / rd.overlay change nothing",
             live.layout.as_str()
         ));
-    } else if asked && root.kind != RootKind::Nfs {
+    } else if asked && !network_root {
         notes.push(
             "netinit.overlay / rd.overlay: there is no network root to put it over".to_owned(),
         );
@@ -479,10 +491,25 @@ fn plan_timeouts(c: &Config) -> Timeouts {
 
 fn plan_network(
     c: &Config,
-    root: RootKind,
+    network_root: bool,
     notes: &mut Vec<String>,
 ) -> Result<NetworkPlan, PlanError> {
-    let ip = c.ip.clone().unwrap_or_default();
+    let (ip, more_ips) = boot_ip(c);
+    let mut ip = ip.unwrap_or_default();
+    let mut more = Vec::new();
+    for m in &more_ips {
+        more.push(plan_more(m, notes)?);
+    }
+    // A VLAN or bond is made to carry the boot: it is the boot interface
+    // unless an ip= word names one; a VLAN sits on top of a bond.
+    if ip.device.is_none() {
+        ip.device = c
+            .vlans
+            .first()
+            .map(|v| v.name.clone())
+            .or_else(|| c.bonds.first().map(|b| b.name.clone()));
+    }
+    check_links(c, notes)?;
     let neednet = c.dracut.neednet.unwrap_or(false);
     if c.dracut.neednet == Some(false) {
         notes.push(
@@ -492,14 +519,14 @@ fn plan_network(
     let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
         // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
         (false, _, _) => {
-            if root == RootKind::Nfs || neednet {
+            if network_root || neednet {
                 NetMethod::Dhcp
             } else {
-                NetMethod::None
+                NetMethod::Off
             }
         }
         (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
-        (true, Some(Autoconf::Off), None) => NetMethod::None,
+        (true, Some(Autoconf::Off), None) => NetMethod::Off,
         (true, Some(Autoconf::Rarp), _) => {
             return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
         }
@@ -590,7 +617,111 @@ fn plan_network(
         mtu: ip.mtu,
         ifnames: c.ifnames.clone(),
         peerdns: c.dracut.peerdns.unwrap_or(true),
+        ipv6: ip.ipv6,
+        vlans: c.vlans.clone(),
+        bonds: c.bonds.clone(),
+        routes: c.routes.clone(),
+        more,
     })
+}
+
+/// The boot `ip=` word and the others: `bootdev=` picks, else the first.
+fn boot_ip(c: &Config) -> (Option<IpParam>, Vec<IpParam>) {
+    let mut all: Vec<IpParam> = c.ip.iter().chain(&c.more_ips).cloned().collect();
+    let at = c
+        .bootdev
+        .as_ref()
+        .and_then(|b| all.iter().position(|i| i.device.as_ref() == Some(b)))
+        .unwrap_or(0);
+    if all.is_empty() {
+        return (None, all);
+    }
+    let boot = all.remove(at);
+    (Some(boot), all)
+}
+
+fn plan_more(ip: &IpParam, notes: &mut Vec<String>) -> Result<IfPlan, PlanError> {
+    let device = ip.device.clone().unwrap_or_default();
+    let (method, address) = match (ip.autoconf, ip.client) {
+        (Some(Autoconf::Off) | None, Some(addr)) => {
+            let prefix = ip.prefix.unwrap_or_else(|| classful_prefix(addr));
+            (NetMethod::Static, Some(Ipv4Cidr { addr, prefix }))
+        }
+        (Some(Autoconf::Off), None) => (NetMethod::Off, None),
+        (Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        _ => (NetMethod::Dhcp, None),
+    };
+    if ip.server.is_some() || ip.hostname.is_some() || !ip.dns.is_empty() {
+        notes.push(format!(
+            "ip=…{device}…: server, hostname and DNS come from the boot interface's ip= only"
+        ));
+    }
+    Ok(IfPlan {
+        device,
+        method,
+        address,
+        gateway: ip.gateway,
+        mtu: ip.mtu,
+    })
+}
+
+/// A slave may be in one bond and carries no VLAN or address of its own;
+/// a VLAN's parent and a bond's name must not clash.
+fn check_links(c: &Config, notes: &mut Vec<String>) -> Result<(), PlanError> {
+    let mut slaves: Vec<&str> = Vec::new();
+    for b in &c.bonds {
+        for s in &b.slaves {
+            if slaves.contains(&s.as_str()) || c.bonds.iter().any(|o| &o.name == s) {
+                return Err(err(
+                    "bond",
+                    format!("'{s}' is a slave of two bonds, or a bond"),
+                ));
+            }
+            slaves.push(s);
+        }
+    }
+    for v in &c.vlans {
+        if slaves.contains(&v.parent.as_str()) {
+            return Err(err(
+                "vlan",
+                format!(
+                    "{}: the parent {} is a bond slave (put the VLAN on the bond)",
+                    v.name, v.parent
+                ),
+            ));
+        }
+        if let Some(b) = c.bonds.iter().find(|b| b.name == v.name) {
+            return Err(err("vlan", format!("{} is also a bond", b.name)));
+        }
+    }
+    let devices =
+        c.ip.iter()
+            .chain(&c.more_ips)
+            .filter_map(|i| i.device.as_deref());
+    for d in devices {
+        if slaves.contains(&d) {
+            return Err(err(
+                "ip",
+                format!("{d} is a bond slave; configure the bond instead"),
+            ));
+        }
+    }
+    for r in &c.routes {
+        if let Some(d) = &r.device {
+            let known =
+                c.ip.iter()
+                    .chain(&c.more_ips)
+                    .any(|i| i.device.as_ref() == Some(d))
+                    || c.vlans.iter().any(|v| &v.name == d)
+                    || c.bonds.iter().any(|b| &b.name == d);
+            if !known && c.ip.as_ref().is_some_and(|i| i.device.is_some()) {
+                notes.push(format!("rd.route={r}: {d} is configured by no ip= word"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `eth0`, `wlan1`: names the kernel itself hands out.
@@ -607,7 +738,10 @@ fn same_subnet(cidr: Ipv4Cidr, other: Ipv4Addr) -> bool {
 }
 
 /// Which dialect names the NFS root, in priority order.
-fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan), PlanError> {
+fn plan_root(
+    c: &Config,
+    notes: &mut Vec<String>,
+) -> Result<(Option<RootPlan>, LivePlan), PlanError> {
     if let Some(netboot) = c.netboot.as_deref() {
         if netboot != "nfs" {
             return Err(err(
@@ -659,7 +793,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         },
     };
     let none = LivePlan {
-        layout: LiveLayout::None,
+        layout: LiveLayout::Plain,
         base_dir: None,
         module: None,
     };
@@ -708,7 +842,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                 if c.netboot.is_none() && c.nfsroot.is_none() && !c.nfsroot_auto =>
             {
                 notes.push(format!("root={dev} is not a network root"));
-                return Ok((no_root(), boot_layout.unwrap_or(none)));
+                return Ok((None, boot_layout.unwrap_or(none)));
             }
             _ if c.netboot.is_some() => (
                 c.nfsroot.as_ref(),
@@ -728,7 +862,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
                     "nfsroot",
                 )
             }
-            _ => return Ok((no_root(), boot_layout.unwrap_or(none))),
+            _ => return Ok((None, boot_layout.unwrap_or(none))),
         }
     };
     let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
@@ -749,15 +883,14 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
         Some(RootParam::Dhcp) if source == "root" => None,
         _ => c.ip.as_ref().and_then(|i| i.server),
     };
-    let (server, server_source) = match (spec.and_then(|s| s.server), ip_server) {
-        (Some(s), _) => (Some(s), ServerSource::Cmdline),
-        (None, Some(s)) => (Some(s), ServerSource::IpParam),
-        (None, None) => (None, ServerSource::Dhcp),
+    let server = match (spec.and_then(|s| s.server), ip_server) {
+        (Some(s), _) => Some((s, ServerSource::Cmdline)),
+        (None, Some(s)) => Some((s, ServerSource::IpParam)),
+        (None, None) => None,
     };
     let root = RootPlan {
         kind: RootKind::Nfs,
         server,
-        server_source,
         path: spec.map(|s| s.path.clone()),
         options,
         nfs_version,
@@ -774,20 +907,7 @@ fn plan_root(c: &Config, notes: &mut Vec<String>) -> Result<(RootPlan, LivePlan)
     } else if c.nfsroot_auto {
         notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
     }
-    Ok((root, live))
-}
-
-fn no_root() -> RootPlan {
-    RootPlan {
-        kind: RootKind::None,
-        server: None,
-        server_source: ServerSource::Dhcp,
-        path: None,
-        options: Vec::new(),
-        nfs_version: NfsVersion::V3,
-        dialect: RootPathDialect::Kernel,
-        tftpboot_default: false,
-    }
+    Ok((Some(root), live))
 }
 
 /// The NFS version the options ask for; the last version word wins.
@@ -841,7 +961,7 @@ pub struct ResolvedRoot {
     pub options: Vec<String>,
     pub version: NfsVersion,
     /// Where the server came from, for the log line.
-    pub server_from: &'static str,
+    pub server_from: ServerSource,
     /// Where each of `options` came from (`DHCP root-path` or `cmdline`).
     pub options_from: Vec<&'static str>,
     /// Options from DHCP that were not used, and why; for the log.
@@ -861,13 +981,12 @@ pub struct ResolvedRoot {
 /// documented `/tftpboot/%s`. `%s` is the client address (nfsroot.rst), or
 /// in dracut's forms the hostname when there is one (dracut).
 pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, PlanError> {
-    let root = &plan.root;
-    if root.kind != RootKind::Nfs {
+    let Some(root) = &plan.root else {
         return Err(err(
             "root",
             "no network root on the cmdline (give nfsroot=, root=/dev/nfs, root=nfs:…, netboot=nfs, sys= or archiso_nfs_srv=)",
         ));
-    }
+    };
     let dhcp_root = match net
         .root_path
         .as_deref()
@@ -880,40 +999,26 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         ),
         None => None,
     };
-    let rp_server = dhcp_root.as_ref().and_then(|(d, _)| d.server);
-    let next_server = net.next_server.filter(|a| !a.is_unspecified());
-    let cmdline_from = if root.server_source == ServerSource::IpParam {
-        "ip="
-    } else {
-        "cmdline"
-    };
+    let from = |source| move |a| (a, source);
+    let rp_server = dhcp_root
+        .as_ref()
+        .and_then(|(d, _)| d.server)
+        .map(from(ServerSource::DhcpRootPath));
+    let next_server = net
+        .next_server
+        .filter(|a| !a.is_unspecified())
+        .map(from(ServerSource::DhcpNextServer));
+    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
     let dracut = root.dialect == RootPathDialect::Dracut;
-    let candidates: Vec<(Option<Ipv4Addr>, &'static str)> = if !dracut {
-        vec![
-            (root.server, cmdline_from),
-            (rp_server, "DHCP root-path"),
-            (next_server, "DHCP next-server"),
-            (net.server_id, "DHCP server"),
-        ]
+    let candidates = if !dracut {
+        [root.server, rp_server, next_server, server_id]
     } else if root.path.is_none() {
-        vec![
-            (rp_server, "DHCP root-path"),
-            (plan.network.server, "ip="),
-            (next_server, "DHCP next-server"),
-            (net.server_id, "DHCP server"),
-        ]
+        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
+        [rp_server, ip_field, next_server, server_id]
     } else {
-        vec![
-            (root.server, cmdline_from),
-            (next_server, "DHCP next-server"),
-            (net.server_id, "DHCP server"),
-            (rp_server, "DHCP root-path"),
-        ]
+        [root.server, next_server, server_id, rp_server]
     };
-    let Some((server, server_from)) = candidates
-        .into_iter()
-        .find_map(|(s, from)| s.map(|s| (s, from)))
-    else {
+    let Some((server, server_from)) = candidates.into_iter().flatten().next() else {
         return Err(err(
             "nfsroot",
             "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
@@ -939,7 +1044,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
     let dhcp_options: Vec<String> = dhcp_root.map(|(d, _)| d.options).unwrap_or_default();
     // A live medium, or a root under an overlay, is mounted read-only; a
     // plain root unless `ro` (the last of ro/rw wins).
-    let read_only = plan.live.layout != LiveLayout::None
+    let read_only = plan.live.layout != LiveLayout::Plain
         || plan.overlay.nfs_root
         || dhcp_options
             .iter()
@@ -1006,6 +1111,18 @@ fn risky_for_rw(option: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    fn root_of(plan: &BootPlan) -> &RootPlan {
+        plan.root.as_ref().expect("a network root")
+    }
+
+    fn server_of(plan: &BootPlan) -> Option<Ipv4Addr> {
+        plan.root.as_ref().and_then(|r| r.server).map(|(s, _)| s)
+    }
+
+    fn path_of(plan: &BootPlan) -> Option<&str> {
+        plan.root.as_ref().and_then(|r| r.path.as_deref())
+    }
+
     use super::*;
     use crate::net::Proto;
     use proptest::prelude::*;
@@ -1052,7 +1169,7 @@ mod tests {
             (
                 "root=/dev/nfs nfsroot=10.0.0.1:/arch,v3,rsize=16384 ip=::::::dhcp",
                 NetMethod::Dhcp,
-                LiveLayout::None,
+                LiveLayout::Plain,
                 Some("10.0.0.1"),
                 Some("/arch"),
                 None,
@@ -1079,7 +1196,7 @@ mod tests {
             (
                 "root=/dev/nfs ip=dhcp",
                 NetMethod::Dhcp,
-                LiveLayout::None,
+                LiveLayout::Plain,
                 None,
                 None,
                 None,
@@ -1095,7 +1212,7 @@ mod tests {
             (
                 "root=dhcp",
                 NetMethod::Dhcp,
-                LiveLayout::None,
+                LiveLayout::Plain,
                 None,
                 None,
                 None,
@@ -1104,7 +1221,7 @@ mod tests {
             (
                 "root=nfs:10.0.0.1:/srv/root:vers=4.2 ip=enp1s0:dhcp",
                 NetMethod::Dhcp,
-                LiveLayout::None,
+                LiveLayout::Plain,
                 Some("10.0.0.1"),
                 Some("/srv/root"),
                 None,
@@ -1112,20 +1229,20 @@ mod tests {
             // Not a network boot at all.
             (
                 "root=/dev/sda1 ro quiet",
-                NetMethod::None,
-                LiveLayout::None,
+                NetMethod::Off,
+                LiveLayout::Plain,
                 None,
                 None,
                 None,
             ),
-            ("", NetMethod::None, LiveLayout::None, None, None, None),
+            ("", NetMethod::Off, LiveLayout::Plain, None, None, None),
         ];
         for (text, method, layout, server, path, base) in rows {
             let plan = p(text);
             assert_eq!(plan.network.method, *method, "{text}");
             assert_eq!(plan.live.layout, *layout, "{text}");
-            assert_eq!(plan.root.server, server.map(a), "{text}");
-            assert_eq!(plan.root.path.as_deref(), *path, "{text}");
+            assert_eq!(server_of(&plan), server.map(a), "{text}");
+            assert_eq!(path_of(&plan), *path, "{text}");
             assert_eq!(plan.live.base_dir.as_deref(), *base, "{text}");
         }
     }
@@ -1155,7 +1272,7 @@ mod tests {
             ),
             (
                 "boot=netinit root=/dev/nfs nfsroot=10.77.0.1:/d",
-                LiveLayout::None,
+                LiveLayout::Plain,
                 None,
             ),
         ] {
@@ -1165,7 +1282,7 @@ mod tests {
                 (layout, base),
                 "{text}"
             );
-            assert_eq!(plan.root.kind, RootKind::Nfs, "{text}");
+            assert_eq!(root_of(&plan).kind, RootKind::Nfs, "{text}");
         }
         assert!(
             from_cmdline("netinit.layout=zfs")
@@ -1188,9 +1305,69 @@ mod tests {
             }
         );
         assert_eq!(plan.timeouts, Timeouts::default());
-        assert_eq!(plan.root.nfs_version, NfsVersion::V3);
-        assert_eq!(plan.root.server_source, ServerSource::Cmdline);
+        assert_eq!(root_of(&plan).nfs_version, NfsVersion::V3);
+        assert_eq!(
+            root_of(&plan).server.map(|(_, s)| s),
+            Some(ServerSource::Cmdline)
+        );
         assert!(plan.modules.is_empty());
+    }
+
+    #[test]
+    fn several_ip_words_vlans_bonds_routes() {
+        // Same or no device: the last word wins, as before.
+        let n =
+            p("ip=eth0:dhcp ip=eth0:off root=/dev/nfs nfsroot=10.0.0.1:/x ip=10.0.0.5::::::off")
+                .network;
+        assert_eq!((n.method, n.more.len()), (NetMethod::Static, 0));
+        // Different devices: one interface each; the first boots.
+        let n =
+            p("ip=eth0:dhcp ip=10.1.0.5:::16::eth1:off ip=eth2:dhcp ip=eth2:off root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth0"));
+        let more: Vec<(&str, NetMethod)> = n
+            .more
+            .iter()
+            .map(|m| (m.device.as_str(), m.method))
+            .collect();
+        assert_eq!(
+            more,
+            [("eth1", NetMethod::Static), ("eth2", NetMethod::Off)]
+        );
+        assert_eq!(n.more[0].address.map(|a| a.prefix), Some(16));
+        // bootdev= picks another word as the boot one.
+        let n = p("ip=eth0:dhcp ip=eth1:dhcp bootdev=eth1 root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth1"));
+        assert_eq!(n.more[0].device, "eth0");
+        // A VLAN (else a bond) is the boot interface when no ip= names one; the modules come along.
+        let plan = p("bond vlan=bond0.7:bond0 rd.route=10.9.0.0/16:10.0.0.1 root=dhcp");
+        assert_eq!(plan.network.device.as_deref(), Some("bond0.7"));
+        assert_eq!(plan.modules, ["8021q", "bonding"]);
+        assert_eq!(plan.module_params[0].param, "max_bonds=0");
+        assert_eq!(
+            plan.network.routes[0].to_string(),
+            "10.9.0.0/16 via 10.0.0.1"
+        );
+        for (text, want) in [
+            (
+                "bond=bond0:eth0,eth1 bond=bond1:eth1,eth2 root=dhcp",
+                "bond=: 'eth1' is a slave of two bonds",
+            ),
+            (
+                "bond=bond0:eth0,eth1 vlan=eth0.5:eth0 root=dhcp",
+                "vlan=: eth0.5: the parent eth0 is a bond slave",
+            ),
+            (
+                "bond=bond0:eth0,eth1 ip=eth1:dhcp root=dhcp",
+                "ip=: eth1 is a bond slave",
+            ),
+            (
+                "bond=vlan5:eth0,eth1 vlan=vlan5:eth2 root=dhcp",
+                "vlan=: vlan5 is also a bond",
+            ),
+        ] {
+            let e = from_cmdline(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
     }
 
     #[test]
@@ -1216,8 +1393,8 @@ mod tests {
         assert_eq!(n.dns, [a("10.0.0.2"), a("10.0.0.3")]);
         // nfsroot without a server: the ip= server field.
         assert_eq!(
-            (plan.root.server, plan.root.server_source),
-            (Some(a("10.0.0.1")), ServerSource::IpParam)
+            root_of(&plan).server,
+            Some((a("10.0.0.1"), ServerSource::IpParam))
         );
         let plan = p("ip=10.1.2.3::::::");
         assert_eq!(plan.network.address.map(|c| c.prefix), Some(8));
@@ -1239,7 +1416,7 @@ mod tests {
                 NfsVersion::V4(None),
             ),
         ] {
-            assert_eq!(p(text).root.nfs_version, want, "{text}");
+            assert_eq!(root_of(&p(text)).nfs_version, want, "{text}");
         }
         assert!(
             from_cmdline("root=/dev/nfs nfsroot=10.0.0.1:/r,vers=2")
@@ -1291,6 +1468,7 @@ mod tests {
 
     fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
@@ -1330,11 +1508,7 @@ mod tests {
             let plan = p(text);
             assert_eq!(plan.network.method, NetMethod::Dhcp, "{text}");
             assert_eq!(plan.live.layout, LiveLayout::Casper, "{text}");
-            assert_eq!(
-                (plan.root.server, plan.root.path.as_deref()),
-                (None, None),
-                "{text}"
-            );
+            assert_eq!((server_of(&plan), path_of(&plan)), (None, None), "{text}");
             assert!(
                 plan.notes.iter().any(|n| n.starts_with("nfsroot=auto:")),
                 "{text}: {:?}",
@@ -1354,8 +1528,8 @@ mod tests {
         assert_eq!(plan.network.method, NetMethod::Dhcp);
         assert!(plan.notes.iter().any(|n| n.starts_with("ip=frommedia:")));
         let plan = p("boot=casper NETBOOT=nfs NFSROOT=10.0.0.1:/srv/ubuntu");
-        assert_eq!(plan.root.server, Some(a("10.0.0.1")));
-        assert_eq!(plan.root.path.as_deref(), Some("/srv/ubuntu"));
+        assert_eq!(server_of(&plan), Some(a("10.0.0.1")));
+        assert_eq!(path_of(&plan), Some("/srv/ubuntu"));
         // A predictable device name is noted; a kernel name is not.
         let plan = p("root=/dev/nfs nfsroot=10.0.0.1:/x ip=enp0s3:dhcp");
         assert_eq!(plan.network.device.as_deref(), Some("enp0s3"));
@@ -1371,7 +1545,8 @@ mod tests {
     #[test]
     fn resolve_precedence() {
         let srv = |text: &str, n: &NetState| {
-            resolve_root(&p(text), n).map(|r| (r.server.to_string(), r.path, r.server_from))
+            resolve_root(&p(text), n)
+                .map(|r| (r.server.to_string(), r.path, r.server_from.as_str()))
         };
         let full = net(
             Some("10.77.0.9:/export/rp,vers=4.2"),
@@ -1549,7 +1724,7 @@ mod tests {
             assert_eq!(
                 (
                     r.server.to_string().as_str(),
-                    r.server_from,
+                    r.server_from.as_str(),
                     r.path.as_str(),
                     r.options.clone(),
                     r.version.as_str()
@@ -1571,7 +1746,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (r.server.to_string(), r.server_from),
+            (r.server.to_string(), r.server_from.as_str()),
             ("10.77.0.1".into(), "DHCP server")
         );
         // %s: the hostname in dracut's forms, the address in the kernel's.
@@ -1624,7 +1799,7 @@ mod tests {
         assert!(plan.notes[0].starts_with("rd.net.timeout.ifup= is accepted and has no effect"));
         // rd.neednet=1: the network comes up without a network root.
         assert_eq!(p("rd.neednet=1").network.method, NetMethod::Dhcp);
-        assert_eq!(p("root=/dev/sda1").network.method, NetMethod::None);
+        assert_eq!(p("root=/dev/sda1").network.method, NetMethod::Off);
         // rd.peerdns=0: only the cmdline's servers.
         let dhcp = [a("10.77.0.1"), a("10.77.0.5")];
         let n = p("root=dhcp nameserver=10.77.0.5 nameserver=10.77.0.9").network;

@@ -1,6 +1,12 @@
 //! tmpfs-style sizes: `50%`, `512M`, `2g`, `1048576`.
 
-use crate::plan::OverlaySize;
+/// tmpfs size for the overlay's upper layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlaySize {
+    /// Percent of RAM (the default, 50, as live-boot).
+    Percent(u8),
+    Bytes(u64),
+}
 
 /// Parses a tmpfs `size=` value. The error is the reason text.
 pub fn parse_size(text: &str) -> Result<OverlaySize, String> {

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use netinit_core::dhcp::ClientConfig;
 use netinit_core::dhcp::packet::{Packet, opt};
 use netinit_core::dhcp::renew::{Event, Renewer};
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::keeper::{Held, dhcp_client_sockets};
 use netinit_core::net::{LeaseTimes, MacAddr};
 

@@ -4,7 +4,7 @@
 //! address and MTU requests netinit encodes.
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::netlink::{self, Addr, Message};
 
 fuzz_target!(|data: &[u8]| {

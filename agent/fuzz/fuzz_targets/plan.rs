@@ -2,7 +2,7 @@
 //! The whole cmdline → plan path, plus root resolution against a DHCP
 //! root-path taken from the same input: never panics.
 use libfuzzer_sys::fuzz_target;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::{MacAddr, NetState, Proto};
 
 fuzz_target!(|data: &[u8]| {
@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
             mtu: None,
             ntp: vec![],
             lease: None,
+            ipv6: None,
         };
         let _ = netinit_core::plan::resolve_root(&plan, &net);
     }

@@ -8,7 +8,7 @@
 //! names, offered for every folder), then the rest as the `.module` file
 //! and as /proc/meminfo.
 use libfuzzer_sys::fuzz_target;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::{MacAddr, NetState, Proto};
 use netinit_core::{handoff, live, nfs};
 
@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
         mtu: None,
         ntp: vec![],
         lease: None,
+        ipv6: None,
     };
     let _ = handoff::valid_hostname(hostname);
     let _ = handoff::resolv_conf(&net);
@@ -79,6 +80,6 @@ fuzz_target!(|data: &[u8]| {
     let list = |_: &str| Some(listing.clone());
     let read = |_: &str| Some(rest.to_owned());
     if let Ok(images) = live::find_images(&plan.live, &list, &read) {
-        assert!(plan.live.layout == netinit_core::plan::LiveLayout::None || !images.is_empty());
+        assert!(plan.live.layout == netinit_core::plan::LiveLayout::Plain || !images.is_empty());
     }
 });

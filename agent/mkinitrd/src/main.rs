@@ -22,7 +22,7 @@ use argh::FromArgs;
 ///   netinit-mkinitrd --shell /bin/busybox -o initrd.img   (rescue shell on failure)
 ///
 /// Module groups (usable in --modules): @nfs (nfs nfsv3 nfsv4), @live (squashfs
-/// overlay loop), @nics (common Ethernet NICs and virtio), @virtio (virtio_pci
+/// overlay loop isofs), @nics (common Ethernet NICs and virtio), @virtio (virtio_pci
 /// virtio_net), @ethernet (every driver under drivers/net/ethernet). The default
 /// is @nfs,@live,@nics.
 #[derive(FromArgs, Debug)]

@@ -58,7 +58,7 @@ fn gnu_list(cpio: &[u8]) -> Vec<String> {
 
 #[test]
 #[ignore = "needs the Debian kernel in the lab cache: run by scripts/test.sh"]
-fn issue_module_set_closure_listed_by_gnu_cpio() {
+fn debian_nic_and_nfs_module_closure_listed_by_gnu_cpio() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("initrd.img");
     let a = agent(t.path());

@@ -352,7 +352,7 @@ mod tests {
     use super::*;
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{LeaseTimes, MacAddr};
     use netinit_sys::SysError;
     use netinit_sys::packet::Received;

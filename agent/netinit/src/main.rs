@@ -6,15 +6,16 @@
 //! size for four small commands.
 
 mod boot;
-mod check_kernel;
-mod cli;
-mod explain;
+mod cmd;
 mod keeper;
 mod log;
 mod net;
 mod pid1;
 mod root;
+mod shell;
 mod step;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 
@@ -29,5 +30,5 @@ fn main() -> ExitCode {
     if rustix::process::getpid().is_init() {
         pid1::run(&args)
     }
-    cli::dispatch(&args)
+    cmd::dispatch(&args)
 }

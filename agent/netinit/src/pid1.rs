@@ -6,16 +6,13 @@
 
 use std::ffi::CStr;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rustix::mount::{MountFlags, mount};
 
 use crate::step::{self, Step, StepError};
-use crate::{boot, info, log, warn};
+use crate::{boot, info, log, shell, warn};
 
 /// One early mount: what the kernel does not give an initramfs /init.
 struct EarlyMount {
@@ -175,7 +172,7 @@ fn ensure_console() {
 fn fail(err: &StepError) {
     log::failed(err.step, err);
     let (shell, secs) = policy();
-    if shell && is_executable("/bin/sh") {
+    if shell && shell::is_executable("/bin/sh") {
         rescue_shell();
         info!(Step::Init, "rescue shell exited; retrying the boot");
         return;
@@ -183,67 +180,12 @@ fn fail(err: &StepError) {
     reboot_after(secs)
 }
 
-fn is_executable(path: &str) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 fn rescue_shell() {
     warn!(
         Step::Init,
         "starting rescue shell /bin/sh; exit it to retry the boot"
     );
-    run_shell();
-}
-
-/// `break=` / `netinit.break=`: a shell before the step `at`, when netinit
-/// is PID 1 and the initrd has /bin/sh; the boot goes on when it exits.
-pub fn debug_break(plan: &netinit_core::plan::BootPlan, at: netinit_core::plan::BreakPoint) {
-    if !plan.breaks.contains(&at) {
-        return;
-    }
-    let step = Step::ALL
-        .into_iter()
-        .find(|s| s.as_str() == at.as_str())
-        .unwrap_or(Step::Init);
-    if std::process::id() != 1 {
-        warn!(
-            step,
-            "break before {step}: not PID 1 (a hook in another initrd), ignored"
-        );
-    } else if !is_executable("/bin/sh") {
-        warn!(
-            step,
-            "break before {step}: the initrd has no /bin/sh, going on"
-        );
-    } else {
-        warn!(
-            step,
-            "break before {step}: starting /bin/sh; exit it to go on"
-        );
-        run_shell();
-        info!(step, "shell exited; going on with {step}");
-    }
-}
-
-fn run_shell() {
-    let mut cmd = Command::new("/bin/sh");
-    // SAFETY: pre_exec runs in the forked child before exec; setsid and the
-    // TIOCSCTTY ioctl are async-signal-safe syscalls that touch no memory of
-    // the parent.
-    let child = unsafe {
-        cmd.pre_exec(|| {
-            let _ = rustix::process::setsid();
-            let _ = rustix::process::ioctl_tiocsctty(rustix::stdio::stdin());
-            Ok(())
-        })
-    }
-    .spawn();
-    match child {
-        Ok(mut c) => {
-            let _ = c.wait();
-        }
-        Err(e) => warn!(Step::Init, "exec /bin/sh: {e}"),
-    }
+    shell::run_shell();
 }
 
 fn reboot_after(secs: u32) -> ! {
@@ -290,7 +232,7 @@ mod tests {
             println!("MAIN CARRIED ON");
             std::process::exit(0);
         }
-        let out = Command::new(std::env::current_exe().unwrap())
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "pid1::tests::a_panic_in_a_helper_thread_does_not_reboot_while_main_goes_on",
                 "--exact",

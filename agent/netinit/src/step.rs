@@ -24,10 +24,12 @@ pub enum Step {
     Overlay,
     Handoff,
     SwitchRoot,
+    /// The image over HTTP (appended: the discriminants are stored).
+    Fetch,
 }
 
 impl Step {
-    pub const ALL: [Step; 13] = [
+    pub const ALL: [Step; 14] = [
         Step::Init,
         Step::Cmdline,
         Step::Modules,
@@ -41,6 +43,7 @@ impl Step {
         Step::Overlay,
         Step::Handoff,
         Step::SwitchRoot,
+        Step::Fetch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Step {
             Step::Overlay => "overlay",
             Step::Handoff => "handoff",
             Step::SwitchRoot => "switch_root",
+            Step::Fetch => "fetch",
         }
     }
 }

@@ -262,11 +262,12 @@ fn ifupdown_sees_a_manual_stanza_and_ifdown_all_leaves_it() {
 
 fn sample_state() -> netinit_core::net::NetState {
     netinit_core::net::NetState {
+        ipv6: None,
         interface: String::new(),
         ifindex: 2,
         mac: netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]),
         proto: netinit_core::net::Proto::Dhcp,
-        address: netinit_core::ipconf::Ipv4Cidr {
+        address: netinit_core::net::Ipv4Cidr {
             addr: [10, 77, 0, 100].into(),
             prefix: 24,
         },

@@ -31,7 +31,7 @@ impl SysError {
         SysError {
             call,
             object: object.into(),
-            errno: err.raw_os_error().unwrap_or(5),
+            errno: err.raw_os_error().unwrap_or(netinit_core::errno::EIO),
         }
     }
 

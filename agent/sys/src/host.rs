@@ -14,7 +14,7 @@ pub trait Hostname {
     fn set_hostname(&mut self, name: &str) -> Result<()>;
 }
 
-impl Hostname for crate::mount::Linux {
+impl Hostname for crate::Linux {
     fn set_hostname(&mut self, name: &str) -> Result<()> {
         set_hostname(name)
     }

@@ -5,8 +5,11 @@
 //! sequencing can be tested with recording fakes. Every failure is a
 //! [`SysError`] naming the call, the object and the errno.
 
+pub mod clock;
 pub mod error;
 pub mod host;
+pub mod http;
+pub mod ip6;
 pub mod kmod;
 pub mod lease;
 pub mod loopdev;
@@ -16,4 +19,10 @@ pub mod packet;
 pub mod power;
 pub mod switch;
 
+pub use clock::Clock;
 pub use error::{Result, SysError};
+
+/// The real kernel: implements every trait here that the executor is
+/// generic over (mount, files, loop, hostname, clock).
+#[derive(Debug, Default)]
+pub struct Linux;

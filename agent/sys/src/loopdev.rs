@@ -63,7 +63,7 @@ unsafe impl Ioctl for GetFree {
 /// Claiming a free device can race with another process; retry a few times.
 const ATTACH_TRIES: usize = 8;
 
-impl Loop for crate::mount::Linux {
+impl Loop for crate::Linux {
     fn attach(&mut self, image: &Path) -> Result<Attached> {
         let name = image.display().to_string();
         let file = open(image, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())

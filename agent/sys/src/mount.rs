@@ -7,7 +7,7 @@ use std::time::Duration;
 pub use rustix::mount::MountFlags;
 use rustix::mount::{mount, mount_move};
 
-use crate::{Result, SysError};
+use crate::{Linux, Result, SysError};
 
 /// Mounting.
 pub trait Mount {
@@ -81,10 +81,6 @@ pub const MAX_READ: u64 = 1 << 20;
 
 /// The unit `copy` reads and reports progress in.
 const COPY_CHUNK: usize = 4 << 20;
-
-/// The real kernel.
-#[derive(Debug, Default)]
-pub struct Linux;
 
 impl Mount for Linux {
     fn mount(
@@ -615,7 +611,10 @@ mod tests {
             root.join("outside/shadow")
         );
         symlink("../../../../../../../etc/passwd", root.join("escape")).unwrap();
-        assert_eq!(sys.resolve_in(&root, "escape").unwrap_err().errno, 2);
+        assert_eq!(
+            sys.resolve_in(&root, "escape").unwrap_err().errno,
+            netinit_core::errno::ENOENT
+        );
         // A plain file is written where it says.
         sys.write_in(&root, "etc/motd", "hi\n").unwrap();
         assert_eq!(
@@ -641,7 +640,7 @@ mod tests {
         assert_eq!(seen, [4 << 20, 8 << 20, 9 << 20]);
         assert_eq!(std::fs::read(&dst).unwrap(), data);
         let e = Linux.copy(&src, &dst, &mut |_| false).unwrap_err();
-        assert_eq!(e.errno, 110);
+        assert_eq!(e.errno, netinit_core::errno::ETIMEDOUT);
     }
 
     #[test]
@@ -649,19 +648,25 @@ mod tests {
         use std::sync::{Arc, Mutex};
         let log = Arc::new(Mutex::new(Vec::<String>::new()));
         let (l1, l2) = (log.clone(), log.clone());
-        // A mount that blocks past the timeout, then succeeds.
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let (undone_tx, undone) = std::sync::mpsc::channel::<()>();
+        // A mount that blocks past the timeout (until released), then succeeds.
         let r = bounded(
             PathBuf::from("/run/.nfs.attempt-1"),
             Duration::from_millis(50),
             move |at: &Path| {
-                std::thread::sleep(Duration::from_millis(300));
+                let _ = blocked.recv();
                 l1.lock().unwrap().push(format!("mounted {}", at.display()));
                 Ok(())
             },
-            move |at: &Path| l2.lock().unwrap().push(format!("undone {}", at.display())),
+            move |at: &Path| {
+                l2.lock().unwrap().push(format!("undone {}", at.display()));
+                let _ = undone_tx.send(());
+            },
         );
         assert!(matches!(r, Err(Bounded::TimedOut)));
-        std::thread::sleep(Duration::from_millis(600));
+        release.send(()).unwrap();
+        undone.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(
             *log.lock().unwrap(),
             ["mounted /run/.nfs.attempt-1", "undone /run/.nfs.attempt-1"]
@@ -676,7 +681,6 @@ mod tests {
             move |_: &Path| l3.lock().unwrap().push("undone".into()),
         );
         assert_eq!(r.unwrap().unwrap(), 7);
-        std::thread::sleep(Duration::from_millis(50));
         assert!(log.lock().unwrap().is_empty());
         // The private directory sits beside the target, never on it.
         let p = private_target(Path::new("/run/netinit/nfs"));

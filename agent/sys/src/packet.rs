@@ -29,7 +29,7 @@ use rustix::io::Errno;
 use rustix::net::addr::{SocketAddrArg, SocketAddrLen, SocketAddrOpaque};
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
-use crate::{Result, SysError};
+use crate::{Clock, Result, SysError};
 
 /// A `sockaddr_ll` for one interface, optionally with a destination MAC.
 #[derive(Clone, Copy)]
@@ -322,7 +322,7 @@ impl ArpProbe for RawArp {
 /// (keyed by ifindex), a wait on all of them, the clock it sleeps on, and
 /// a seed. The real one is [`RawDhcpIo`]; tests drive the driver with a
 /// fake network and a fake clock.
-pub trait DhcpIo: ArpProbe {
+pub trait DhcpIo: ArpProbe + Clock {
     /// Opens the NIC's socket.
     fn open(&mut self, ifindex: u32, name: &str) -> Result<()>;
     /// Closes the NIC's socket (a NIC that lost the race). Idempotent.
@@ -334,8 +334,6 @@ pub trait DhcpIo: ArpProbe {
     /// Waits until a socket is readable or `timeout_ms` passes; returns
     /// the readable ifindexes (possibly none).
     fn wait(&mut self, timeout_ms: u64) -> Result<Vec<u32>>;
-    /// Milliseconds on a monotonic clock.
-    fn now_ms(&self) -> u64;
     /// Seeds xids and jitter: must differ between machines and boots, need
     /// not be secret.
     fn seed(&mut self) -> u64;
@@ -399,6 +397,16 @@ impl ArpProbe for RawDhcpIo {
     }
 }
 
+impl Clock for RawDhcpIo {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 impl DhcpIo for RawDhcpIo {
     fn open(&mut self, ifindex: u32, name: &str) -> Result<()> {
         self.close(ifindex);
@@ -442,10 +450,6 @@ impl DhcpIo for RawDhcpIo {
                 .collect()),
             Err(e) => Err(SysError::new("poll", "DHCP sockets", e)),
         }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn seed(&mut self) -> u64 {

@@ -250,10 +250,16 @@ mod tests {
         // exists here but not in the new root.
         symlink("/etc/passwd", r.join("escape")).unwrap();
         let e = resolve_in(r, "/escape").unwrap_err();
-        assert_eq!((e.call, e.object.as_str(), e.errno), ("stat", "/etc", 2));
+        assert_eq!(
+            (e.call, e.object.as_str(), e.errno),
+            ("stat", "/etc", netinit_core::errno::ENOENT)
+        );
         symlink("loop2", r.join("loop1")).unwrap();
         symlink("loop1", r.join("loop2")).unwrap();
-        assert_eq!(resolve_in(r, "/loop1").unwrap_err().errno, 40);
+        assert_eq!(
+            resolve_in(r, "/loop1").unwrap_err().errno,
+            netinit_core::errno::ELOOP
+        );
         assert_eq!(
             check_init(r, "/loop1").unwrap_err().to_string(),
             "exec /loop1 (stat /loop1 in the new root): ELOOP"
@@ -284,8 +290,14 @@ mod tests {
         );
         // Not executable, and a directory.
         std::fs::write(r.join("plain"), "x").unwrap();
-        assert_eq!(check_init(r, "/plain").unwrap_err().errno, 13);
-        assert_eq!(check_init(r, "/usr").unwrap_err().errno, 13);
+        assert_eq!(
+            check_init(r, "/plain").unwrap_err().errno,
+            netinit_core::errno::EACCES
+        );
+        assert_eq!(
+            check_init(r, "/usr").unwrap_err().errno,
+            netinit_core::errno::EACCES
+        );
     }
 
     #[test]
@@ -316,7 +328,10 @@ mod tests {
             assert!(is_ram_fs(Path::new("/dev/shm")).unwrap());
         }
         assert!(!is_ram_fs(Path::new("/proc")).unwrap());
-        assert_eq!(is_ram_fs(Path::new("/nonexistent")).unwrap_err().errno, 2);
+        assert_eq!(
+            is_ram_fs(Path::new("/nonexistent")).unwrap_err().errno,
+            netinit_core::errno::ENOENT
+        );
         let e = check_newroot(Path::new("/")).unwrap_err();
         assert_eq!(e.to_string(), "switch_root / (not a mount point): EINVAL");
         check_newroot(Path::new("/proc")).unwrap();

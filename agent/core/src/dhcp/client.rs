@@ -22,7 +22,8 @@
 use std::net::Ipv4Addr;
 
 use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
-use crate::ipconf::{Ipv4Cidr, classful_prefix, prefix_of};
+use crate::ipconf::{classful_prefix, prefix_of};
+use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
 
 /// Options we ask for (option 55). 121 comes before 3, as RFC 3442 asks.
@@ -200,6 +201,7 @@ impl Lease {
     /// The network state for the hand-off and `netinit net`.
     pub fn to_net_state(&self, interface: &str, ifindex: u32, mac: MacAddr) -> NetState {
         NetState {
+            ipv6: None,
             interface: interface.to_owned(),
             ifindex,
             mac,

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 
 use super::client::{ClientConfig, Lease, base_packet, lease_timers};
 use super::packet::{BOOTREPLY, MessageType, Packet, opt};
-use crate::ipconf::Ipv4Cidr;
+use crate::net::Ipv4Cidr;
 use crate::net::LeaseTimes;
 
 /// Waits between INIT-REBOOT REQUESTs once the lease is lost (the last

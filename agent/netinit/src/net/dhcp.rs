@@ -393,7 +393,8 @@ mod tests {
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
     use netinit_core::dhcp::udp::UdpChecksum;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
+    use netinit_sys::Clock;
     use netinit_sys::packet::Received;
     use netinit_sys::{Result as SysResult, SysError};
     use std::cell::RefCell;
@@ -673,11 +674,17 @@ mod tests {
                 }
             }
         }
+        fn seed(&mut self) -> u64 {
+            0x5eed
+        }
+    }
+
+    impl Clock for FakeIo {
         fn now_ms(&self) -> u64 {
             self.0.borrow().now
         }
-        fn seed(&mut self) -> u64 {
-            0x5eed
+        fn sleep_ms(&mut self, ms: u64) {
+            self.0.borrow_mut().now += ms;
         }
     }
 

@@ -2,14 +2,15 @@
 //! carrier, and apply the chosen configuration. Nothing here sets a link
 //! down or removes an address (the `Netlink` trait cannot).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::net::Ipv4Addr;
 
 use netinit_core::config::IfName;
-use netinit_core::ipconf::Ipv4Cidr;
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::NetState;
 use netinit_core::plan::BootPlan;
+use netinit_sys::Clock;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 
 use crate::step::{Step, StepError};
@@ -27,6 +28,7 @@ const NIC_PROGRESS: Duration = Duration::from_secs(2);
 /// `rescan` loads drivers for devices that appeared since.
 pub fn prepare(
     nl: &mut dyn Netlink,
+    clock: &mut dyn Clock,
     plan: &BootPlan,
     rescan: &mut dyn FnMut(),
 ) -> Result<Vec<LinkInfo>, StepError> {
@@ -36,7 +38,7 @@ pub fn prepare(
         s => s,
     };
     let timeout = Duration::from_secs(u64::from(secs));
-    let start = Instant::now();
+    let start = clock.now_ms();
     let mut lo_done = false;
     let mut next_rescan = Duration::ZERO;
     let mut next_progress = Duration::ZERO;
@@ -48,6 +50,14 @@ pub fn prepare(
         }
         if let Some(dev) = &plan.network.device {
             if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
+                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+            }
+        }
+        if super::netdev::pending(plan, &links) {
+            // A slave that never shows up must not keep the bond from
+            // being made: halfway through the wait, take what is there.
+            let late = Duration::from_millis(clock.now_ms().saturating_sub(start)) >= timeout / 2;
+            if super::netdev::make(nl, plan, &links, late)? {
                 links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
             }
         }
@@ -65,7 +75,7 @@ pub fn prepare(
             // whose driver is still binding appear late: keep loading
             // drivers and looking, within the carrier budget.
             Err(mut e) => {
-                let waited = start.elapsed();
+                let waited = Duration::from_millis(clock.now_ms().saturating_sub(start));
                 if waited >= timeout {
                     e.reason = e.reason.replacen(
                         " (present:",
@@ -86,12 +96,17 @@ pub fn prepare(
                 }
                 if waited >= next_rescan {
                     rescan();
-                    next_rescan = start.elapsed() + NIC_RESCAN;
+                    next_rescan = waited + NIC_RESCAN;
                 }
-                std::thread::sleep(NIC_POLL);
+                clock.sleep_ms(ms(NIC_POLL));
             }
         }
     };
+    // Links the boot interface does not need (for another ip= word).
+    let mut links = links;
+    while super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, true)? {
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
     for want in &plan.network.ifnames {
         if !links.iter().any(|l| l.mac == Some(want.mac)) {
             warn!(
@@ -237,14 +252,19 @@ pub fn pick(links: &[LinkInfo], plan: &BootPlan) -> Result<Vec<LinkInfo>, StepEr
         .hint("is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules="))
 }
 
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Waits until one of `links` has carrier; returns it, or `None` after
 /// `timeout`. Used by static configuration; DHCP watches carrier itself.
 pub fn wait_any_carrier(
     nl: &mut dyn Netlink,
+    clock: &mut dyn Clock,
     links: &[LinkInfo],
     timeout: Duration,
 ) -> Result<Option<LinkInfo>, StepError> {
-    let start = Instant::now();
+    let start = clock.now_ms();
     loop {
         let now = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
         // Keep the caller's preference order.
@@ -254,10 +274,10 @@ pub fn wait_any_carrier(
         {
             return Ok(Some(l.clone()));
         }
-        if start.elapsed() >= timeout {
+        if clock.now_ms().saturating_sub(start) >= ms(timeout) {
             return Ok(None);
         }
-        std::thread::sleep(CARRIER_POLL);
+        clock.sleep_ms(ms(CARRIER_POLL));
     }
 }
 
@@ -310,7 +330,7 @@ pub fn apply(nl: &mut dyn Netlink, step: Step, state: &NetState) -> Result<(), S
 pub(crate) mod fake {
     //! A recording Netlink fake (youki style): queued link states, every call logged.
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::MacAddr;
     use std::net::Ipv4Addr;
 
@@ -433,6 +453,32 @@ pub(crate) mod fake {
         ) -> netinit_sys::Result<Vec<netinit_sys::netlink::Addr>> {
             Ok(Vec::new())
         }
+        fn create_vlan(&mut self, name: &str, parent: u32, id: u16) -> netinit_sys::Result<()> {
+            self.calls.push(format!("vlan {name} on {parent} id {id}"));
+            let index = 100 + self.links.len() as u32;
+            self.links.push(eth(index, name, index as u8));
+            Ok(())
+        }
+        fn create_bond(
+            &mut self,
+            bond: &netinit_core::netdev::Bond,
+            primary: Option<u32>,
+        ) -> netinit_sys::Result<()> {
+            let opts = bond.option_words().join(",");
+            self.calls
+                .push(format!("bond {} {opts} primary {primary:?}", bond.name));
+            let index = 100 + self.links.len() as u32;
+            self.links.push(eth(index, &bond.name, index as u8));
+            Ok(())
+        }
+        fn set_master(&mut self, index: u32, master: u32) -> netinit_sys::Result<()> {
+            let down = self.links.iter().any(|l| l.index == index && !l.up);
+            self.calls.push(format!(
+                "master {index} {master}{}",
+                if down { "" } else { " (up!)" }
+            ));
+            Ok(())
+        }
     }
 }
 
@@ -440,9 +486,59 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::*;
     use super::*;
+    use crate::testing::FakeClock;
 
     fn plan(text: &str) -> BootPlan {
         netinit_core::plan::from_cmdline(text).unwrap()
+    }
+
+    #[test]
+    fn makes_a_bond_then_a_vlan_on_it_and_boots_from_the_vlan() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            ..Default::default()
+        };
+        let p = plan(
+            "bond=bond0:eth0,eth1:mode=active-backup,primary=eth1 vlan=bond0.7:bond0 root=/dev/nfs",
+        );
+        let got = prepare(&mut nl, &mut FakeClock::default(), &p, &mut || {}).unwrap();
+        let names: Vec<&str> = got.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["bond0.7"]);
+        // Slaves enslaved while down, the bond up before its VLAN is made.
+        assert_eq!(
+            nl.calls,
+            [
+                "bond bond0 mode=active-backup,primary=eth1 primary Some(3)",
+                "master 2 103",
+                "master 3 103",
+                "up 1",
+                "up 103",
+                "vlan bond0.7 on 103 id 7",
+                "up 104"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bond_waits_for_a_late_slave_then_goes_on_without_it() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            ..Default::default()
+        };
+        let mut p = plan("bond=bond0:eth0,eth1 root=/dev/nfs");
+        p.timeouts.carrier_secs = 1;
+        let mut clock = FakeClock::default();
+        prepare(&mut nl, &mut clock, &p, &mut || {}).unwrap();
+        assert!(clock.now_ms >= 500, "waited {} ms for eth1", clock.now_ms);
+        assert_eq!(
+            nl.calls[..3],
+            [
+                "up 1".to_string(),
+                "bond bond0  primary None".into(),
+                "master 2 102".into()
+            ]
+        );
+        assert!(nl.polls > 3, "waited for eth1: {} polls", nl.polls);
     }
 
     #[test]
@@ -451,7 +547,13 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(&mut nl, &plan("ip=dhcp root=/dev/nfs"), &mut || {}).unwrap();
+        let got = prepare(
+            &mut nl,
+            &mut FakeClock::default(),
+            &plan("ip=dhcp root=/dev/nfs"),
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(nl.calls, ["up 1", "up 2", "up 3"]);
     }
@@ -466,6 +568,7 @@ mod tests {
         let mut rescans = 0;
         let got = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
             &mut || rescans += 1,
         )
@@ -481,15 +584,15 @@ mod tests {
             links: vec![lo()],
             ..Default::default()
         };
-        let start = Instant::now();
+        let mut clock = FakeClock::default();
         let e = prepare(
             &mut nl,
+            &mut clock,
             &plan("ip=dhcp netinit.carrier_timeout=1"),
             &mut || {},
         )
         .unwrap_err();
-        assert!(start.elapsed() >= Duration::from_secs(1));
-        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!((1000..3000).contains(&clock.now_ms), "{}", clock.now_ms);
         assert!(
             e.reason
                 .starts_with("no Ethernet NIC found after 1 s (present: none)"),
@@ -503,8 +606,7 @@ mod tests {
             links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
             ..Default::default()
         };
-        let got = prepare(
-            &mut nl,
+        let got = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
             &mut || {},
         )
@@ -521,8 +623,7 @@ mod tests {
             links: vec![up],
             ..Default::default()
         };
-        let e = prepare(
-            &mut nl,
+        let e = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp netinit.carrier_timeout=1"),
             &mut || {},
         )
@@ -544,6 +645,7 @@ mod tests {
         };
         let got = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=5"),
             &mut || {},
         )
@@ -556,6 +658,7 @@ mod tests {
         };
         let e = prepare(
             &mut nl,
+            &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=1"),
             &mut || {},
         )
@@ -614,7 +717,7 @@ mod tests {
     fn apply_never_removes_anything() {
         let mut nl = FakeNetlink::default();
         let lease = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 24,
             },
@@ -650,8 +753,8 @@ mod tests {
         );
     }
 
-    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::ipconf::Ipv4Cidr {
-        netinit_core::ipconf::Ipv4Cidr {
+    fn cidr(a: [u8; 4], prefix: u8) -> netinit_core::net::Ipv4Cidr {
+        netinit_core::net::Ipv4Cidr {
             addr: a.into(),
             prefix,
         }
@@ -661,7 +764,7 @@ mod tests {
     fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
         let mut nl = FakeNetlink::default();
         let mut state = netinit_core::dhcp::Lease {
-            address: netinit_core::ipconf::Ipv4Cidr {
+            address: netinit_core::net::Ipv4Cidr {
                 addr: [10, 77, 0, 100].into(),
                 prefix: 32,
             },
@@ -736,7 +839,13 @@ mod tests {
             ..Default::default()
         };
         let links = nl.links.clone();
-        let got = wait_any_carrier(&mut nl, &links, Duration::from_secs(5)).unwrap();
+        let got = wait_any_carrier(
+            &mut nl,
+            &mut FakeClock::default(),
+            &links,
+            Duration::from_secs(5),
+        )
+        .unwrap();
         assert_eq!(got.map(|l| l.name), Some("eth1".to_string()));
         let mut nl = FakeNetlink {
             links: vec![eth(2, "eth0", 1)],
@@ -744,7 +853,13 @@ mod tests {
         };
         let links = nl.links.clone();
         assert_eq!(
-            wait_any_carrier(&mut nl, &links, Duration::from_millis(30)).unwrap(),
+            wait_any_carrier(
+                &mut nl,
+                &mut FakeClock::default(),
+                &links,
+                Duration::from_millis(30)
+            )
+            .unwrap(),
             None
         );
     }

@@ -6,17 +6,15 @@
 pub mod dhcp;
 pub mod link;
 pub mod modules;
+pub mod netdev;
 pub mod preload;
 pub mod static_ip;
-
-use std::process::ExitCode;
-use std::time::Instant;
+pub mod v6;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan, BreakPoint, NetMethod};
+use netinit_core::plan::{BootPlan, BreakPoint, NetMethod};
 use netinit_sys::netlink::RtNetlink;
 
-use crate::cli::{self, Spec};
 use crate::info;
 use crate::log::timed;
 use crate::step::{Step, StepError};
@@ -44,12 +42,12 @@ pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepErr
 
 /// The NIC drivers (a `break=` before them stops first).
 fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
-    crate::pid1::debug_break(plan, BreakPoint::Modules);
+    crate::shell::debug_break(plan, BreakPoint::Modules);
     timed(Step::Modules, || modules::load(plan)).map(drop)
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
-    if plan.network.method == NetMethod::None {
+    if plan.network.method == NetMethod::Off && plan.network.ipv6.is_none() {
         return Err(StepError::new(
             Step::Link,
             "the network is off: no ip= method and no network root on the cmdline",
@@ -61,21 +59,52 @@ fn network_on(plan: &BootPlan) -> Result<(), StepError> {
 
 /// Links up, then DHCP or static `ip=`.
 fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
-    crate::pid1::debug_break(plan, BreakPoint::Link);
+    crate::shell::debug_break(plan, BreakPoint::Link);
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
     let mut rescan = || {
         if let Err(e) = modules::load(plan) {
             crate::warn!(Step::Modules, "{e}");
         }
     };
-    let candidates = timed(Step::Link, || link::prepare(&mut nl, plan, &mut rescan))?;
-    crate::pid1::debug_break(plan, BreakPoint::Dhcp);
-    let state = match plan.network.method {
+    let mut clock = netinit_sys::Linux;
+    let candidates = timed(Step::Link, || {
+        link::prepare(&mut nl, &mut clock, plan, &mut rescan)
+    })?;
+    crate::shell::debug_break(plan, BreakPoint::Dhcp);
+    let mut state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
-            static_ip::configure(&mut nl, &mut netinit_sys::packet::RawArp, plan, &candidates)
+            static_ip::configure(
+                &mut nl,
+                &mut clock,
+                &mut netinit_sys::packet::RawArp,
+                plan,
+                &candidates,
+            )
         })?,
+        NetMethod::Off => ipv6_only(&candidates)?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };
+    if let Some(mode) = plan.network.ipv6 {
+        // IPv6 rides on the NIC IPv4 chose (or the first one, IPv6 alone).
+        let link = candidates
+            .iter()
+            .find(|l| l.index == state.ifindex)
+            .ok_or_else(|| StepError::new(Step::Dhcp, "the IPv4 NIC vanished"))?;
+        let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
+        match timed(Step::Dhcp, || v6::configure(&mut nl, link, mode, budget)) {
+            Ok(net6) => {
+                let (a, p, m) = (net6.address, net6.prefix, net6.method);
+                info!(Step::Dhcp, "{} {a}/{p} ({m})", link.name);
+                state.ipv6 = Some(net6);
+            }
+            // Dual stack: the root rides on IPv4, which works; IPv6 alone
+            // has nothing else to boot on.
+            Err(e) if plan.network.method != NetMethod::Off => {
+                crate::warn!(Step::Dhcp, "IPv6 not configured, going on with IPv4: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let state = NetState {
         dns: plan.network.dns_for(&state.dns),
         ..state
@@ -86,12 +115,48 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
         Step::Dhcp
     };
     info!(step, "{}", describe(&state));
+    netdev::more_and_routes(&mut nl, plan, &state)?;
     Ok(state)
 }
 
+/// IPv6 alone: the first candidate NIC, no IPv4 address (0.0.0.0/0).
+fn ipv6_only(candidates: &[netinit_sys::netlink::LinkInfo]) -> Result<NetState, StepError> {
+    let l = candidates
+        .first()
+        .ok_or_else(|| StepError::new(Step::Dhcp, "no NIC for IPv6"))?;
+    Ok(NetState {
+        interface: l.name.clone(),
+        ifindex: l.index,
+        mac: l.mac.unwrap_or(netinit_core::net::MacAddr([0; 6])),
+        proto: netinit_core::net::Proto::Static,
+        address: netinit_core::net::Ipv4Cidr {
+            addr: std::net::Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
+        },
+        broadcast: None,
+        gateway: None,
+        routes: Vec::new(),
+        server_id: None,
+        next_server: None,
+        dns: Vec::new(),
+        domain: None,
+        search: Vec::new(),
+        hostname: None,
+        root_path: None,
+        bootfile: None,
+        mtu: None,
+        ntp: Vec::new(),
+        lease: None,
+        ipv6: None,
+    })
+}
+
 /// One line for the log: what the machine now is on the network.
-fn describe(s: &NetState) -> String {
-    let mut out = format!("{} {} {}", s.interface, s.mac, s.address);
+pub fn describe(s: &NetState) -> String {
+    let mut out = format!("{} {}", s.interface, s.mac);
+    if !s.address.addr.is_unspecified() {
+        out.push_str(&format!(" {}", s.address));
+    }
     if let Some(gw) = s.gateway {
         out.push_str(&format!(" via {gw}"));
     }
@@ -104,63 +169,11 @@ fn describe(s: &NetState) -> String {
     if let Some(l) = s.lease {
         out.push_str(&format!(", lease {} s", l.lease_secs));
     }
+    if let Some(v6) = &s.ipv6 {
+        out.push_str(&format!(", {}/{} ({})", v6.address, v6.prefix, v6.method));
+        if let Some(gw) = v6.gateway {
+            out.push_str(&format!(" via {gw}"));
+        }
+    }
     out
-}
-
-const SPEC: Spec = Spec {
-    name: "net",
-    flags: &["json"],
-    valued: &["cmdline"],
-    min_positional: 0,
-    max_positional: 0,
-    help: "\
-Usage: netinit net [--json] [--cmdline STRING]
-
-Runs netinit's network phase in the current network namespace, exactly as
-at boot: load NIC drivers by modalias (when /lib/modules/$(uname -r)
-exists), bring up lo and the candidate NICs, then DHCP on all of them at
-once (first lease wins) or the static ip= configuration. Prints the result.
-
-Options:
-  --cmdline STRING  use this cmdline instead of /proc/cmdline
-  --json            print the configuration as JSON
-
-Exit status: 0 configured, 1 the network phase failed (one line says which
-NICs were tried, their carrier state and the offers seen), 2 bad usage.",
-};
-
-/// `netinit net [--json] [--cmdline STRING]`.
-pub fn main(args: &[String]) -> ExitCode {
-    cli::run(&SPEC, args, |p| {
-        let text = match cli::cmdline_source(p) {
-            Ok(t) => t,
-            Err(msg) => return cli::usage_error(&format!("net: {msg}")),
-        };
-        let plan = match plan::from_cmdline(&text) {
-            Ok(plan) => plan,
-            Err(e) => return cli::usage_error(&e.to_string()),
-        };
-        // A cmdline without a network root (e.g. a workstation's) still
-        // means "try DHCP" here.
-        let mut plan = plan;
-        if plan.network.method == NetMethod::None && plan.network.autoconf.is_none() {
-            plan.network.method = NetMethod::Dhcp;
-        }
-        let start = Instant::now();
-        match bring_up(&plan) {
-            Ok(state) => {
-                let elapsed = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-                if p.flag("json") {
-                    print!("{}", state.to_json(elapsed).to_pretty());
-                } else {
-                    println!("{}", describe(&state));
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("netinit: net: FAILED at {}: {e}", e.step);
-                ExitCode::from(1)
-            }
-        }
-    })
 }

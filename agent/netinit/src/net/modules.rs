@@ -361,7 +361,7 @@ mod tests {
                 return Err(SysError {
                     call: "finit_module",
                     object: name.to_owned(),
-                    errno: 19,
+                    errno: netinit_core::errno::ENODEV,
                 });
             }
             if name == "virtio_pci" {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use netinit_core::net::{NetState, Proto};
 use netinit_core::plan::BootPlan;
+use netinit_sys::Clock;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 use netinit_sys::packet::ArpProbe;
 
@@ -14,6 +15,7 @@ use crate::step::{Step, StepError};
 /// the plan's address, gateway and MTU.
 pub fn configure(
     nl: &mut dyn Netlink,
+    clock: &mut dyn Clock,
     arp: &mut dyn ArpProbe,
     plan: &BootPlan,
     candidates: &[LinkInfo],
@@ -23,7 +25,7 @@ pub fn configure(
         .address
         .ok_or_else(|| StepError::new(Step::Static, "static ip= without a client address"))?;
     let timeout = Duration::from_secs(u64::from(plan.timeouts.carrier_secs));
-    let chosen = match link::wait_any_carrier(nl, candidates, timeout)? {
+    let chosen = match link::wait_any_carrier(nl, clock, candidates, timeout)? {
         Some(l) => l,
         None => {
             let names: Vec<&str> = candidates.iter().map(|l| l.name.as_str()).collect();
@@ -57,6 +59,7 @@ pub fn configure(
         }
     }
     let state = NetState {
+        ipv6: None,
         interface: chosen.name.clone(),
         ifindex: chosen.index,
         mac: chosen.mac.unwrap_or(netinit_core::net::MacAddr([0; 6])),
@@ -85,6 +88,7 @@ pub fn configure(
 mod tests {
     use super::*;
     use crate::net::link::fake::*;
+    use crate::testing::FakeClock;
 
     #[test]
     fn static_goes_on_the_first_nic_with_carrier() {
@@ -98,7 +102,14 @@ mod tests {
         )
         .unwrap();
         let links = nl.links.clone();
-        let state = configure(&mut nl, &mut Arp(None), &plan, &links).unwrap();
+        let state = configure(
+            &mut nl,
+            &mut FakeClock::default(),
+            &mut Arp(None),
+            &plan,
+            &links,
+        )
+        .unwrap();
         assert_eq!(state.interface, "eth1");
         assert_eq!(state.next_server, Some([10, 77, 0, 1].into()));
         assert_eq!(state.dns, [std::net::Ipv4Addr::new(10, 77, 0, 2)]);
@@ -133,7 +144,14 @@ mod tests {
         let plan = netinit_core::plan::from_cmdline("ip=10.77.0.50:::24").unwrap();
         let links = nl.links.clone();
         let holder = netinit_core::net::MacAddr([2, 0, 0, 0, 0, 0x99]);
-        let e = configure(&mut nl, &mut Arp(Some(holder)), &plan, &links).unwrap_err();
+        let e = configure(
+            &mut nl,
+            &mut FakeClock::default(),
+            &mut Arp(Some(holder)),
+            &plan,
+            &links,
+        )
+        .unwrap_err();
         assert_eq!(e.step, Step::Static);
         assert_eq!(
             e.to_string(),
@@ -152,7 +170,14 @@ mod tests {
         let plan = netinit_core::plan::from_cmdline("ip=10.77.0.50:::24 netinit.carrier_timeout=1")
             .unwrap();
         let links = nl.links.clone();
-        let e = configure(&mut nl, &mut Arp(None), &plan, &links).unwrap_err();
+        let e = configure(
+            &mut nl,
+            &mut FakeClock::default(),
+            &mut Arp(None),
+            &plan,
+            &links,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "no carrier on eth0 after 1 s (hint: check the cable/switch port, or raise netinit.carrier_timeout=)"

@@ -16,6 +16,7 @@ use netinit_core::plan::{
     BootPlan, LiveLayout, OverlayPlan, OverlaySize, ResolvedRoot, nfs_module, resolve_root,
 };
 use netinit_core::size::{human_bytes, tmpfs_option};
+use netinit_sys::Clock;
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
@@ -42,7 +43,7 @@ pub struct Assembled {
 pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
 
 /// Assembles the root into `newroot`.
-pub fn assemble<S: Mount + Loop + Files>(
+pub fn assemble<S: Mount + Loop + Files + Clock>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
@@ -52,8 +53,8 @@ pub fn assemble<S: Mount + Loop + Files>(
     let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
     // under /run/netinit/nfs, so the export never sees a write.
-    let shared = plan.live.layout == LiveLayout::None && plan.overlay.nfs_root;
-    let plain = plan.live.layout == LiveLayout::None && !shared;
+    let shared = plan.live.layout == LiveLayout::Plain && plan.overlay.nfs_root;
+    let plain = plan.live.layout == LiveLayout::Plain && !shared;
     let nfs_target = if plain {
         newroot.to_path_buf()
     } else {
@@ -127,7 +128,7 @@ pub fn assemble<S: Mount + Loop + Files>(
         ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
-    bind_medium(sys, plan.live.layout, newroot);
+    bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
@@ -140,7 +141,12 @@ pub fn assemble<S: Mount + Loop + Files>(
 /// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
 /// the booted system's tools use it. A failure costs only the
 /// convenience, so it is a warning.
-fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path) {
+pub(crate) fn bind_medium<S: Mount + Files>(
+    sys: &mut S,
+    layout: LiveLayout,
+    newroot: &Path,
+    medium_dir: &str,
+) {
     let Some(medium) = layout.medium_path() else {
         return;
     };
@@ -152,16 +158,16 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
     };
     let done = sys
         .mkdir_p(&target)
-        .and_then(|()| sys.mount(NFS_DIR, &target, "none", MountFlags::BIND, ""));
+        .and_then(|()| sys.mount(medium_dir, &target, "none", MountFlags::BIND, ""));
     match done {
         Ok(()) => info!(
             Step::Overlay,
-            "medium {NFS_DIR} also at {medium}, where {} looks for it",
+            "medium {medium_dir} also at {medium}, where {} looks for it",
             layout.as_str()
         ),
         Err(e) => warn!(
             Step::Overlay,
-            "{e}: the medium stays at {NFS_DIR} only, not at {medium}"
+            "{e}: the medium stays at {medium_dir} only, not at {medium}"
         ),
     }
 }
@@ -172,7 +178,7 @@ pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
-fn mount_nfs<S: Mount + Files>(
+fn mount_nfs<S: Mount + Files + Clock>(
     sys: &mut S,
     m: &NfsMount,
     root: &ResolvedRoot,
@@ -188,12 +194,13 @@ fn mount_nfs<S: Mount + Files>(
     } else {
         MountFlags::empty()
     };
-    let start = Instant::now();
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
         let left = budget
-            .saturating_sub(start.elapsed())
+            .saturating_sub(elapsed(sys))
             .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
@@ -209,7 +216,7 @@ fn mount_nfs<S: Mount + Files>(
                 return Ok(());
             }
             Err(e) => {
-                let retry = nfs::is_transient(e.errno) && start.elapsed() + delay < budget;
+                let retry = nfs::is_transient(e.errno) && elapsed(sys) + delay < budget;
                 if !retry {
                     let mut err = StepError::new(Step::Nfs, &e);
                     if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
@@ -219,7 +226,7 @@ fn mount_nfs<S: Mount + Files>(
                         err.reason = format!(
                             "{} (after {attempt} attempts in {} s)",
                             err.reason,
-                            start.elapsed().as_secs()
+                            elapsed(sys).as_secs()
                         );
                     }
                     return Err(err);
@@ -229,7 +236,7 @@ fn mount_nfs<S: Mount + Files>(
                     "attempt {attempt}: {e}; retrying in {} ms",
                     delay.as_millis()
                 );
-                std::thread::sleep(delay);
+                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
                 delay = (delay * 2).min(Duration::from_secs(5));
                 attempt += 1;
             }
@@ -336,7 +343,7 @@ fn to_ram<S: Mount + Files>(
         };
         let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
             let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == 110 {
+            if e.errno == netinit_core::errno::ETIMEDOUT {
                 err.reason = format!(
                     "{} (copy deadline of {} s passed)",
                     err.reason,
@@ -355,7 +362,7 @@ fn to_ram<S: Mount + Files>(
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
 /// mount points, bottom layer first.
-fn mount_images<S: Mount + Loop + Files>(
+pub(crate) fn mount_images<S: Mount + Loop + Files>(
     sys: &mut S,
     images: &[PathBuf],
 ) -> Result<Vec<PathBuf>, StepError> {
@@ -394,7 +401,7 @@ fn mount_images<S: Mount + Loop + Files>(
 }
 
 /// A tmpfs upper over every layer, mounted on `newroot`.
-fn mount_overlay<S: Mount + Files>(
+pub(crate) fn mount_overlay<S: Mount + Files>(
     sys: &mut S,
     layers: &[PathBuf],
     overlay: &OverlayPlan,
@@ -469,6 +476,20 @@ pub(crate) mod fake {
         pub file_size: Option<u64>,
         /// The timeout of every bounded mount attempt.
         pub attempt_caps: Vec<Duration>,
+        /// The fake clock: sleeps advance it, nothing waits.
+        pub now_ms: u64,
+        /// Every sleep, in milliseconds.
+        pub sleeps: Vec<u64>,
+    }
+
+    impl Clock for FakeSys {
+        fn now_ms(&self) -> u64 {
+            self.now_ms
+        }
+        fn sleep_ms(&mut self, ms: u64) {
+            self.sleeps.push(ms);
+            self.now_ms += ms;
+        }
     }
 
     impl Mount for FakeSys {
@@ -587,7 +608,7 @@ pub(crate) mod fake {
                 return Err(SysError {
                     call: "copy",
                     object: from.display().to_string(),
-                    errno: 110,
+                    errno: netinit_core::errno::ETIMEDOUT,
                 });
             }
             Ok(size)
@@ -627,11 +648,13 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
 
     fn net() -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
@@ -841,7 +864,7 @@ mod tests {
     #[test]
     fn each_nfs_attempt_has_its_own_cap() {
         let mut sys = FakeSys {
-            nfs_errors: vec![110, 110],
+            nfs_errors: vec![ETIMEDOUT, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -851,6 +874,8 @@ mod tests {
         r.unwrap();
         // A silent server must not eat the whole budget in one attempt.
         assert_eq!(sys.attempt_caps.len(), 3);
+        // Back-off between attempts, on the fake clock.
+        assert_eq!(sys.sleeps, [500, 1000]);
         assert!(
             sys.attempt_caps.iter().all(|c| *c <= NFS_ATTEMPT_CAP),
             "{:?}",
@@ -869,7 +894,7 @@ mod tests {
     #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
         let mut sys = FakeSys {
-            nfs_errors: vec![111, 110],
+            nfs_errors: vec![ECONNREFUSED, ETIMEDOUT],
             ..Default::default()
         };
         let (r, _) = run(
@@ -886,7 +911,7 @@ mod tests {
         );
 
         let mut sys = FakeSys {
-            nfs_errors: vec![13],
+            nfs_errors: vec![EACCES],
             ..Default::default()
         };
         let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
@@ -1016,7 +1041,7 @@ mod tests {
                 let t = tempfile::tempdir().unwrap();
                 let target = t.path().join("nfs");
                 std::fs::create_dir_all(&target).unwrap();
-                netinit_sys::mount::Linux
+                netinit_sys::Linux
                     .mount_bounded(
                         "tmpfs",
                         &target,
@@ -1037,7 +1062,7 @@ mod tests {
                 let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
                 assert_eq!(left.len(), 1, "{left:?}");
                 // A failing attempt leaves nothing behind either.
-                let e = netinit_sys::mount::Linux
+                let e = netinit_sys::Linux
                     .mount_bounded(
                         "none",
                         &target,
@@ -1047,7 +1072,7 @@ mod tests {
                         Duration::from_secs(5),
                     )
                     .unwrap_err();
-                assert_eq!(e.errno, 19);
+                assert_eq!(e.errno, netinit_core::errno::ENODEV);
                 assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
             },
         );
@@ -1108,7 +1133,7 @@ mod tests {
         in_private_mount_ns(
             "root::assemble::tests::host_kernel_loop_squashfs_overlay_toram_and_move",
             || {
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 // Keep everything inside this namespace: a fresh tmpfs on /run/netinit.
                 std::fs::create_dir_all(RUN_DIR).unwrap();
                 sys.mount(
@@ -1240,7 +1265,7 @@ mod tests {
             "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
             || {
                 use std::os::unix::fs::MetadataExt;
-                let mut sys = netinit_sys::mount::Linux;
+                let mut sys = netinit_sys::Linux;
                 let t = tempfile::tempdir().unwrap();
                 let fake = t.path().join("initramfs");
                 std::fs::create_dir_all(&fake).unwrap();
@@ -1290,7 +1315,7 @@ mod tests {
         }
         in_private_mount_ns(SWITCH_TEST, || {
             use std::os::unix::fs::{PermissionsExt, symlink};
-            let mut sys = netinit_sys::mount::Linux;
+            let mut sys = netinit_sys::Linux;
             let t = tempfile::tempdir().unwrap();
             let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
             for d in [&fake, &peek] {
@@ -1407,7 +1432,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         // Never let this run outside the fake initramfs: it deletes `/`.
         assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
-        let mut sys = netinit_sys::mount::Linux;
+        let mut sys = netinit_sys::Linux;
         for (fs, at) in [
             ("proc", "/proc"),
             ("sysfs", "/sys"),

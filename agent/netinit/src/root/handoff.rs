@@ -52,12 +52,12 @@ fn write_in_root<S: Files>(
     match sys.write_in(root, rel, text) {
         Ok(()) => Ok(true),
         // EROFS
-        Err(e) if e.errno == 30 => {
+        Err(e) if e.errno == netinit_core::errno::EROFS => {
             warn!(Step::Handoff, "{e}: the root is read-only, skipped");
             Ok(false)
         }
         // ENOENT: a dangling symlink inside the root.
-        Err(e) if e.errno == 2 => {
+        Err(e) if e.errno == netinit_core::errno::ENOENT => {
             warn!(
                 Step::Handoff,
                 "{e}: a symlink to nowhere in the new root, skipped"
@@ -66,6 +66,34 @@ fn write_in_root<S: Files>(
         }
         Err(e) => Err(StepError::new(Step::Handoff, e)),
     }
+}
+
+/// A boot interface that is a bond or VLAN: networkd's `.netdev` and
+/// `.network` files for it and its lower links, and netplan's `bonds` /
+/// `vlans` in place of the plain-NIC file [`write`] made.
+pub fn write_links<S: Files>(
+    sys: &mut S,
+    net: &NetState,
+    plan: &netinit_core::plan::NetworkPlan,
+    root: &Path,
+) -> Result<Vec<String>, StepError> {
+    let err = |e| StepError::new(Step::Handoff, e);
+    let mut wrote = Vec::new();
+    if has(sys, root, &NETWORKD) {
+        for (name, text) in handoff::networkd_links(net, &plan.vlans, &plan.bonds) {
+            let p = format!("/run/systemd/network/{name}");
+            sys.write(Path::new(&p), &text).map_err(err)?;
+            wrote.push(p);
+        }
+    }
+    if has(sys, root, &NETPLAN) {
+        if let Some(text) = handoff::netplan_links_yaml(net, &plan.vlans, &plan.bonds) {
+            let p = format!("/run/netplan/{}.yaml", net.interface);
+            sys.write(Path::new(&p), &text).map_err(err)?;
+            wrote.push(format!("{p} (netplan: bonds/vlans, critical)"));
+        }
+    }
+    Ok(wrote)
 }
 
 /// Writes every hand-off file; returns what was written, for the log.
@@ -85,6 +113,11 @@ pub fn write<S: Files + Hostname>(
     )
     .map_err(err)?;
     wrote.push(conf);
+    if let Some(text) = handoff::klibc_net6_conf(net) {
+        let conf6 = format!("/run/net6-{}.conf", net.interface);
+        sys.write(Path::new(&conf6), &text).map_err(err)?;
+        wrote.push(conf6);
+    }
     let json = format!("{RUN_DIR}/net.json");
     sys.write(Path::new(&json), &net.to_json(0).to_pretty())
         .map_err(err)?;
@@ -243,13 +276,14 @@ pub fn write<S: Files + Hostname>(
 mod tests {
     use super::super::assemble::fake::FakeSys;
     use super::*;
-    use netinit_core::ipconf::Ipv4Cidr;
+    use netinit_core::net::Ipv4Cidr;
     use netinit_core::net::{MacAddr, Proto};
     use netinit_core::plan::{NfsVersion, ResolvedRoot};
     use std::path::PathBuf;
 
     fn state() -> NetState {
         NetState {
+            ipv6: None,
             interface: "eth0".into(),
             ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
@@ -283,7 +317,7 @@ mod tests {
                 path: "/export".into(),
                 options: vec![],
                 version: NfsVersion::V3,
-                server_from: "cmdline",
+                server_from: netinit_core::plan::ServerSource::Cmdline,
                 options_from: Vec::new(),
                 refused: Vec::new(),
             },
@@ -466,7 +500,7 @@ mod tests {
     #[test]
     fn a_read_only_root_skips_its_files_but_not_run() {
         let mut sys = FakeSys {
-            write_error: Some(("/newroot".into(), 30)),
+            write_error: Some(("/newroot".into(), netinit_core::errno::EROFS)),
             ..Default::default()
         };
         sys.dirs
@@ -488,7 +522,7 @@ mod tests {
         );
         // Any other write failure still fails the step.
         let mut sys = FakeSys {
-            write_error: Some(("/newroot".into(), 28)),
+            write_error: Some(("/newroot".into(), netinit_core::errno::ENOSPC)),
             ..Default::default()
         };
         let e = write(&mut sys, &state(), &assembled(), 3).unwrap_err();

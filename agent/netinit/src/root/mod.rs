@@ -2,20 +2,19 @@
 
 pub mod assemble;
 pub mod casper;
+pub mod fetch;
 pub mod handoff;
 
 use std::convert::Infallible;
 use std::path::Path;
-use std::process::ExitCode;
 
 use netinit_core::net::NetState;
-use netinit_core::plan::{self, BootPlan, BreakPoint};
-use netinit_sys::mount::Linux;
+use netinit_core::plan::{BootPlan, BreakPoint};
+use netinit_sys::Linux;
 
 pub use assemble::Assembled;
 
-use crate::cli::{self, Spec};
-use crate::log::{self, timed};
+use crate::log::timed;
 use crate::net::{Preload, modules};
 use crate::step::{Step, StepError};
 use crate::{info, warn};
@@ -39,11 +38,29 @@ pub fn assemble(
             modules::ensure(step, &rest, modules::jobs(plan));
         }
     };
-    crate::pid1::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
-    crate::pid1::debug_break(plan, BreakPoint::Handoff);
+    crate::shell::debug_break(plan, BreakPoint::Nfs);
+    let assembled = match &plan.fetch {
+        Some(f) => fetch::assemble(
+            &mut sys,
+            &netinit_sys::http::Tcp,
+            plan,
+            f,
+            newroot,
+            &mut ensure,
+        )?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?,
+    };
+    crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
-        handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
+        let mut wrote =
+            handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())?;
+        wrote.extend(handoff::write_links(
+            &mut sys,
+            net,
+            &plan.network,
+            &assembled.newroot,
+        )?);
+        Ok::<_, StepError>(wrote)
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
     // After the hand-off: casper's hostname wins over DHCP's, as with casper.
@@ -71,7 +88,7 @@ pub fn switch_root(
     init_args: &[String],
 ) -> Result<Infallible, StepError> {
     use netinit_sys::switch;
-    crate::pid1::debug_break(plan, BreakPoint::SwitchRoot);
+    crate::shell::debug_break(plan, BreakPoint::SwitchRoot);
     crate::step::set_current(Step::SwitchRoot);
     let fail = |e| StepError::new(Step::SwitchRoot, e);
     // Logged before /proc moves: the benchmark reads netinit's peak memory from here.
@@ -80,7 +97,7 @@ pub fn switch_root(
     }
     switch::check_newroot(&root.newroot).map_err(fail)?;
     switch::check_init(&root.newroot, &plan.init).map_err(|e| {
-        let hint = if e.errno == 2 {
+        let hint = if e.errno == netinit_core::errno::ENOENT {
             "set init= to the new root's init, e.g. init=/lib/systemd/systemd"
         } else {
             "the new root's init cannot be executed"
@@ -127,67 +144,4 @@ fn start_keeper(net: &NetState, hostname: Option<&str>) {
         Ok(None) => {}
         Err(e) => warn!(Step::SwitchRoot, "{e}; nothing will renew the lease"),
     }
-}
-
-const SPEC: Spec = Spec {
-    name: "mount-root",
-    flags: &[],
-    valued: &["cmdline"],
-    min_positional: 1,
-    max_positional: 1,
-    help: "\
-Usage: netinit mount-root NEWROOT [--cmdline STRING]
-
-Hook mode, for mkinitcpio and initramfs-tools: runs netinit's network
-phase and root assembly (NFS, live image, loop, overlay) into NEWROOT and
-writes the hand-off files, but does not switch root; the calling initramfs
-does that. NEWROOT must exist.
-
-Options:
-  --cmdline STRING  use this cmdline instead of /proc/cmdline
-
-Exit status: 0 the root is mounted on NEWROOT, 1 a step failed (the line
-'netinit: FAILED at <step>: <reason>' says which and why), 2 bad usage.",
-};
-
-/// `netinit mount-root NEWROOT [--cmdline STRING]`.
-pub fn main(args: &[String]) -> ExitCode {
-    cli::run(&SPEC, args, |p| {
-        let newroot = Path::new(p.positional.first().map_or("", String::as_str));
-        if !newroot.is_dir() {
-            return cli::usage_error(&format!(
-                "mount-root: {} is not a directory",
-                newroot.display()
-            ));
-        }
-        let text = match cli::cmdline_source(p) {
-            Ok(t) => t,
-            Err(msg) => return cli::usage_error(&format!("mount-root: {msg}")),
-        };
-        let plan = match plan::from_cmdline(&text) {
-            Ok(plan) => plan,
-            Err(e) => return cli::usage_error(&e.to_string()),
-        };
-        for note in &plan.notes {
-            warn!(Step::Cmdline, "{note}");
-        }
-        let assembled = crate::net::bring_up_for_root(&plan)
-            .and_then(|(net, mut preload)| assemble(&plan, &net, newroot, &mut preload));
-        match assembled {
-            Ok(a) => {
-                info!(
-                    Step::Handoff,
-                    "root ready on {} from {}:{}",
-                    a.newroot.display(),
-                    a.root.server,
-                    a.root.path
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                log::failed(e.step, &e);
-                ExitCode::from(1)
-            }
-        }
-    })
 }

@@ -1,9 +1,17 @@
-//! Subcommand dispatch and a small argv parser.
+//! The subcommands' front-ends: dispatch, a small argv parser, help
+//! text and exit codes. The phase modules they call know nothing of argv.
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid
 //! input (a malformed cmdline is invalid input).
 
+mod check_kernel;
+mod explain;
+mod mount_root;
+mod net;
+
 use std::process::ExitCode;
+
+use netinit_core::plan::{self, BootPlan};
 
 const USAGE: &str = "\
 netinit: network-boot /init (DHCP, NFS, live image, overlay, switch_root)
@@ -141,31 +149,26 @@ pub fn run(spec: &Spec, args: &[String], body: impl FnOnce(&Parsed) -> ExitCode)
 pub fn cmdline_source(parsed: &Parsed) -> Result<String, String> {
     match parsed.value("cmdline") {
         Some(s) => Ok(s.to_owned()),
-        None => read_cmdline(std::path::Path::new("/proc/cmdline"))
+        None => crate::boot::read_cmdline(std::path::Path::new("/proc/cmdline"))
             .map(|(text, _)| text)
             .map_err(|e| format!("read /proc/cmdline: {e} (hint: pass --cmdline STRING)")),
     }
 }
 
-/// Reads a kernel cmdline; the bool says whether bytes that are not
-/// UTF-8 were replaced. The error is the bare I/O error. The kernel passes the boot loader's bytes as they
-/// are (a Latin-1 menu title, a stray byte): one odd word must not stop
-/// the boot, so it is read lossily and only that word is affected.
-pub fn read_cmdline(path: &std::path::Path) -> Result<(String, bool), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    match String::from_utf8(bytes) {
-        Ok(t) => Ok((t, false)),
-        Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), true)),
-    }
+/// The plan for the cmdline the arguments name; on failure the usage
+/// error (exit 2) is already printed, prefixed with the subcommand.
+pub fn plan_or_usage(parsed: &Parsed, command: &str) -> Result<BootPlan, ExitCode> {
+    let text = cmdline_source(parsed).map_err(|msg| usage_error(&format!("{command}: {msg}")))?;
+    plan::from_cmdline(&text).map_err(|e| usage_error(&e.to_string()))
 }
 
 pub fn dispatch(args: &[String]) -> ExitCode {
     let rest = args.get(2..).unwrap_or(&[]);
     match args.get(1).map(String::as_str) {
-        Some("explain") => crate::explain::main(rest),
-        Some("net") => crate::net::main(rest),
-        Some("mount-root") => crate::root::main(rest),
-        Some("check-kernel") => crate::check_kernel::main(rest),
+        Some("explain") => explain::main(rest),
+        Some("net") => net::main(rest),
+        Some("mount-root") => mount_root::main(rest),
+        Some("check-kernel") => check_kernel::main(rest),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -220,30 +223,6 @@ mod tests {
             let err = parse(&SPEC, &s(&args)).unwrap_err();
             assert!(err.contains(want), "{args:?}: {err}");
         }
-    }
-
-    #[test]
-    fn a_cmdline_that_is_not_utf8_is_read_lossily() {
-        let dir = std::env::temp_dir().join(format!("netinit-cmdline-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("cmdline");
-        // A boot loader menu in Latin-1 put a stray byte in a title=.
-        std::fs::write(
-            &f,
-            b"title=Caf\xe9 ip=dhcp root=/dev/nfs nfsroot=10.0.0.1:/srv\n",
-        )
-        .unwrap();
-        let (text, lossy) = read_cmdline(&f).unwrap();
-        assert!(lossy);
-        assert!(text.contains("ip=dhcp root=/dev/nfs nfsroot=10.0.0.1:/srv"));
-        std::fs::write(&f, b"ip=dhcp\n").unwrap();
-        assert_eq!(read_cmdline(&f).unwrap(), ("ip=dhcp\n".to_owned(), false));
-        assert!(
-            read_cmdline(&dir.join("missing"))
-                .unwrap_err()
-                .contains("No such file")
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

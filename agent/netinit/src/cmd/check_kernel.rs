@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use netinit_core::json::Json;
 use netinit_core::kconfig::{self, KernelConfig, Report, Severity};
 
-use crate::cli::{self, Spec};
+use super::Spec;
 
 const SPEC: Spec = Spec {
     name: "check-kernel",
@@ -33,15 +33,15 @@ See kernel-config/ for fragments that satisfy every check.",
 const MAX_CONFIG_BYTES: usize = 16 << 20;
 
 pub fn main(args: &[String]) -> ExitCode {
-    cli::run(&SPEC, args, |p| {
+    super::run(&SPEC, args, |p| {
         let (path, text) = match load(p.positional.first().map(String::as_str)) {
             Ok(found) => found,
-            Err(msg) => return cli::usage_error(&format!("check-kernel: {msg}")),
+            Err(msg) => return super::usage_error(&format!("check-kernel: {msg}")),
         };
         let config = match KernelConfig::parse(&text) {
             Ok(c) => c,
             Err(e) => {
-                return cli::usage_error(&format!(
+                return super::usage_error(&format!(
                     "check-kernel: {path}: {e} (is this a kernel .config?)"
                 ));
             }

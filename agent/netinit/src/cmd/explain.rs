@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use netinit_core::{explain, plan};
+use netinit_core::explain;
 
-use crate::cli::{self, Spec};
+use super::Spec;
 
 const SPEC: Spec = Spec {
     name: "explain",
@@ -29,21 +29,15 @@ the parameter and what is wrong).",
 };
 
 pub fn main(args: &[String]) -> ExitCode {
-    cli::run(&SPEC, args, |p| {
-        let text = match cli::cmdline_source(p) {
-            Ok(t) => t,
-            Err(msg) => return cli::usage_error(&format!("explain: {msg}")),
-        };
-        match plan::from_cmdline(&text) {
-            Ok(plan) if p.flag("json") => {
-                print!("{}", explain::to_json(&plan).to_pretty());
-                ExitCode::SUCCESS
-            }
-            Ok(plan) => {
-                print!("{}", explain::describe(&plan));
-                ExitCode::SUCCESS
-            }
-            Err(e) => cli::usage_error(&e.to_string()),
+    super::run(&SPEC, args, |p| match super::plan_or_usage(p, "explain") {
+        Ok(plan) if p.flag("json") => {
+            print!("{}", explain::to_json(&plan).to_pretty());
+            ExitCode::SUCCESS
         }
+        Ok(plan) => {
+            print!("{}", explain::describe(&plan));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
     })
 }
