@@ -15,6 +15,7 @@ mod kernel;
 mod l2_scenarios;
 mod lab;
 mod lease;
+mod live_scenarios;
 mod pkg_scenarios;
 mod qemu;
 mod report;
@@ -319,7 +320,8 @@ fn prepare_with(
     } else {
         None
     };
-    let exports = roots::build(work, &diskless, realsys.as_deref())?;
+    let mut exports = roots::build(work, &diskless, realsys.as_deref())?;
+    exports.extend(live_scenarios::exports(work, &k, chosen)?);
     let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();

@@ -21,6 +21,8 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::forms_scenarios::all());
     all.extend(crate::v6_scenarios::all());
     all.extend(crate::http_scenarios::all());
+    let first = all.len();
+    all.extend(crate::live_scenarios::all(first));
     all.extend(crate::l2_scenarios::all());
     all.extend(crate::transport_scenarios::all());
     let first = all.len();
