@@ -1,4 +1,4 @@
-//! Drops the unwind tables from the static /init.
+//! Link flags for the static /init: no unwind tables, packed relocations.
 //!
 //! The release profile aborts on panic, so nothing ever unwinds, yet the
 //! precompiled std still carries ~110 KiB of `.eh_frame`. The linker script
@@ -13,5 +13,7 @@ fn main() {
     if musl && release {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
         println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/no-unwind-tables.ld");
+        // RELR: the static PIE's relative relocations packed (musl >= 1.2.4 applies them).
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }

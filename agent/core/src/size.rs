@@ -57,25 +57,75 @@ impl std::fmt::Display for OverlaySize {
 }
 
 /// `1.5 GiB`, `512 MiB`, `300 B`.
+///
+/// Integer arithmetic on purpose: it prints what `{:.1}` of the f64 would
+/// (ties to even), without linking float formatting into /init.
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut unit = 0;
-    let mut v = b as f64;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
+    let mut div: u128 = 1;
+    while u128::from(b) >= div * 1024 && unit + 1 < UNITS.len() {
+        div *= 1024;
         unit += 1;
     }
-    if unit == 0 || v.fract() == 0.0 {
-        format!("{v:.0} {}", UNITS[unit])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
+    let b = u128::from(b);
+    if unit == 0 || b % div == 0 {
+        return format!("{} {}", b / div, UNITS[unit]);
     }
+    let (mut tenths, rest) = ((b * 10) / div, (b * 10) % div);
+    if 2 * rest > div || (2 * rest == div && tenths % 2 == 1) {
+        tenths += 1;
+    }
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The float version it replaced: the oracle.
+    fn human_bytes_f64(b: u64) -> String {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut unit = 0;
+        let mut v = b as f64;
+        while v >= 1024.0 && unit + 1 < UNITS.len() {
+            v /= 1024.0;
+            unit += 1;
+        }
+        if unit == 0 || v.fract() == 0.0 {
+            format!("{v:.0} {}", UNITS[unit])
+        } else {
+            format!("{v:.1} {}", UNITS[unit])
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn human_bytes_prints_what_the_float_did(b in 0u64..(1u64 << 52)) {
+            prop_assert_eq!(human_bytes(b), human_bytes_f64(b));
+        }
+    }
+
+    #[test]
+    fn human_bytes_edges() {
+        for b in [
+            0,
+            1,
+            1023,
+            1024,
+            1025,
+            1536,
+            1024 * 1024 - 1,
+            5 * 1024 * 1024 + 1,
+            1280,
+            2560,
+            1 << 40,
+            (1 << 50) + 1,
+        ] {
+            assert_eq!(human_bytes(b), human_bytes_f64(b), "{b}");
+        }
+    }
 
     #[test]
     fn sizes() {
