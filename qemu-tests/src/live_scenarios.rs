@@ -109,6 +109,31 @@ fn uses(chosen: &[(usize, Scenario)], export: &str) -> bool {
         .any(|(_, s)| s.cmdline.contains(&format!(":{export} ")))
 }
 
+/// Debootstraps (or finds cached) the roots the chosen scenarios boot,
+/// before the lab starts: a root that cannot be built fails the scenarios
+/// that boot it, not the whole run. Returns (scenario, reason) for those.
+pub fn build_roots(chosen: &[(usize, Scenario)]) -> Vec<(&'static str, String)> {
+    let mut unbuilt = Vec::new();
+    for (export, recipe) in [
+        ("/export/debian-live", debian_live_recipe()),
+        ("/export/casper-session", casper_recipe()),
+    ] {
+        if !uses(chosen, export) {
+            continue;
+        }
+        if let Err(e) = debian::root(&recipe) {
+            let marker = format!(":{export} ");
+            for (_, s) in chosen.iter().filter(|(_, s)| s.cmdline.contains(&marker)) {
+                unbuilt.push((
+                    s.name,
+                    format!("its root ({}) could not be built: {e}", recipe.name),
+                ));
+            }
+        }
+    }
+    unbuilt
+}
+
 /// The checker layer: `script` as /usr/local/sbin/netinit-live-check,
 /// started by a unit in multi-user.target.
 fn checker_layer(stage: &Path, script: &str, out: &Path) -> Result<(), String> {

@@ -553,6 +553,11 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
             None => true,
         })
         .collect();
+    let unbuilt = live_scenarios::build_roots(&chosen);
+    let chosen: Vec<(usize, Scenario)> = chosen
+        .into_iter()
+        .filter(|(_, s)| !unbuilt.iter().any(|(n, _)| *n == s.name))
+        .collect();
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
     let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());
@@ -585,10 +590,11 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let failed: Vec<String> = rows
         .iter()
         .filter_map(|(_, r, v)| v.as_ref().err().map(|e| format!("{}: {e}", r.0)))
+        .chain(unbuilt.iter().map(|(n, e)| format!("{n}: {e}")))
         .collect();
     println!(
         "{} passed, {} failed",
-        rows.len() - failed.len(),
+        rows.len() + unbuilt.len() - failed.len(),
         failed.len()
     );
     for f in &failed {
