@@ -21,7 +21,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
+use super::packet::{BOOTREPLY, MessageType, Packet, decode_search, opt};
 use crate::ipconf::{classful_prefix, prefix_of};
 use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
@@ -619,7 +619,9 @@ impl Client {
     }
 }
 
-/// Test helper shared with the driver's tests: a server reply.
+/// A server's reply to `request`: for fakes, tests, the fuzzer and the
+/// lab's rogue server (the `test-support` feature), never in /init.
+#[cfg(any(test, feature = "test-support"))]
 pub fn reply_for(
     request: &[u8],
     kind: MessageType,
@@ -632,7 +634,7 @@ pub fn reply_for(
     p.op = BOOTREPLY;
     p.yiaddr = yiaddr;
     p.siaddr = server;
-    p.options = Options::default();
+    p.options = super::packet::Options::default();
     p.options.push(opt::MESSAGE_TYPE, &[kind as u8]);
     p.options.push(opt::SERVER_ID, &server.octets());
     for (code, data) in extra {
