@@ -83,7 +83,6 @@ pub struct Lease {
     pub mtu: Option<u16>,
     pub broadcast: Option<Ipv4Addr>,
     pub ntp: Vec<Ipv4Addr>,
-    pub tftp_server: Option<String>,
     pub bootfile: Option<String>,
     /// Seconds; `u32::MAX` is infinite.
     pub lease_secs: u32,
@@ -188,7 +187,6 @@ impl Lease {
             mtu,
             broadcast: o.addr(opt::BROADCAST),
             ntp,
-            tftp_server: o.text(opt::TFTP_SERVER).or_else(|| p.sname.clone()),
             bootfile: o.text(opt::BOOTFILE).or_else(|| p.file.clone()),
             lease_secs,
             t1_secs,

@@ -41,7 +41,7 @@ pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepErr
 /// The NIC drivers (a `break=` before them stops first).
 fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
     crate::shell::debug_break(plan, BreakPoint::Modules);
-    timed(Step::Modules, || modules::load(plan)).map(drop)
+    timed(Step::Modules, || modules::load(plan))
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
