@@ -235,7 +235,7 @@ pub struct Config {
     pub unknown: Vec<Param>,
 }
 
-fn err(param: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn err(param: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         param: param.to_owned(),
         reason: reason.into(),
@@ -817,17 +817,12 @@ pub fn parse_module_list(value: &str) -> Result<Vec<String>, String> {
         {
             return Err(format!("'{name}' is not a module name"));
         }
-        let name = normalize_module(name);
+        let name = crate::kmod::normalize(name);
         if !out.contains(&name) {
             out.push(name);
         }
     }
     Ok(out)
-}
-
-/// Module names compare with `-` and `_` as equal; the kernel uses `_`.
-pub fn normalize_module(name: &str) -> String {
-    name.replace('-', "_")
 }
 
 /// `e1000e.InterruptThrottleRate=3000` style: a module name, a dot, a param.
@@ -852,7 +847,7 @@ fn module_param(p: &Param) -> ModuleParam {
         None => param.to_owned(),
     };
     ModuleParam {
-        module: normalize_module(module),
+        module: crate::kmod::normalize(module),
         param,
     }
 }

@@ -246,6 +246,14 @@ pub struct FailurePolicy {
     pub reboot_after_secs: u32,
 }
 
+impl FailurePolicy {
+    /// Before the cmdline is read, and whatever it leaves unsaid.
+    pub const DEFAULT: FailurePolicy = FailurePolicy {
+        shell: true,
+        reboot_after_secs: 30,
+    };
+}
+
 /// Time budgets, all overridable from the cmdline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -297,10 +305,7 @@ impl From<ConfigError> for PlanError {
 }
 
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
-    PlanError {
-        param: param.to_owned(),
-        reason: reason.into(),
-    }
+    crate::config::err(param, reason).into()
 }
 
 /// Tokenizes, parses and plans a cmdline in one go.
@@ -335,8 +340,11 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         init: c.init.clone().unwrap_or_else(|| "/sbin/init".to_owned()),
         init_args: c.init_args.clone(),
         failure: FailurePolicy {
-            shell: c.netinit.shell.unwrap_or(true),
-            reboot_after_secs: c.netinit.reboot.unwrap_or(30),
+            shell: c.netinit.shell.unwrap_or(FailurePolicy::DEFAULT.shell),
+            reboot_after_secs: c
+                .netinit
+                .reboot
+                .unwrap_or(FailurePolicy::DEFAULT.reboot_after_secs),
         },
         module_jobs: c.netinit.module_jobs.unwrap_or(1),
         timeouts,
