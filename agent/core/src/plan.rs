@@ -562,12 +562,27 @@ fn plan_root(
             ));
         }
     }
+    let boot = boot_layout(c).unwrap_or(LivePlan {
+        layout: LiveLayout::Plain,
+        base_dir: None,
+        module: None,
+    });
+    match root_source(c, boot, notes) {
+        (Some((spec, nfs4, source)), live) => {
+            Ok((Some(nfs_root(c, spec, nfs4, source, notes)?), live))
+        }
+        (None, live) => Ok((None, live)),
+    }
+}
+
+/// The live layout `boot=` (or `netinit.layout=`) asks for, if any.
+fn boot_layout(c: &Config) -> Option<LivePlan> {
     let boot_word = match c.netinit.layout {
         Some(LiveLayout::Casper) => Some("casper"),
         Some(LiveLayout::LiveBoot) => Some("live"),
         _ => c.boot.as_deref(),
     };
-    let boot_layout = match boot_word {
+    match boot_word {
         Some("casper") => Some(LivePlan {
             layout: LiveLayout::Casper,
             base_dir: Some(
@@ -603,22 +618,27 @@ fn plan_root(
             }),
             _ => None,
         },
-    };
-    let none = LivePlan {
-        layout: LiveLayout::Plain,
-        base_dir: None,
-        module: None,
-    };
-    // (spec, nfs4 prefix, layout, which parameter)
-    let (spec, nfs4, live, source): (Option<&NfsSpec>, bool, LivePlan, &str) = if let Some(sys) =
-        &c.sys
-    {
+    }
+}
+
+/// The parameter that names the network root, in the kernel's order:
+/// the NFS spec it gives (`None`: all from DHCP), whether it said `nfs4:`,
+/// and its name; `None` when there is no network root. With the live
+/// layout the root implies (`boot` unless the parameter fixes one).
+type RootSource<'c> = (Option<&'c NfsSpec>, bool, &'static str);
+
+fn root_source<'c>(
+    c: &'c Config,
+    boot: LivePlan,
+    notes: &mut Vec<String>,
+) -> (Option<RootSource<'c>>, LivePlan) {
+    if let Some(sys) = &c.sys {
         let live = LivePlan {
             layout: LiveLayout::Linomad,
             base_dir: None,
             module: None,
         };
-        (Some(sys), false, live, "sys")
+        (Some((Some(sys), false, "sys")), live)
     } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
         let base = c
             .archisobasedir
@@ -629,18 +649,11 @@ fn plan_root(
             base_dir: Some(base),
             module: None,
         };
-        (Some(arch), false, live, "archiso_nfs_srv")
+        (Some((Some(arch), false, "archiso_nfs_srv")), live)
     } else {
         match &c.root {
-            Some(RootParam::Nfs(spec, nfs4)) => {
-                (Some(spec), *nfs4, boot_layout.unwrap_or(none), "root")
-            }
-            Some(RootParam::DevNfs) => (
-                c.nfsroot.as_ref(),
-                false,
-                boot_layout.unwrap_or(none),
-                "nfsroot",
-            ),
+            Some(RootParam::Nfs(spec, nfs4)) => (Some((Some(spec), *nfs4, "root")), boot),
+            Some(RootParam::DevNfs) => (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot),
             Some(RootParam::Dhcp) => {
                 if c.nfsroot.is_some() {
                     notes.push(
@@ -648,35 +661,35 @@ fn plan_root(
                                 .to_owned(),
                         );
                 }
-                (None, false, boot_layout.unwrap_or(none), "root")
+                (Some((None, false, "root")), boot)
             }
             Some(RootParam::Other(dev))
                 if c.netboot.is_none() && c.nfsroot.is_none() && !c.nfsroot_auto =>
             {
                 notes.push(format!("root={dev} is not a network root"));
-                return Ok((None, boot_layout.unwrap_or(none)));
+                (None, boot)
             }
-            _ if c.netboot.is_some() => (
-                c.nfsroot.as_ref(),
-                false,
-                boot_layout.unwrap_or(none),
-                "nfsroot",
-            ),
+            _ if c.netboot.is_some() => (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot),
             _ if c.nfsroot.is_some() || c.nfsroot_auto => {
                 notes.push(
                     "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
                         .to_owned(),
                 );
-                (
-                    c.nfsroot.as_ref(),
-                    false,
-                    boot_layout.unwrap_or(none),
-                    "nfsroot",
-                )
+                (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot)
             }
-            _ => return Ok((None, boot_layout.unwrap_or(none))),
+            _ => (None, boot),
         }
-    };
+    }
+}
+
+/// The NFS root from the parameter `source` names.
+fn nfs_root(
+    c: &Config,
+    spec: Option<&NfsSpec>,
+    nfs4: bool,
+    source: &str,
+    notes: &mut Vec<String>,
+) -> Result<RootPlan, PlanError> {
     let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
     options.extend(c.nfsopts.iter().cloned());
     let base = if nfs4 {
@@ -719,7 +732,7 @@ fn plan_root(
     } else if c.nfsroot_auto {
         notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
     }
-    Ok((Some(root), live))
+    Ok(root)
 }
 
 /// The NFS version the options ask for; the last version word wins.
