@@ -38,19 +38,27 @@ pub const VENDOR_CLASS: &str = "netinit";
 struct Nic {
     link: LinkInfo,
     mac: MacAddr,
-    socket: bool,
+    stage: Stage,
     client: Client,
     /// Milliseconds from the start at which carrier was first seen.
     carrier_at: Option<u64>,
-    /// No carrier within the carrier budget: out of the race.
-    gave_up: bool,
     drops: u32,
 }
 
+/// Where a NIC is in the race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Its packet socket could not be opened: never in the race.
+    NoSocket,
+    /// In the race: waiting for carrier, or talking DHCP.
+    Racing,
+    /// No carrier within the carrier budget: out of the race.
+    GaveUp,
+}
+
 impl Nic {
-    /// Still in the race (has a socket, didn't give up waiting for carrier).
     fn racing(&self) -> bool {
-        self.socket && !self.gave_up
+        self.stage == Stage::Racing
     }
 }
 
@@ -100,18 +108,21 @@ pub fn drive(
             Nic {
                 link: l.clone(),
                 mac,
-                socket,
+                stage: if socket {
+                    Stage::Racing
+                } else {
+                    Stage::NoSocket
+                },
                 client: Client::new(
                     cfg,
                     seed ^ mac_bits(mac) ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9),
                 ),
                 carrier_at: None,
-                gave_up: false,
                 drops: 0,
             }
         })
         .collect();
-    if !nics.iter().any(|n| n.socket) {
+    if !nics.iter().any(Nic::racing) {
         return Err(
             StepError::new(Step::Dhcp, "no packet socket could be opened on any NIC")
                 .hint("is CONFIG_PACKET enabled? (netinit check-kernel)"),
@@ -220,8 +231,7 @@ fn watch_carrier(
                 warn!(Step::Dhcp, "{name}: carrier lost at {t} ms; pausing");
             }
             (false, false, None) if t >= carrier_budget => {
-                nic.gave_up = true;
-                nic.socket = false;
+                nic.stage = Stage::GaveUp;
                 io.close(nic.link.index);
                 warn!(
                     Step::Dhcp,
@@ -338,7 +348,7 @@ fn summary(nics: &[Nic], plan: &BootPlan) -> StepError {
         .iter()
         .map(|n| {
             let carrier = match (n.carrier_at, n.client.has_carrier()) {
-                _ if !n.socket && !n.gave_up => "no socket",
+                _ if n.stage == Stage::NoSocket => "no socket",
                 (None, _) => "no carrier",
                 (Some(_), true) => "carrier",
                 (Some(_), false) => "carrier lost",
@@ -363,7 +373,7 @@ fn summary(nics: &[Nic], plan: &BootPlan) -> StepError {
             format!("no DHCP lease after {} s", plan.timeouts.dhcp_secs),
             "is a DHCP server on this segment? raise netinit.dhcp_timeout= for slow spanning tree",
         )
-    } else if nics.iter().any(|n| n.gave_up) {
+    } else if nics.iter().any(|n| n.stage == Stage::GaveUp) {
         (
             format!(
                 "no carrier on any NIC after {} s",
