@@ -41,10 +41,7 @@ pub struct ModulesReport {
 
 /// Loads modules on the running system.
 pub fn load(plan: &BootPlan) -> Result<(), StepError> {
-    let kver = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
+    let kver = netinit_sys::host::kernel_release();
     coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan)).map(drop)
 }
 
@@ -201,10 +198,7 @@ pub fn coldplug(
 /// request_module). Built-ins and an absent module tree are fine; failures
 /// are warnings, since the mount that needs the module reports the real error.
 pub fn ensure(step: Step, names: &[&str], jobs: usize) {
-    let kver = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
+    let kver = netinit_sys::host::kernel_release();
     ensure_in(Path::new("/"), &kver, &Finit, step, names, jobs);
 }
 
