@@ -13,6 +13,7 @@ use netinit_core::plan::BootPlan;
 use netinit_sys::Clock;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 
+use super::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -25,12 +26,13 @@ const NIC_RESCAN: Duration = Duration::from_millis(500);
 const NIC_PROGRESS: Duration = Duration::from_secs(2);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
-/// `rescan` loads drivers for devices that appeared since.
+/// While it waits for a NIC, `modules` loads drivers for devices that
+/// appeared since.
 pub fn prepare(
     nl: &mut dyn Netlink,
     clock: &mut dyn Clock,
     plan: &BootPlan,
-    rescan: &mut dyn FnMut(),
+    modules: &mut dyn Modules,
 ) -> Result<Vec<LinkInfo>, StepError> {
     // rd.net.timeout.iflink= bounds the wait for a NIC; else the carrier budget does.
     let secs = match plan.timeouts.link_secs {
@@ -87,7 +89,7 @@ pub fn prepare(
                     next_progress = waited + NIC_PROGRESS;
                 }
                 if waited >= next_rescan {
-                    rescan();
+                    modules.rescan();
                     next_rescan = waited + NIC_RESCAN;
                 }
                 clock.sleep_ms(ms(NIC_POLL));
@@ -449,6 +451,17 @@ mod tests {
     use super::*;
     use crate::testing::FakeClock;
 
+    /// Counts rescans; loads nothing.
+    #[derive(Default)]
+    struct Rescans(u32);
+
+    impl Modules for Rescans {
+        fn rescan(&mut self) {
+            self.0 += 1;
+        }
+        fn ensure(&mut self, _: Step, _: &[&str]) {}
+    }
+
     fn plan(text: &str) -> BootPlan {
         netinit_core::plan::from_cmdline(text).unwrap()
     }
@@ -463,7 +476,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("ip=dhcp root=/dev/nfs"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(got.len(), 2);
@@ -477,16 +490,16 @@ mod tests {
             late: vec![(3, eth(4, "eth0", 1))],
             ..Default::default()
         };
-        let mut rescans = 0;
+        let mut rescans = Rescans::default();
         let got = prepare(
             &mut nl,
             &mut FakeClock::default(),
             &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
-            &mut || rescans += 1,
+            &mut rescans,
         )
         .unwrap();
         assert_eq!(got[0].name, "eth0");
-        assert!(rescans >= 1, "drivers rescanned while waiting");
+        assert!(rescans.0 >= 1, "drivers rescanned while waiting");
         assert!(nl.calls.contains(&"up 4".to_owned()), "{:?}", nl.calls);
     }
 
@@ -501,7 +514,7 @@ mod tests {
             &mut nl,
             &mut clock,
             &plan("ip=dhcp netinit.carrier_timeout=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert!((1000..3000).contains(&clock.now_ms), "{}", clock.now_ms);
@@ -520,7 +533,7 @@ mod tests {
         };
         let got = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(nl.calls, ["name 3 bootnet", "up 1", "up 3"]);
@@ -537,7 +550,7 @@ mod tests {
         };
         let e = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp netinit.carrier_timeout=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert!(nl.calls.is_empty(), "{:?}", nl.calls);
@@ -559,7 +572,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=5"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(got[0].name, "eth0");
@@ -572,7 +585,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert_eq!(e.reason, "no Ethernet NIC found after 1 s (present: none)");

@@ -59,14 +59,13 @@ fn network_on(plan: &BootPlan) -> Result<(), StepError> {
 fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
     crate::shell::debug_break(plan, BreakPoint::Link);
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
-    let mut rescan = || {
-        if let Err(e) = modules::load(plan) {
-            crate::warn!(Step::Modules, "{e}");
-        }
+    let mut drivers = modules::Kernel {
+        plan,
+        preload: None,
     };
     let mut clock = netinit_sys::Linux;
     let candidates = timed(Step::Link, || {
-        link::prepare(&mut nl, &mut clock, plan, &mut rescan)
+        link::prepare(&mut nl, &mut clock, plan, &mut drivers)
     })?;
     crate::shell::debug_break(plan, BreakPoint::Dhcp);
     let state = match plan.network.method {

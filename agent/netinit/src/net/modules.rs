@@ -45,6 +45,42 @@ pub fn load(plan: &BootPlan) -> Result<(), StepError> {
     coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan)).map(drop)
 }
 
+/// How the phases get kernel modules: the one seam they see. The real
+/// [`Kernel`] resolves names through the module index and loads through
+/// [`ModuleLoader`] (finit_module); tests record what was asked.
+pub trait Modules {
+    /// Loads drivers for devices that appeared since the last look.
+    fn rescan(&mut self);
+    /// Loads `names` and what they need before `step` uses them.
+    fn ensure(&mut self, step: Step, names: &[&str]);
+}
+
+/// The running system's modules; the root's come from `preload` where it
+/// loaded them, and a step loads what is missing itself.
+pub struct Kernel<'a> {
+    pub plan: &'a BootPlan,
+    pub preload: Option<&'a mut super::Preload>,
+}
+
+impl Modules for Kernel<'_> {
+    fn rescan(&mut self) {
+        if let Err(e) = load(self.plan) {
+            warn!(Step::Modules, "{e}");
+        }
+    }
+
+    fn ensure(&mut self, step: Step, names: &[&str]) {
+        let rest = match self.preload.as_deref_mut() {
+            Some(p) => p.settle(step, names),
+            None => names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        if !rest.is_empty() {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            ensure(step, &rest, jobs(self.plan));
+        }
+    }
+}
+
 /// How many modules may load at once: `netinit.module_jobs=`, at most one
 /// per CPU the machine has.
 pub fn jobs(plan: &BootPlan) -> usize {

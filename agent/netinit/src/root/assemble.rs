@@ -21,6 +21,7 @@ use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
 use crate::log::timed;
+use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -39,16 +40,13 @@ pub struct Assembled {
     pub images: Vec<PathBuf>,
 }
 
-/// Loads kernel modules on demand (real: `modules::ensure`).
-pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
-
 /// Assembles the root into `newroot`.
 pub fn assemble<S: Mount + Loop + Files + Clock>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
     newroot: &Path,
-    ensure: Ensure<'_>,
+    modules: &mut dyn Modules,
 ) -> Result<Assembled, StepError> {
     let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
@@ -65,7 +63,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
         warn!(Step::Nfs, "{why}");
     }
     timed(Step::Nfs, || {
-        ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
+        modules.ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
         mount_nfs(
             sys,
             &mount,
@@ -84,7 +82,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
     }
     if shared {
         timed(Step::Overlay, || {
-            ensure(Step::Overlay, &["overlay"]);
+            modules.ensure(Step::Overlay, &["overlay"]);
             mount_overlay(sys, &[PathBuf::from(NFS_DIR)], &plan.overlay, newroot)
         })?;
         return Ok(Assembled {
@@ -121,11 +119,11 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
         })?;
     }
     let layers = timed(Step::Squashfs, || {
-        ensure(Step::Squashfs, &["loop", "squashfs"]);
+        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
         mount_images(sys, &images)
     })?;
     timed(Step::Overlay, || {
-        ensure(Step::Overlay, &["overlay"]);
+        modules.ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
     bind_medium(sys, plan.live.layout, newroot);
@@ -656,13 +654,22 @@ mod tests {
         }
     }
 
+    /// Records the modules each step asks for.
+    #[derive(Default)]
+    struct Loaded(Vec<String>);
+
+    impl Modules for Loaded {
+        fn rescan(&mut self) {}
+        fn ensure(&mut self, _: Step, names: &[&str]) {
+            self.0.extend(names.iter().map(|s| s.to_string()));
+        }
+    }
+
     fn run(cmdline: &str, sys: &mut FakeSys) -> (Result<Assembled, StepError>, Vec<String>) {
         let plan = netinit_core::plan::from_cmdline(cmdline).unwrap();
-        let mut loaded = Vec::new();
-        let mut ensure =
-            |_: Step, names: &[&str]| loaded.extend(names.iter().map(|s| s.to_string()));
-        let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut ensure);
-        (r, loaded)
+        let mut loaded = Loaded::default();
+        let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut loaded);
+        (r, loaded.0)
     }
 
     #[test]

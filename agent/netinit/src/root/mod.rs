@@ -29,15 +29,12 @@ pub fn assemble(
 ) -> Result<Assembled, StepError> {
     // The real kernel implements every trait the root phase is generic over.
     let mut sys = Linux;
-    let mut ensure = |step: Step, names: &[&str]| {
-        let rest = preload.settle(step, names);
-        if !rest.is_empty() {
-            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-            modules::ensure(step, &rest, modules::jobs(plan));
-        }
+    let mut modules = modules::Kernel {
+        plan,
+        preload: Some(preload),
     };
     crate::shell::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?;
+    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut modules)?;
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
         handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
