@@ -408,24 +408,16 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::Ipv4Cidr;
+
     use crate::net::{LeaseTimes, MacAddr};
     use crate::plan::NfsVersion;
     use proptest::prelude::*;
 
     fn dhcp_state() -> NetState {
         NetState {
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: Ipv4Addr::new(10, 77, 0, 100),
-                prefix: 24,
-            },
             broadcast: Some(Ipv4Addr::new(10, 77, 0, 255)),
             gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
-            routes: vec![],
             server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
             next_server: Some(Ipv4Addr::new(10, 77, 0, 1)),
             dns: vec![Ipv4Addr::new(10, 77, 0, 2)],
@@ -434,14 +426,13 @@ mod tests {
             hostname: Some("node'1".into()),
             root_path: Some("/export/casper".into()),
             bootfile: Some("pxelinux.0".into()),
-            mtu: None,
-            ntp: vec![],
             lease: Some(LeaseTimes {
                 lease_secs: 3600,
                 t1_secs: 1800,
                 t2_secs: 3150,
                 bound_at_ms: 1200,
             }),
+            ..crate::fixtures::net_state()
         }
     }
 

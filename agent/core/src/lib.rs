@@ -16,6 +16,8 @@ pub mod dhcp;
 pub mod elf;
 pub mod errno;
 pub mod explain;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod gzip;
 pub mod handoff;
 pub mod ipconf;

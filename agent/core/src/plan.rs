@@ -949,7 +949,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::net::Proto;
+
     use proptest::prelude::*;
 
     fn a(s: &str) -> Ipv4Addr {
@@ -1236,28 +1236,10 @@ mod tests {
 
     fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
         NetState {
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: a("10.77.0.100"),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: sid.map(a),
             next_server: next.map(a),
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
             root_path: root_path.map(str::to_owned),
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..crate::fixtures::net_state()
         }
     }
 

@@ -263,26 +263,7 @@ fn ifupdown_sees_a_manual_stanza_and_ifdown_all_leaves_it() {
 fn sample_state() -> netinit_core::net::NetState {
     netinit_core::net::NetState {
         interface: String::new(),
-        ifindex: 2,
         mac: netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]),
-        proto: netinit_core::net::Proto::Dhcp,
-        address: netinit_core::net::Ipv4Cidr {
-            addr: [10, 77, 0, 100].into(),
-            prefix: 24,
-        },
-        broadcast: None,
-        gateway: None,
-        routes: vec![],
-        server_id: None,
-        next_server: None,
-        dns: vec![],
-        domain: None,
-        search: vec![],
-        hostname: None,
-        root_path: None,
-        bootfile: None,
-        mtu: None,
-        ntp: vec![],
-        lease: None,
+        ..netinit_core::fixtures::net_state()
     }
 }

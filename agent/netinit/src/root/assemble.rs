@@ -623,34 +623,16 @@ mod tests {
     use super::fake::FakeSys;
     use super::*;
     use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
-    use netinit_core::net::Ipv4Cidr;
-    use netinit_core::net::{MacAddr, Proto};
+
+    use netinit_core::net::MacAddr;
     use netinit_sys::testing::in_private_mount_ns;
 
     fn net() -> NetState {
         NetState {
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
-            next_server: None,
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
             root_path: Some("/export/from-dhcp".into()),
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..netinit_core::fixtures::net_state()
         }
     }
 

@@ -227,35 +227,17 @@ pub fn write<S: Files + Hostname>(
 mod tests {
     use super::super::assemble::fake::FakeSys;
     use super::*;
-    use netinit_core::net::Ipv4Cidr;
-    use netinit_core::net::{MacAddr, Proto};
+
+    use netinit_core::net::MacAddr;
     use netinit_core::plan::{NfsVersion, ResolvedRoot};
     use std::path::PathBuf;
 
     fn state() -> NetState {
         NetState {
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
-            next_server: None,
             dns: vec![[10, 77, 0, 1].into()],
-            domain: None,
-            search: vec![],
-            hostname: None,
-            root_path: None,
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..netinit_core::fixtures::net_state()
         }
     }
 
