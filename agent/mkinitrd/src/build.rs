@@ -208,21 +208,16 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
     let root = PathBuf::from(&spec.moddir);
     let kver = pick_kver(&root, spec.kver.as_deref())?;
     let moddir = resolve_in(&root, &format!("lib/modules/{kver}"))?;
-    let read = |f: &str| std::fs::read_to_string(moddir.join(f)).unwrap_or_default();
-    let dep = std::fs::read_to_string(moddir.join("modules.dep")).map_err(|e| {
-        format!(
+    let read = |name: &str, required: bool| match std::fs::read_to_string(moddir.join(name)) {
+        Ok(text) => Ok(text),
+        Err(e) if required => Err(format!(
             "{}: {e} (hint: run depmod -b {} {kver})",
-            moddir.join("modules.dep").display(),
+            moddir.join(name).display(),
             root.display()
-        )
-    })?;
-    let index = ModuleIndex::parse(
-        &dep,
-        &read("modules.alias"),
-        &read("modules.softdep"),
-        &read("modules.builtin"),
-    )
-    .map_err(|e| format!("{}: {e}", moddir.display()))?;
+        )),
+        Err(_) => Ok(String::new()),
+    };
+    let index = ModuleIndex::read(read, |e| format!("{}: {e}", moddir.display()))?;
 
     let mut notes = Vec::new();
     let (names, _) = expand(&spec.modules, &index, &mut notes)?;

@@ -284,14 +284,11 @@ pub fn ensure_in(
 }
 
 pub(crate) fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
-    let read = |name: &str| -> Result<String, StepError> {
+    let read = |name: &str, required: bool| -> Result<String, StepError> {
         let path = moddir.join(name);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(text),
-            // softdep/builtin are optional; a missing modules.dep is not.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != "modules.dep" => {
-                Ok(String::new())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(String::new()),
             Err(e) => Err(StepError::new(
                 Step::Modules,
                 format_args!("read {}: {e}", path.display()),
@@ -299,13 +296,9 @@ pub(crate) fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
             .hint("the initrd's module index is missing; rebuild it with netinit-mkinitrd")),
         }
     };
-    ModuleIndex::parse(
-        &read("modules.dep")?,
-        &read("modules.alias")?,
-        &read("modules.softdep")?,
-        &read("modules.builtin")?,
-    )
-    .map_err(|e| StepError::new(Step::Modules, format_args!("{}: {e}", moddir.display())))
+    ModuleIndex::read(read, |e| {
+        StepError::new(Step::Modules, format_args!("{}: {e}", moddir.display()))
+    })
 }
 
 /// Every device's modalias, sorted so logs and load order are stable.
