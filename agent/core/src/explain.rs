@@ -122,6 +122,20 @@ fn root_json(r: Option<&RootPlan>) -> Json {
 /// A short plan for a person, one aspect per line.
 pub fn describe(plan: &BootPlan) -> String {
     let mut out = String::new();
+    describe_network(&mut out, plan);
+    let mut modules = "by modalias (coldplug)".to_owned();
+    if !plan.modules.is_empty() {
+        let _ = write!(modules, ", plus {}", plan.modules.join(" "));
+    }
+    line(&mut out, "modules", &modules);
+    line(&mut out, "root", &describe_root(plan));
+    describe_live(&mut out, plan);
+    describe_boot(&mut out, plan);
+    out
+}
+
+/// The network, the NIC renames, the hostname and the DNS servers.
+fn describe_network(out: &mut String, plan: &BootPlan) {
     let n = &plan.network;
     let nics = match (&n.device, n.bootif) {
         (Some(dev), _) => format!("on {dev}"),
@@ -140,36 +154,31 @@ pub fn describe(plan: &BootPlan) -> String {
         }
         NetMethod::Off => "not configured".to_owned(),
     };
-    line(&mut out, "network", &net);
+    line(out, "network", &net);
     for i in &n.ifnames {
         line(
-            &mut out,
+            out,
             "rename",
             &format!("the NIC with MAC {} becomes {} before use", i.mac, i.name),
         );
     }
     if let Some(h) = &n.hostname {
-        line(&mut out, "hostname", h);
+        line(out, "hostname", h);
     }
     match (n.dns.is_empty(), n.peerdns) {
         (false, true) if n.method == NetMethod::Dhcp => {
-            line(&mut out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
+            line(out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
         }
-        (false, true) => line(&mut out, "dns", &join(&n.dns)),
-        (false, false) => line(
-            &mut out,
-            "dns",
-            &format!("{} only (rd.peerdns=0)", join(&n.dns)),
-        ),
-        (true, false) => line(&mut out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
+        (false, true) => line(out, "dns", &join(&n.dns)),
+        (false, false) => line(out, "dns", &format!("{} only (rd.peerdns=0)", join(&n.dns))),
+        (true, false) => line(out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
         (true, true) => {}
     }
-    let mut modules = "by modalias (coldplug)".to_owned();
-    if !plan.modules.is_empty() {
-        let _ = write!(modules, ", plus {}", plan.modules.join(" "));
-    }
-    line(&mut out, "modules", &modules);
-    let root = match &plan.root {
+}
+
+/// The NFS root, with what DHCP will fill in.
+fn describe_root(plan: &BootPlan) -> String {
+    match &plan.root {
         None => "none (no network root on the cmdline)".to_owned(),
         Some(r) => {
             let server = match r.server {
@@ -192,8 +201,11 @@ pub fn describe(plan: &BootPlan) -> String {
             };
             format!("{version} {server}:{path}{opts}")
         }
-    };
-    line(&mut out, "root", &root);
+    }
+}
+
+/// The live image, where its medium appears, and the overlay.
+fn describe_live(out: &mut String, plan: &BootPlan) {
     let live = match (&plan.live.base_dir, plan.live.layout) {
         (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
@@ -205,10 +217,10 @@ pub fn describe(plan: &BootPlan) -> String {
         (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
-    line(&mut out, "live", &live);
+    line(out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
         line(
-            &mut out,
+            out,
             "medium",
             &format!("the NFS export at /run/netinit/nfs, also at {m}"),
         );
@@ -220,28 +232,32 @@ pub fn describe(plan: &BootPlan) -> String {
             ""
         };
         line(
-            &mut out,
+            out,
             "overlay",
             &format!("tmpfs of {}{toram}", plan.overlay.size),
         );
     }
+}
+
+/// The init, the failure policy, breaks, the lease, time budgets, notes.
+fn describe_boot(out: &mut String, plan: &BootPlan) {
     let args = if plan.init_args.is_empty() {
         String::new()
     } else {
         format!(" {}", plan.init_args.join(" "))
     };
-    line(&mut out, "init", &format!("{}{args}", plan.init));
+    line(out, "init", &format!("{}{args}", plan.init));
     let fail = match (plan.failure.shell, plan.failure.reboot_after_secs) {
         (true, 0) => "rescue shell if the initrd has /bin/sh, else power off".to_owned(),
         (true, s) => format!("rescue shell if the initrd has /bin/sh, else reboot after {s} s"),
         (false, 0) => "power off".to_owned(),
         (false, s) => format!("reboot after {s} s"),
     };
-    line(&mut out, "on failure", &fail);
+    line(out, "on failure", &fail);
     if !plan.breaks.is_empty() {
         let names: Vec<&str> = plan.breaks.iter().map(|b| b.as_str()).collect();
         line(
-            &mut out,
+            out,
             "break",
             &format!(
                 "a shell (if the initrd has /bin/sh) before: {}; exit it to go on",
@@ -249,13 +265,13 @@ pub fn describe(plan: &BootPlan) -> String {
             ),
         );
     }
-    if n.method == NetMethod::Dhcp {
+    if plan.network.method == NetMethod::Dhcp {
         let lease = if plan.lease_keeper {
             "renewed after boot by @netinit-lease until a DHCP client of the booted system takes over"
         } else {
             "not renewed by netinit after boot (netinit.lease_keeper=0)"
         };
-        line(&mut out, "lease", lease);
+        line(out, "lease", lease);
     }
     let t = plan.timeouts;
     let mut timeouts = format!(
@@ -265,11 +281,10 @@ pub fn describe(plan: &BootPlan) -> String {
     if t.link_secs > 0 {
         let _ = write!(timeouts, ", a NIC to appear {} s", t.link_secs);
     }
-    line(&mut out, "timeouts", &timeouts);
+    line(out, "timeouts", &timeouts);
     for note in &plan.notes {
-        line(&mut out, "note", note);
+        line(out, "note", note);
     }
-    out
 }
 
 fn line(out: &mut String, label: &str, text: &str) {
