@@ -432,29 +432,7 @@ fn plan_network(
             "rd.neednet=0 is accepted; a network root still brings the network up".to_owned(),
         );
     }
-    let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
-        // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
-        (false, _, _) => {
-            if network_root || neednet {
-                NetMethod::Dhcp
-            } else {
-                NetMethod::Off
-            }
-        }
-        (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
-        (true, Some(Autoconf::Off), None) => NetMethod::Off,
-        (true, Some(Autoconf::Rarp), _) => {
-            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
-        }
-        (true, Some(a @ (Autoconf::Bootp | Autoconf::Both)), _) => {
-            notes.push(format!(
-                "ip=…{}: BOOTP servers are asked with DHCP",
-                a.as_str()
-            ));
-            NetMethod::Dhcp
-        }
-        (true, _, _) => NetMethod::Dhcp,
-    };
+    let method = net_method(c, &ip, network_root, neednet, notes)?;
     let address = match (method, ip.client) {
         (NetMethod::Static, Some(addr)) => {
             let prefix = ip.prefix.unwrap_or_else(|| {
@@ -478,47 +456,10 @@ fn plan_network(
         }
     }
     let device = ip.device.clone().or_else(|| c.ethdevice.clone());
-    if let (Some(dev), Some(mac)) = (&device, c.bootif) {
-        notes.push(format!(
-            "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
-        ));
-    }
-    if let Some(dev) = device
-        .as_deref()
-        .filter(|d| crate::netname::is_predictable_name(d))
-    {
-        if !c.ifnames.iter().any(|i| i.name == dev) {
-            notes.push(format!(
-                "{dev} is a predictable name: unless a NIC already has it, netinit finds the PCI NIC systemd would call {dev} from sysfs and renames it before use"
-            ));
-        }
-    }
-    if c.ip_frommedia {
-        notes.push(
-            "ip=frommedia: casper keeps the network configuration on the medium; a netboot needs the network before the medium, so netinit uses DHCP; the hand-off only adds what keeps the booted system from taking the root's link down"
-                .to_owned(),
-        );
-    }
+    device_notes(c, device.as_deref(), notes);
     let mut dns = ip.dns.clone();
     dns.extend(c.nameservers.iter().filter(|d| !ip.dns.contains(d)));
-    for i in &c.ifnames {
-        if is_kernel_name(&i.name) {
-            notes.push(format!(
-                "ifname={}:{}: a kernel-style name may clash with another NIC's; dracut advises e.g. 'bootnet'",
-                i.name, i.mac
-            ));
-        }
-    }
-    if let (Some(dev), false) = (&device, c.ifnames.is_empty()) {
-        if let Some(i) = c.ifnames.iter().find(|i| &i.name == dev) {
-            if c.bootif.is_some_and(|b| b != i.mac) {
-                notes.push(format!(
-                    "{dev} is ifname={}:{}, but BOOTIF names another MAC",
-                    i.name, i.mac
-                ));
-            }
-        }
-    }
+    ifname_notes(c, device.as_deref(), notes);
     Ok(NetworkPlan {
         method,
         device,
@@ -534,6 +475,84 @@ fn plan_network(
         ifnames: c.ifnames.clone(),
         peerdns: c.dracut.peerdns.unwrap_or(true),
     })
+}
+
+/// DHCP, static or off, from `ip=` and whether anything needs the network.
+fn net_method(
+    c: &Config,
+    ip: &crate::ipconf::IpParam,
+    network_root: bool,
+    neednet: bool,
+    notes: &mut Vec<String>,
+) -> Result<NetMethod, PlanError> {
+    Ok(match (c.ip.is_some(), ip.autoconf, ip.client) {
+        // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
+        (false, _, _) => {
+            if network_root || neednet {
+                NetMethod::Dhcp
+            } else {
+                NetMethod::Off
+            }
+        }
+        (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
+        (true, Some(Autoconf::Off), None) => NetMethod::Off,
+        (true, Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        (true, Some(a @ (Autoconf::Bootp | Autoconf::Both)), _) => {
+            notes.push(format!(
+                "ip=…{}: BOOTP servers are asked with DHCP",
+                a.as_str()
+            ));
+            NetMethod::Dhcp
+        }
+        (true, _, _) => NetMethod::Dhcp,
+    })
+}
+
+/// Remarks on the pinned device: BOOTIF beside it, a predictable name,
+/// `ip=frommedia`.
+fn device_notes(c: &Config, device: Option<&str>, notes: &mut Vec<String>) {
+    if let (Some(dev), Some(mac)) = (device, c.bootif) {
+        notes.push(format!(
+            "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
+        ));
+    }
+    if let Some(dev) = device.filter(|d| crate::netname::is_predictable_name(d)) {
+        if !c.ifnames.iter().any(|i| i.name == dev) {
+            notes.push(format!(
+                "{dev} is a predictable name: unless a NIC already has it, netinit finds the PCI NIC systemd would call {dev} from sysfs and renames it before use"
+            ));
+        }
+    }
+    if c.ip_frommedia {
+        notes.push(
+            "ip=frommedia: casper keeps the network configuration on the medium; a netboot needs the network before the medium, so netinit uses DHCP; the hand-off only adds what keeps the booted system from taking the root's link down"
+                .to_owned(),
+        );
+    }
+}
+
+/// Remarks on `ifname=`: kernel-style names, and BOOTIF naming another MAC.
+fn ifname_notes(c: &Config, device: Option<&str>, notes: &mut Vec<String>) {
+    for i in &c.ifnames {
+        if is_kernel_name(&i.name) {
+            notes.push(format!(
+                "ifname={}:{}: a kernel-style name may clash with another NIC's; dracut advises e.g. 'bootnet'",
+                i.name, i.mac
+            ));
+        }
+    }
+    if let (Some(dev), false) = (device, c.ifnames.is_empty()) {
+        if let Some(i) = c.ifnames.iter().find(|i| i.name == dev) {
+            if c.bootif.is_some_and(|b| b != i.mac) {
+                notes.push(format!(
+                    "{dev} is ifname={}:{}, but BOOTIF names another MAC",
+                    i.name, i.mac
+                ));
+            }
+        }
+    }
 }
 
 /// `eth0`, `wlan1`: names the kernel itself hands out.
