@@ -843,26 +843,8 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         ),
         None => None,
     };
-    let from = |source| move |a| (a, source);
-    let rp_server = dhcp_root
-        .as_ref()
-        .and_then(|(d, _)| d.server)
-        .map(from(ServerSource::DhcpRootPath));
-    let next_server = net
-        .next_server
-        .filter(|a| !a.is_unspecified())
-        .map(from(ServerSource::DhcpNextServer));
-    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
     let dracut = root.dialect == RootPathDialect::Dracut;
-    let candidates = if !dracut {
-        [root.server, rp_server, next_server, server_id]
-    } else if root.path.is_none() {
-        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
-        [rp_server, ip_field, next_server, server_id]
-    } else {
-        [root.server, next_server, server_id, rp_server]
-    };
-    let Some((server, server_from)) = candidates.into_iter().flatten().next() else {
+    let Some((server, server_from)) = choose_server(plan, root, net, dhcp_root.as_ref()) else {
         return Err(err(
             "nfsroot",
             "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
@@ -886,6 +868,58 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
     let path = path.replace("%s", &node);
     let rp_nfs4 = dhcp_root.as_ref().is_some_and(|(_, v4)| *v4);
     let dhcp_options: Vec<String> = dhcp_root.map(|(d, _)| d.options).unwrap_or_default();
+    let (options, options_from, refused) = merge_options(plan, root, dhcp_options);
+    let base = if rp_nfs4 && root.nfs_version == NfsVersion::V3 {
+        NfsVersion::V4(None)
+    } else {
+        root.nfs_version
+    };
+    let version = nfs_version(&options, base).map_err(|r| err("root-path (DHCP option 17)", r))?;
+    Ok(ResolvedRoot {
+        server,
+        path,
+        options,
+        version,
+        server_from,
+        options_from,
+        refused,
+    })
+}
+
+/// The NFS server, from the first source in the dialect's order that has one.
+fn choose_server(
+    plan: &BootPlan,
+    root: &RootPlan,
+    net: &NetState,
+    dhcp_root: Option<&(NfsSpec, bool)>,
+) -> Option<(Ipv4Addr, ServerSource)> {
+    let from = |source| move |a| (a, source);
+    let rp_server = dhcp_root
+        .and_then(|(d, _)| d.server)
+        .map(from(ServerSource::DhcpRootPath));
+    let next_server = net
+        .next_server
+        .filter(|a| !a.is_unspecified())
+        .map(from(ServerSource::DhcpNextServer));
+    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
+    let candidates = if root.dialect != RootPathDialect::Dracut {
+        [root.server, rp_server, next_server, server_id]
+    } else if root.path.is_none() {
+        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
+        [rp_server, ip_field, next_server, server_id]
+    } else {
+        [root.server, next_server, server_id, rp_server]
+    };
+    candidates.into_iter().flatten().next()
+}
+
+/// The mount options: root-path's first, then the cmdline's (which win);
+/// where each came from; and the DHCP ones refused for a read-write root.
+fn merge_options(
+    plan: &BootPlan,
+    root: &RootPlan,
+    dhcp_options: Vec<String>,
+) -> (Vec<String>, Vec<&'static str>, Vec<String>) {
     // A live medium, or a root under an overlay, is mounted read-only; a
     // plain root unless `ro` (the last of ro/rw wins).
     let read_only = plan.live.layout != LiveLayout::Plain
@@ -916,21 +950,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         options.push(o.clone());
         options_from.push("cmdline");
     }
-    let base = if rp_nfs4 && root.nfs_version == NfsVersion::V3 {
-        NfsVersion::V4(None)
-    } else {
-        root.nfs_version
-    };
-    let version = nfs_version(&options, base).map_err(|r| err("root-path (DHCP option 17)", r))?;
-    Ok(ResolvedRoot {
-        server,
-        path,
-        options,
-        version,
-        server_from,
-        options_from,
-        refused,
-    })
+    (options, options_from, refused)
 }
 
 /// Timeouts below this (tenths of a second, 5 s) make a read-write
