@@ -88,34 +88,7 @@ pub fn write<S: Files + Hostname>(
         .map_err(err)?;
     wrote.push(json);
 
-    if let Some(text) = handoff::resolv_conf(net) {
-        let path = under(root, "etc/resolv.conf");
-        if sys.is_symlink(&path) {
-            // systemd-resolved and friends manage it; writing through the
-            // link would land in the initramfs's /run.
-            info!(
-                Step::Handoff,
-                "/etc/resolv.conf is a symlink: left to the booted system"
-            );
-        } else if write_in_root(sys, root, "etc/resolv.conf", &text)? {
-            wrote.push("/etc/resolv.conf".into());
-        }
-    }
-    match &net.hostname {
-        Some(name) if handoff::valid_hostname(name) => {
-            if write_in_root(sys, root, "etc/hostname", &format!("{name}\n"))? {
-                wrote.push("/etc/hostname".into());
-            }
-            if let Err(e) = sys.set_hostname(name) {
-                warn!(Step::Handoff, "{e}");
-            }
-        }
-        Some(name) => warn!(
-            Step::Handoff,
-            "hostname {name:?} from the network is not a valid host name: not set"
-        ),
-        None => {}
-    }
+    write_names(sys, root, net, &mut wrote)?;
     if has(sys, root, &NETWORKMANAGER) {
         let p = "/run/NetworkManager/conf.d/90-netinit.conf";
         sys.write(Path::new(p), &handoff::networkmanager_conf(net))
@@ -157,6 +130,58 @@ pub fn write<S: Files + Hostname>(
             }
         }
     }
+    netctl_dropins(sys, root, net, &mut wrote)?;
+    ifupdown_stanza(sys, root, net, &mut wrote)?;
+    Ok(wrote)
+}
+
+/// /etc/resolv.conf (unless the root manages it) and the host name.
+fn write_names<S: Files + Hostname>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
+    if let Some(text) = handoff::resolv_conf(net) {
+        let path = under(root, "etc/resolv.conf");
+        if sys.is_symlink(&path) {
+            // systemd-resolved and friends manage it; writing through the
+            // link would land in the initramfs's /run.
+            info!(
+                Step::Handoff,
+                "/etc/resolv.conf is a symlink: left to the booted system"
+            );
+        } else if write_in_root(sys, root, "etc/resolv.conf", &text)? {
+            wrote.push("/etc/resolv.conf".into());
+        }
+    }
+    match &net.hostname {
+        Some(name) if handoff::valid_hostname(name) => {
+            if write_in_root(sys, root, "etc/hostname", &format!("{name}\n"))? {
+                wrote.push("/etc/hostname".into());
+            }
+            if let Err(e) = sys.set_hostname(name) {
+                warn!(Step::Handoff, "{e}");
+            }
+        }
+        Some(name) => warn!(
+            Step::Handoff,
+            "hostname {name:?} from the network is not a valid host name: not set"
+        ),
+        None => {}
+    }
+    Ok(())
+}
+
+/// Drop-ins that keep every netctl unit that could start on the
+/// interface from starting.
+fn netctl_dropins<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let err = |e| StepError::new(Step::Handoff, e);
     if has(sys, root, &NETCTL) {
         // Every unit that could start a netctl profile on the interface.
         let profiles: Vec<(String, String)> = sys
@@ -182,6 +207,17 @@ pub fn write<S: Files + Hostname>(
             wrote.push(format!("{p} (netctl: not started)"));
         }
     }
+    Ok(())
+}
+
+/// A `manual` stanza for ifupdown, unless a stanza for the interface
+/// exists already (then a warning says how to keep ifdown off it).
+fn ifupdown_stanza<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
     if let Some(text) = sys.read_in(root, IFUPDOWN) {
         // A stanza in interfaces.d (cloud-init's 50-cloud-init) counts too:
         // a second one for the same interface breaks ifupdown.
@@ -220,7 +256,7 @@ pub fn write<S: Files + Hostname>(
             wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
         }
     }
-    Ok(wrote)
+    Ok(())
 }
 
 #[cfg(test)]
