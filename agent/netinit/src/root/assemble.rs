@@ -91,27 +91,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
             images: Vec::new(),
         });
     }
-    let found = timed(Step::Image, || {
-        let base = Path::new(NFS_DIR);
-        let list = |rel: &str| sys.list_dir(&base.join(rel));
-        // Capped, and links resolve inside the medium.
-        let read = |rel: &str| sys.read_in(base, rel);
-        find_images(&plan.live, &list, &read).map_err(|e| {
-            StepError::new(
-                Step::Image,
-                format_args!("{e} on {}:{}", root.server, root.path),
-            )
-            .hint("check the folder layout on the server, or live-media-path= / archisobasedir=")
-        })
-    })?;
-    info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
-    // An image that is a symlink resolves inside the medium: a link to
-    // /etc/... must not loop-mount a file of the initramfs.
-    let mut images: Vec<PathBuf> = found
-        .iter()
-        .map(|rel| sys.resolve_in(Path::new(NFS_DIR), rel))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StepError::new(Step::Image, e))?;
+    let mut images = timed(Step::Image, || live_images(sys, plan, &root))?;
     if plan.toram {
         let base = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
         images = timed(Step::Toram, || {
@@ -168,6 +148,33 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
 /// The longest one mount attempt may block (a SYN to a dead server, a
 /// mountd that never answers) before it is given up and retried.
 pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
+
+/// The live image(s) on the mounted medium, bottom layer first.
+fn live_images<S: Files>(
+    sys: &mut S,
+    plan: &BootPlan,
+    root: &ResolvedRoot,
+) -> Result<Vec<PathBuf>, StepError> {
+    let base = Path::new(NFS_DIR);
+    let list = |rel: &str| sys.list_dir(&base.join(rel));
+    // Capped, and links resolve inside the medium.
+    let read = |rel: &str| sys.read_in(base, rel);
+    let found = find_images(&plan.live, &list, &read).map_err(|e| {
+        StepError::new(
+            Step::Image,
+            format_args!("{e} on {}:{}", root.server, root.path),
+        )
+        .hint("check the folder layout on the server, or live-media-path= / archisobasedir=")
+    })?;
+    info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
+    // An image that is a symlink resolves inside the medium: a link to
+    // /etc/... must not loop-mount a file of the initramfs.
+    found
+        .iter()
+        .map(|rel| sys.resolve_in(base, rel))
+        .collect::<Result<_, _>>()
+        .map_err(|e| StepError::new(Step::Image, e))
+}
 
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
