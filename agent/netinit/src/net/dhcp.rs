@@ -62,32 +62,11 @@ impl Nic {
     }
 }
 
-/// Runs DHCP on `candidates` until one binds; configures it and returns its state.
-pub fn run(
-    nl: &mut dyn Netlink,
-    plan: &BootPlan,
-    candidates: &[LinkInfo],
-) -> Result<NetState, StepError> {
-    let mut state = drive(nl, &mut RawDhcpIo::new(), plan, candidates)?;
-    // The lease keeper runs on CLOCK_BOOTTIME; the ACK came just now.
-    if let Some(lease) = &mut state.lease {
-        lease.bound_at_ms = netinit_sys::host::boottime_ms();
-    }
-    Ok(state)
-}
-
-/// [`run`] over any [`DhcpIo`].
-pub fn drive(
-    nl: &mut dyn Netlink,
-    io: &mut dyn DhcpIo,
-    plan: &BootPlan,
-    candidates: &[LinkInfo],
-) -> Result<NetState, StepError> {
-    let t0 = io.now_ms();
-    let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
-    let carrier_budget = u64::from(plan.timeouts.carrier_secs) * 1000;
+/// A NIC for every candidate, each with its packet socket (or without,
+/// logged) and its own client state machine.
+fn open_nics(io: &mut dyn DhcpIo, plan: &BootPlan, candidates: &[LinkInfo]) -> Vec<Nic> {
     let seed = io.seed();
-    let mut nics: Vec<Nic> = candidates
+    candidates
         .iter()
         .enumerate()
         .map(|(i, l)| {
@@ -121,7 +100,62 @@ pub fn drive(
                 drops: 0,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Reads the NIC's waiting frames (a bounded number); a lease it binds
+/// and keeps, with the time it came.
+fn receive(io: &mut dyn DhcpIo, nic: &mut Nic, buf: &mut [u8], t0: u64) -> Option<(Lease, u64)> {
+    for _ in 0..MAX_FRAMES_PER_WAKE {
+        let r = match io.recv(nic.link.index, buf) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                warn!(Step::Dhcp, "{e}");
+                break;
+            }
+        };
+        let Some(frame) = buf.get(..r.len) else { break };
+        let t = io.now_ms().saturating_sub(t0);
+        let actions = match udp::unwrap(frame, r.checksum) {
+            Ok((src, payload)) => nic.client.receive(t, src, payload),
+            Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
+        };
+        if let Some(lease) = handle(io, nic, actions) {
+            if declined(io, nic, &lease, t) {
+                break;
+            }
+            return Some((lease, t));
+        }
+    }
+    None
+}
+
+/// Runs DHCP on `candidates` until one binds; configures it and returns its state.
+pub fn run(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    candidates: &[LinkInfo],
+) -> Result<NetState, StepError> {
+    let mut state = drive(nl, &mut RawDhcpIo::new(), plan, candidates)?;
+    // The lease keeper runs on CLOCK_BOOTTIME; the ACK came just now.
+    if let Some(lease) = &mut state.lease {
+        lease.bound_at_ms = netinit_sys::host::boottime_ms();
+    }
+    Ok(state)
+}
+
+/// [`run`] over any [`DhcpIo`].
+pub fn drive(
+    nl: &mut dyn Netlink,
+    io: &mut dyn DhcpIo,
+    plan: &BootPlan,
+    candidates: &[LinkInfo],
+) -> Result<NetState, StepError> {
+    let t0 = io.now_ms();
+    let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
+    let carrier_budget = u64::from(plan.timeouts.carrier_secs) * 1000;
+    let mut nics = open_nics(io, plan, candidates);
     if !nics.iter().any(Nic::racing) {
         return Err(
             StepError::new(Step::Dhcp, "no packet socket could be opened on any NIC")
@@ -176,27 +210,8 @@ pub fn drive(
             if !nic.racing() || !ready.contains(&nic.link.index) {
                 continue;
             }
-            for _ in 0..MAX_FRAMES_PER_WAKE {
-                let r = match io.recv(nic.link.index, &mut buf) {
-                    Ok(Some(r)) => r,
-                    Ok(None) => break,
-                    Err(e) => {
-                        warn!(Step::Dhcp, "{e}");
-                        break;
-                    }
-                };
-                let Some(frame) = buf.get(..r.len) else { break };
-                let t = io.now_ms().saturating_sub(t0);
-                let actions = match udp::unwrap(frame, r.checksum) {
-                    Ok((src, payload)) => nic.client.receive(t, src, payload),
-                    Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
-                };
-                if let Some(lease) = handle(io, nic, actions) {
-                    if declined(io, nic, &lease, t) {
-                        break;
-                    }
-                    return finish(nl, io, plan, &nics, i, lease, t);
-                }
+            if let Some((lease, t)) = receive(io, nic, &mut buf, t0) {
+                return finish(nl, io, plan, &nics, i, lease, t);
             }
         }
     }
