@@ -104,30 +104,7 @@ pub fn prepare(
             );
         }
     }
-    let mut up = Vec::new();
-    let mut errors = Vec::new();
-    for link in candidates {
-        match if link.up {
-            Ok(())
-        } else {
-            nl.set_up(link.index)
-        } {
-            Ok(()) => up.push(link),
-            Err(e) => {
-                warn!(Step::Link, "{e}");
-                errors.push(e.to_string());
-            }
-        }
-    }
-    if up.is_empty() {
-        return Err(StepError::new(
-            Step::Link,
-            format_args!("could not bring any NIC up: {}", errors.join("; ")),
-        ));
-    }
-    let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
-    info!(Step::Link, "up: {}", names.join(" "));
-    Ok(up)
+    bring_up(nl, candidates)
 }
 
 /// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
@@ -239,6 +216,34 @@ pub fn pick(links: &[LinkInfo], plan: &BootPlan) -> Result<Vec<LinkInfo>, StepEr
     };
     Err(StepError::new(Step::Link, format_args!("{pin} (present: {})", present()))
         .hint("is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules="))
+}
+
+/// Sets the candidates up (those not up yet); fails only when none is.
+fn bring_up(nl: &mut dyn Netlink, candidates: Vec<LinkInfo>) -> Result<Vec<LinkInfo>, StepError> {
+    let mut up = Vec::new();
+    let mut errors = Vec::new();
+    for link in candidates {
+        match if link.up {
+            Ok(())
+        } else {
+            nl.set_up(link.index)
+        } {
+            Ok(()) => up.push(link),
+            Err(e) => {
+                warn!(Step::Link, "{e}");
+                errors.push(e.to_string());
+            }
+        }
+    }
+    if up.is_empty() {
+        return Err(StepError::new(
+            Step::Link,
+            format_args!("could not bring any NIC up: {}", errors.join("; ")),
+        ));
+    }
+    let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
+    info!(Step::Link, "up: {}", names.join(" "));
+    Ok(up)
 }
 
 fn ms(d: Duration) -> u64 {
