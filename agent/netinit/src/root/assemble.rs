@@ -149,6 +149,60 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
 /// mountd that never answers) before it is given up and retried.
 pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
 
+/// Copies `images` (`need` bytes in all) into `dir` with a progress line;
+/// gives up after `base` plus one second per MiB.
+fn copy_images<S: Files>(
+    sys: &mut S,
+    images: &[PathBuf],
+    dir: &Path,
+    need: u64,
+    base: Duration,
+) -> Result<Vec<PathBuf>, StepError> {
+    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
+    let start = Instant::now();
+    let mut done_before = 0u64;
+    let mut next_report = COPY_PROGRESS;
+    let mut out = Vec::new();
+    for (i, src) in images.iter().enumerate() {
+        let name = src.file_name().map_or_else(
+            || format!("{i}.squashfs"),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let dst = dir.join(format!("{i}-{name}"));
+        let mut progress = |copied: u64| {
+            let elapsed = start.elapsed();
+            if elapsed >= next_report {
+                let sofar = done_before.saturating_add(copied);
+                info!(
+                    Step::Toram,
+                    "copied {} of {} ({} %)",
+                    human_bytes(sofar),
+                    human_bytes(need),
+                    sofar.saturating_mul(100) / need.max(1)
+                );
+                next_report = elapsed + COPY_PROGRESS;
+            }
+            elapsed <= deadline
+        };
+        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
+            let mut err = StepError::new(Step::Toram, &e);
+            if e.errno == netinit_core::errno::ETIMEDOUT {
+                err.reason = format!(
+                    "{} (copy deadline of {} s passed)",
+                    err.reason,
+                    deadline.as_secs()
+                );
+                err.hint("the server or link is too slow for toram; boot without it")
+            } else {
+                err.hint("the copy ran out of space or the server went away")
+            }
+        })?;
+        done_before = done_before.saturating_add(n);
+        out.push(dst);
+    }
+    Ok(out)
+}
+
 /// The live image(s) on the mounted medium, bottom layer first.
 fn live_images<S: Files>(
     sys: &mut S,
@@ -315,49 +369,7 @@ fn to_ram<S: Mount + Files>(
         &size,
     )
     .map_err(|e| StepError::new(Step::Toram, e))?;
-    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
-    let start = Instant::now();
-    let mut done_before = 0u64;
-    let mut next_report = COPY_PROGRESS;
-    let mut out = Vec::new();
-    for (i, src) in images.iter().enumerate() {
-        let name = src.file_name().map_or_else(
-            || format!("{i}.squashfs"),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let dst = dir.join(format!("{i}-{name}"));
-        let mut progress = |copied: u64| {
-            let elapsed = start.elapsed();
-            if elapsed >= next_report {
-                let sofar = done_before.saturating_add(copied);
-                info!(
-                    Step::Toram,
-                    "copied {} of {} ({} %)",
-                    human_bytes(sofar),
-                    human_bytes(need),
-                    sofar.saturating_mul(100) / need.max(1)
-                );
-                next_report = elapsed + COPY_PROGRESS;
-            }
-            elapsed <= deadline
-        };
-        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
-            let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == netinit_core::errno::ETIMEDOUT {
-                err.reason = format!(
-                    "{} (copy deadline of {} s passed)",
-                    err.reason,
-                    deadline.as_secs()
-                );
-                err.hint("the server or link is too slow for toram; boot without it")
-            } else {
-                err.hint("the copy ran out of space or the server went away")
-            }
-        })?;
-        done_before = done_before.saturating_add(n);
-        out.push(dst);
-    }
-    Ok(out)
+    copy_images(sys, images, dir, need, base)
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
