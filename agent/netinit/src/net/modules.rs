@@ -87,6 +87,35 @@ pub fn jobs(plan: &BootPlan) -> usize {
     (plan.module_jobs as usize).clamp(1, netinit_sys::host::cpus())
 }
 
+/// Adds one coldplug round's outcomes to the report, with its log line.
+fn report_round(report: &mut ModulesReport, round: usize, devices: usize, outcomes: Vec<Outcome>) {
+    let mut loaded_now = Vec::new();
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(()) => loaded_now.push(name),
+            Err(e) => {
+                warn!(Step::Modules, "{e}");
+                report.failed.push((name, e.errno_name()));
+            }
+        }
+    }
+    info!(
+        Step::Modules,
+        "round {round}: {devices} new devices, loaded {}{}",
+        if loaded_now.is_empty() {
+            "nothing".to_owned()
+        } else {
+            loaded_now.join(" ")
+        },
+        if report.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed so far", report.failed.len())
+        }
+    );
+    report.loaded.extend(loaded_now);
+}
+
 /// One module's outcome.
 pub(crate) type Outcome = (String, netinit_sys::Result<()>);
 
@@ -193,32 +222,8 @@ pub fn coldplug(
             .filter(|n| done.insert(n.clone()))
             .collect();
         let params = |name: &str| module_params(plan, name);
-        let mut loaded_now = Vec::new();
-        for (name, outcome) in load_in_waves(&index, &moddir, loader, &todo, &params, jobs) {
-            match outcome {
-                Ok(()) => loaded_now.push(name),
-                Err(e) => {
-                    warn!(Step::Modules, "{e}");
-                    report.failed.push((name, e.errno_name()));
-                }
-            }
-        }
-        info!(
-            Step::Modules,
-            "round {round}: {} new devices, loaded {}{}",
-            fresh.len(),
-            if loaded_now.is_empty() {
-                "nothing".to_owned()
-            } else {
-                loaded_now.join(" ")
-            },
-            if report.failed.is_empty() {
-                String::new()
-            } else {
-                format!(", {} failed so far", report.failed.len())
-            }
-        );
-        report.loaded.extend(loaded_now);
+        let outcomes = load_in_waves(&index, &moddir, loader, &todo, &params, jobs);
+        report_round(&mut report, round, fresh.len(), outcomes);
         wanted.clear();
     }
     report.nic_drivers = nic_drivers(root);
