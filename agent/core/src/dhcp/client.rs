@@ -144,26 +144,7 @@ impl Lease {
         let dns = list(opt::DNS, "DNS", &mut warnings);
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
-        // RFC 3442: when option 121 is present, option 3 is ignored.
-        let (router, routes) = match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
-            Some(Ok(all)) => {
-                let default = all
-                    .iter()
-                    .find(|r| r.dest.prefix == 0)
-                    .and_then(|r| r.gateway);
-                (
-                    default,
-                    all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
-                )
-            }
-            Some(Err(e)) => {
-                warnings.push(format!(
-                    "option 121 (classless routes): {e}; using option 3"
-                ));
-                (routers.first().copied(), Vec::new())
-            }
-            None => (routers.first().copied(), Vec::new()),
-        };
+        let (router, routes) = routes_of(o, &routers, &mut warnings);
         // The floor for a usable MTU (576) is applied with the NIC's own
         // limits when the lease is configured (`net::choose_mtu`).
         let mtu = o.u16(opt::MTU).filter(|m| {
@@ -614,6 +595,34 @@ impl Client {
         self.state = State::Bound;
         self.next_tx_ms = None;
         vec![Action::Bound(Box::new(lease))]
+    }
+}
+
+/// The default router and the other routes. RFC 3442: when option 121 is
+/// present, option 3 is ignored.
+fn routes_of(
+    o: &super::packet::Options,
+    routers: &[Ipv4Addr],
+    warnings: &mut Vec<String>,
+) -> (Option<Ipv4Addr>, Vec<Route>) {
+    match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
+        Some(Ok(all)) => {
+            let default = all
+                .iter()
+                .find(|r| r.dest.prefix == 0)
+                .and_then(|r| r.gateway);
+            (
+                default,
+                all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
+            )
+        }
+        Some(Err(e)) => {
+            warnings.push(format!(
+                "option 121 (classless routes): {e}; using option 3"
+            ));
+            (routers.first().copied(), Vec::new())
+        }
+        None => (routers.first().copied(), Vec::new()),
     }
 }
 
