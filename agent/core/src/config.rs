@@ -324,29 +324,7 @@ impl Config {
             "sys" => {
                 self.sys = Some(parse_server_path(need_value(p)?, true).map_err(|r| err("sys", r))?)
             }
-            "archiso_nfs_srv" => {
-                let spec = parse_server_path(need_value(p)?, true)
-                    .map_err(|r| err("archiso_nfs_srv", r))?;
-                let options = self
-                    .archiso_nfs
-                    .take()
-                    .map(|s| s.options)
-                    .unwrap_or_default();
-                self.archiso_nfs = Some(NfsSpec { options, ..spec });
-            }
-            "archiso_nfs_opt" => {
-                let options = split_options(need_value(p)?);
-                match &mut self.archiso_nfs {
-                    Some(spec) => spec.options = options,
-                    None => {
-                        self.archiso_nfs = Some(NfsSpec {
-                            server: None,
-                            path: String::new(),
-                            options,
-                        })
-                    }
-                }
-            }
+            "archiso_nfs_srv" | "archiso_nfs_opt" => self.apply_archiso(p)?,
             "archisobasedir" => {
                 self.archisobasedir = Some(rel_dir("archisobasedir", need_value(p)?)?)
             }
@@ -387,6 +365,33 @@ impl Config {
 
     /// dracut's `rd.*` words. The ones netinit has no use for are kept as
     /// unknown (never as module parameters of a module named `rd`).
+    /// archiso's server and its options come in two words, in either order.
+    fn apply_archiso(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if p.key == "archiso_nfs_srv" {
+            let spec =
+                parse_server_path(need_value(p)?, true).map_err(|r| err("archiso_nfs_srv", r))?;
+            let options = self
+                .archiso_nfs
+                .take()
+                .map(|s| s.options)
+                .unwrap_or_default();
+            self.archiso_nfs = Some(NfsSpec { options, ..spec });
+            return Ok(());
+        }
+        let options = split_options(need_value(p)?);
+        match &mut self.archiso_nfs {
+            Some(spec) => spec.options = options,
+            None => {
+                self.archiso_nfs = Some(NfsSpec {
+                    server: None,
+                    path: String::new(),
+                    options,
+                })
+            }
+        }
+        Ok(())
+    }
+
     fn apply_dracut(&mut self, p: &Param) -> Result<(), ConfigError> {
         let key = p.key.as_str();
         let d = &mut self.dracut;

@@ -145,15 +145,7 @@ impl Lease {
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
         let (router, routes) = routes_of(o, &routers, &mut warnings);
-        // The floor for a usable MTU (576) is applied with the NIC's own
-        // limits when the lease is configured (`net::choose_mtu`).
-        let mtu = o.u16(opt::MTU).filter(|m| {
-            let ok = *m >= 68;
-            if !ok {
-                warnings.push(format!("option 26 (MTU) {m} is below 68; ignored"));
-            }
-            ok
-        });
+        let mtu = mtu_of(o, &mut warnings);
         Ok(Lease {
             address: Ipv4Cidr { addr, prefix },
             server_id,
@@ -596,6 +588,19 @@ impl Client {
         self.next_tx_ms = None;
         vec![Action::Bound(Box::new(lease))]
     }
+}
+
+/// Option 26 unless below IPv4's minimum of 68. The floor for a usable
+/// MTU (576) is applied with the NIC's own limits when the lease is
+/// configured (`net::choose_mtu`).
+fn mtu_of(o: &super::packet::Options, warnings: &mut Vec<String>) -> Option<u16> {
+    o.u16(opt::MTU).filter(|m| {
+        let ok = *m >= 68;
+        if !ok {
+            warnings.push(format!("option 26 (MTU) {m} is below 68; ignored"));
+        }
+        ok
+    })
 }
 
 /// The default router and the other routes. RFC 3442: when option 121 is
