@@ -25,8 +25,12 @@ PACKAGES=(
   # UEFI lab (OVMF, GRUB's EFI netboot image) and the server recipes'
   # checkers (kea-dhcp4 -t, nginx -t; nginx also serves HTTP boot in the lab)
   ovmf grub-efi-amd64-bin kea-dhcp4-server nginx-light
+  # the HTTP scenarios' casper and dracut ISOs
+  xorriso
   # netplan YAML check in the hand-off tests (libyaml, as netplan)
   python3-yaml
+  # NBD roots in the lab (started only inside its namespace) and the handshake test
+  nbd-server nbdkit
 )
 
 missing=()
@@ -36,7 +40,7 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # kea and nginx are servers: their packages must not start them on this
+  # kea, nginx and nbd-server are servers: their packages must not start them on this
   # host's interfaces (the lab runs them in its namespace). policy-rc.d 101
   # is Debian's way to say so, for the length of the install.
   guard=""
@@ -50,7 +54,7 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
   # Nor at the next boot, on a host that runs systemd.
   if [[ -d /run/systemd/system ]]; then
-    systemctl disable --now nginx.service kea-dhcp4-server.service 2>/dev/null || true
+    systemctl disable --now nginx.service kea-dhcp4-server.service nbd-server.service 2>/dev/null || true
   fi
 fi
 

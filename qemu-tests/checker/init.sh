@@ -56,9 +56,38 @@ overlay_ok() {
     test "$(cat /run/netinit/overlay/upper/overlay-probe)" = written-in-ram || return 1
     test ! -e /run/netinit/nfs/overlay-probe
 }
-if [ "$(arg overlay)" = 1 ]; then
+nbd_write_ok() {
+    echo written-over-nbd > /nbd-probe && sync || return 1
+    echo 3 > /proc/sys/vm/drop_caches
+    test "$(cat /nbd-probe)" = written-over-nbd
+}
+want_nbd=$(arg nbd)
+if [ -n "$want_nbd" ]; then
+    # An NBD device holds the root (or its lower layer); after switch_root
+    # the page cache is dropped so every read below goes over the kernel's
+    # NBD connection, which must have survived.
+    check nbd_mount "$(is grep -qE "^/dev/nbd[0-9]+ (/|/run/netinit/nbd) $want_nbd " /proc/mounts)" "no $want_nbd from /dev/nbdN at / or /run/netinit/nbd: $(grep nbd /proc/mounts)"
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    check nbd_read "$(is md5sum /bin/busybox)" "cannot re-read /bin/busybox from the NBD device"
+    if [ "$rootfs" = ext4 ]; then
+        check nbd_write "$(is nbd_write_ok)" "a synced write to the ext4 root failed"
+    fi
+    nfs_file=/nfs-only.txt
+elif [ "$(arg overlay)" = 1 ]; then
     check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
     nfs_file=/run/netinit/nfs/nfs-only.txt
+elif [ -n "$(arg http)" ]; then
+    # lab.http=iso|sfs: the image came over HTTP into a tmpfs; an ISO is
+    # loop-mounted at /run/netinit/iso and carries the medium marker.
+    check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
+    check http_tmpfs "$(is grep -q ' /run/netinit/http tmpfs' /proc/mounts)" "no tmpfs at /run/netinit/http"
+    if [ "$(arg http)" = iso ]; then
+        check iso "$(is grep -q ' /run/netinit/iso iso9660 ro' /proc/mounts)" "no iso9660 at /run/netinit/iso"
+        nfs_file=/run/netinit/iso/nfs-only.txt
+    else
+        nfs_file=""
+    fi
 elif [ "$rootfs" = overlay ]; then
     check squashfs "$(is grep -q ' /run/netinit/image/0 squashfs ro' /proc/mounts)" "no squashfs at /run/netinit/image/0"
     check nfs_mount "$(is grep -qE ' /run/netinit/nfs nfs4? ' /proc/mounts)" "no NFS mount at /run/netinit/nfs"
@@ -80,7 +109,14 @@ for o in $(arg opts | tr , ' '); do
     check "nfs_opt_$o" "$(is sh -c "echo '$nfs_line' | grep -qE '[ ,]$o([ ,]|\$)'")" "NFS mount lacks $o: $nfs_line"
 done
 # A file that exists only on the NFS server, read after switch_root.
-check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
+if [ -n "$nfs_file" ]; then
+    check nfs_file "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "cannot read $nfs_file"
+fi
+# lab.kmsg=TEXT (_ for a space): a line netinit logged says so.
+want_kmsg=$(arg kmsg | tr _ ' ')
+if [ -n "$want_kmsg" ]; then
+    check kmsg "$(is sh -c "dmesg | grep -F 'netinit: ' | grep -qF '$want_kmsg'")" "no netinit log line with '$want_kmsg'"
+fi
 layers=$(arg layers)
 if [ -n "$layers" ]; then
     check layers "$(is test "$(grep -c ' /run/netinit/image/[0-9]* squashfs' /proc/mounts)" = "$layers")" "want $layers squashfs layers"
@@ -112,9 +148,28 @@ check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4AD
 check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
 check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
 check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER"
+want_rootpath=$(arg rootpath)
+if [ -n "$want_rootpath" ]; then
+    check rootpath "$(is test "$ROOTPATH" = "$want_rootpath")" "ROOTPATH=$ROOTPATH, want $want_rootpath"
+fi
 want_dev=$(arg dev)
 if [ -n "$want_dev" ]; then
     check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"
+fi
+# lab.ipv6=PREFIX: netinit's IPv6 address is on the boot NIC, inside
+# PREFIX, past DAD, and handed off in /run/net6-IFACE.conf.
+want6=$(arg ipv6)
+if [ -n "$want6" ]; then
+    conf6=$(find /run -maxdepth 1 -name "net6-*.conf" | head -n 1)
+    # shellcheck disable=SC1090 # written by netinit
+    [ -n "$conf6" ] && . "$conf6"
+    check net6_conf "$(is test -n "$DEVICE6")" "no /run/net6-IFACE.conf"
+    line6=$(ip -6 addr show dev "${DEVICE6:-none}" 2>/dev/null | grep "inet6 $IPV6ADDR/$IPV6NETMASK")
+    check ipv6_addr "$(is test -n "$line6")" "${DEVICE6:-?} lacks $IPV6ADDR/$IPV6NETMASK"
+    check ipv6_dad "$(is sh -c "echo '$line6' | grep -vq tentative")" "$IPV6ADDR is still tentative"
+    case "$IPV6ADDR" in "$want6"*) ok6=ok ;; *) ok6=bad ;; esac
+    check ipv6_prefix "$ok6" "IPV6ADDR=$IPV6ADDR, want $want6..."
+    echo "NETINIT-IPV6 $DEVICE6 $IPV6ADDR/$IPV6NETMASK $IPV6PROTO"
 fi
 if [ "$(arg dns)" = 1 ]; then
     check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
@@ -135,6 +190,49 @@ if [ "$(arg managers)" = 1 ]; then
     check networkd "$(is grep -q '^KeepConfiguration=yes' "/run/systemd/network/10-netinit-$DEVICE.network")" "networkd unit"
     check netplan "$(is grep -q 'critical: true' "/run/netplan/$DEVICE.yaml")" "netplan yaml"
     check ifupdown "$(is grep -q "^iface $DEVICE inet manual" "/etc/network/interfaces.d/netinit-$DEVICE")" "ifupdown stanza"
+fi
+
+# lab.netdev=KIND: networkd gets a .netdev for the VLAN or bond netinit made.
+want_netdev=$(arg netdev)
+if [ -n "$want_netdev" ]; then
+    check netdev "$(is grep -q "^Kind=$want_netdev" "/run/systemd/network/10-netinit-$DEVICE.netdev")" "no networkd .netdev of kind $want_netdev for $DEVICE"
+fi
+# lab.also=IFACE:ADDR: a second ip= word configured IFACE.
+also=$(arg also)
+if [ -n "$also" ]; then
+    check also "$(is sh -c "ip -4 addr show dev '${also%%:*}' | grep -q 'inet ${also#*:}/'")" "${also%%:*} does not have ${also#*:}"
+fi
+# lab.route=NET:GW: the rd.route= route, and no default route beside it.
+want_route=$(arg route)
+if [ -n "$want_route" ]; then
+    check route "$(is sh -c "ip route | grep -q '^${want_route%%:*} via ${want_route#*:} '")" "no route to ${want_route%%:*} via ${want_route#*:}: $(ip route | tr '\n' '|')"
+    check no_default "$(is sh -c '! ip route | grep -q ^default')" "a default route: $(ip route | tr '\n' '|')"
+fi
+# lab.failover=SLAVE (a bond): the lab takes SLAVE's link down once this
+# prints; the bond moves to another slave and a file read from the NFS
+# root after dropping the page cache has the checksum it had before.
+failover=$(arg failover)
+if [ -n "$failover" ]; then
+    bonding=/sys/class/net/$DEVICE/bonding
+    big=/bin/busybox
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    want=$(md5sum "$big" | cut -d' ' -f1)
+    was=$(cat "$bonding/active_slave")
+    check active_slave "$(is test "$was" = "$failover")" "active slave is '$was', want $failover"
+    echo "NETINIT-FAILOVER ready: active slave $was"
+    i=0
+    while [ "$(cat "$bonding/active_slave")" = "$was" ] && [ "$i" -lt 60 ]; do
+        sleep 1
+        i=$((i + 1))
+    done
+    now=$(cat "$bonding/active_slave")
+    echo 3 > /proc/sys/vm/drop_caches
+    got=$(md5sum "$big" | cut -d' ' -f1)
+    check failover "$(is test -n "$now" -a "$now" != "$was")" "active slave still '$now' after $i s"
+    check failover_carrier "$(is test "$(cat "/sys/class/net/$was/carrier")" = 0)" "$was still has carrier"
+    check failover_checksum "$(is test -n "$want" -a "$got" = "$want")" "$big read $want before, $got after"
+    echo "NETINIT-INFO failover: $was -> $now after $i s, $big $got"
 fi
 
 # lab.lease_until=N: until N s of uptime, every 5 s, the address is still

@@ -36,8 +36,9 @@ pub struct Fault {
     /// A rogue DHCP server answers the guest at once, beside dnsmasq,
     /// with hostile options (see [`rogue_reply`]).
     pub rogue: bool,
-    /// Another host claims the guest's address: once DHCP gave it one, a
-    /// gratuitous ARP for it with another MAC every second.
+    /// Another host holds the first address DHCP offers the guest: it
+    /// answers ARP requests and probes for it, as a real host does, and
+    /// announces it to the server side every second.
     pub impostor: bool,
     /// When the guest pings with [`PARTITION_PING_SIZE`] bytes (the
     /// checker does, after switch_root, before writing), nothing passes
@@ -49,9 +50,12 @@ pub struct Fault {
     /// Carrier flaps (QMP `set_link`) from netinit's first line: this many
     /// times 2 s down, 1 s up.
     pub carrier_flaps: u32,
+    /// A trunk port: only frames from the guest tagged with this VLAN
+    /// pass (untagged); frames towards it get the tag. 0: no VLAN.
+    pub vlan: u16,
 }
 
-const NONE: Fault = Fault {
+pub const NONE: Fault = Fault {
     loss: 0.0,
     delay_ms: 0,
     blocked_secs: 0,
@@ -62,6 +66,7 @@ const NONE: Fault = Fault {
     partition_secs: 0,
     hotplug_ms: 0,
     carrier_flaps: 0,
+    vlan: 0,
 };
 
 /// The `set_link` schedule for `carrier_flaps`.
@@ -141,8 +146,8 @@ const MATRIX: [(&str, &str, Fault, u64); 11] = [
     ),
     (
         "fault-address-in-use",
-        "another host claims the leased address (gratuitous ARP every second from another MAC); \
-         only when named: a known gap",
+        "another host holds the first address offered (answers ARP probes for it, announces it \
+         every second): netinit declines it and boots on the next one",
         Fault {
             impostor: true,
             ..NONE
@@ -225,16 +230,39 @@ pub fn scenarios() -> Vec<Scenario> {
         .collect()
 }
 
-/// Scenarios that run only when named (see reliability.md): one records
-/// a known gap rather than guarding behaviour (no ARP probing: a
-/// duplicate address can hang the boot in its first NFS read); under 30 %
+/// Scenarios that run only when named (see reliability.md): under 30 %
 /// two-way loss the booted system's first reads sometimes take longer
 /// than any bound CI can afford (TCP's exponential backoff on a hard
 /// mount), though netinit itself finishes.
-pub const ON_DEMAND: [&str; 2] = ["fault-address-in-use", "fault-loss-30"];
+pub const ON_DEMAND: [&str; 1] = ["fault-loss-30"];
 
 pub fn fault_of(name: &str) -> Option<Fault> {
-    MATRIX.iter().find(|m| m.0 == name).map(|m| m.2)
+    MATRIX
+        .iter()
+        .find(|m| m.0 == name)
+        .map(|m| m.2)
+        .or_else(|| crate::l2_scenarios::fault_of(name))
+}
+
+/// A trunk port's 802.1Q: the guest's frame with tag `vid` loses it;
+/// anything else from the guest (untagged, another VLAN) is `None`.
+pub fn untag(frame: &[u8], vid: u16) -> Option<Vec<u8>> {
+    let tci = frame.get(12..16)?;
+    if tci[..2] != [0x81, 0x00] || u16::from_be_bytes([tci[2], tci[3]]) & 0x0fff != vid {
+        return None;
+    }
+    let mut out = frame.get(..12)?.to_vec();
+    out.extend_from_slice(frame.get(16..)?);
+    Some(out)
+}
+
+/// The frame towards the guest with tag `vid` after the MAC addresses.
+pub fn tag(frame: &[u8], vid: u16) -> Vec<u8> {
+    let mut out = frame.get(..12).unwrap_or(frame).to_vec();
+    out.extend_from_slice(&[0x81, 0x00]);
+    out.extend_from_slice(&vid.to_be_bytes());
+    out.extend_from_slice(frame.get(12..).unwrap_or(&[]));
+    out
 }
 
 /// The UDP ports on the netns's loopback for scenario `index`: QEMU
@@ -402,10 +430,14 @@ impl Judge {
             // yiaddr: Ethernet, IP header, UDP header, then byte 16.
             let ihl = usize::from(frame.get(14).copied().unwrap_or(0) & 0x0f) * 4;
             let at = 14 + ihl + 8 + 16;
+            // The first address offered is the one the impostor holds;
+            // the next one, after a decline, is free.
             if let Some(y) = frame.get(at..at + 4) {
                 if y != [0, 0, 0, 0] {
                     if let Ok(mut g) = self.guest_addr.lock() {
-                        *g = <[u8; 4]>::try_from(y).ok();
+                        if g.is_none() {
+                            *g = <[u8; 4]>::try_from(y).ok();
+                        }
                     }
                 }
             }
@@ -503,6 +535,26 @@ fn gratuitous_arp(addr: [u8; 4]) -> Vec<u8> {
     f
 }
 
+/// The impostor's ARP reply to a request (or an RFC 5227 probe) that
+/// asks who has `addr`; `None` for any other frame.
+fn impostor_reply(frame: &[u8], addr: [u8; 4]) -> Option<Vec<u8>> {
+    let is_request = frame.get(12..14) == Some(&[0x08, 0x06])
+        && frame.get(20..22) == Some(&[0, 1])
+        && frame.get(38..42) == Some(&addr);
+    if !is_request {
+        return None;
+    }
+    let (asker_mac, asker_ip) = (frame.get(22..28)?, frame.get(28..32)?);
+    let mut f = asker_mac.to_vec();
+    f.extend_from_slice(&IMPOSTOR_MAC);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 2]);
+    f.extend_from_slice(&IMPOSTOR_MAC);
+    f.extend_from_slice(&addr);
+    f.extend_from_slice(asker_mac);
+    f.extend_from_slice(asker_ip);
+    Some(f)
+}
+
 pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
     let fault = fault_of(&a.fault).ok_or_else(|| format!("no fault '{}'", a.fault))?;
     let tap = open_tap(&a.tap)?;
@@ -563,10 +615,11 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
             };
             seen += 1;
             if j.pass(&buf[..n], true) {
-                if tx
-                    .send((Instant::now() + delay, buf[..n].to_vec()))
-                    .is_err()
-                {
+                let frame = match j.fault.vlan {
+                    0 => buf[..n].to_vec(),
+                    vid => tag(&buf[..n], vid),
+                };
+                if tx.send((Instant::now() + delay, frame)).is_err() {
                     return;
                 }
             } else {
@@ -590,13 +643,24 @@ pub fn shaper(a: &ShaperArgs) -> Result<bool, String> {
             Err(e) => return Err(format!("recv: {e}")),
         };
         seen += 1;
+        if fault.impostor {
+            let held = judge.guest_addr.lock().ok().and_then(|g| *g);
+            if let Some(reply) = held.and_then(|addr| impostor_reply(&buf[..n], addr)) {
+                eprintln!("shaper: impostor answers the guest's ARP for {held:?}");
+                let _ = sock.send(&reply);
+            }
+        }
         if fault.rogue {
             if let Some(reply) = rogue_reply(&buf[..n]) {
                 let _ = sock.send(&reply);
             }
         }
-        if judge.pass(&buf[..n], false) {
-            let _ = std::io::Write::write(&mut tap_writer, &buf[..n]);
+        let frame = match fault.vlan {
+            0 => Some(buf[..n].to_vec()),
+            vid => untag(&buf[..n], vid),
+        };
+        if let Some(frame) = frame.filter(|f| judge.pass(f, false)) {
+            let _ = std::io::Write::write(&mut tap_writer, &frame);
         } else {
             dropped += 1;
         }
@@ -669,6 +733,31 @@ mod tests {
         assert_eq!(&f[22..28], &IMPOSTOR_MAC);
         assert_eq!(&f[28..32], &[10, 77, 0, 5]);
         assert_eq!(&f[38..42], &[10, 77, 0, 5]);
+    }
+
+    #[test]
+    fn impostor_answers_probes_for_its_address_only() {
+        let guest = [0x52, 0x54, 0, 0, 0, 1];
+        // An RFC 5227 probe: sender IP 0.0.0.0, target the address.
+        let probe = |target: [u8; 4]| {
+            let mut f = vec![0xff; 6];
+            f.extend_from_slice(&guest);
+            f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+            f.extend_from_slice(&guest);
+            f.extend_from_slice(&[0; 4]);
+            f.extend_from_slice(&[0; 6]);
+            f.extend_from_slice(&target);
+            f
+        };
+        let held = [10, 77, 0, 5];
+        let r = impostor_reply(&probe(held), held).unwrap();
+        assert_eq!(&r[0..6], &guest);
+        assert_eq!(&r[20..22], &[0, 2]);
+        assert_eq!(&r[22..28], &IMPOSTOR_MAC);
+        assert_eq!(&r[28..32], &held);
+        assert_eq!(&r[38..42], &[0; 4]);
+        assert!(impostor_reply(&probe([10, 77, 0, 6]), held).is_none());
+        assert!(impostor_reply(&gratuitous_arp(held)[..20], held).is_none());
     }
 
     #[test]

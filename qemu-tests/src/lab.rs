@@ -115,6 +115,14 @@ impl Lab {
         for extra in [NEXT_SERVER, ROOTPATH_SERVER] {
             ip(&["addr", "add", &format!("{extra}/24"), "dev", "br0"])?;
         }
+        // A second subnet's server, reached through a route (rd.route=).
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/32", crate::l2_scenarios::FAR_SERVER),
+            "dev",
+            "lo",
+        ])?;
         // iPXE stops waiting for DHCPv6 once it sees a router advertisement.
         ip(&["addr", "add", "fd77::1/64", "dev", "br0", "nodad"])?;
         for t in taps {
@@ -321,6 +329,13 @@ impl Lab {
         )?;
         self.daemons.push(child.id());
         Ok(())
+    }
+
+    /// A server that put itself in the background (its pid from its pid
+    /// file), stopped with the others.
+    pub fn adopt_daemon(&mut self, pid: u32, what: &str) {
+        cleanup::track_pid(pid, what);
+        self.daemons.push(pid);
     }
 
     pub fn stop(&mut self) {

@@ -8,8 +8,10 @@ mod debpkg;
 mod dracut_scenarios;
 mod faults;
 mod forms_scenarios;
+mod http_scenarios;
 mod itools;
 mod kernel;
+mod l2_scenarios;
 mod lab;
 mod lease;
 mod pkg_scenarios;
@@ -20,8 +22,10 @@ mod roots;
 mod scenario;
 mod scenarios;
 mod storm;
+mod transport_scenarios;
 mod uefi;
 mod util;
+mod v6_scenarios;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -194,7 +198,7 @@ fn make_initrd(k: &kernel::Kernel, out: &Path, extra: &[&str]) -> Result<(), Str
             "--kver",
             &k.kver,
             "--modules",
-            "@nfs,@live,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net",
+            "@nfs,@live,@nbd,ext4,e1000,e1000e,8139too,8139cp,virtio_pci,virtio_net,bonding,8021q",
             "--agent",
         ])
         .arg(&agent)
@@ -221,7 +225,7 @@ fn work_dir() -> Result<PathBuf, String> {
 fn full_cmdline(s: &Scenario, interactive: bool) -> String {
     let mut c = format!(
         "console=ttyS0 panic=-1 printk.time=1 netinit.reboot=0 netinit.shell=0 {}",
-        s.cmdline
+        http_scenarios::fill(s.cmdline.clone())
     );
     for (k, v) in s.expect.lab_words() {
         c.push_str(&format!(" lab.{k}={v}"));
@@ -299,10 +303,13 @@ fn prepare_with(
 ) -> Result<Prepared, String> {
     let k = setup()?;
     let initrd = build_initrd(&k, work)?;
-    let diskless: Vec<String> = chosen
+    let mut diskless: Vec<String> = chosen
         .iter()
         .filter_map(|(_, s)| s.diskless.clone())
         .collect();
+    // Guests may share one export.
+    diskless.sort();
+    diskless.dedup();
     let realsys = if chosen.iter().any(|(_, s)| s.needs_realsys()) {
         let root = debian::root(&debian::realsys_recipe())?;
         Some(debian::squashfs(&root)?)
@@ -310,6 +317,7 @@ fn prepare_with(
         None
     };
     let exports = roots::build(work, &diskless, realsys.as_deref())?;
+    let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
     let mut pxe = Vec::new();
@@ -332,6 +340,9 @@ fn prepare_with(
         }
     }
     tftp_setup(work, &k, &initrd, &pxe)?;
+    if http {
+        http_scenarios::prepare(work)?;
+    }
     let itools = if chosen
         .iter()
         .any(|(_, s)| s.initrd == Initrd::InitramfsTools)
@@ -400,9 +411,16 @@ fn prepare_with(
         }
     }
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
-    if uefi
+    if chosen
         .iter()
-        .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
+        .any(|(_, s)| transport_scenarios::is_nbd(s.name))
+    {
+        transport_scenarios::start_nbd(&mut lab, work)?;
+    }
+    if http
+        || uefi
+            .iter()
+            .any(|(_, s)| matches!(s.initrd, Initrd::UefiHttp(_)))
     {
         let conf = uefi::nginx_conf(work)?;
         lab.start_daemon(
@@ -417,6 +435,9 @@ fn prepare_with(
             ],
             "nginx.out",
         )?;
+    }
+    if chosen.iter().any(|(_, s)| s.name == http_scenarios::RESUME) {
+        http_scenarios::start_resume_server(&lab)?;
     }
     Ok(Prepared {
         kernel: k,
@@ -445,6 +466,7 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
                 .filter(|_| n == 0)
                 .map(|f| faults::carrier_flaps(&f))
                 .unwrap_or_default(),
+            off_when: l2_scenarios::link_off_trigger(s.name).filter(|_| n == 0),
         })
         .collect()
 }
@@ -511,10 +533,20 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
     let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());
+    // The shared-root guests boot together, after the rest, in the same lab.
+    let (shared, normal): (Vec<_>, Vec<_>) = normal
+        .into_iter()
+        .partition(|(_, s)| transport_scenarios::is_shared(s.name));
     let mut rows = Vec::new();
-    if !normal.is_empty() {
-        let prepared = prepare(&normal, &work, false)?;
+    if !normal.is_empty() || !shared.is_empty() {
+        let both: Vec<(usize, Scenario)> = normal.iter().chain(&shared).cloned().collect();
+        let prepared = prepare(&both, &work, false)?;
         rows.extend(boot_all(&prepared, &normal, a.jobs, &work));
+        if !shared.is_empty() {
+            rows.extend(transport_scenarios::run_shared(&work, || {
+                boot_all(&prepared, &shared, shared.len(), &work)
+            }));
+        }
     }
     if !lease.is_empty() {
         let lwork = work.join("lease");

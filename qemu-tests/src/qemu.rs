@@ -24,6 +24,8 @@ pub struct Nic {
     /// Carrier off/on (QMP `set_link`) at these times after netinit's
     /// first console line.
     pub set_link: Vec<(Duration, bool)>,
+    /// Carrier off (QMP `set_link`) once the console shows this line.
+    pub off_when: Option<&'static str>,
 }
 
 /// How the VM starts: direct `-kernel` (the vmlinux, PVH entry) or PXE.
@@ -212,7 +214,12 @@ pub fn boot_with(
             ));
         }
     }
-    if !hotplug.is_empty() {
+    let mut off_when: Vec<(usize, &'static str)> = nics
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.off_when.map(|t| (i, t)))
+        .collect();
+    if !hotplug.is_empty() || !off_when.is_empty() {
         cmd.arg("-qmp")
             .arg(format!("unix:{},server=on,wait=off", qmp.display()));
     }
@@ -367,6 +374,21 @@ pub fn boot_with(
                         });
                     }
                 }
+                off_when.retain(|(i, trigger)| {
+                    if !clean.contains(trigger) {
+                        return true;
+                    }
+                    let command = format!(
+                        "{{\"execute\":\"set_link\",\"arguments\":{{\"name\":\"n{i}\",\"up\":false}}}}"
+                    );
+                    match qmp_command(&qmp, &command) {
+                        Ok(()) => {
+                            let _ = writeln!(file, "NETINIT-LAB n{i} carrier off");
+                        }
+                        Err(e) => eprintln!("netinit-lab: QMP {command}: {e}"),
+                    }
+                    false
+                });
                 if let (Some((trigger, keys)), Some(w)) = (next, stdin.as_mut()) {
                     if clean.contains(trigger) {
                         // A failed write shows as a missing answer in the judge.

@@ -53,7 +53,12 @@ pub fn parse(console: &str) -> Phases {
             exec_at = Some(t);
         } else if let Some((step, tail)) = rest.split_once(": done in ") {
             if let Some(ms) = tail.strip_suffix(" ms").and_then(|n| n.parse::<u64>().ok()) {
-                let step = if step == "static" { "dhcp" } else { step };
+                // The nfs column is the transport: an HTTP fetch counts there.
+                let step = match step {
+                    "static" => "dhcp",
+                    "fetch" => "nfs",
+                    s => s,
+                };
                 *p.ms.entry(step.to_owned()).or_insert(0) += ms;
             }
         }

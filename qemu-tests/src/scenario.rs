@@ -40,6 +40,8 @@ pub enum Expect {
     /// The inner expectation, after a debug shell (`netinit.break=`) that
     /// answered a command typed on the console before the boot went on.
     Break(Box<Expect>),
+    /// The inner expectation, and netinit's console has a line with this text.
+    Console(Box<Expect>, &'static str),
     /// A local disk root booted by the distribution's initrd with netinit
     /// installed: its /sbin/init prints this exact `NETINIT-LOCAL` line,
     /// and netinit printed nothing.
@@ -51,7 +53,9 @@ impl Expect {
     pub fn lab_words(&self) -> &[(&'static str, String)] {
         match self {
             Expect::Pass { lab } | Expect::PassOrFail { lab } => lab,
-            Expect::Lease(inner) | Expect::Break(inner) => inner.lab_words(),
+            Expect::Lease(inner) | Expect::Break(inner) | Expect::Console(inner, _) => {
+                inner.lab_words()
+            }
             _ => &[],
         }
     }
@@ -188,6 +192,16 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
             .map(|(_, rest)| rest.to_owned())
     });
     match expect {
+        Expect::Console(inner, want) => {
+            let guest = judge_expect(inner, console, exited)?;
+            match console
+                .lines()
+                .find(|l| l.contains("netinit:") && l.contains(want))
+            {
+                Some(l) => Ok(format!("{guest}; {}", l.trim())),
+                None => Err(format!("{guest}; but no console line with '{want}'")),
+            }
+        }
         Expect::Lease(inner) => {
             let guest = judge_expect(inner, console, exited)?;
             let keeper = judge_keeper(console)?;

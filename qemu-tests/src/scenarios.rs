@@ -6,7 +6,7 @@ use crate::lab::SERVER;
 // Re-exported so the catalog's users need one import.
 pub use crate::scenario::{Expect, Initrd, NicSpec, Scenario, judge, nic, pass};
 
-fn dead(model: &'static str) -> NicSpec {
+pub(crate) fn dead(model: &'static str) -> NicSpec {
     NicSpec { model, live: false }
 }
 
@@ -19,7 +19,11 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::pkg_scenarios::all());
     all.extend(crate::faults::scenarios());
     all.extend(crate::forms_scenarios::all());
+    all.extend(crate::v6_scenarios::all());
+    all.extend(crate::http_scenarios::all());
     all.extend(crate::lease::scenarios());
+    all.extend(crate::l2_scenarios::all());
+    all.extend(crate::transport_scenarios::all());
     all
 }
 

@@ -16,6 +16,7 @@ use std::net::Ipv4Addr;
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
 use crate::net::MacAddr;
+use crate::netdev::{Bond, StaticRoute, Vlan, check_ifname, parse_bond, parse_route, parse_vlan};
 use crate::size::{OverlaySize, parse_size};
 
 /// A cmdline parameter that does not parse.
@@ -133,6 +134,8 @@ pub enum RootParam {
     Nfs(NfsSpec, bool),
     /// dracut's `root=dhcp`: the root path comes from DHCP option 17.
     Dhcp,
+    /// dracut's `root=nbd:SERVER:PORT[/EXPORT][:fstype[:rootflags]]`.
+    Nbd(crate::nbd::NbdSpec),
     /// Anything else (a local device): not a network root.
     Other(String),
 }
@@ -156,6 +159,10 @@ pub struct NetinitParams {
     pub lease_keeper: Option<bool>,
     /// `netinit.overlay=0|1`: a read-only NFS root under a tmpfs overlay.
     pub overlay: Option<bool>,
+    /// `netinit.nfs_servers=IP[,IP…]`: NFS servers tried in order.
+    pub nfs_servers: Vec<Ipv4Addr>,
+    /// `netinit.nfs_attempts=N`: mount attempts per listed server.
+    pub nfs_attempts: Option<u32>,
 }
 
 /// dracut's `rd.*` network and root knobs, mapped onto ours by the planner.
@@ -231,6 +238,17 @@ pub struct Config {
     /// initramfs-tools' `break=` and `netinit.break=`: rescue shells
     /// before these steps.
     pub breaks: Vec<BreakPoint>,
+    /// More `ip=` words, each naming another interface than `ip`'s.
+    pub more_ips: Vec<IpParam>,
+    /// dracut `bootdev=`: which `ip=` interface is the boot one.
+    pub bootdev: Option<String>,
+    /// dracut `vlan=`, `bond=`, `rd.route=` (repeatable).
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    pub routes: Vec<StaticRoute>,
+    /// An image over HTTP: `url=`, `fetch=`, `root=live:`,
+    /// `archiso_http_srv=`, `netinit.mirror=`, `netinit.sha256=`.
+    pub http: crate::fetch::HttpParams,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -284,17 +302,11 @@ impl Config {
     }
 
     fn apply(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if self.http.apply(p)? || self.apply_net(p)? {
+            return Ok(());
+        }
         let key = p.key.as_str();
         match key {
-            // An empty `ip=` is casper's spelling of `ip=frommedia`.
-            "ip" if matches!(p.value.as_deref(), Some("frommedia" | "")) => {
-                self.ip = None;
-                self.ip_frommedia = true;
-            }
-            "ip" => {
-                self.ip = Some(parse_ip(need_value(p)?).map_err(|r| err("ip", r))?);
-                self.ip_frommedia = false;
-            }
             // The upper-case words are how older Ubuntu netboot pages spell
             // them: the kernel hands unknown KEY=value words to init as
             // environment, where casper's scripts read $NETBOOT and $NFSROOT.
@@ -361,6 +373,52 @@ impl Config {
             _ => self.unknown.push(p.clone()),
         }
         Ok(())
+    }
+
+    /// The interface words: `ip=`, `bootdev=`, `vlan=`, `bond=`; false for
+    /// any other word.
+    fn apply_net(&mut self, p: &Param) -> Result<bool, ConfigError> {
+        let key = p.key.as_str();
+        match key {
+            // An empty `ip=` is casper's spelling of `ip=frommedia`.
+            "ip" if matches!(p.value.as_deref(), Some("frommedia" | "")) => {
+                self.ip = None;
+                self.ip_frommedia = true;
+            }
+            "ip" => {
+                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
+                self.ip_frommedia = false;
+                // dracut: one ip= per interface; a word for the same (or
+                // no) interface replaces the earlier one.
+                match (
+                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
+                    &new.device,
+                ) {
+                    (Some(old), Some(dev)) if old != dev => {
+                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
+                        self.more_ips.push(new);
+                    }
+                    _ => self.ip = Some(new),
+                }
+            }
+            "bootdev" => {
+                let v = need_value(p)?;
+                check_ifname(v).map_err(|r| err(key, r))?;
+                self.bootdev = Some(v.to_owned());
+            }
+            "vlan" => {
+                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
+                self.vlans.retain(|o| o.name != v.name);
+                self.vlans.push(v);
+            }
+            "bond" => {
+                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
+                self.bonds.retain(|o| o.name != b.name);
+                self.bonds.push(b);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// dracut's `rd.*` words. The ones netinit has no use for are kept as
@@ -435,6 +493,10 @@ impl Config {
                     "{key}= is accepted and has no effect (netinit sets the address and route itself, without waiting for them)"
                 ));
             }
+            "rd.route" => {
+                let r = parse_route(need_value(p)?).map_err(|r| err(key, r))?;
+                self.routes.push(r);
+            }
             "rd.retry" => d.retry = Some(secs(86_400, 1)?),
             "rd.neednet" => d.neednet = Some(switch(p)?),
             "rd.peerdns" => d.peerdns = Some(switch(p)?),
@@ -481,6 +543,16 @@ impl Config {
                 })
             }
             "netinit.overlay" => n.overlay = Some(switch(p)?),
+            "netinit.nfs_servers" => {
+                n.nfs_servers = parse_server_list(need_value(p)?).map_err(|r| err(key, r))?
+            }
+            "netinit.nfs_attempts" => {
+                let v = need_value(p)?;
+                n.nfs_attempts = Some(match v.parse::<u32>() {
+                    Ok(a) if (1..=100).contains(&a) => a,
+                    _ => return Err(err(key, format!("'{v}' is not a number from 1 to 100"))),
+                })
+            }
             "netinit.shell" => n.shell = Some(switch(p)?),
             "netinit.lease_keeper" => n.lease_keeper = Some(switch(p)?),
             "netinit.break" => {
@@ -491,7 +563,9 @@ impl Config {
                     key,
                     "unknown netinit parameter (known: netinit.modules, netinit.overlay_size, netinit.reboot, \
                      netinit.shell, netinit.carrier_timeout, netinit.dhcp_timeout, netinit.nfs_timeout, netinit.module_jobs, \
-                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break)",
+                     netinit.layout, netinit.overlay, netinit.lease_keeper, netinit.break, netinit.mirror, \
+                     netinit.sha256, netinit.http_conns, netinit.http_timeout, netinit.nfs_servers, \
+                     netinit.nfs_attempts)",
                 ));
             }
         }
@@ -573,6 +647,22 @@ fn parse_server_path(text: &str, need_server: bool) -> Result<NfsSpec, String> {
     })
 }
 
+/// `IP[,IP…]`: at most 8, no repeats.
+pub fn parse_server_list(text: &str) -> Result<Vec<Ipv4Addr>, String> {
+    let mut out = Vec::new();
+    for s in text.split(',') {
+        let ip = parse_server(s.trim())?;
+        if out.contains(&ip) {
+            return Err(format!("server {ip} is listed twice"));
+        }
+        out.push(ip);
+    }
+    if out.len() > 8 {
+        return Err(format!("{} servers (at most 8)", out.len()));
+    }
+    Ok(out)
+}
+
 fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
     s.parse().map_err(|_| {
         if s.is_empty() {
@@ -594,10 +684,15 @@ fn parse_root(value: &str) -> Result<RootParam, ConfigError> {
         "dhcp6" => {
             return Err(err(
                 "root",
-                "'dhcp6' needs DHCPv6, which netinit does not speak yet (use root=dhcp)",
+                "'dhcp6' needs DHCPv6's root-path, which netinit does not read yet (use root=dhcp ip=dhcp,dhcp6)",
             ));
         }
         _ => {}
+    }
+    if let Some(rest) = value.strip_prefix("nbd:") {
+        return crate::nbd::parse_nbd_root(rest)
+            .map(RootParam::Nbd)
+            .map_err(|r| err("root", r));
     }
     let (rest, nfs4) = match (value.strip_prefix("nfs4:"), value.strip_prefix("nfs:")) {
         (Some(r), _) => (r, true),
@@ -1406,7 +1501,8 @@ mod tests {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
              netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 netinit.overlay \
-             netinit.lease_keeper=0 netinit.module_jobs=2",
+             netinit.lease_keeper=0 netinit.module_jobs=2 netinit.nfs_servers=10.0.0.2,10.0.0.1 \
+             netinit.nfs_attempts=4",
         )
         .unwrap();
         assert_eq!(
@@ -1423,12 +1519,26 @@ mod tests {
                 layout: None,
                 lease_keeper: Some(false),
                 overlay: Some(true),
+                nfs_servers: vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1)],
+                nfs_attempts: Some(4),
             }
         );
         for (text, want) in [
             (
                 "netinit.modles=x",
                 "netinit.modles=: unknown netinit parameter",
+            ),
+            (
+                "netinit.nfs_servers=10.0.0.1,10.0.0.1",
+                "netinit.nfs_servers=: server 10.0.0.1 is listed twice",
+            ),
+            (
+                "netinit.nfs_servers=10.0.0.1,files",
+                "netinit.nfs_servers=: server 'files' is not an IPv4 address",
+            ),
+            (
+                "netinit.nfs_attempts=0",
+                "netinit.nfs_attempts=: '0' is not a number from 1 to 100",
             ),
             (
                 "netinit.reboot=soon",
@@ -1583,7 +1693,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_known_keys(
-            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break"]),
+            key in proptest::sample::select(vec!["ip", "nfsroot", "root", "sys", "BOOTIF", "archiso_nfs_srv", "netinit.modules", "overlay-size", "init", "nameserver", "netinit.reboot", "ifname", "rd.overlay", "rd.net.timeout.dhcp", "rd.net.dhcp.retry", "rd.retry", "rd.peerdns", "netinit.overlay", "NETBOOT", "NFSROOT", "NFSOPTS", "break", "netinit.break", "vlan", "bond", "rd.route", "bootdev"]),
             value in "[0-9a-zA-Z:/.,%=_-]{0,40}",
         ) {
             let _ = parse(&format!("{key}={value}"));

@@ -5,32 +5,15 @@ use std::fmt::Write as _;
 use crate::config::RootPathDialect;
 use crate::json::Json;
 use crate::plan::{
-    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootPlan, ServerSource,
+    BootPlan, LiveLayout, NetMethod, NetworkPlan, NfsVersion, OverlaySize, RootKind, RootPlan,
+    ServerSource,
 };
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
 pub fn to_json(plan: &BootPlan) -> Json {
-    let n = &plan.network;
-    let network = Json::object()
-        .with("method", n.method.as_str())
-        .with("device", n.device.clone())
-        .with("bootif", n.bootif.map(|m| m.to_string()))
-        .with("address", n.address.map(|a| a.to_string()))
-        .with("gateway", n.gateway)
-        .with("server", n.server)
-        .with("hostname", n.hostname.clone())
-        .with("dns", n.dns.clone())
-        .with("ntp", n.ntp.clone())
-        .with("mtu", n.mtu)
-        .with("autoconf", n.autoconf.map(|a| a.as_str()))
-        .with(
-            "ifnames",
-            n.ifnames
-                .iter()
-                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
-        )
-        .with("peerdns", n.peerdns);
-    let root = root_json(plan.root.as_ref());
+    let network = links_json(network_json(&plan.network), &plan.network);
+    let root = root_json(plan.root.as_ref(), plan.fetch.is_some());
+    let transport = transport_json(plan);
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -51,6 +34,7 @@ pub fn to_json(plan: &BootPlan) -> Json {
                 .collect::<Vec<_>>(),
         )
         .with("root", root)
+        .with("transport", transport)
         .with("live", live)
         .with(
             "overlay",
@@ -85,18 +69,133 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("notes", plan.notes.clone())
 }
 
+/// The boot interface's keys of the `network` object.
+fn network_json(n: &NetworkPlan) -> Json {
+    Json::object()
+        .with("method", n.method.as_str())
+        .with("device", n.device.clone())
+        .with("bootif", n.bootif.map(|m| m.to_string()))
+        .with("address", n.address.map(|a| a.to_string()))
+        .with("gateway", n.gateway)
+        .with("server", n.server)
+        .with("hostname", n.hostname.clone())
+        .with("dns", n.dns.clone())
+        .with("ntp", n.ntp.clone())
+        .with("mtu", n.mtu)
+        .with("autoconf", n.autoconf.map(|a| a.as_str()))
+        .with(
+            "ifnames",
+            n.ifnames
+                .iter()
+                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
+        )
+        .with("peerdns", n.peerdns)
+        .with("ipv6", n.ipv6.map(|m| m.as_str()))
+}
+
+/// The `network` object's VLANs, bonds, routes and further interfaces.
+fn links_json(network: Json, n: &NetworkPlan) -> Json {
+    network
+        .with(
+            "vlans",
+            n.vlans
+                .iter()
+                .map(|v| {
+                    Json::object()
+                        .with("name", v.name.clone())
+                        .with("parent", v.parent.clone())
+                        .with("id", u32::from(v.id))
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "bonds",
+            n.bonds
+                .iter()
+                .map(|b| {
+                    Json::object()
+                        .with("name", b.name.clone())
+                        .with("slaves", b.slaves.clone())
+                        .with("options", b.option_words())
+                        .with("mtu", b.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "routes",
+            n.routes
+                .iter()
+                .map(|r| {
+                    Json::object()
+                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
+                        .with("gateway", r.gateway)
+                        .with("device", r.device.clone())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "more",
+            n.more
+                .iter()
+                .map(|m| {
+                    Json::object()
+                        .with("device", m.device.clone())
+                        .with("method", m.method.as_str())
+                        .with("address", m.address.map(|a| a.to_string()))
+                        .with("gateway", m.gateway)
+                        .with("mtu", m.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// The top-level `transport` object: how the root arrives.
+fn transport_json(plan: &BootPlan) -> Json {
+    match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with(
+                "kind",
+                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
+            )
+            // The cmdline parameter that named the root.
+            .with("source", plan.root.as_ref().map(|r| r.source)),
+    }
+}
+
 /// The `root` object; a plan without a network root keeps every key, null.
-fn root_json(r: Option<&RootPlan>) -> Json {
+fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
     let Some(r) = r else {
         return Json::object()
-            .with("kind", "none")
+            .with("kind", if http { "http" } else { "none" })
             .with("server", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
+            .with("nbd", Json::Null)
+            .with("servers", Vec::<String>::new())
+            .with("server_attempts", Json::Null)
             .with("options", Vec::<String>::new())
             .with("nfs_version", Json::Null)
             .with("dialect", Json::Null);
     };
+    let nfs = r.kind == RootKind::Nfs;
     // The plan's words: a server from DHCP is not known yet.
     let source = match r.server {
         Some((_, ServerSource::IpParam)) => "ip",
@@ -108,15 +207,32 @@ fn root_json(r: Option<&RootPlan>) -> Json {
         .with("server", r.server.map(|(s, _)| s))
         .with("server_source", source)
         .with("path", r.path.clone())
+        .with("nbd", r.nbd.as_ref().map(nbd_json))
+        .with(
+            "servers",
+            r.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .with("server_attempts", r.server_attempts)
         .with("options", r.options.clone())
-        .with("nfs_version", r.nfs_version.as_str())
+        .with("nfs_version", nfs.then(|| r.nfs_version.as_str()))
         .with(
             "dialect",
-            match r.dialect {
+            nfs.then_some(match r.dialect {
                 RootPathDialect::Kernel => "kernel",
                 RootPathDialect::Dracut => "dracut",
-            },
+            }),
         )
+}
+
+fn nbd_json(s: &crate::nbd::NbdSpec) -> Json {
+    Json::object()
+        .with("server", s.server)
+        .with("port", u32::from(s.port))
+        .with("export", s.export.clone())
+        .with("fstype", s.fstype.clone())
+        .with("fs_options", s.fs_options.clone())
+        .with("read_only", s.read_only)
+        .with("client_options", s.client_options.clone())
 }
 
 /// A short plan for a person, one aspect per line.
@@ -129,6 +245,7 @@ pub fn describe(plan: &BootPlan) -> String {
     }
     line(&mut out, "modules", &modules);
     line(&mut out, "root", &describe_root(plan));
+    describe_servers(&mut out, plan);
     describe_live(&mut out, plan);
     describe_boot(&mut out, plan);
     out
@@ -155,6 +272,7 @@ fn describe_network(out: &mut String, plan: &BootPlan) {
         NetMethod::Off => "not configured".to_owned(),
     };
     line(out, "network", &net);
+    describe_links(out, n);
     for i in &n.ifnames {
         line(
             out,
@@ -176,11 +294,62 @@ fn describe_network(out: &mut String, plan: &BootPlan) {
     }
 }
 
-/// The NFS root, with what DHCP will fill in.
+/// What the network section adds beyond the boot interface: IPv6, bonds,
+/// VLANs, further `ip=` interfaces and routes.
+fn describe_links(out: &mut String, n: &NetworkPlan) {
+    if let Some(m) = n.ipv6 {
+        let how = match m {
+            crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
+            crate::ipconf::Ipv6Mode::Dhcp6 => {
+                "DHCPv6 (address, DNS, search), the router from its RA"
+            }
+        };
+        line(out, "ipv6", &format!("{how}, after DAD"));
+    }
+    for b in &n.bonds {
+        let opts = b.option_words().join(",");
+        line(
+            out,
+            "bond",
+            &format!("{} over {} ({opts})", b.name, b.slaves.join(",")),
+        );
+    }
+    for v in &n.vlans {
+        line(
+            out,
+            "vlan",
+            &format!("{} on {}, id {}", v.name, v.parent, v.id),
+        );
+    }
+    for m in &n.more {
+        let addr = m.address.map(|a| format!(" {a}")).unwrap_or_default();
+        line(
+            out,
+            "also",
+            &format!("{} {}{addr}", m.device, m.method.as_str()),
+        );
+    }
+    for r in &n.routes {
+        line(out, "route", &r.to_string());
+    }
+}
+
+/// The root (NFS with what DHCP will fill in, NBD, or an HTTP image).
 fn describe_root(plan: &BootPlan) -> String {
-    match &plan.root {
-        None => "none (no network root on the cmdline)".to_owned(),
-        Some(r) => {
+    match (&plan.root, &plan.fetch) {
+        (None, Some(f)) => describe_fetch(f),
+        (None, None) => "none (no network root on the cmdline)".to_owned(),
+        (Some(RootPlan { nbd: Some(s), .. }), _) => format!(
+            "NBD {}:{} export '{}', {}{}",
+            s.server,
+            s.port,
+            s.export,
+            s.fstype
+                .as_deref()
+                .unwrap_or("filesystem from its superblock"),
+            if s.read_only { ", read-only" } else { "" }
+        ),
+        (Some(r), _) => {
             let server = match r.server {
                 Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
                 Some((s, _)) => s.to_string(),
@@ -204,6 +373,37 @@ fn describe_root(plan: &BootPlan) -> String {
     }
 }
 
+/// The HTTP image: its URLs, the connections, what it is checked against.
+fn describe_fetch(f: &crate::fetch::FetchPlan) -> String {
+    let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+    let check = match f.sha256 {
+        Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+        None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
+    };
+    format!(
+        "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+        f.source.as_str().trim_end_matches(['=', ':']),
+        urls.join(" then "),
+        f.conns
+    )
+}
+
+/// The NFS server list, when `netinit.nfs_servers=` gives one.
+fn describe_servers(out: &mut String, plan: &BootPlan) {
+    if let Some(r) = plan.root.as_ref().filter(|r| !r.servers.is_empty()) {
+        let list: Vec<String> = r.servers.iter().map(|s| s.to_string()).collect();
+        line(
+            out,
+            "servers",
+            &format!(
+                "{}, in that order, {} attempt(s) each (netinit.nfs_servers)",
+                list.join(", then "),
+                r.server_attempts
+            ),
+        );
+    }
+}
+
 /// The live image, where its medium appears, and the overlay.
 fn describe_live(out: &mut String, plan: &BootPlan) {
     let live = match (&plan.live.base_dir, plan.live.layout) {
@@ -219,11 +419,12 @@ fn describe_live(out: &mut String, plan: &BootPlan) {
     };
     line(out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
-        line(
-            out,
-            "medium",
-            &format!("the NFS export at /run/netinit/nfs, also at {m}"),
-        );
+        let at = if plan.fetch.is_some() {
+            "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
+        } else {
+            "the NFS export at /run/netinit/nfs"
+        };
+        line(out, "medium", &format!("{at}, also at {m}"));
     }
     if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {

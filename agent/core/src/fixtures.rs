@@ -31,5 +31,6 @@ pub fn net_state() -> NetState {
         mtu: None,
         ntp: vec![],
         lease: None,
+        ipv6: None,
     }
 }

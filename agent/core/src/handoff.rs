@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use crate::net::{NetState, Proto};
+use crate::netdev::{Bond, Vlan};
 use crate::plan::ResolvedRoot;
 
 /// klibc's quoting: single quotes, with `'` and `!` escaped git-style.
@@ -82,6 +83,37 @@ pub fn klibc_net_conf(s: &NetState, root: Option<&ResolvedRoot>, uptime_secs: u6
         .collect()
 }
 
+/// `/run/net6-IFACE.conf` with the keys Ubuntu's initramfs-tools writes
+/// after DHCPv6 (and cloud-init reads). IPV6PROTO is `dhcp6` or, for
+/// SLAAC, `none`: readers know only `none`, `dhcp` and `dhcp6`, and `none`
+/// (a fixed address) is what keeps the address in place.
+pub fn klibc_net6_conf(s: &NetState) -> Option<String> {
+    let v6 = s.ipv6.as_ref()?;
+    let dns = |i: usize| v6.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
+    let proto = if v6.method == "dhcp6" {
+        "dhcp6"
+    } else {
+        "none"
+    };
+    let fields: [(&str, String); 9] = [
+        ("DEVICE6", s.interface.clone()),
+        ("IPV6PROTO", proto.to_owned()),
+        ("IPV6ADDR", v6.address.to_string()),
+        ("IPV6NETMASK", v6.prefix.to_string()),
+        ("IPV6DNS0", dns(0)),
+        ("IPV6DNS1", dns(1)),
+        ("IPV6DOMAINSEARCH", v6.search.join(" ")),
+        ("HOSTNAME", s.hostname.clone().unwrap_or_default()),
+        ("DNSDOMAIN", s.domain.clone().unwrap_or_default()),
+    ];
+    Some(
+        fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", quote(v)))
+            .collect(),
+    )
+}
+
 /// Whether a hostname from DHCP or `ip=` is safe to write to
 /// /etc/hostname and to set: 1 to 64 bytes (the kernel's limit) of
 /// letters, digits and `-` in dot-separated labels (the characters
@@ -117,20 +149,34 @@ pub fn valid_domain(name: &str) -> bool {
 /// `/etc/resolv.conf`; `None` when there is nothing to say. Domains that
 /// are not [`valid_domain`] are left out.
 pub fn resolv_conf(s: &NetState) -> Option<String> {
-    let candidates: Vec<&str> = if s.search.is_empty() {
+    let mut candidates: Vec<&str> = if s.search.is_empty() {
         s.domain.iter().map(String::as_str).collect()
     } else {
         s.search.iter().map(String::as_str).collect()
     };
+    let v6 = s.ipv6.as_ref();
+    for d in v6.iter().flat_map(|v| v.search.iter()) {
+        if !candidates.contains(&d.as_str()) {
+            candidates.push(d);
+        }
+    }
     let search: Vec<&str> = candidates.into_iter().filter(|d| valid_domain(d)).collect();
-    if s.dns.is_empty() && search.is_empty() {
+    // IPv4 servers first, then IPv6; resolvers read at most three.
+    let dns: Vec<String> = s
+        .dns
+        .iter()
+        .map(|d| d.to_string())
+        .chain(v6.iter().flat_map(|v| v.dns.iter().map(|d| d.to_string())))
+        .take(3)
+        .collect();
+    if dns.is_empty() && search.is_empty() {
         return None;
     }
     let mut out = String::from("# written by netinit from the boot-time network configuration\n");
     if !search.is_empty() {
         let _ = writeln!(out, "search {}", search.join(" "));
     }
-    for d in s.dns.iter().take(3) {
+    for d in dns {
         let _ = writeln!(out, "nameserver {d}");
     }
     Some(out)
@@ -158,10 +204,23 @@ pub fn networkd_unit(s: &NetState) -> String {
         iface = s.interface,
         mac = s.mac
     );
+    let v6 = s.ipv6.as_ref().map(|v| v.method);
+    if v6.is_some() {
+        out.push_str("IPv6AcceptRA=yes\n");
+    }
+    if v6 == Some("dhcp6") && s.proto == Proto::Static {
+        out.push_str("DHCP=ipv6\n");
+    }
     match s.proto {
         Proto::Dhcp => {
-            out.push_str("DHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n# Never release the lease: the root is on this address.\nSendRelease=no\n");
+            let which = if v6 == Some("dhcp6") { "yes" } else { "ipv4" };
+            let _ = writeln!(
+                out,
+                "DHCP={which}\n\n[DHCPv4]\nClientIdentifier=mac\n# Never release the lease: the root is on this address.\nSendRelease=no"
+            );
         }
+        // IPv6 alone: no IPv4 address to pin.
+        Proto::Static if s.address.addr.is_unspecified() => {}
         Proto::Static => {
             let _ = writeln!(out, "Address={}", s.address);
             if let Some(gw) = s.gateway {
@@ -186,8 +245,14 @@ pub fn netplan_yaml(s: &NetState) -> String {
         id = yaml_key(&s.interface),
         mac = s.mac
     );
+    match s.ipv6.as_ref().map(|v| v.method) {
+        Some("dhcp6") => out.push_str("      dhcp6: true\n      accept-ra: true\n"),
+        Some(_) => out.push_str("      accept-ra: true\n"),
+        None => {}
+    }
     match s.proto {
         Proto::Dhcp => out.push_str("      dhcp4: true\n      dhcp-identifier: mac\n"),
+        Proto::Static if s.address.addr.is_unspecified() => {}
         Proto::Static => {
             let _ = writeln!(out, "      addresses: [\"{}\"]", s.address);
             if let Some(gw) = s.gateway {
@@ -207,6 +272,194 @@ pub fn netplan_yaml(s: &NetState) -> String {
         }
     }
     out
+}
+
+/// The bond and VLAN under a boot interface that netinit made: the VLAN
+/// (if the interface is one), then the bond (the interface, or the
+/// VLAN's parent). Empty for a plain NIC.
+pub fn lower_links<'a>(
+    iface: &str,
+    vlans: &'a [Vlan],
+    bonds: &'a [Bond],
+) -> (Option<&'a Vlan>, Option<&'a Bond>) {
+    let vlan = vlans.iter().find(|v| v.name == iface);
+    let under = vlan.map_or(iface, |v| v.parent.as_str());
+    (vlan, bonds.iter().find(|b| b.name == under))
+}
+
+/// systemd-networkd files for a boot interface that is a VLAN or a bond,
+/// as (file name, text): the `.netdev`s that name what netinit made
+/// (networkd adopts a netdev that already exists and keeps it up), the
+/// lower links' `.network`s, and the boot interface's own unit matched
+/// by name, since a bond's slaves and a VLAN's parent share its MAC.
+pub fn networkd_links(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Vec<(String, String)> {
+    let (vlan, bond) = lower_links(&s.interface, vlans, bonds);
+    if vlan.is_none() && bond.is_none() {
+        return Vec::new();
+    }
+    let head = "# written by netinit: the root filesystem rides on this link.\n";
+    let mut out = Vec::new();
+    let mut unit = |name: &str, ext: &str, body: String| {
+        out.push((format!("10-netinit-{name}.{ext}"), format!("{head}{body}")));
+    };
+    if let Some(b) = bond {
+        unit(&b.name, "netdev", bond_netdev(b));
+        let primary = b.options.iter().find_map(|o| match &o.value {
+            crate::netdev::BondValue::Link(l) => Some(l.as_str()),
+            _ => None,
+        });
+        for sl in &b.slaves {
+            let mut body = format!("[Match]\nName={sl}\n\n[Network]\nBond={}\n", b.name);
+            if primary == Some(sl.as_str()) {
+                body.push_str("PrimarySlave=yes\n");
+            }
+            unit(sl, "network", body);
+        }
+    }
+    if let Some(v) = vlan {
+        unit(
+            &v.name,
+            "netdev",
+            format!(
+                "[NetDev]\nName={}\nKind=vlan\n\n[VLAN]\nId={}\n",
+                v.name, v.id
+            ),
+        );
+        let mut body = format!(
+            "[Match]\nName={}\n\n[Network]\nVLAN={}\nKeepConfiguration=yes\nIgnoreCarrierLoss=yes\n",
+            v.parent, v.name
+        );
+        if bond.is_none() {
+            body.push_str("LinkLocalAddressing=no\n");
+        }
+        unit(&v.parent, "network", body);
+    }
+    let main = networkd_unit(s).replacen(
+        &format!("MACAddress={}", s.mac),
+        &format!("Name={}", s.interface),
+        1,
+    );
+    out.push((format!("10-netinit-{}.network", s.interface), main));
+    out
+}
+
+/// A bond's `.netdev`: its options under networkd's names (the ones
+/// networkd has no key for are left out), and its MTU.
+fn bond_netdev(b: &Bond) -> String {
+    let mut dev = format!("[NetDev]\nName={}\nKind=bond\n\n[Bond]\n", b.name);
+    for o in &b.options {
+        let text = o.to_string();
+        let v = text.split_once('=').map_or("", |x| x.1);
+        let key = match o.name {
+            "mode" => "Mode",
+            "miimon" => "MIIMonitorSec",
+            "updelay" => "UpDelaySec",
+            "downdelay" => "DownDelaySec",
+            "lacp_rate" => "LACPTransmitRate",
+            "xmit_hash_policy" => "TransmitHashPolicy",
+            "ad_select" => "AdSelect",
+            "fail_over_mac" => "FailOverMACPolicy",
+            "min_links" => "MinLinks",
+            "primary_reselect" => "PrimaryReselectPolicy",
+            "arp_interval" => "ARPIntervalSec",
+            "arp_validate" => "ARPValidate",
+            "arp_all_targets" => "ARPAllTargets",
+            "arp_ip_target" => "ARPIPTargets",
+            _ => continue,
+        };
+        let v = match o.name {
+            "miimon" | "updelay" | "downdelay" | "arp_interval" => format!("{v}ms"),
+            "arp_ip_target" => v.replace(';', " "),
+            _ => v.to_owned(),
+        };
+        let _ = writeln!(dev, "{key}={v}");
+    }
+    if let Some(m) = b.mtu {
+        let _ = write!(dev, "\n[Link]\nMTUBytes={m}\n");
+    }
+    dev
+}
+
+/// netplan for a boot interface that is a VLAN or a bond: the slaves or
+/// parent under `ethernets`, the bond under `bonds`, the VLAN under
+/// `vlans`, the boot interface `critical` with its address as
+/// [`netplan_yaml`] writes it. `None` for a plain NIC.
+pub fn netplan_links_yaml(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Option<String> {
+    let (vlan, bond) = lower_links(&s.interface, vlans, bonds);
+    if vlan.is_none() && bond.is_none() {
+        return None;
+    }
+    // The address part of the plain rendering, re-indented under its new key.
+    let plain = netplan_yaml(s);
+    let addr_part = plain
+        .split_once("      critical: true\n")
+        .map_or("", |x| x.1);
+    let mut out = format!(
+        "# written by netinit: {} carries the root filesystem.\nnetwork:\n  version: 2\n  ethernets:\n",
+        s.interface.replace(char::is_control, "?")
+    );
+    let ethernets: Vec<&str> = match (bond, vlan) {
+        (Some(b), _) => b.slaves.iter().map(String::as_str).collect(),
+        (None, Some(v)) => vec![v.parent.as_str()],
+        (None, None) => Vec::new(),
+    };
+    for e in ethernets {
+        let _ = writeln!(out, "    {}: {{}}", yaml_key(e));
+    }
+    let boot = |out: &mut String| {
+        out.push_str("      critical: true\n");
+        out.push_str(addr_part);
+    };
+    if let Some(b) = bond {
+        let _ = write!(
+            out,
+            "  bonds:\n    {}:\n      interfaces: [",
+            yaml_key(&b.name)
+        );
+        let sl: Vec<String> = b.slaves.iter().map(|x| yaml_key(x)).collect();
+        let _ = writeln!(out, "{}]", sl.join(", "));
+        let params: Vec<String> = b
+            .options
+            .iter()
+            .filter_map(|o| {
+                let text = o.to_string();
+                let (k, v) = text.split_once('=')?;
+                let key = match k {
+                    "mode" | "primary" => k.to_owned(),
+                    "miimon" => "mii-monitor-interval".to_owned(),
+                    "lacp_rate" => "lacp-rate".to_owned(),
+                    "xmit_hash_policy" => "transmit-hash-policy".to_owned(),
+                    "updelay" => "up-delay".to_owned(),
+                    "downdelay" => "down-delay".to_owned(),
+                    "min_links" => "min-links".to_owned(),
+                    "ad_select" => "ad-select".to_owned(),
+                    _ => return None,
+                };
+                Some(format!("        {key}: \"{v}\"\n"))
+            })
+            .collect();
+        if !params.is_empty() {
+            out.push_str("      parameters:\n");
+            out.extend(params);
+        }
+        if let Some(m) = b.mtu {
+            let _ = writeln!(out, "      mtu: {m}");
+        }
+        if vlan.is_none() {
+            boot(&mut out);
+        }
+    }
+    if let Some(v) = vlan {
+        let _ = write!(
+            out,
+            "  vlans:\n    {}:\n      id: {}\n      link: {}\n",
+            yaml_key(&v.name),
+            v.id,
+            yaml_key(&v.parent)
+        );
+        boot(&mut out);
+    }
+    Some(out)
 }
 
 /// A YAML mapping key for an interface name: plain when it is ordinary,
@@ -446,6 +699,7 @@ mod tests {
             server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
+            servers: Vec::new(),
         };
         assert_eq!(
             klibc_net_conf(&dhcp_state(), Some(&root), 3),
@@ -470,6 +724,60 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             "we!rd'name|dhcp|/export/casper"
         );
+    }
+
+    fn dual_stack() -> NetState {
+        let mut s = dhcp_state();
+        s.ipv6 = Some(crate::net::Net6 {
+            method: "dhcp6",
+            address: "fd00:77::150".parse().unwrap(),
+            prefix: 128,
+            gateway: Some("fe80::1".parse().unwrap()),
+            dns: vec!["fd00:77::1".parse().unwrap()],
+            search: vec!["v6.example".into(), "bad domain".into()],
+            bootfile_url: None,
+            valid_secs: 7200,
+            preferred_secs: 3600,
+        });
+        s
+    }
+
+    #[test]
+    fn ipv6_hand_off() {
+        assert_eq!(klibc_net6_conf(&dhcp_state()), None);
+        let s = dual_stack();
+        let text = klibc_net6_conf(&s).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{text}\nprintf %s \"$DEVICE6|$IPV6PROTO|$IPV6ADDR|$IPV6NETMASK|$IPV6DNS0|$IPV6DOMAINSEARCH\""
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "eth0|dhcp6|fd00:77::150|128|fd00:77::1|v6.example bad domain"
+        );
+        let r = resolv_conf(&s).unwrap();
+        assert!(
+            r.contains("nameserver 10.77.0.2\nnameserver fd00:77::1\n"),
+            "{r}"
+        );
+        assert!(r.contains(" v6.example\n") && !r.contains("bad"), "{r}");
+        let n = networkd_unit(&s);
+        assert!(
+            n.contains("IPv6AcceptRA=yes\n") && n.contains("DHCP=yes\n"),
+            "{n}"
+        );
+        let mut only6 = static_state();
+        only6.address.addr = Ipv4Addr::UNSPECIFIED;
+        only6.address.prefix = 0;
+        only6.gateway = None;
+        only6.ipv6 = s.ipv6.clone();
+        let n = networkd_unit(&only6);
+        assert!(n.contains("DHCP=ipv6\n") && !n.contains("0.0.0.0"), "{n}");
+        let y = netplan_yaml(&only6);
+        assert!(y.contains("dhcp6: true") && !y.contains("0.0.0.0"), "{y}");
     }
 
     #[test]
@@ -636,6 +944,55 @@ mod tests {
             yaml_as_json(&netplan_yaml(&static_state())),
             r#"{"network": {"ethernets": {"eth0": {"addresses": ["10.77.0.100/24"], "critical": true, "match": {"macaddress": "52:54:00:12:34:56"}, "nameservers": {"addresses": ["10.77.0.2"]}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "version": 2}}"#
         );
+    }
+
+    #[test]
+    fn bond_and_vlan_hand_off() {
+        use crate::netdev::{parse_bond, parse_vlan};
+        let bonds = [parse_bond(Some(
+            "bond0:eth0,eth1:mode=active-backup,miimon=100,primary=eth1",
+        ))
+        .unwrap()];
+        let vlans = [parse_vlan("bond0.100:bond0").unwrap()];
+        let mut s = dhcp_state();
+        s.interface = "bond0.100".into();
+        let files = networkd_links(&s, &vlans, &bonds);
+        let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "10-netinit-bond0.netdev",
+                "10-netinit-eth0.network",
+                "10-netinit-eth1.network",
+                "10-netinit-bond0.100.netdev",
+                "10-netinit-bond0.network",
+                "10-netinit-bond0.100.network"
+            ]
+        );
+        assert!(files[0].1.ends_with("[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=active-backup\nMIIMonitorSec=100ms\n"), "{}", files[0].1);
+        assert!(files[2].1.ends_with("Bond=bond0\nPrimarySlave=yes\n"));
+        assert!(files[3].1.ends_with("[VLAN]\nId=100\n"));
+        assert!(
+            files[4]
+                .1
+                .contains("[Match]\nName=bond0\n\n[Network]\nVLAN=bond0.100\n")
+        );
+        assert!(files[5].1.contains("[Match]\nName=bond0.100\n"));
+        assert!(!files[5].1.contains("MACAddress"));
+        assert_eq!(
+            yaml_as_json(&netplan_links_yaml(&s, &vlans, &bonds).unwrap()),
+            r#"{"network": {"bonds": {"bond0": {"interfaces": ["eth0", "eth1"], "parameters": {"mii-monitor-interval": "100", "mode": "active-backup", "primary": "eth1"}}}, "ethernets": {"eth0": {}, "eth1": {}}, "version": 2, "vlans": {"bond0.100": {"critical": true, "dhcp-identifier": "mac", "dhcp4": true, "id": 100, "link": "bond0"}}}}"#
+        );
+        // A bond as the boot interface, statically: the address goes on the bond.
+        let mut st = static_state();
+        st.interface = "bond0".into();
+        assert_eq!(
+            yaml_as_json(&netplan_links_yaml(&st, &[], &bonds).unwrap()),
+            r#"{"network": {"bonds": {"bond0": {"addresses": ["10.77.0.100/24"], "critical": true, "interfaces": ["eth0", "eth1"], "nameservers": {"addresses": ["10.77.0.2"]}, "parameters": {"mii-monitor-interval": "100", "mode": "active-backup", "primary": "eth1"}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "ethernets": {"eth0": {}, "eth1": {}}, "version": 2}}"#
+        );
+        // A plain NIC: nothing beyond the usual files.
+        assert!(networkd_links(&dhcp_state(), &vlans, &bonds).is_empty());
+        assert!(netplan_links_yaml(&dhcp_state(), &vlans, &bonds).is_none());
     }
 
     proptest! {

@@ -64,6 +64,27 @@ pub struct IpParam {
     pub mtu: Option<u16>,
     /// dracut's `:<macaddr>` after the MTU.
     pub mac: Option<MacAddr>,
+    /// `dhcp6` or `auto6`, alone or in dracut's list (`dhcp,dhcp6`).
+    pub ipv6: Option<Ipv6Mode>,
+}
+
+/// How IPv6 is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6Mode {
+    /// SLAAC from router advertisements.
+    Auto6,
+    /// Stateful DHCPv6 (the router's RA still gives the on-link prefix
+    /// and the default route).
+    Dhcp6,
+}
+
+impl Ipv6Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ipv6Mode::Auto6 => "auto6",
+            Ipv6Mode::Dhcp6 => "dhcp6",
+        }
+    }
 }
 
 const FIELD_NAMES: [&str; 10] = [
@@ -89,10 +110,10 @@ pub fn parse_ip(value: &str) -> Result<IpParam, String> {
     }
     if !value.contains(':') {
         // `ip=dhcp`, also the kernel's `ip=dhcp,client-id-type,client-id`.
-        let word = value.split(',').next().unwrap_or(value);
-        let autoconf = parse_autoconf(word)?;
+        let (autoconf, ipv6) = parse_autoconf(value)?;
         return Ok(IpParam {
             autoconf: Some(autoconf),
+            ipv6,
             ..IpParam::default()
         });
     }
@@ -101,11 +122,12 @@ pub fn parse_ip(value: &str) -> Result<IpParam, String> {
     if let (Some(dev), Some(word)) = (fields.first(), fields.get(1)) {
         if !dev.is_empty()
             && dev.parse::<Ipv4Addr>().is_err()
-            && Autoconf::from_word(word).is_some()
+            && let Ok((autoconf, ipv6)) = parse_autoconf(word)
         {
             let mut p = IpParam {
                 device: Some(check_device(dev)?),
-                autoconf: Some(parse_autoconf(word)?),
+                autoconf: Some(autoconf),
+                ipv6,
                 ..IpParam::default()
             };
             parse_dracut_tail(&fields[2..], 3, &mut p)?;
@@ -124,11 +146,10 @@ pub fn parse_ip(value: &str) -> Result<IpParam, String> {
     } else {
         Some(check_device(field(5))?)
     };
-    p.autoconf = if field(6).is_empty() {
-        None
-    } else {
-        Some(parse_autoconf(field(6))?)
-    };
+    if !field(6).is_empty() {
+        let (autoconf, ipv6) = parse_autoconf(field(6))?;
+        (p.autoconf, p.ipv6) = (Some(autoconf), ipv6);
+    }
     let tail = fields.get(7..).unwrap_or(&[]);
     // Kernel: dns0, dns1, ntp0. dracut instead allows `:<mtu>[:<macaddr>]`,
     // told apart by field 8 being a number rather than an address.
@@ -176,22 +197,31 @@ fn parse_dracut_tail(tail: &[&str], first_field: usize, p: &mut IpParam) -> Resu
     Ok(())
 }
 
-fn parse_autoconf(word: &str) -> Result<Autoconf, String> {
-    match Autoconf::from_word(word) {
-        Some(a) => Ok(a),
-        None if matches!(
-            word,
-            "dhcp6" | "auto6" | "either6" | "link6" | "single-dhcp" | "ibft"
-        ) =>
-        {
-            Err(format!(
-                "autoconf '{word}' is not supported (netinit does IPv4: use dhcp or off)"
-            ))
+/// One autoconf word, dracut's comma list of them (`dhcp,dhcp6`), or the
+/// kernel's `dhcp,<client-id-type>,<client-id>` (only the first counts).
+/// IPv6 words alone leave IPv4 off.
+fn parse_autoconf(word: &str) -> Result<(Autoconf, Option<Ipv6Mode>), String> {
+    let (mut v4, mut v6) = (None, None);
+    for (i, w) in word.split(',').enumerate() {
+        match (w, Autoconf::from_word(w)) {
+            ("dhcp6", _) => v6 = Some(Ipv6Mode::Dhcp6),
+            ("auto6", _) => v6 = v6.or(Some(Ipv6Mode::Auto6)),
+            (_, Some(a)) if v4.is_none() => v4 = Some(a),
+            ("either6" | "link6" | "single-dhcp" | "ibft", _) => {
+                return Err(format!(
+                    "autoconf '{w}' is not supported (use dhcp, dhcp6, auto6 or off)"
+                ));
+            }
+            // The kernel's client-id fields after the first word.
+            _ if i > 0 && v6.is_none() => break,
+            _ => {
+                return Err(format!(
+                    "autoconf '{w}' is not one of off|none|static|on|any|dhcp|bootp|rarp|both|dhcp6|auto6"
+                ));
+            }
         }
-        None => Err(format!(
-            "autoconf '{word}' is not one of off|none|static|on|any|dhcp|bootp|rarp|both"
-        )),
     }
+    Ok((v4.unwrap_or(Autoconf::Off), v6))
 }
 
 fn opt_addr(text: &str, field: usize) -> Result<Option<Ipv4Addr>, String> {
@@ -353,6 +383,7 @@ mod tests {
                     ntp: vec![a("10.0.0.4")],
                     mtu: None,
                     mac: None,
+                    ipv6: None,
                 },
             ),
             (
@@ -373,11 +404,40 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_words() {
+        use Ipv6Mode::*;
+        for (text, v4, v6, dev) in [
+            ("dhcp6", Autoconf::Off, Some(Dhcp6), None),
+            ("auto6", Autoconf::Off, Some(Auto6), None),
+            ("dhcp,dhcp6", Autoconf::Dhcp, Some(Dhcp6), None),
+            ("auto6,dhcp", Autoconf::Dhcp, Some(Auto6), None),
+            ("auto6,dhcp6", Autoconf::Off, Some(Dhcp6), None),
+            ("dhcp,1,node5", Autoconf::Dhcp, None, None),
+            ("eth0:dhcp6", Autoconf::Off, Some(Dhcp6), Some("eth0")),
+            (
+                "eth0:dhcp,auto6:1400",
+                Autoconf::Dhcp,
+                Some(Auto6),
+                Some("eth0"),
+            ),
+            ("::::::dhcp6", Autoconf::Off, Some(Dhcp6), None),
+        ] {
+            let p = parse_ip(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (p.autoconf, p.ipv6, p.device.as_deref()),
+                (Some(v4), v6, dev),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn ip_errors_name_the_field() {
         for (text, want) in [
             ("", "empty value"),
             ("dhcpx", "autoconf 'dhcpx' is not one of"),
-            ("dhcp6", "not supported"),
+            ("link6", "not supported"),
+            ("dhcp6,nope", "autoconf 'nope'"),
             (
                 "10.0.0.300::::::",
                 "field 1 (client-ip) '10.0.0.300' is not an IPv4 address",

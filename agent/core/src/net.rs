@@ -2,7 +2,7 @@
 //! hand-off writer.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// An IPv4 address with its prefix length. Displays as `A.B.C.D/P`.
@@ -146,6 +146,44 @@ pub struct NetState {
     pub mtu: Option<u16>,
     pub ntp: Vec<Ipv4Addr>,
     pub lease: Option<LeaseTimes>,
+    /// IPv6 on the same interface (`ip=auto6`, `ip=dhcp6`).
+    pub ipv6: Option<Net6>,
+}
+
+/// The IPv6 configuration, after DAD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Net6 {
+    /// `auto6` or `dhcp6`.
+    pub method: &'static str,
+    pub address: Ipv6Addr,
+    /// 64 from SLAAC; 128 from DHCPv6 (the on-link prefix is the RA's).
+    pub prefix: u8,
+    /// The router's link-local address, from its RA.
+    pub gateway: Option<Ipv6Addr>,
+    pub dns: Vec<Ipv6Addr>,
+    pub search: Vec<String>,
+    /// DHCPv6 option 59.
+    pub bootfile_url: Option<String>,
+    pub valid_secs: u32,
+    pub preferred_secs: u32,
+}
+
+impl Net6 {
+    pub fn to_json(&self) -> crate::json::Json {
+        use crate::json::Json;
+        Json::object()
+            .with("method", self.method)
+            .with("address", format!("{}/{}", self.address, self.prefix))
+            .with("gateway", self.gateway.map(|g| g.to_string()))
+            .with(
+                "dns",
+                self.dns.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            )
+            .with("search", self.search.clone())
+            .with("bootfile_url", self.bootfile_url.clone())
+            .with("valid_seconds", self.valid_secs)
+            .with("preferred_seconds", self.preferred_secs)
+    }
 }
 
 impl NetState {
@@ -179,6 +217,7 @@ impl NetState {
             .with("lease_seconds", self.lease.map(|l| l.lease_secs))
             .with("t1_seconds", self.lease.map(|l| l.t1_secs))
             .with("t2_seconds", self.lease.map(|l| l.t2_secs))
+            .with("ipv6", self.ipv6.as_ref().map(Net6::to_json))
             .with("elapsed_ms", elapsed_ms)
     }
 }

@@ -5,7 +5,7 @@
 //! the root filesystem rides on the link.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::net::Ipv4Cidr;
 use crate::net::MacAddr;
@@ -24,18 +24,31 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_EXCL: u16 = 0x200;
 
 const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 const AF_UNSPEC: u8 = 0;
 
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MAX_MTU: u16 = 51;
+const IFLA_LINK: u16 = 5;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_VLAN_ID: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_BROADCAST: u16 = 4;
 const IFA_CACHEINFO: u16 = 6;
+const IFA_FLAGS: u16 = 8;
+/// Duplicate address detection has not finished: not usable yet.
+pub const IFA_F_TENTATIVE: u32 = 0x40;
+/// DAD found another host with the address.
+pub const IFA_F_DADFAILED: u32 = 0x08;
 /// `ifa_valid` of an address that never expires.
 pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 const RTA_DST: u16 = 1;
@@ -78,11 +91,22 @@ pub struct Addr {
     pub valid_secs: u32,
 }
 
+/// An IPv6 address from an RTM_NEWADDR reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addr6 {
+    pub index: u32,
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+    /// IFA_F_* (IFA_FLAGS when present: it has the bits above 8).
+    pub flags: u32,
+}
+
 /// One decoded message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Link(Link),
     Addr(Addr),
+    Addr6(Addr6),
     /// NLMSG_ERROR: `errno` 0 is an ACK; otherwise the positive errno.
     Ack {
         seq: u32,
@@ -146,6 +170,73 @@ impl Builder {
         self.0[..4].copy_from_slice(&len);
         self.0
     }
+}
+
+/// One rtattr, padded: a nest's payload is a run of these.
+fn rtattr(kind: u16, data: &[u8]) -> Vec<u8> {
+    Builder(Vec::new()).attr(kind, data).0
+}
+
+/// `IFLA_IFNAME` + `IFLA_LINKINFO { KIND, DATA }`: a new link of `kind`.
+fn new_link(seq: u32, name: &str, kind: &str, data: &[u8]) -> Builder {
+    let mut z = name.as_bytes().to_vec();
+    z.push(0);
+    let mut info = rtattr(IFLA_INFO_KIND, kind.as_bytes());
+    info.extend(rtattr(IFLA_INFO_DATA, data));
+    Builder::new(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq)
+        .bytes(&ifinfo(0, 0, 0))
+        .attr(IFLA_IFNAME, &z)
+        .attr(IFLA_LINKINFO, &info)
+}
+
+/// `ip link add link PARENT name NAME type vlan id ID`.
+pub fn new_vlan(seq: u32, name: &str, parent: u32, id: u16) -> Vec<u8> {
+    new_link(seq, name, "vlan", &rtattr(IFLA_VLAN_ID, &id.to_ne_bytes()))
+        .attr(IFLA_LINK, &parent.to_ne_bytes())
+        .finish()
+}
+
+/// `ip link add NAME type bond OPTIONS…`; `primary` is the index of the
+/// `primary=` slave.
+pub fn new_bond(seq: u32, bond: &crate::netdev::Bond, primary: Option<u32>) -> Vec<u8> {
+    use crate::netdev::{BondValue, Width, bond_option};
+    let mut data = Vec::new();
+    for o in &bond.options {
+        let Some(&(_, attr, width, _)) = bond_option(o.name) else {
+            continue;
+        };
+        match &o.value {
+            BondValue::Num(n) => data.extend(match width {
+                Width::U8 => rtattr(attr, &[*n as u8]),
+                Width::U32 => rtattr(attr, &n.to_ne_bytes()),
+            }),
+            BondValue::Link(_) => {
+                if let Some(i) = primary {
+                    data.extend(rtattr(attr, &i.to_ne_bytes()));
+                }
+            }
+            BondValue::Addrs(a) => {
+                let mut nest = Vec::new();
+                for (i, ip) in a.iter().enumerate() {
+                    nest.extend(rtattr(i as u16, &ip.octets()));
+                }
+                data.extend(rtattr(attr, &nest));
+            }
+        }
+    }
+    let mut b = new_link(seq, &bond.name, "bond", &data);
+    if let Some(m) = bond.mtu {
+        b = b.attr(IFLA_MTU, &u32::from(m).to_ne_bytes());
+    }
+    b.finish()
+}
+
+/// `ip link set INDEX master MASTER` (the slave must be down).
+pub fn set_master(seq: u32, index: u32, master: u32) -> Vec<u8> {
+    Builder::new(RTM_NEWLINK, NLM_F_ACK, seq)
+        .bytes(&ifinfo(index, 0, 0))
+        .attr(IFLA_MASTER, &master.to_ne_bytes())
+        .finish()
 }
 
 /// ifinfomsg: family, pad, type, index, flags, change.
@@ -317,6 +408,9 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Message>, DecodeError> {
             }
             NLMSG_DONE => Message::Done { seq },
             RTM_NEWLINK => Message::Link(decode_link(body).ok_or_else(|| bad("short ifinfomsg"))?),
+            RTM_NEWADDR if body.first() == Some(&AF_INET6) => {
+                Message::Addr6(decode_addr6(body).ok_or_else(|| bad("short ifaddrmsg"))?)
+            }
             RTM_NEWADDR => match decode_addr(body) {
                 Some(Some(a)) => Message::Addr(a),
                 Some(None) => Message::Other { kind },
@@ -361,6 +455,87 @@ fn decode_link(body: &[u8]) -> Option<Link> {
     Some(link)
 }
 
+fn decode_addr6(body: &[u8]) -> Option<Addr6> {
+    let mut a = Addr6 {
+        index: u32_at(body, 4)?,
+        addr: Ipv6Addr::UNSPECIFIED,
+        prefix: (*body.get(1)?).min(128),
+        flags: u32::from(*body.get(2)?),
+    };
+    for (t, data) in attrs(body.get(8..)?) {
+        match t {
+            IFA_ADDRESS => {
+                if let Ok(o) = <[u8; 16]>::try_from(data) {
+                    a.addr = Ipv6Addr::from(o);
+                }
+            }
+            IFA_FLAGS => a.flags = u32_at(data, 0).unwrap_or(a.flags),
+            _ => {}
+        }
+    }
+    Some(a)
+}
+
+/// Add (or refresh) an IPv6 address with its lifetimes (seconds;
+/// `u32::MAX` is forever), as SLAAC or DHCPv6 gave them. The kernel runs
+/// DAD on it: the caller waits for IFA_F_TENTATIVE to clear.
+pub fn add_address6(
+    seq: u32,
+    index: u32,
+    addr: Ipv6Addr,
+    prefix: u8,
+    valid: u32,
+    preferred: u32,
+) -> Vec<u8> {
+    let mut m = [0u8; 8];
+    m[0] = AF_INET6;
+    m[1] = prefix.min(128);
+    m[3] = RT_SCOPE_UNIVERSE;
+    m[4..8].copy_from_slice(&index.to_ne_bytes());
+    let mut ci = [0u8; 16];
+    ci[0..4].copy_from_slice(&preferred.min(valid).to_ne_bytes());
+    ci[4..8].copy_from_slice(&valid.to_ne_bytes());
+    Builder::new(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
+        .bytes(&m)
+        .attr(IFA_ADDRESS, &addr.octets())
+        .attr(IFA_CACHEINFO, &ci)
+        .finish()
+}
+
+/// Dump IPv6 addresses.
+pub fn get_addresses6(seq: u32) -> Vec<u8> {
+    let mut m = [0u8; 8];
+    m[0] = AF_INET6;
+    Builder::new(RTM_GETADDR, NLM_F_DUMP, seq)
+        .bytes(&m)
+        .finish()
+}
+
+/// Add or replace the IPv6 default route via a (link-local) router. It
+/// replaces the kernel's own route from the RA, which expires with the
+/// router lifetime; ours stays while the root needs it.
+pub fn add_default_route6(seq: u32, index: u32, gateway: Ipv6Addr) -> Vec<u8> {
+    let m = [
+        AF_INET6,
+        0,
+        0,
+        0,
+        RT_TABLE_MAIN,
+        RTPROT_BOOT,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNICAST,
+        0,
+        0,
+        0,
+        0,
+    ];
+    Builder::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
+        .bytes(&m)
+        .attr(RTA_GATEWAY, &gateway.octets())
+        .attr(RTA_OIF, &index.to_ne_bytes())
+        .finish()
+}
+
 /// `None`: too short; `Some(None)`: not an IPv4 address.
 fn decode_addr(body: &[u8]) -> Option<Option<Addr>> {
     let family = *body.first()?;
@@ -399,6 +574,35 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn ipv6_address_round_trip() {
+        let a: Ipv6Addr = "fd00:77::5054:ff:fe12:3456".parse().unwrap();
+        let mut m = add_address6(9, 3, a, 64, 7200, 9000);
+        // The kernel's dump answer has the same shape: turn the request into one.
+        m[4..6].copy_from_slice(&RTM_NEWADDR.to_ne_bytes());
+        let flags = (IFA_F_TENTATIVE as u8).to_ne_bytes();
+        m[NLMSG_HDRLEN + 2] = flags[0];
+        let got = decode(&m).unwrap();
+        assert_eq!(
+            got,
+            vec![Message::Addr6(Addr6 {
+                index: 3,
+                addr: a,
+                prefix: 64,
+                flags: IFA_F_TENTATIVE
+            })]
+        );
+        // Preferred never exceeds valid.
+        let ci = attrs(&m[NLMSG_HDRLEN + 8..])
+            .find(|(t, _)| *t == IFA_CACHEINFO)
+            .unwrap()
+            .1;
+        assert_eq!((u32_at(ci, 0), u32_at(ci, 4)), (Some(7200), Some(7200)));
+        let r = add_default_route6(1, 3, "fe80::1".parse().unwrap());
+        assert_eq!(r[NLMSG_HDRLEN], AF_INET6);
+        assert_eq!(get_addresses6(1)[NLMSG_HDRLEN], AF_INET6);
+    }
+
+    #[test]
     fn encodes_link_up_exactly() {
         let m = set_link_up(7, 3);
         assert_eq!(m.len(), 32);
@@ -409,6 +613,52 @@ mod tests {
         assert_eq!(u32_at(&m, 20), Some(3)); // index
         assert_eq!(u32_at(&m, 24), Some(IFF_UP)); // flags
         assert_eq!(u32_at(&m, 28), Some(IFF_UP)); // change mask: only IFF_UP
+    }
+
+    fn attr_list(b: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        attrs(b).map(|(t, d)| (t, d.to_vec())).collect()
+    }
+
+    #[test]
+    fn vlan_bond_and_master_nest_their_link_info() {
+        let m = new_vlan(1, "eth0.100", 2, 100);
+        assert_eq!(u32_at(&m, 0), Some(m.len() as u32));
+        assert_eq!(
+            u16_at(&m, 6),
+            Some(NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        );
+        let top = attr_list(&m[32..]);
+        assert_eq!(top[0], (IFLA_IFNAME, b"eth0.100\0".to_vec()));
+        assert_eq!(top[2], (IFLA_LINK, 2u32.to_ne_bytes().to_vec()));
+        let info = attr_list(&top[1].1);
+        assert_eq!(info[0], (IFLA_INFO_KIND, b"vlan".to_vec()));
+        assert_eq!(
+            attr_list(&info[1].1),
+            [(IFLA_VLAN_ID, 100u16.to_ne_bytes().to_vec())]
+        );
+        let bond = crate::netdev::parse_bond(Some(
+            "bond0:eth0,eth1:mode=active-backup,miimon=100,primary=eth1,arp_ip_target=10.0.0.1;10.0.0.2:9000",
+        ))
+        .unwrap();
+        let m = new_bond(1, &bond, Some(4));
+        let top = attr_list(&m[32..]);
+        assert_eq!(top[2], (IFLA_MTU, 9000u32.to_ne_bytes().to_vec()));
+        let info = attr_list(&top[1].1);
+        assert_eq!(info[0], (IFLA_INFO_KIND, b"bond".to_vec()));
+        let data = attr_list(&info[1].1);
+        assert_eq!(data[0], (1, vec![1])); // mode, a u8
+        assert_eq!(data[1], (3, 100u32.to_ne_bytes().to_vec())); // miimon
+        assert_eq!(data[2], (11, 4u32.to_ne_bytes().to_vec())); // primary's index
+        assert_eq!(
+            attr_list(&data[3].1),
+            [(0, vec![10, 0, 0, 1]), (1, vec![10, 0, 0, 2])]
+        );
+        let m = set_master(1, 3, 7);
+        assert_eq!(u32_at(&m, 20), Some(3));
+        assert_eq!(
+            attr_list(&m[32..]),
+            [(IFLA_MASTER, 7u32.to_ne_bytes().to_vec())]
+        );
     }
 
     #[test]

@@ -165,6 +165,7 @@ mod tests {
             server_from: crate::plan::ServerSource::Cmdline,
             options_from: Vec::new(),
             refused: Vec::new(),
+            servers: Vec::new(),
         }
     }
 

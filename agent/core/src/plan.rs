@@ -10,8 +10,9 @@ use std::net::Ipv4Addr;
 use crate::cmdline::Cmdline;
 pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
 use crate::config::{Config, ConfigError, IfName, NfsSpec, RootParam, RootPathDialect};
-use crate::ipconf::{Autoconf, classful_prefix};
+use crate::ipconf::{Autoconf, IpParam, Ipv6Mode, classful_prefix};
 use crate::net::{Ipv4Cidr, MacAddr, NetState};
+use crate::netdev::{Bond, StaticRoute, Vlan};
 pub use crate::size::OverlaySize;
 
 /// Everything the executor needs, in the order it needs it.
@@ -25,6 +26,9 @@ pub struct BootPlan {
     pub module_params: Vec<ModuleParam>,
     /// The network root; `None` when the cmdline names none.
     pub root: Option<RootPlan>,
+    /// The image over HTTP into RAM, when the cmdline names one (then
+    /// `root` is `None`: there is no NFS root).
+    pub fetch: Option<crate::fetch::FetchPlan>,
     pub live: LivePlan,
     pub overlay: OverlayPlan,
     /// Copy the live image(s) into RAM before mounting (`toram`).
@@ -74,6 +78,25 @@ pub struct NetworkPlan {
     pub ifnames: Vec<IfName>,
     /// Use DNS servers from DHCP (dracut's `rd.peerdns=0` turns it off).
     pub peerdns: bool,
+    /// IPv6 beside (or instead of) IPv4: `ip=dhcp6`, `ip=auto6`.
+    pub ipv6: Option<Ipv6Mode>,
+    /// dracut's `vlan=` and `bond=`: links made before DHCP.
+    pub vlans: Vec<Vlan>,
+    pub bonds: Vec<Bond>,
+    /// dracut's `rd.route=`, added once every interface is configured.
+    pub routes: Vec<StaticRoute>,
+    /// Interfaces of further `ip=` words, configured after the boot one.
+    pub more: Vec<IfPlan>,
+}
+
+/// Another interface from its own `ip=` word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfPlan {
+    pub device: String,
+    pub method: NetMethod,
+    pub address: Option<Ipv4Cidr>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u16>,
 }
 
 impl NetworkPlan {
@@ -125,19 +148,36 @@ pub struct RootPlan {
     /// `root=/dev/nfs` with no path anywhere mounts `/tftpboot/%s`
     /// (nfsroot.rst and dracut agree).
     pub tftpboot_default: bool,
+    /// The NBD export, for [`RootKind::Nbd`].
+    pub nbd: Option<crate::nbd::NbdSpec>,
+    /// The cmdline parameter that named the root (`nfsroot`, `root`,
+    /// `sys`, `archiso_nfs_srv`).
+    pub source: &'static str,
+    /// `netinit.nfs_servers=`: NFS servers tried in order (they replace
+    /// any other server); empty for the usual single server.
+    pub servers: Vec<Ipv4Addr>,
+    /// Mount attempts per server of `servers` (`netinit.nfs_attempts=`).
+    pub server_attempts: u32,
 }
+
+/// Mount attempts per server of a `netinit.nfs_servers=` list: one retry
+/// for a hiccup, then the next server.
+pub const DEFAULT_SERVER_ATTEMPTS: u32 = 2;
 
 /// The transport the root comes over; another kind (a block device over
 /// the network, an image over HTTP) adds a variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootKind {
     Nfs,
+    /// A block device over NBD (`root=nbd:`).
+    Nbd,
 }
 
 impl RootKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RootKind::Nfs => "nfs",
+            RootKind::Nbd => "nbd",
         }
     }
 }
@@ -156,6 +196,8 @@ pub enum ServerSource {
     DhcpNextServer,
     /// The DHCP server id (option 54).
     DhcpServer,
+    /// `netinit.nfs_servers=`, tried in order.
+    ServerList,
 }
 
 impl ServerSource {
@@ -165,6 +207,7 @@ impl ServerSource {
             ServerSource::Cmdline => "cmdline",
             ServerSource::IpParam => "ip=",
             ServerSource::DhcpRootPath => "DHCP root-path",
+            ServerSource::ServerList => "netinit.nfs_servers",
             ServerSource::DhcpNextServer => "DHCP next-server",
             ServerSource::DhcpServer => "DHCP server",
         }
@@ -213,8 +256,23 @@ pub fn nfs_module(version: NfsVersion) -> &'static str {
 /// device over the network, an ISO image) adds its own list here.
 pub fn root_modules(plan: &BootPlan) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if let Some(root) = &plan.root {
-        out.extend(["nfs", nfs_module(root.nfs_version)]);
+    if plan.fetch.is_some() {
+        return vec!["loop", "isofs", "squashfs", "overlay"];
+    }
+    match plan.root.as_ref().map(|r| (r.kind, r.nbd.as_ref())) {
+        Some((RootKind::Nfs, _)) => {
+            let version = plan.root.as_ref().map_or(NfsVersion::V3, |r| r.nfs_version);
+            out.extend(["nfs", nfs_module(version)]);
+        }
+        Some((RootKind::Nbd, spec)) => {
+            out.push("nbd");
+            match spec.and_then(|s| s.fstype.as_deref()) {
+                Some("ext4") => out.push("ext4"),
+                Some("squashfs") => out.extend(["squashfs", "overlay"]),
+                _ => {}
+            }
+        }
+        None => {}
     }
     if plan.live.layout != LiveLayout::Plain {
         out.extend(["loop", "squashfs", "overlay"]);
@@ -316,24 +374,39 @@ pub fn from_cmdline(text: &str) -> Result<BootPlan, PlanError> {
 /// Turns the parsed cmdline into a plan. Pure.
 pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let mut notes = c.notes.clone();
-    let (root, live) = plan_root(c, &mut notes)?;
-    let network = plan_network(c, root.is_some(), &mut notes)?;
-    if root.is_some() && network.method == NetMethod::Off {
-        return Err(err(
-            "ip",
-            "the network is off (ip=off/none) but the root is on NFS",
-        ));
+    let fetch = crate::fetch::plan_fetch(
+        &c.http,
+        c.archisobasedir.as_deref(),
+        c.live_media_path.as_deref(),
+        &mut notes,
+    )?;
+    let (root, live, fetch) = match fetch {
+        Some((f, live)) => (None, live, Some(f)),
+        None => {
+            let (root, live) = plan_root(c, &mut notes)?;
+            (root, live, None)
+        }
+    };
+    let network_root = root.is_some() || fetch.is_some();
+    let network = plan_network(c, network_root, &mut notes)?;
+    if network_root && network.method == NetMethod::Off {
+        return Err(network_off(&network, root.as_ref(), fetch.is_some()));
+    }
+    if !c.netinit.nfs_servers.is_empty() && root.as_ref().is_none_or(|r| r.kind != RootKind::Nfs) {
+        notes.push("netinit.nfs_servers has no effect: the root is not on NFS".to_owned());
     }
     if c.toram && live.layout == LiveLayout::Plain {
         notes.push("toram has no effect without a live image".to_owned());
     }
     let overlay = plan_overlay(c, root.is_some(), &live, &mut notes);
     let timeouts = plan_timeouts(c);
+    let (modules, module_params) = link_modules(c, &network);
     Ok(BootPlan {
         network,
-        modules: c.netinit.modules.clone(),
-        module_params: c.module_params.clone(),
+        modules,
+        module_params,
         root,
+        fetch,
         live,
         overlay,
         toram: c.toram,
@@ -353,6 +426,58 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         breaks: c.breaks.clone(),
         notes,
     })
+}
+
+/// The refusal of a network root with the network off: it names the
+/// transport, and IPv6 alone.
+fn network_off(network: &NetworkPlan, root: Option<&RootPlan>, http: bool) -> PlanError {
+    let over = match (http, root) {
+        (true, _) => "HTTP",
+        (false, Some(r)) if r.kind == RootKind::Nbd => "NBD",
+        _ => "NFS",
+    };
+    if let Some(v6) = network.ipv6 {
+        return err(
+            "ip",
+            format!(
+                "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                v6.as_str(),
+                v6.as_str()
+            ),
+        );
+    }
+    err(
+        "ip",
+        format!("the network is off (ip=off/none) but the root is on {over}"),
+    )
+}
+
+/// The cmdline's modules plus what VLANs and bonds need, and bonding's
+/// parameters.
+fn link_modules(c: &Config, network: &NetworkPlan) -> (Vec<String>, Vec<ModuleParam>) {
+    let mut modules = c.netinit.modules.clone();
+    for (needed, m) in [
+        (!network.vlans.is_empty(), "8021q"),
+        (!network.bonds.is_empty(), "bonding"),
+    ] {
+        if needed && !modules.iter().any(|x| x == m) {
+            modules.push(m.to_owned());
+        }
+    }
+    let mut module_params = c.module_params.clone();
+    // Loading bonding makes a bond0 of its own unless told not to (dracut
+    // says the same); netinit makes the bonds the cmdline names.
+    if !network.bonds.is_empty()
+        && !module_params
+            .iter()
+            .any(|m| m.module == "bonding" && m.param.starts_with("max_bonds="))
+    {
+        module_params.push(ModuleParam {
+            module: "bonding".into(),
+            param: "max_bonds=0".into(),
+        });
+    }
+    (modules, module_params)
 }
 
 /// `netinit.overlay` wins over `rd.overlay`; `netinit.overlay_size` over
@@ -425,7 +550,22 @@ fn plan_network(
     network_root: bool,
     notes: &mut Vec<String>,
 ) -> Result<NetworkPlan, PlanError> {
-    let ip = c.ip.clone().unwrap_or_default();
+    let (ip, more_ips) = boot_ip(c);
+    let mut ip = ip.unwrap_or_default();
+    let mut more = Vec::new();
+    for m in &more_ips {
+        more.push(plan_more(m, notes)?);
+    }
+    // A VLAN or bond is made to carry the boot: it is the boot interface
+    // unless an ip= word names one; a VLAN sits on top of a bond.
+    if ip.device.is_none() {
+        ip.device = c
+            .vlans
+            .first()
+            .map(|v| v.name.clone())
+            .or_else(|| c.bonds.first().map(|b| b.name.clone()));
+    }
+    check_links(c, notes)?;
     let neednet = c.dracut.neednet.unwrap_or(false);
     if c.dracut.neednet == Some(false) {
         notes.push(
@@ -474,6 +614,11 @@ fn plan_network(
         mtu: ip.mtu,
         ifnames: c.ifnames.clone(),
         peerdns: c.dracut.peerdns.unwrap_or(true),
+        ipv6: ip.ipv6,
+        vlans: c.vlans.clone(),
+        bonds: c.bonds.clone(),
+        routes: c.routes.clone(),
+        more,
     })
 }
 
@@ -555,6 +700,105 @@ fn ifname_notes(c: &Config, device: Option<&str>, notes: &mut Vec<String>) {
     }
 }
 
+/// The boot `ip=` word and the others: `bootdev=` picks, else the first.
+fn boot_ip(c: &Config) -> (Option<IpParam>, Vec<IpParam>) {
+    let mut all: Vec<IpParam> = c.ip.iter().chain(&c.more_ips).cloned().collect();
+    let at = c
+        .bootdev
+        .as_ref()
+        .and_then(|b| all.iter().position(|i| i.device.as_ref() == Some(b)))
+        .unwrap_or(0);
+    if all.is_empty() {
+        return (None, all);
+    }
+    let boot = all.remove(at);
+    (Some(boot), all)
+}
+
+fn plan_more(ip: &IpParam, notes: &mut Vec<String>) -> Result<IfPlan, PlanError> {
+    let device = ip.device.clone().unwrap_or_default();
+    let (method, address) = match (ip.autoconf, ip.client) {
+        (Some(Autoconf::Off) | None, Some(addr)) => {
+            let prefix = ip.prefix.unwrap_or_else(|| classful_prefix(addr));
+            (NetMethod::Static, Some(Ipv4Cidr { addr, prefix }))
+        }
+        (Some(Autoconf::Off), None) => (NetMethod::Off, None),
+        (Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        _ => (NetMethod::Dhcp, None),
+    };
+    if ip.server.is_some() || ip.hostname.is_some() || !ip.dns.is_empty() {
+        notes.push(format!(
+            "ip=…{device}…: server, hostname and DNS come from the boot interface's ip= only"
+        ));
+    }
+    Ok(IfPlan {
+        device,
+        method,
+        address,
+        gateway: ip.gateway,
+        mtu: ip.mtu,
+    })
+}
+
+/// A slave may be in one bond and carries no VLAN or address of its own;
+/// a VLAN's parent and a bond's name must not clash.
+fn check_links(c: &Config, notes: &mut Vec<String>) -> Result<(), PlanError> {
+    let mut slaves: Vec<&str> = Vec::new();
+    for b in &c.bonds {
+        for s in &b.slaves {
+            if slaves.contains(&s.as_str()) || c.bonds.iter().any(|o| &o.name == s) {
+                return Err(err(
+                    "bond",
+                    format!("'{s}' is a slave of two bonds, or a bond"),
+                ));
+            }
+            slaves.push(s);
+        }
+    }
+    for v in &c.vlans {
+        if slaves.contains(&v.parent.as_str()) {
+            return Err(err(
+                "vlan",
+                format!(
+                    "{}: the parent {} is a bond slave (put the VLAN on the bond)",
+                    v.name, v.parent
+                ),
+            ));
+        }
+        if let Some(b) = c.bonds.iter().find(|b| b.name == v.name) {
+            return Err(err("vlan", format!("{} is also a bond", b.name)));
+        }
+    }
+    let devices =
+        c.ip.iter()
+            .chain(&c.more_ips)
+            .filter_map(|i| i.device.as_deref());
+    for d in devices {
+        if slaves.contains(&d) {
+            return Err(err(
+                "ip",
+                format!("{d} is a bond slave; configure the bond instead"),
+            ));
+        }
+    }
+    for r in &c.routes {
+        if let Some(d) = &r.device {
+            let known =
+                c.ip.iter()
+                    .chain(&c.more_ips)
+                    .any(|i| i.device.as_ref() == Some(d))
+                    || c.vlans.iter().any(|v| &v.name == d)
+                    || c.bonds.iter().any(|b| &b.name == d);
+            if !known && c.ip.as_ref().is_some_and(|i| i.device.is_some()) {
+                notes.push(format!("rd.route={r}: {d} is configured by no ip= word"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `eth0`, `wlan1`: names the kernel itself hands out.
 fn is_kernel_name(name: &str) -> bool {
     ["eth", "wlan", "ib"].iter().any(|p| {
@@ -587,9 +831,10 @@ fn plan_root(
         module: None,
     });
     match root_source(c, boot, notes) {
-        (Some((spec, nfs4, source)), live) => {
+        (Some(RootSource::Nfs(spec, nfs4, source)), live) => {
             Ok((Some(nfs_root(c, spec, nfs4, source, notes)?), live))
         }
+        (Some(RootSource::Nbd(spec)), live) => Ok((Some(nbd_root(spec)), live)),
         (None, live) => Ok((None, live)),
     }
 }
@@ -640,11 +885,16 @@ fn boot_layout(c: &Config) -> Option<LivePlan> {
     }
 }
 
-/// The parameter that names the network root, in the kernel's order:
-/// the NFS spec it gives (`None`: all from DHCP), whether it said `nfs4:`,
-/// and its name; `None` when there is no network root. With the live
-/// layout the root implies (`boot` unless the parameter fixes one).
-type RootSource<'c> = (Option<&'c NfsSpec>, bool, &'static str);
+/// The parameter that names the network root, in the kernel's order;
+/// `None` when there is no network root. With the live layout the root
+/// implies (`boot` unless the parameter fixes one).
+enum RootSource<'c> {
+    /// The NFS spec it gives (`None`: all from DHCP), whether it said
+    /// `nfs4:`, and its name.
+    Nfs(Option<&'c NfsSpec>, bool, &'static str),
+    /// `root=nbd:`.
+    Nbd(&'c crate::nbd::NbdSpec),
+}
 
 fn root_source<'c>(
     c: &'c Config,
@@ -657,7 +907,7 @@ fn root_source<'c>(
             base_dir: None,
             module: None,
         };
-        (Some((Some(sys), false, "sys")), live)
+        (Some(RootSource::Nfs(Some(sys), false, "sys")), live)
     } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
         let base = c
             .archisobasedir
@@ -668,11 +918,20 @@ fn root_source<'c>(
             base_dir: Some(base),
             module: None,
         };
-        (Some((Some(arch), false, "archiso_nfs_srv")), live)
+        (
+            Some(RootSource::Nfs(Some(arch), false, "archiso_nfs_srv")),
+            live,
+        )
     } else {
         match &c.root {
-            Some(RootParam::Nfs(spec, nfs4)) => (Some((Some(spec), *nfs4, "root")), boot),
-            Some(RootParam::DevNfs) => (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot),
+            Some(RootParam::Nfs(spec, nfs4)) => {
+                (Some(RootSource::Nfs(Some(spec), *nfs4, "root")), boot)
+            }
+            Some(RootParam::DevNfs) => (
+                Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                boot,
+            ),
+            Some(RootParam::Nbd(spec)) => (Some(RootSource::Nbd(spec)), boot),
             Some(RootParam::Dhcp) => {
                 if c.nfsroot.is_some() {
                     notes.push(
@@ -680,7 +939,7 @@ fn root_source<'c>(
                                 .to_owned(),
                         );
                 }
-                (Some((None, false, "root")), boot)
+                (Some(RootSource::Nfs(None, false, "root")), boot)
             }
             Some(RootParam::Other(dev))
                 if c.netboot.is_none() && c.nfsroot.is_none() && !c.nfsroot_auto =>
@@ -688,13 +947,19 @@ fn root_source<'c>(
                 notes.push(format!("root={dev} is not a network root"));
                 (None, boot)
             }
-            _ if c.netboot.is_some() => (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot),
+            _ if c.netboot.is_some() => (
+                Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                boot,
+            ),
             _ if c.nfsroot.is_some() || c.nfsroot_auto => {
                 notes.push(
                     "nfsroot= without root=/dev/nfs or netboot=nfs: taken as an NFS root"
                         .to_owned(),
                 );
-                (Some((c.nfsroot.as_ref(), false, "nfsroot")), boot)
+                (
+                    Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                    boot,
+                )
             }
             _ => (None, boot),
         }
@@ -706,7 +971,7 @@ fn nfs_root(
     c: &Config,
     spec: Option<&NfsSpec>,
     nfs4: bool,
-    source: &str,
+    source: &'static str,
     notes: &mut Vec<String>,
 ) -> Result<RootPlan, PlanError> {
     let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
@@ -727,11 +992,13 @@ fn nfs_root(
         Some(RootParam::Dhcp) if source == "root" => None,
         _ => c.ip.as_ref().and_then(|i| i.server),
     };
+    let listed = c.netinit.nfs_servers.first().copied();
     let server = match (spec.and_then(|s| s.server), ip_server) {
         (Some(s), _) => Some((s, ServerSource::Cmdline)),
         (None, Some(s)) => Some((s, ServerSource::IpParam)),
         (None, None) => None,
     };
+    let server = listed.map(|s| (s, ServerSource::ServerList)).or(server);
     let root = RootPlan {
         kind: RootKind::Nfs,
         server,
@@ -742,6 +1009,10 @@ fn nfs_root(
         tftpboot_default: c.root == Some(RootParam::DevNfs)
             && source == "nfsroot"
             && !c.nfsroot_auto,
+        nbd: None,
+        source,
+        servers: c.netinit.nfs_servers.clone(),
+        server_attempts: c.netinit.nfs_attempts.unwrap_or(DEFAULT_SERVER_ATTEMPTS),
     };
     if c.nfsroot_auto && source == "nfsroot" {
         notes.push(
@@ -752,6 +1023,22 @@ fn nfs_root(
         notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
     }
     Ok(root)
+}
+
+fn nbd_root(spec: &crate::nbd::NbdSpec) -> RootPlan {
+    RootPlan {
+        kind: RootKind::Nbd,
+        server: Some((spec.server, ServerSource::Cmdline)),
+        path: Some(spec.export.clone()),
+        options: Vec::new(),
+        nfs_version: NfsVersion::V3,
+        dialect: RootPathDialect::Kernel,
+        tftpboot_default: false,
+        nbd: Some(spec.clone()),
+        source: "root",
+        servers: Vec::new(),
+        server_attempts: DEFAULT_SERVER_ATTEMPTS,
+    }
 }
 
 /// The NFS version the options ask for; the last version word wins.
@@ -810,6 +1097,9 @@ pub struct ResolvedRoot {
     pub options_from: Vec<&'static str>,
     /// Options from DHCP that were not used, and why; for the log.
     pub refused: Vec<String>,
+    /// `netinit.nfs_servers=`, tried in order (`server` is the first);
+    /// empty for a single server.
+    pub servers: Vec<Ipv4Addr>,
 }
 
 /// Fills in what the cmdline left open from the network state. Pure.
@@ -831,6 +1121,9 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
             "no network root on the cmdline (give nfsroot=, root=/dev/nfs, root=nfs:…, netboot=nfs, sys= or archiso_nfs_srv=)",
         ));
     };
+    if root.kind != RootKind::Nfs {
+        return Err(err("root", "the root is not on NFS"));
+    }
     let dhcp_root = match net
         .root_path
         .as_deref()
@@ -883,6 +1176,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         server_from,
         options_from,
         refused,
+        servers: root.servers.clone(),
     })
 }
 
@@ -910,7 +1204,16 @@ fn choose_server(
     } else {
         [root.server, next_server, server_id, rp_server]
     };
-    candidates.into_iter().flatten().next()
+    // netinit.nfs_servers= comes first: its first server is the one tried first.
+    let listed = root
+        .servers
+        .first()
+        .copied()
+        .map(from(ServerSource::ServerList));
+    listed
+        .into_iter()
+        .chain(candidates.into_iter().flatten())
+        .next()
 }
 
 /// The mount options: root-path's first, then the cmdline's (which win);
@@ -1175,6 +1478,63 @@ mod tests {
             Some(ServerSource::Cmdline)
         );
         assert!(plan.modules.is_empty());
+    }
+
+    #[test]
+    fn several_ip_words_vlans_bonds_routes() {
+        // Same or no device: the last word wins, as before.
+        let n =
+            p("ip=eth0:dhcp ip=eth0:off root=/dev/nfs nfsroot=10.0.0.1:/x ip=10.0.0.5::::::off")
+                .network;
+        assert_eq!((n.method, n.more.len()), (NetMethod::Static, 0));
+        // Different devices: one interface each; the first boots.
+        let n =
+            p("ip=eth0:dhcp ip=10.1.0.5:::16::eth1:off ip=eth2:dhcp ip=eth2:off root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth0"));
+        let more: Vec<(&str, NetMethod)> = n
+            .more
+            .iter()
+            .map(|m| (m.device.as_str(), m.method))
+            .collect();
+        assert_eq!(
+            more,
+            [("eth1", NetMethod::Static), ("eth2", NetMethod::Off)]
+        );
+        assert_eq!(n.more[0].address.map(|a| a.prefix), Some(16));
+        // bootdev= picks another word as the boot one.
+        let n = p("ip=eth0:dhcp ip=eth1:dhcp bootdev=eth1 root=dhcp").network;
+        assert_eq!(n.device.as_deref(), Some("eth1"));
+        assert_eq!(n.more[0].device, "eth0");
+        // A VLAN (else a bond) is the boot interface when no ip= names one; the modules come along.
+        let plan = p("bond vlan=bond0.7:bond0 rd.route=10.9.0.0/16:10.0.0.1 root=dhcp");
+        assert_eq!(plan.network.device.as_deref(), Some("bond0.7"));
+        assert_eq!(plan.modules, ["8021q", "bonding"]);
+        assert_eq!(plan.module_params[0].param, "max_bonds=0");
+        assert_eq!(
+            plan.network.routes[0].to_string(),
+            "10.9.0.0/16 via 10.0.0.1"
+        );
+        for (text, want) in [
+            (
+                "bond=bond0:eth0,eth1 bond=bond1:eth1,eth2 root=dhcp",
+                "bond=: 'eth1' is a slave of two bonds",
+            ),
+            (
+                "bond=bond0:eth0,eth1 vlan=eth0.5:eth0 root=dhcp",
+                "vlan=: eth0.5: the parent eth0 is a bond slave",
+            ),
+            (
+                "bond=bond0:eth0,eth1 ip=eth1:dhcp root=dhcp",
+                "ip=: eth1 is a bond slave",
+            ),
+            (
+                "bond=vlan5:eth0,eth1 vlan=vlan5:eth2 root=dhcp",
+                "vlan=: vlan5 is also a bond",
+            ),
+        ] {
+            let e = from_cmdline(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
             mtu: None,
             ntp: vec![],
             lease: None,
+            ipv6: None,
         };
         let _ = netinit_core::plan::resolve_root(&plan, &net);
     }

@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
         mtu: None,
         ntp: vec![],
         lease: None,
+        ipv6: None,
     };
     let _ = handoff::valid_hostname(hostname);
     let _ = handoff::resolv_conf(&net);

@@ -70,7 +70,12 @@ fn expand(
     {
         let members: Vec<String> = match item {
             "@nfs" => ["nfs", "nfsv3", "nfsv4"].map(String::from).to_vec(),
-            "@live" => ["squashfs", "overlay", "loop"].map(String::from).to_vec(),
+            // isofs: an ISO fetched over HTTP (url=) is loop-mounted.
+            "@live" => ["squashfs", "overlay", "loop", "isofs"]
+                .map(String::from)
+                .to_vec(),
+            // An NBD root's filesystem is added by name (ext4 is 2 MB).
+            "@nbd" => vec!["nbd".to_owned()],
             "@virtio" => ["virtio_pci", "virtio_net"].map(String::from).to_vec(),
             "@nics" => NICS.iter().map(|s| s.to_string()).collect(),
             "@ethernet" => {
@@ -85,7 +90,7 @@ fn expand(
             }
             g if g.starts_with('@') => {
                 return Err(format!(
-                    "unknown group {g} (groups: @nfs @live @nics @virtio @ethernet)"
+                    "unknown group {g} (groups: @nfs @live @nbd @nics @virtio @ethernet)"
                 ));
             }
             name => {
@@ -462,7 +467,7 @@ mod tests {
             notes,
             [
                 "@nfs: not in this kernel: nfsv4",
-                "@live: not in this kernel: overlay loop",
+                "@live: not in this kernel: overlay loop isofs",
                 "@ethernet: not in this kernel: virtio_pci virtio_net vmxnet3"
             ]
         );

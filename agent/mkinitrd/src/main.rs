@@ -22,9 +22,9 @@ use argh::FromArgs;
 ///   netinit-mkinitrd --shell /bin/busybox -o initrd.img   (rescue shell on failure)
 ///
 /// Module groups (usable in --modules): @nfs (nfs nfsv3 nfsv4), @live (squashfs
-/// overlay loop), @nics (common Ethernet NICs and virtio), @virtio (virtio_pci
+/// overlay loop isofs), @nbd (nbd; add the root's filesystem, e.g. ext4), @nics (common Ethernet NICs and virtio), @virtio (virtio_pci
 /// virtio_net), @ethernet (every driver under drivers/net/ethernet). The default
-/// is @nfs,@live,@nics.
+/// is @nfs,@live,@nbd,@nics.
 #[derive(FromArgs, Debug)]
 struct Args {
     /// modules to add, separated by colons or commas ("-" and "_" are the
@@ -89,7 +89,7 @@ fn run(args: &Args) -> Result<(), String> {
         moddir: args.moddir.clone(),
         kver: args.kver.clone(),
         modules: if args.modules.is_empty() {
-            vec!["@nfs,@live,@nics".to_owned()]
+            vec!["@nfs,@live,@nbd,@nics".to_owned()]
         } else {
             args.modules.clone()
         },

@@ -18,16 +18,20 @@ pub enum Step {
     Dhcp,
     Static,
     Nfs,
+    /// The NBD connection, its handshake and the device's mount.
+    Nbd,
     Image,
     Squashfs,
     Toram,
     Overlay,
     Handoff,
     SwitchRoot,
+    /// The image over HTTP.
+    Fetch,
 }
 
 impl Step {
-    pub const ALL: [Step; 13] = [
+    pub const ALL: [Step; 15] = [
         Step::Init,
         Step::Cmdline,
         Step::Modules,
@@ -35,12 +39,14 @@ impl Step {
         Step::Dhcp,
         Step::Static,
         Step::Nfs,
+        Step::Nbd,
         Step::Image,
         Step::Squashfs,
         Step::Toram,
         Step::Overlay,
         Step::Handoff,
         Step::SwitchRoot,
+        Step::Fetch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,12 +58,14 @@ impl Step {
             Step::Dhcp => "dhcp",
             Step::Static => "static",
             Step::Nfs => "nfs",
+            Step::Nbd => "nbd",
             Step::Image => "image",
             Step::Squashfs => "squashfs",
             Step::Toram => "toram",
             Step::Overlay => "overlay",
             Step::Handoff => "handoff",
             Step::SwitchRoot => "switch_root",
+            Step::Fetch => "fetch",
         }
     }
 }

@@ -60,7 +60,9 @@ fn examples(doc: &str) -> Vec<(String, Expect, usize)> {
 
 fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
     path.split('.').fold(doc, |v, key| {
+        // A number indexes an array (`network.vlans.0.id`).
         v.get(key)
+            .or_else(|| key.parse::<usize>().ok().and_then(|i| v.get(i)))
             .unwrap_or_else(|| panic!("no key '{path}' in explain --json"))
     })
 }

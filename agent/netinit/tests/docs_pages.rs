@@ -84,5 +84,5 @@ fn server_setup_dnsmasq_configs_parse() {
 
 #[test]
 fn recipes_dnsmasq_configs_parse() {
-    dnsmasq_blocks_parse("docs/recipes.md", 1);
+    dnsmasq_blocks_parse("docs/recipes.md", 2);
 }

@@ -262,6 +262,7 @@ fn ifupdown_sees_a_manual_stanza_and_ifdown_all_leaves_it() {
 
 fn sample_state() -> netinit_core::net::NetState {
     netinit_core::net::NetState {
+        ipv6: None,
         interface: String::new(),
         mac: netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]),
         ..netinit_core::fixtures::net_state()

@@ -764,3 +764,210 @@ fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
         "the keeper must never remove the address: {addrs}"
     );
 }
+
+/// A client NIC and a server namespace with IPv6 on (the lab turns it off
+/// elsewhere) and dnsmasq sending RAs, plus `extra` (the IPv6 ranges).
+fn ipv6_lab(extra: &[&str]) -> (Lab, usize) {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", "52:54:00:12:34:56", "10.99.0.1");
+    for (ns, nic) in [(lab.client(), "eth0"), (srv.clone(), "srv0")] {
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=0",
+            "net.ipv6.conf.default.disable_ipv6=0",
+            &format!("net.ipv6.conf.{nic}.disable_ipv6=0"),
+        ]);
+    }
+    // nodad: dnsmasq only sends RAs from a usable address.
+    sh(&[
+        "ip",
+        "-n",
+        &srv,
+        "addr",
+        "add",
+        "fd00:99::1/64",
+        "dev",
+        "srv0",
+        "nodad",
+    ]);
+    let mut args = vec!["--enable-ra", "--ra-param=srv0,5,1800"];
+    args.extend_from_slice(extra);
+    let d = lab.dnsmasq(&srv, &args);
+    (lab, d)
+}
+
+/// The client's IPv6 addresses on eth0 as (address/prefix, tentative).
+fn addrs6(lab: &Lab) -> Vec<(String, bool)> {
+    let v = lab.ip_json(&["-6", "addr", "show", "dev", "eth0"]);
+    v[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]),
+                a["tentative"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn dhcp6_dual_stack_with_rapid_commit() {
+    let (mut lab, d) = ipv6_lab(&[
+        "--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h",
+        "--dhcp-option=option6:dns-server,[fd00:99::1]",
+        "--dhcp-option=option6:domain-search,lab.example",
+        "--dhcp-option=option6:bootfile-url,http://[fd00:99::1]/boot.ipxe",
+    ]);
+    let j = lab.json("ip=dhcp,dhcp6");
+    assert!(
+        j["address"].as_str().unwrap().starts_with("10.99.0."),
+        "{j}"
+    );
+    let v6 = &j["ipv6"];
+    assert_eq!(v6["method"], "dhcp6");
+    let addr = v6["address"].as_str().unwrap().to_owned();
+    assert!(
+        addr.starts_with("fd00:99::1") && addr.ends_with("/128"),
+        "{j}"
+    );
+    assert_eq!(v6["dns"][0], "fd00:99::1");
+    assert_eq!(v6["search"][0], "lab.example");
+    assert_eq!(v6["bootfile_url"], "http://[fd00:99::1]/boot.ipxe");
+    assert!(v6["gateway"].as_str().unwrap().starts_with("fe80::"), "{j}");
+    // The address is there and DAD is over.
+    assert!(addrs6(&lab).contains(&(addr, false)), "{:?}", addrs6(&lab));
+    // Kept forever in the kernel, as the IPv4 address (decision 0008).
+    let v = lab.ip_json(&["-6", "addr", "show", "dev", "eth0", "scope", "global"]);
+    assert_eq!(
+        v[0]["addr_info"][0]["valid_life_time"],
+        u64::from(u32::MAX),
+        "{v}"
+    );
+    let routes = lab.ip_json(&["-6", "route", "show", "default"]);
+    assert_eq!(routes[0]["gateway"], v6["gateway"]);
+    let log = lab.dnsmasq_log(d);
+    // Rapid commit (dnsmasq grants it to DHCPv6 clients that ask):
+    // SOLICIT answered by REPLY, no ADVERTISE/REQUEST.
+    assert!(
+        log.contains("DHCPSOLICIT") && log.contains("DHCPREPLY"),
+        "{log}"
+    );
+    assert!(!log.contains("DHCPADVERTISE"), "{log}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn dhcp6_alone_configures_no_ipv4() {
+    let (mut lab, d) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    let j = lab.json("ip=dhcp6");
+    let addr = j["ipv6"]["address"].as_str().unwrap().to_owned();
+    assert!(addr.starts_with("fd00:99::1"), "{j}");
+    assert_eq!(
+        j["address"], "0.0.0.0/0",
+        "IPv6 alone configures no IPv4: {j}"
+    );
+    assert!(addrs6(&lab).contains(&(addr, false)));
+    let log = lab.dnsmasq_log(d);
+    assert!(!log.contains("DHCPDISCOVER"), "{log}");
+    assert!(log.contains("DHCPREPLY"), "{log}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn auto6_slaac_from_router_advertisements() {
+    let (lab, _) = ipv6_lab(&[
+        "--dhcp-range=fd00:99::,ra-only,64,1h",
+        "--dhcp-option=option6:dns-server,[fd00:99::1]",
+    ]);
+    let j = lab.json("ip=auto6");
+    let v6 = &j["ipv6"];
+    assert_eq!(v6["method"], "auto6");
+    // EUI-64 from 52:54:00:12:34:56.
+    assert_eq!(v6["address"], "fd00:99::5054:ff:fe12:3456/64");
+    assert_eq!(v6["dns"][0], "fd00:99::1", "RDNSS: {j}");
+    assert!(addrs6(&lab).contains(&("fd00:99::5054:ff:fe12:3456/64".into(), false)));
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn auto6_without_a_router_fails_in_bounded_time_with_a_hint() {
+    let (lab, _) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    // dnsmasq's RA for a stateful range has no A flag: nothing to autoconfigure.
+    let (out, took) = lab.net("ip=auto6 rd.net.timeout.dhcp=4");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no router advertisement with a /64 autonomous prefix"),
+        "{err}"
+    );
+    assert!(err.contains("A flag"), "{err}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn dual_stack_goes_on_over_ipv4_when_ipv6_fails() {
+    let (lab, _) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    let (out, took) = lab.net("ip=dhcp,auto6 rd.net.timeout.dhcp=4");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("IPv6 not configured, going on with IPv4"),
+        "{err}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["address"].as_str().unwrap().starts_with("10.99.0."),
+        "{j}"
+    );
+    assert!(j["ipv6"].is_null(), "{j}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+#[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
+fn several_ip_words_and_a_static_route_to_a_second_subnet() {
+    let mut lab = Lab::new();
+    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+    lab.dnsmasq(&srv, &["--dhcp-option=option:router,10.99.0.1"]);
+    // eth1's far end also holds 10.66.0.1, reached only through a route.
+    let far = lab.wire("eth1", MAC1, "10.88.0.1");
+    sh(&["ip", "-n", &far, "addr", "add", "10.66.0.1/32", "dev", "lo"]);
+    sh(&["ip", "-n", &far, "link", "set", "lo", "up"]);
+    let j = lab
+        .json("ip=eth0:dhcp ip=10.88.0.5:::24::eth1:off rd.route=10.66.0.0/24:10.88.0.1 root=dhcp");
+    assert_eq!(j["interface"], "eth0");
+    let addrs = lab.ip_json(&["addr", "show", "eth1"]);
+    assert!(
+        addrs[0]["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["local"] == "10.88.0.5" && a["prefixlen"] == 24),
+        "{addrs}"
+    );
+    // The route picked eth1 by its gateway's subnet; the default stays on eth0.
+    let route = lab.ip_json(&["route", "show", "10.66.0.0/24"]);
+    assert_eq!(route[0]["gateway"], "10.88.0.1", "{route}");
+    assert_eq!(route[0]["dev"], "eth1", "{route}");
+    let default = lab.ip_json(&["route", "show", "default"]);
+    assert_eq!(default[0]["dev"], "eth0", "{default}");
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.client(),
+        "ping",
+        "-c1",
+        "-W2",
+        "10.66.0.1",
+    ]);
+}

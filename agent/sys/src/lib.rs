@@ -8,10 +8,13 @@
 pub mod clock;
 pub mod error;
 pub mod host;
+pub mod http;
+pub mod ip6;
 pub mod kmod;
 pub mod lease;
 pub mod loopdev;
 pub mod mount;
+pub mod nbd;
 pub mod netlink;
 pub mod packet;
 pub mod power;

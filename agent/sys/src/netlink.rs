@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 
 use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::MacAddr;
+use netinit_core::netdev::Bond;
 pub use netinit_core::netlink::Addr;
 
 use crate::Result;
@@ -56,6 +57,33 @@ pub trait Netlink {
     fn add_route(&mut self, index: u32, dest: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<()>;
     /// IPv4 addresses currently on `index`, with their lifetimes.
     fn addresses(&mut self, index: u32) -> Result<Vec<Addr>>;
+    /// Makes a VLAN on `parent`; one of that name already there is success.
+    fn create_vlan(&mut self, name: &str, parent: u32, id: u16) -> Result<()> {
+        let _ = (parent, id);
+        Err(unsupported("create VLAN", name))
+    }
+    /// Makes a bond (down, no slaves); one of that name already there is success.
+    fn create_bond(&mut self, bond: &Bond, primary: Option<u32>) -> Result<()> {
+        let _ = primary;
+        Err(unsupported("create bond", &bond.name))
+    }
+    /// Enslaves the (down) link `index` to the bond `master`.
+    fn set_master(&mut self, index: u32, master: u32) -> Result<()> {
+        let _ = master;
+        Err(unsupported("enslave", &index.to_string()))
+    }
+}
+
+fn unsupported(call: &'static str, object: &str) -> SysError {
+    SysError::new(call, object, rustix::io::Errno::OPNOTSUPP)
+}
+
+/// EEXIST from a create: the link is already there (a second run).
+fn exists_ok(r: Result<Vec<Message>>) -> Result<()> {
+    match r {
+        Err(e) if e.errno == rustix::io::Errno::EXIST.raw_os_error() => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 use std::os::fd::OwnedFd;
@@ -126,6 +154,43 @@ impl RtNetlink {
                 }
             }
         }
+    }
+}
+
+/// IPv6: used only by the IPv6 step, which runs on the real socket.
+impl RtNetlink {
+    pub fn add_address6(
+        &mut self,
+        index: u32,
+        addr: std::net::Ipv6Addr,
+        prefix: u8,
+        valid: u32,
+        preferred: u32,
+    ) -> Result<()> {
+        self.request(
+            codec::add_address6(0, index, addr, prefix, valid, preferred),
+            &format!("add address {addr}/{prefix} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    pub fn add_default_route6(&mut self, index: u32, gateway: std::net::Ipv6Addr) -> Result<()> {
+        self.request(
+            codec::add_default_route6(0, index, gateway),
+            &format!("add IPv6 default route via {gateway} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    pub fn addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>> {
+        let msgs = self.request(codec::get_addresses6(0), "RTM_GETADDR (IPv6)")?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Addr6(a) if a.index == index => Some(a),
+                _ => None,
+            })
+            .collect())
     }
 }
 
@@ -201,6 +266,28 @@ impl Netlink for RtNetlink {
         self.request(
             codec::add_route(0, index, dest, gateway),
             &format!("add route {dest} {via} on link {index}"),
+        )
+        .map(drop)
+    }
+
+    fn create_vlan(&mut self, name: &str, parent: u32, id: u16) -> Result<()> {
+        let what = format!("create VLAN {name} (id {id}) on link {parent}");
+        exists_ok(self.request(codec::new_vlan(0, name, parent, id), &what))
+    }
+
+    fn create_bond(&mut self, bond: &Bond, primary: Option<u32>) -> Result<()> {
+        let what = format!(
+            "create bond {} ({})",
+            bond.name,
+            bond.option_words().join(",")
+        );
+        exists_ok(self.request(codec::new_bond(0, bond, primary), &what))
+    }
+
+    fn set_master(&mut self, index: u32, master: u32) -> Result<()> {
+        self.request(
+            codec::set_master(0, index, master),
+            &format!("enslave link {index} to link {master}"),
         )
         .map(drop)
     }

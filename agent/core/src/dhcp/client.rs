@@ -172,6 +172,7 @@ impl Lease {
     /// The network state for the hand-off and `netinit net`.
     pub fn to_net_state(&self, interface: &str, ifindex: u32, mac: MacAddr) -> NetState {
         NetState {
+            ipv6: None,
             interface: interface.to_owned(),
             ifindex,
             mac,

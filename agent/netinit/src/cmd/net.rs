@@ -40,7 +40,10 @@ pub fn main(args: &[String]) -> ExitCode {
         // A cmdline without a network root (e.g. a workstation's) still
         // means "try DHCP" here.
         let mut plan = plan;
-        if plan.network.method == NetMethod::Off && plan.network.autoconf.is_none() {
+        if plan.network.method == NetMethod::Off
+            && plan.network.autoconf.is_none()
+            && plan.network.ipv6.is_none()
+        {
             plan.network.method = NetMethod::Dhcp;
         }
         let start = Instant::now();

@@ -45,24 +45,10 @@ pub fn prepare(
     let mut next_rescan = Duration::ZERO;
     let mut next_progress = Duration::ZERO;
     let (links, candidates) = loop {
-        let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-        if !plan.network.ifnames.is_empty() {
-            rename(nl, &links, &plan.network.ifnames)?;
-            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-        }
-        if let Some(dev) = &plan.network.device {
-            if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
-                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-            }
-        }
-        if !lo_done {
-            lo_done = true;
-            for lo in links.iter().filter(|l| l.loopback && !l.up) {
-                if let Err(e) = nl.set_up(lo.index) {
-                    warn!(Step::Link, "{e}");
-                }
-            }
-        }
+        // A slave that never shows up must not keep the bond from
+        // being made: halfway through the wait, take what is there.
+        let late = Duration::from_millis(clock.now_ms().saturating_sub(start)) >= timeout / 2;
+        let links = current_links(nl, plan, late, &mut lo_done)?;
         match pick(&links, plan) {
             Ok(c) => break (links, c),
             // USB NICs, Hyper-V's netvsc, async probes and a BOOTIF NIC
@@ -96,6 +82,11 @@ pub fn prepare(
             }
         }
     };
+    // Links the boot interface does not need (for another ip= word).
+    let mut links = links;
+    while super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, true)? {
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
     for want in &plan.network.ifnames {
         if !links.iter().any(|l| l.mac == Some(want.mac)) {
             warn!(
@@ -105,6 +96,38 @@ pub fn prepare(
         }
     }
     bring_up(nl, candidates)
+}
+
+/// The links after this round's renames, bonds and VLANs (`late`: make a
+/// bond without its missing slaves); lo is brought up the first time.
+fn current_links(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    late: bool,
+    lo_done: &mut bool,
+) -> Result<Vec<LinkInfo>, StepError> {
+    let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    if !plan.network.ifnames.is_empty() {
+        rename(nl, &links, &plan.network.ifnames)?;
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
+    if let Some(dev) = &plan.network.device {
+        if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
+            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        }
+    }
+    if super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, late)? {
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
+    if !*lo_done {
+        *lo_done = true;
+        for lo in links.iter().filter(|l| l.loopback && !l.up) {
+            if let Err(e) = nl.set_up(lo.index) {
+                warn!(Step::Link, "{e}");
+            }
+        }
+    }
+    Ok(links)
 }
 
 /// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
@@ -447,6 +470,32 @@ pub(crate) mod fake {
         ) -> netinit_sys::Result<Vec<netinit_sys::netlink::Addr>> {
             Ok(Vec::new())
         }
+        fn create_vlan(&mut self, name: &str, parent: u32, id: u16) -> netinit_sys::Result<()> {
+            self.calls.push(format!("vlan {name} on {parent} id {id}"));
+            let index = 100 + self.links.len() as u32;
+            self.links.push(eth(index, name, index as u8));
+            Ok(())
+        }
+        fn create_bond(
+            &mut self,
+            bond: &netinit_core::netdev::Bond,
+            primary: Option<u32>,
+        ) -> netinit_sys::Result<()> {
+            let opts = bond.option_words().join(",");
+            self.calls
+                .push(format!("bond {} {opts} primary {primary:?}", bond.name));
+            let index = 100 + self.links.len() as u32;
+            self.links.push(eth(index, &bond.name, index as u8));
+            Ok(())
+        }
+        fn set_master(&mut self, index: u32, master: u32) -> netinit_sys::Result<()> {
+            let down = self.links.iter().any(|l| l.index == index && !l.up);
+            self.calls.push(format!(
+                "master {index} {master}{}",
+                if down { "" } else { " (up!)" }
+            ));
+            Ok(())
+        }
     }
 }
 
@@ -469,6 +518,61 @@ mod tests {
 
     fn plan(text: &str) -> BootPlan {
         netinit_core::plan::from_cmdline(text).unwrap()
+    }
+
+    #[test]
+    fn makes_a_bond_then_a_vlan_on_it_and_boots_from_the_vlan() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1), eth(3, "eth1", 2)],
+            ..Default::default()
+        };
+        let p = plan(
+            "bond=bond0:eth0,eth1:mode=active-backup,primary=eth1 vlan=bond0.7:bond0 root=/dev/nfs",
+        );
+        let got = prepare(
+            &mut nl,
+            &mut FakeClock::default(),
+            &p,
+            &mut Rescans::default(),
+        )
+        .unwrap();
+        let names: Vec<&str> = got.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["bond0.7"]);
+        // Slaves enslaved while down, the bond up before its VLAN is made.
+        assert_eq!(
+            nl.calls,
+            [
+                "bond bond0 mode=active-backup,primary=eth1 primary Some(3)",
+                "master 2 103",
+                "master 3 103",
+                "up 1",
+                "up 103",
+                "vlan bond0.7 on 103 id 7",
+                "up 104"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bond_waits_for_a_late_slave_then_goes_on_without_it() {
+        let mut nl = FakeNetlink {
+            links: vec![lo(), eth(2, "eth0", 1)],
+            ..Default::default()
+        };
+        let mut p = plan("bond=bond0:eth0,eth1 root=/dev/nfs");
+        p.timeouts.carrier_secs = 1;
+        let mut clock = FakeClock::default();
+        prepare(&mut nl, &mut clock, &p, &mut Rescans::default()).unwrap();
+        assert!(clock.now_ms >= 500, "waited {} ms for eth1", clock.now_ms);
+        assert_eq!(
+            nl.calls[..3],
+            [
+                "up 1".to_string(),
+                "bond bond0  primary None".into(),
+                "master 2 102".into()
+            ]
+        );
+        assert!(nl.polls > 3, "waited for eth1: {} polls", nl.polls);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 pub mod dhcp;
 pub mod link;
 pub mod modules;
+pub mod netdev;
 pub mod preload;
 pub mod static_ip;
+pub mod v6;
 
 use netinit_core::net::NetState;
 use netinit_core::plan::{BootPlan, BreakPoint, NetMethod};
@@ -45,7 +47,7 @@ fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
-    if plan.network.method == NetMethod::Off {
+    if plan.network.method == NetMethod::Off && plan.network.ipv6.is_none() {
         return Err(StepError::new(
             Step::Link,
             "the network is off: no ip= method and no network root on the cmdline",
@@ -68,7 +70,7 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
         link::prepare(&mut nl, &mut clock, plan, &mut drivers)
     })?;
     crate::shell::debug_break(plan, BreakPoint::Dhcp);
-    let state = match plan.network.method {
+    let mut state = match plan.network.method {
         NetMethod::Static => timed(Step::Static, || {
             static_ip::configure(
                 &mut nl,
@@ -78,8 +80,30 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
                 &candidates,
             )
         })?,
+        NetMethod::Off => ipv6_only(&candidates)?,
         _ => timed(Step::Dhcp, || dhcp::run(&mut nl, plan, &candidates))?,
     };
+    if let Some(mode) = plan.network.ipv6 {
+        // IPv6 rides on the NIC IPv4 chose (or the first one, IPv6 alone).
+        let link = candidates
+            .iter()
+            .find(|l| l.index == state.ifindex)
+            .ok_or_else(|| StepError::new(Step::Dhcp, "the IPv4 NIC vanished"))?;
+        let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
+        match timed(Step::Dhcp, || v6::configure(&mut nl, link, mode, budget)) {
+            Ok(net6) => {
+                let (a, p, m) = (net6.address, net6.prefix, net6.method);
+                info!(Step::Dhcp, "{} {a}/{p} ({m})", link.name);
+                state.ipv6 = Some(net6);
+            }
+            // Dual stack: the root rides on IPv4, which works; IPv6 alone
+            // has nothing else to boot on.
+            Err(e) if plan.network.method != NetMethod::Off => {
+                crate::warn!(Step::Dhcp, "IPv6 not configured, going on with IPv4: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let state = NetState {
         dns: plan.network.dns_for(&state.dns),
         ..state
@@ -90,12 +114,48 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
         Step::Dhcp
     };
     info!(step, "{}", describe(&state));
+    netdev::more_and_routes(&mut nl, plan, &state)?;
     Ok(state)
+}
+
+/// IPv6 alone: the first candidate NIC, no IPv4 address (0.0.0.0/0).
+fn ipv6_only(candidates: &[netinit_sys::netlink::LinkInfo]) -> Result<NetState, StepError> {
+    let l = candidates
+        .first()
+        .ok_or_else(|| StepError::new(Step::Dhcp, "no NIC for IPv6"))?;
+    Ok(NetState {
+        interface: l.name.clone(),
+        ifindex: l.index,
+        mac: l.mac.unwrap_or(netinit_core::net::MacAddr([0; 6])),
+        proto: netinit_core::net::Proto::Static,
+        address: netinit_core::net::Ipv4Cidr {
+            addr: std::net::Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
+        },
+        broadcast: None,
+        gateway: None,
+        routes: Vec::new(),
+        server_id: None,
+        next_server: None,
+        dns: Vec::new(),
+        domain: None,
+        search: Vec::new(),
+        hostname: None,
+        root_path: None,
+        bootfile: None,
+        mtu: None,
+        ntp: Vec::new(),
+        lease: None,
+        ipv6: None,
+    })
 }
 
 /// One line for the log: what the machine now is on the network.
 pub fn describe(s: &NetState) -> String {
-    let mut out = format!("{} {} {}", s.interface, s.mac, s.address);
+    let mut out = format!("{} {}", s.interface, s.mac);
+    if !s.address.addr.is_unspecified() {
+        out.push_str(&format!(" {}", s.address));
+    }
     if let Some(gw) = s.gateway {
         out.push_str(&format!(" via {gw}"));
     }
@@ -107,6 +167,12 @@ pub fn describe(s: &NetState) -> String {
     }
     if let Some(l) = s.lease {
         out.push_str(&format!(", lease {} s", l.lease_secs));
+    }
+    if let Some(v6) = &s.ipv6 {
+        out.push_str(&format!(", {}/{} ({})", v6.address, v6.prefix, v6.method));
+        if let Some(gw) = v6.gateway {
+            out.push_str(&format!(" via {gw}"));
+        }
     }
     out
 }

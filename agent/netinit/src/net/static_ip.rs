@@ -59,6 +59,7 @@ pub fn configure(
         }
     }
     let state = NetState {
+        ipv6: None,
         interface: chosen.name.clone(),
         ifindex: chosen.index,
         mac: chosen.mac.unwrap_or(netinit_core::net::MacAddr([0; 6])),

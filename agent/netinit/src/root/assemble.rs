@@ -19,6 +19,7 @@ use netinit_core::size::{human_bytes, tmpfs_option};
 use netinit_sys::Clock;
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
+use netinit_sys::nbd::Nbd;
 
 use crate::log::timed;
 use crate::net::modules::Modules;
@@ -41,14 +42,17 @@ pub struct Assembled {
 }
 
 /// Assembles the root into `newroot`.
-pub fn assemble<S: Mount + Loop + Files + Clock>(
+pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
     newroot: &Path,
     modules: &mut dyn Modules,
 ) -> Result<Assembled, StepError> {
-    let root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
+    if let Some(spec) = plan.root.as_ref().and_then(|r| r.nbd.as_ref()) {
+        return super::nbd::assemble(sys, plan, spec, newroot, modules);
+    }
+    let mut root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
     // under /run/netinit/nfs, so the export never sees a write.
     let shared = plan.live.layout == LiveLayout::Plain && plan.overlay.nfs_root;
@@ -58,20 +62,19 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
     } else {
         PathBuf::from(NFS_DIR)
     };
-    let mount = nfs::mount_for(&root, net.address.addr);
     for why in &root.refused {
         warn!(Step::Nfs, "{why}");
     }
-    timed(Step::Nfs, || {
+    root = timed(Step::Nfs, || {
         modules.ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
-        mount_nfs(
-            sys,
-            &mount,
-            &root,
-            &nfs_target,
-            plain,
-            Duration::from_secs(u64::from(plan.timeouts.nfs_secs)),
-        )
+        let budget = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
+        if root.servers.len() > 1 {
+            let attempts = plan.root.as_ref().map_or(2, |r| r.server_attempts);
+            return mount_from_list(sys, &root, net, &nfs_target, plain, budget, attempts);
+        }
+        let mount = nfs::mount_for(&root, net.address.addr);
+        mount_nfs(sys, &mount, &root, &nfs_target, plain, budget, None)?;
+        Ok(root.clone())
     })?;
     if plain {
         return Ok(Assembled {
@@ -106,7 +109,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
         modules.ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
-    bind_medium(sys, plan.live.layout, newroot);
+    bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
@@ -119,7 +122,12 @@ pub fn assemble<S: Mount + Loop + Files + Clock>(
 /// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
 /// the booted system's tools use it. A failure costs only the
 /// convenience, so it is a warning.
-fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path) {
+pub(crate) fn bind_medium<S: Mount + Files>(
+    sys: &mut S,
+    layout: LiveLayout,
+    newroot: &Path,
+    medium_dir: &str,
+) {
     let Some(medium) = layout.medium_path() else {
         return;
     };
@@ -131,16 +139,16 @@ fn bind_medium<S: Mount + Files>(sys: &mut S, layout: LiveLayout, newroot: &Path
     };
     let done = sys
         .mkdir_p(&target)
-        .and_then(|()| sys.mount(NFS_DIR, &target, "none", MountFlags::BIND, ""));
+        .and_then(|()| sys.mount(medium_dir, &target, "none", MountFlags::BIND, ""));
     match done {
         Ok(()) => info!(
             Step::Overlay,
-            "medium {NFS_DIR} also at {medium}, where {} looks for it",
+            "medium {medium_dir} also at {medium}, where {} looks for it",
             layout.as_str()
         ),
         Err(e) => warn!(
             Step::Overlay,
-            "{e}: the medium stays at {NFS_DIR} only, not at {medium}"
+            "{e}: the medium stays at {medium_dir} only, not at {medium}"
         ),
     }
 }
@@ -239,6 +247,7 @@ fn mount_nfs<S: Mount + Files + Clock>(
     target: &Path,
     plain: bool,
     budget: Duration,
+    max_attempts: Option<u32>,
 ) -> Result<(), StepError> {
     sys.mkdir_p(target)
         .map_err(|e| StepError::new(Step::Nfs, e))?;
@@ -270,7 +279,9 @@ fn mount_nfs<S: Mount + Files + Clock>(
                 return Ok(());
             }
             Err(e) => {
-                let retry = nfs::is_transient(e.errno) && elapsed(sys) + delay < budget;
+                let retry = nfs::is_transient(e.errno)
+                    && elapsed(sys) + delay < budget
+                    && max_attempts.is_none_or(|max| attempt < max);
                 if !retry {
                     let mut err = StepError::new(Step::Nfs, &e);
                     if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
@@ -296,6 +307,64 @@ fn mount_nfs<S: Mount + Files + Clock>(
             }
         }
     }
+}
+
+/// `netinit.nfs_servers=`: each server in turn, `attempts` tries each,
+/// all within `budget`; the first that mounts is the root's server, and
+/// the log says which one served and why the ones before it did not.
+fn mount_from_list<S: Mount + Files + Clock>(
+    sys: &mut S,
+    root: &ResolvedRoot,
+    net: &NetState,
+    target: &Path,
+    plain: bool,
+    budget: Duration,
+    attempts: u32,
+) -> Result<ResolvedRoot, StepError> {
+    let start = sys.now_ms();
+    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
+    let n = root.servers.len();
+    let mut failed: Vec<String> = Vec::new();
+    for (i, server) in root.servers.iter().enumerate() {
+        let mut r = root.clone();
+        r.server = *server;
+        let mount = nfs::mount_for(&r, net.address.addr);
+        let left = budget.saturating_sub(elapsed(sys));
+        match mount_nfs(sys, &mount, &r, target, plain, left, Some(attempts)) {
+            Ok(()) => {
+                let before = if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {}", failed.join("; "))
+                };
+                info!(
+                    Step::Nfs,
+                    "server {server} served the root (server {} of {n} in netinit.nfs_servers){before}",
+                    i + 1
+                );
+                return Ok(r);
+            }
+            Err(e) => {
+                let why = format!("{server} failed: {}", e.reason);
+                if let Some(next) = root.servers.get(i + 1) {
+                    warn!(Step::Nfs, "{why}; trying {next} next");
+                }
+                failed.push(why);
+                if elapsed(sys) >= budget {
+                    break;
+                }
+            }
+        }
+    }
+    Err(StepError::new(
+        Step::Nfs,
+        format_args!(
+            "no server in netinit.nfs_servers served {}: {}",
+            root.path,
+            failed.join("; ")
+        ),
+    )
+    .hint("check that one of the servers is up and exports the path (netinit.nfs_attempts=, netinit.nfs_timeout=)"))
 }
 
 /// `; options: rsize=8192 from DHCP root-path, ro from cmdline` (the
@@ -374,7 +443,7 @@ fn to_ram<S: Mount + Files>(
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
 /// mount points, bottom layer first.
-fn mount_images<S: Mount + Loop + Files>(
+pub(crate) fn mount_images<S: Mount + Loop + Files>(
     sys: &mut S,
     images: &[PathBuf],
 ) -> Result<Vec<PathBuf>, StepError> {
@@ -413,7 +482,7 @@ fn mount_images<S: Mount + Loop + Files>(
 }
 
 /// A tmpfs upper over every layer, mounted on `newroot`.
-fn mount_overlay<S: Mount + Files>(
+pub(crate) fn mount_overlay<S: Mount + Files>(
     sys: &mut S,
     layers: &[PathBuf],
     overlay: &OverlayPlan,
@@ -492,6 +561,14 @@ pub(crate) mod fake {
         pub now_ms: u64,
         /// Every sleep, in milliseconds.
         pub sleeps: Vec<u64>,
+        /// What the NBD device starts with (an ext4 superblock if unset).
+        pub nbd_head: Option<Vec<u8>>,
+        /// The NBD server refuses every export.
+        pub nbd_refuse: bool,
+        /// The first this many NBD connections are refused (a server not up yet).
+        pub nbd_down: u32,
+        /// `SERVER:PORT EXPORT` of every NBD connection.
+        pub nbd_connects: Vec<String>,
     }
 
     impl Clock for FakeSys {
@@ -501,6 +578,52 @@ pub(crate) mod fake {
         fn sleep_ms(&mut self, ms: u64) {
             self.sleeps.push(ms);
             self.now_ms += ms;
+        }
+    }
+
+    impl netinit_sys::nbd::Nbd for FakeSys {
+        fn nbd_connect(
+            &mut self,
+            server: std::net::SocketAddrV4,
+            export: &str,
+            _: Duration,
+        ) -> std::result::Result<netinit_sys::nbd::Connected, netinit_sys::nbd::ConnectError>
+        {
+            self.nbd_connects.push(format!("{server} {export}"));
+            if self.nbd_down > 0 {
+                self.nbd_down -= 1;
+                return Err(netinit_sys::nbd::ConnectError::Sys(SysError {
+                    call: "connect",
+                    object: server.to_string(),
+                    errno: netinit_core::errno::ECONNREFUSED,
+                }));
+            }
+            if self.nbd_refuse {
+                return Err(netinit_sys::nbd::ConnectError::Handshake {
+                    server: server.to_string(),
+                    error: netinit_core::nbd::NbdError(format!(
+                        "export '{export}': no such export"
+                    )),
+                });
+            }
+            Ok(netinit_sys::nbd::Connected {
+                index: 0,
+                export: netinit_core::nbd::Export {
+                    size: 64 << 20,
+                    flags: 1,
+                    min_block: None,
+                },
+            })
+        }
+        fn read_head(&self, _: &Path, len: usize) -> Result<Vec<u8>> {
+            let mut head = self.nbd_head.clone().unwrap_or_else(|| {
+                let mut h = vec![0u8; 2048];
+                h[1080] = 0x53;
+                h[1081] = 0xef;
+                h
+            });
+            head.resize(len, 0);
+            Ok(head)
         }
     }
 
@@ -638,7 +761,7 @@ pub(crate) mod fake {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::fake::FakeSys;
     use super::*;
     use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
@@ -666,7 +789,10 @@ mod tests {
         }
     }
 
-    fn run(cmdline: &str, sys: &mut FakeSys) -> (Result<Assembled, StepError>, Vec<String>) {
+    pub(crate) fn run(
+        cmdline: &str,
+        sys: &mut FakeSys,
+    ) -> (Result<Assembled, StepError>, Vec<String>) {
         let plan = netinit_core::plan::from_cmdline(cmdline).unwrap();
         let mut loaded = Loaded::default();
         let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut loaded);
@@ -908,6 +1034,62 @@ mod tests {
                 .starts_with("export path not allowed for this client")
         );
         assert_eq!(sys.calls.len(), 1, "no retry for EACCES");
+    }
+
+    #[test]
+    fn server_list_tries_each_server_with_bounded_attempts() {
+        let mounts = |sys: &FakeSys| -> Vec<String> {
+            sys.calls
+                .iter()
+                .filter(|c| c.starts_with("mount nfs"))
+                .map(|c| c.split(' ').nth(2).unwrap_or("").to_owned())
+                .collect()
+        };
+        // The first server times out twice (its two attempts), the second serves.
+        let mut sys = FakeSys {
+            nfs_errors: vec![110, 110],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=10.77.0.5:/x netinit.nfs_servers=10.77.0.9,10.77.0.1",
+            &mut sys,
+        );
+        let a = r.unwrap();
+        assert_eq!(a.root.server.to_string(), "10.77.0.1");
+        assert_eq!(
+            a.root.server_from,
+            netinit_core::plan::ServerSource::ServerList
+        );
+        assert_eq!(
+            mounts(&sys),
+            ["10.77.0.9:/x", "10.77.0.9:/x", "10.77.0.1:/x"]
+        );
+        // A refusal moves on at once; netinit.nfs_attempts bounds the retries.
+        let mut sys = FakeSys {
+            nfs_errors: vec![13, 110, 110, 110],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=/x netinit.nfs_servers=10.77.0.9,10.77.0.8,10.77.0.1 netinit.nfs_attempts=3",
+            &mut sys,
+        );
+        assert_eq!(r.unwrap().root.server.to_string(), "10.77.0.1");
+        assert_eq!(mounts(&sys).len(), 5);
+        // All fail: one error naming each server.
+        let mut sys = FakeSys {
+            nfs_errors: vec![13, 13],
+            ..Default::default()
+        };
+        let (r, _) = run(
+            "root=/dev/nfs nfsroot=/x netinit.nfs_servers=10.77.0.9,10.77.0.1",
+            &mut sys,
+        );
+        let e = r.unwrap_err();
+        assert!(
+            e.reason.starts_with("no server in netinit.nfs_servers served /x: 10.77.0.9 failed: mount nfs 10.77.0.9:/x"),
+            "{e:?}"
+        );
+        assert!(e.reason.contains("; 10.77.0.1 failed: "), "{e:?}");
     }
 
     #[test]

@@ -66,6 +66,34 @@ fn write_in_root<S: Files>(
     }
 }
 
+/// A boot interface that is a bond or VLAN: networkd's `.netdev` and
+/// `.network` files for it and its lower links, and netplan's `bonds` /
+/// `vlans` in place of the plain-NIC file [`write`] made.
+pub fn write_links<S: Files>(
+    sys: &mut S,
+    net: &NetState,
+    plan: &netinit_core::plan::NetworkPlan,
+    root: &Path,
+) -> Result<Vec<String>, StepError> {
+    let err = |e| StepError::new(Step::Handoff, e);
+    let mut wrote = Vec::new();
+    if has(sys, root, &NETWORKD) {
+        for (name, text) in handoff::networkd_links(net, &plan.vlans, &plan.bonds) {
+            let p = format!("/run/systemd/network/{name}");
+            sys.write(Path::new(&p), &text).map_err(err)?;
+            wrote.push(p);
+        }
+    }
+    if has(sys, root, &NETPLAN) {
+        if let Some(text) = handoff::netplan_links_yaml(net, &plan.vlans, &plan.bonds) {
+            let p = format!("/run/netplan/{}.yaml", net.interface);
+            sys.write(Path::new(&p), &text).map_err(err)?;
+            wrote.push(format!("{p} (netplan: bonds/vlans, critical)"));
+        }
+    }
+    Ok(wrote)
+}
+
 /// Writes every hand-off file; returns what was written, for the log.
 pub fn write<S: Files + Hostname>(
     sys: &mut S,
@@ -83,6 +111,11 @@ pub fn write<S: Files + Hostname>(
     )
     .map_err(err)?;
     wrote.push(conf);
+    if let Some(text) = handoff::klibc_net6_conf(net) {
+        let conf6 = format!("/run/net6-{}.conf", net.interface);
+        sys.write(Path::new(&conf6), &text).map_err(err)?;
+        wrote.push(conf6);
+    }
     let json = format!("{RUN_DIR}/net.json");
     sys.write(Path::new(&json), &net.to_json(0).to_pretty())
         .map_err(err)?;
@@ -288,6 +321,7 @@ mod tests {
                 server_from: netinit_core::plan::ServerSource::Cmdline,
                 options_from: Vec::new(),
                 refused: Vec::new(),
+                servers: Vec::new(),
             },
             images: vec![],
         }

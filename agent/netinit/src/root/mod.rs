@@ -1,7 +1,9 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod fetch;
 pub mod handoff;
+pub mod nbd;
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -34,10 +36,28 @@ pub fn assemble(
         preload: Some(preload),
     };
     crate::shell::debug_break(plan, BreakPoint::Nfs);
-    let assembled = assemble::assemble(&mut sys, plan, net, newroot, &mut modules)?;
+    let assembled = match &plan.fetch {
+        Some(f) => fetch::assemble(
+            &mut sys,
+            &netinit_sys::http::Tcp,
+            plan,
+            f,
+            newroot,
+            &mut modules,
+        )?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut modules)?,
+    };
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {
-        handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())
+        let mut wrote =
+            handoff::write(&mut sys, net, &assembled, netinit_sys::host::uptime_secs())?;
+        wrote.extend(handoff::write_links(
+            &mut sys,
+            net,
+            &plan.network,
+            &assembled.newroot,
+        )?);
+        Ok::<_, StepError>(wrote)
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
     Ok(assembled)

@@ -1,0 +1,354 @@
+//! IPv6 on the boot NIC: `ip=auto6` (SLAAC) and `ip=dhcp6`.
+//!
+//! Waits for the link-local address to pass DAD (nothing can be sent
+//! from a tentative address), solicits an RA, runs DHCPv6 for `dhcp6`,
+//! adds the address with its lifetimes and the default route through
+//! netlink, and returns only when the new address has passed DAD. Every
+//! wait is bounded by the DHCP budget; DAD by [`DAD_WAIT_MS`] more.
+
+use std::net::Ipv6Addr;
+use std::time::{Duration, Instant};
+
+use netinit_core::dhcp6::ra::{self, RouterAdvert, Solicitor};
+use netinit_core::dhcp6::{self, Client, ClientConfig, Lease};
+use netinit_core::ipconf::Ipv6Mode;
+use netinit_core::net::{MacAddr, Net6};
+use netinit_core::netlink::{IFA_F_DADFAILED, IFA_F_TENTATIVE};
+use netinit_sys::ip6::{Dhcp6Socket, Icmp6Socket, wait};
+use netinit_sys::netlink::{LinkInfo, RtNetlink};
+
+use crate::step::{Step, StepError};
+use crate::{info, warn};
+
+/// DAD takes about a second (one probe, RetransTimer 1 s); 5 s covers
+/// a slow link without hiding a stuck one.
+pub const DAD_WAIT_MS: u64 = 5000;
+/// With DHCPv6 bound, how long to wait on for the router's RA (the
+/// default route); the address works on-link without it.
+const RA_AFTER_LEASE_MS: u64 = 3000;
+const MAX_DROP_LOGS: u32 = 5;
+
+fn err(msg: impl Into<String>) -> StepError {
+    StepError::new(Step::Dhcp, msg.into())
+}
+
+/// Waits until `addr` (or, with `None`, a link-local address) is on the
+/// link and no longer tentative.
+fn wait_dad(
+    nl: &mut RtNetlink,
+    link: &LinkInfo,
+    addr: Option<Ipv6Addr>,
+    limit_ms: u64,
+) -> Result<Ipv6Addr, StepError> {
+    let t0 = Instant::now();
+    let what = addr.map_or_else(|| "the link-local address".to_owned(), |a| a.to_string());
+    loop {
+        let addrs = nl
+            .addresses6(link.index)
+            .map_err(|e| StepError::new(Step::Dhcp, e))?;
+        let mine = addrs.iter().find(|a| match addr {
+            Some(want) => a.addr == want,
+            None => a.addr.segments()[0] == 0xfe80,
+        });
+        match mine {
+            Some(a) if a.flags & IFA_F_DADFAILED != 0 => {
+                return Err(err(format!(
+                    "{} on {}: duplicate address detection failed, another host has it",
+                    a.addr, link.name
+                ))
+                .hint("two machines with the same MAC or the same DHCPv6 lease?"));
+            }
+            Some(a) if a.flags & IFA_F_TENTATIVE == 0 => return Ok(a.addr),
+            _ => {}
+        }
+        if t0.elapsed() >= Duration::from_millis(limit_ms) {
+            return Err(err(format!(
+                "{what} on {} is still tentative (DAD) after {limit_ms} ms",
+                link.name
+            ))
+            .hint("is IPv6 disabled on the link (sysctl disable_ipv6)?"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the exchange found: the router's RA and where it came from, and
+/// a DHCPv6 lease with the time it was bound.
+type Found = (Option<(RouterAdvert, Ipv6Addr)>, Option<(Lease, u64)>);
+
+/// Milliseconds since `t0`.
+fn ms_since(t0: Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Configures IPv6 on `link` per `mode`, within `budget_ms`.
+pub fn configure(
+    nl: &mut RtNetlink,
+    link: &LinkInfo,
+    mode: Ipv6Mode,
+    budget_ms: u64,
+) -> Result<Net6, StepError> {
+    let t0 = Instant::now();
+    let mac = link.mac.unwrap_or(MacAddr([0; 6]));
+    let ll = wait_dad(nl, link, None, budget_ms.min(DAD_WAIT_MS + 2000))?;
+    info!(Step::Dhcp, "{}: link-local {ll} ready", link.name);
+    let (advert, lease) = exchange(link, mode, mac, budget_ms, t0)?;
+    let net = net6_from(link, mac, lease.as_ref().map(|(l, _)| l), advert.as_ref())?;
+    install(nl, link, net)
+}
+
+/// Solicits an RA (and, for `dhcp6`, a DHCPv6 lease) until the mode has
+/// what it needs or `budget_ms` since `t0` is spent.
+fn exchange(
+    link: &LinkInfo,
+    mode: Ipv6Mode,
+    mac: MacAddr,
+    budget_ms: u64,
+    t0: Instant,
+) -> Result<Found, StepError> {
+    let mut x = Exchange::open(link, mode, mac, t0)?;
+    loop {
+        let t = ms_since(t0);
+        let done = match (mode, &x.found) {
+            (Ipv6Mode::Auto6, (Some(_), _)) => true,
+            (Ipv6Mode::Dhcp6, (Some(_), Some(_))) => true,
+            (Ipv6Mode::Dhcp6, (None, Some((_, at)))) => t >= at + RA_AFTER_LEASE_MS,
+            _ => false,
+        };
+        if done {
+            return Ok(x.found);
+        }
+        if t >= budget_ms {
+            return Err(timed_out(link, mode, x.found.1.is_some(), budget_ms));
+        }
+        x.send(t);
+        x.receive(link, t0);
+    }
+}
+
+/// The sockets and state machines of one IPv6 exchange, and what it found.
+struct Exchange {
+    icmp: Icmp6Socket,
+    dhcp: Option<Dhcp6Socket>,
+    solicitor: Solicitor,
+    client: Client,
+    found: Found,
+    drops: u32,
+    buf: Vec<u8>,
+}
+
+impl Exchange {
+    fn open(link: &LinkInfo, mode: Ipv6Mode, mac: MacAddr, t0: Instant) -> Result<Self, StepError> {
+        let icmp =
+            Icmp6Socket::open(link.index, &link.name).map_err(|e| StepError::new(Step::Dhcp, e))?;
+        let dhcp = match mode {
+            Ipv6Mode::Dhcp6 => Some(
+                Dhcp6Socket::open(link.index, &link.name)
+                    .map_err(|e| StepError::new(Step::Dhcp, e))?,
+            ),
+            Ipv6Mode::Auto6 => None,
+        };
+        let solicitor = Solicitor::new(mac, mode == Ipv6Mode::Auto6);
+        let seed = u64::from(u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]))
+            ^ netinit_sys::host::boottime_ms().rotate_left(17);
+        let mut client = Client::new(
+            ClientConfig {
+                mac,
+                iaid: link.index,
+                rapid_commit: true,
+            },
+            seed,
+        );
+        if dhcp.is_some() {
+            for a in client.carrier(ms_since(t0), true) {
+                send6(&dhcp, a);
+            }
+        }
+        Ok(Self {
+            icmp,
+            dhcp,
+            solicitor,
+            client,
+            found: (None, None),
+            drops: 0,
+            buf: vec![0u8; 2048],
+        })
+    }
+
+    /// Sends what is due at `t`, then waits (at most 200 ms) for an answer.
+    fn send(&mut self, t: u64) {
+        for a in self.solicitor.poll(t) {
+            if let ra::Action::Send(rs) = a {
+                if let Err(e) = self.icmp.send_rs(&rs) {
+                    warn!(Step::Dhcp, "{e}");
+                }
+            }
+        }
+        if self.dhcp.is_some() && self.found.1.is_none() {
+            for a in self.client.poll(t) {
+                send6(&self.dhcp, a);
+            }
+        }
+        let next = [
+            self.solicitor.next_wakeup(),
+            self.client.next_wakeup(),
+            Some(t + 200),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(t + 200);
+        wait(
+            &self.icmp,
+            self.dhcp.as_ref(),
+            Duration::from_millis(next.saturating_sub(t).clamp(1, 200)),
+        );
+    }
+
+    /// Reads every RA and DHCPv6 reply that has arrived.
+    fn receive(&mut self, link: &LinkInfo, t0: Instant) {
+        while let Ok(Some((n, src, hops))) = self.icmp.recv(&mut self.buf) {
+            for a in self
+                .solicitor
+                .receive(src, hops, self.buf.get(..n).unwrap_or(&[]))
+            {
+                match a {
+                    ra::Action::Advert(r, from) => self.found.0 = Some((*r, from)),
+                    ra::Action::Dropped(why) if self.drops < MAX_DROP_LOGS => {
+                        self.drops += 1;
+                        warn!(Step::Dhcp, "{}: {why}", link.name);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(sock) = &self.dhcp else {
+            return;
+        };
+        while let Ok(Some((n, src))) = sock.recv(&mut self.buf) {
+            for a in self
+                .client
+                .receive(ms_since(t0), src, self.buf.get(..n).unwrap_or(&[]))
+            {
+                match a {
+                    dhcp6::Action::Bound(l) => self.found.1 = Some((*l, ms_since(t0))),
+                    dhcp6::Action::Send(_) => send6(&self.dhcp, a),
+                    dhcp6::Action::Dropped(why) | dhcp6::Action::Nak(why)
+                        if self.drops < MAX_DROP_LOGS =>
+                    {
+                        self.drops += 1;
+                        warn!(Step::Dhcp, "{}: {why}", link.name);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// What was missing when the budget ran out, with where to look.
+fn timed_out(link: &LinkInfo, mode: Ipv6Mode, leased: bool, budget_ms: u64) -> StepError {
+    let missing = match (mode, leased) {
+        (Ipv6Mode::Auto6, _) => "no router advertisement with a /64 autonomous prefix",
+        (Ipv6Mode::Dhcp6, false) => "no DHCPv6 lease",
+        (Ipv6Mode::Dhcp6, true) => "no router advertisement",
+    };
+    err(format!(
+        "IPv6 on {}: {missing} within {budget_ms} ms",
+        link.name
+    ))
+    .hint(match mode {
+        Ipv6Mode::Auto6 => {
+            "does the router send RAs with the A flag (dnsmasq: enable-ra, ra-stateless)?"
+        }
+        Ipv6Mode::Dhcp6 => "is a DHCPv6 server on the link (dnsmasq: dhcp-range=::100,::1ff)?",
+    })
+}
+
+/// The configuration: the lease's address, else SLAAC from the RA; the
+/// RA adds its DNS, its search list and, with a lifetime, the router.
+fn net6_from(
+    link: &LinkInfo,
+    mac: MacAddr,
+    lease: Option<&Lease>,
+    advert: Option<&(RouterAdvert, Ipv6Addr)>,
+) -> Result<Net6, StepError> {
+    let mut net = match (lease, advert) {
+        (Some(l), _) => Net6 {
+            method: "dhcp6",
+            address: l.address,
+            prefix: 128,
+            gateway: None,
+            dns: l.dns.clone(),
+            search: l.search.clone(),
+            bootfile_url: l.bootfile_url.clone(),
+            valid_secs: l.valid_secs,
+            preferred_secs: l.preferred_secs,
+        },
+        (None, Some((r, _))) => {
+            let Some((addr, p)) = r.slaac(mac).into_iter().next() else {
+                return Err(err(format!(
+                    "IPv6 on {}: the RA has no SLAAC prefix",
+                    link.name
+                )));
+            };
+            Net6 {
+                method: "auto6",
+                address: addr,
+                prefix: p.len,
+                gateway: None,
+                dns: Vec::new(),
+                search: Vec::new(),
+                bootfile_url: None,
+                valid_secs: p.valid_secs,
+                preferred_secs: p.preferred_secs,
+            }
+        }
+        (None, None) => return Err(err(format!("IPv6 on {}: nothing configured", link.name))),
+    };
+    if let Some((r, from)) = advert {
+        net.dns.extend(
+            r.rdnss
+                .iter()
+                .filter(|d| !net.dns.contains(d))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
+        net.search.extend(
+            r.dnssl
+                .iter()
+                .filter(|d| !net.search.contains(d))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        if r.router_lifetime > 0 {
+            net.gateway = Some(*from);
+        }
+    }
+    Ok(net)
+}
+
+/// Adds the address, waits out its DAD, and adds the default route.
+fn install(nl: &mut RtNetlink, link: &LinkInfo, net: Net6) -> Result<Net6, StepError> {
+    // Forever in the kernel, as the IPv4 address (0008): nothing renews
+    // a DHCPv6 lease after boot yet, and an address that expires under a
+    // running system is worse than one the server may reassign.
+    let forever = netinit_core::netlink::INFINITY_LIFE_TIME;
+    nl.add_address6(link.index, net.address, net.prefix, forever, forever)
+        .map_err(|e| StepError::new(Step::Dhcp, e))?;
+    wait_dad(nl, link, Some(net.address), DAD_WAIT_MS)?;
+    if let Some(gw) = net.gateway {
+        if let Err(e) = nl.add_default_route6(link.index, gw) {
+            warn!(Step::Dhcp, "{e}");
+        }
+    }
+    Ok(net)
+}
+
+fn send6(sock: &Option<Dhcp6Socket>, a: dhcp6::Action) {
+    if let (Some(s), dhcp6::Action::Send(d)) = (sock, a) {
+        if let Err(e) = s.send(&d) {
+            warn!(Step::Dhcp, "{e}");
+        }
+    }
+}
