@@ -35,6 +35,7 @@ done
 h=initramfs-hooks
 install -m755 $h/initramfs-tools/hooks/netinit "$d/usr/share/initramfs-tools/hooks/netinit"
 install -m644 $h/initramfs-tools/scripts/netinit "$d/usr/share/initramfs-tools/scripts/netinit"
+install -D -m755 $h/initramfs-tools/scripts/init-premount/netinit "$d/usr/share/initramfs-tools/scripts/init-premount/netinit"
 for f in "$h"/dracut/95netinit/*; do
   install -m755 "$f" "$d/usr/lib/dracut/modules.d/95netinit/"
 done

@@ -27,10 +27,12 @@ cat >"$tmp/deb.want" <<'LIST'
 -rw-r--r-- /usr/share/man/man8/netinit-mkinitrd.8.gz
 -rw-r--r-- /usr/share/man/man8/netinit.8.gz
 -rwxr-xr-x /usr/lib/dracut/modules.d/95netinit/module-setup.sh
+-rwxr-xr-x /usr/lib/dracut/modules.d/95netinit/netinit-cmdline.sh
 -rwxr-xr-x /usr/lib/dracut/modules.d/95netinit/netinit-mount.sh
 -rwxr-xr-x /usr/sbin/netinit
 -rwxr-xr-x /usr/sbin/netinit-mkinitrd
 -rwxr-xr-x /usr/share/initramfs-tools/hooks/netinit
+-rwxr-xr-x /usr/share/initramfs-tools/scripts/init-premount/netinit
 LIST
 sort -o "$tmp/deb.want" "$tmp/deb.want"
 if ! diff -u "$tmp/deb.want" "$tmp/deb.list"; then
@@ -71,6 +73,7 @@ sort >"$tmp/arch.want" <<LIST
 644 /usr/lib/initcpio/install/netinit
 644 /usr/lib/initcpio/hooks/netinit
 755 /usr/lib/dracut/modules.d/95netinit/module-setup.sh
+755 /usr/lib/dracut/modules.d/95netinit/netinit-cmdline.sh
 755 /usr/lib/dracut/modules.d/95netinit/netinit-mount.sh
 644 /usr/share/man/man8/netinit.8.gz
 644 /usr/share/man/man8/netinit-mkinitrd.8.gz

@@ -74,6 +74,11 @@ if [ -n "$want_nbd" ]; then
         check nbd_write "$(is nbd_write_ok)" "a synced write to the ext4 root failed"
     fi
     nfs_file=/nfs-only.txt
+# lab.distro=1: the distribution's own boot script (live-boot, casper)
+# mounted the root after netinit's network-only hook: its mounts, not
+# netinit's; the NFS file is read through the medium it mounted.
+elif [ "$(arg distro)" = 1 ]; then
+    nfs_file="$(arg medium)/nfs-only.txt"
 elif [ "$(arg overlay)" = 1 ]; then
     check nfs_overlay "$(is overlay_ok)" "/ is not NFS (ro) under a tmpfs overlay, or a write reached the export"
     nfs_file=/run/netinit/nfs/nfs-only.txt

@@ -139,7 +139,7 @@ cp \"$m/boot/initrd.img-$kver\" {out}/initrd.img
 }
 
 /// A small ext4 image (mkfs.ext4 -d) with busybox and LOCAL_INIT.
-fn local_disk(d: &Path) -> Result<PathBuf, String> {
+pub(crate) fn local_disk(d: &Path) -> Result<PathBuf, String> {
     let tree = d.join("local-root");
     let _ = std::fs::remove_dir_all(&tree);
     for sub in ["bin", "sbin", "proc", "sys", "dev", "run", "tmp"] {

@@ -8,12 +8,14 @@ mod debpkg;
 mod dracut_scenarios;
 mod faults;
 mod forms_scenarios;
+mod hook_scenarios;
 mod http_scenarios;
 mod itools;
 mod kernel;
 mod l2_scenarios;
 mod lab;
 mod lease;
+mod live_scenarios;
 mod pkg_scenarios;
 mod qemu;
 mod report;
@@ -282,6 +284,8 @@ struct Prepared {
     debpkg: Option<debpkg::Built>,
     /// Each UEFI scenario's OVMF variable store.
     uefi_vars: Vec<(&'static str, PathBuf)>,
+    /// Distribution initrds with netinit's hooks (hook_scenarios.rs).
+    distro: hook_scenarios::Built,
     lab: Lab,
 }
 
@@ -316,7 +320,8 @@ fn prepare_with(
     } else {
         None
     };
-    let exports = roots::build(work, &diskless, realsys.as_deref())?;
+    let mut exports = roots::build(work, &diskless, realsys.as_deref())?;
+    exports.extend(live_scenarios::exports(work, &k, chosen)?);
     let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
@@ -410,6 +415,7 @@ fn prepare_with(
             uefi_vars.push((s.name, uefi::vars_for(work, s.name)?));
         }
     }
+    let distro = hook_scenarios::prepare(&k, chosen, work)?;
     let mut lab = Lab::start(work, &taps, &exports, &hosts, dhcp)?;
     if chosen
         .iter()
@@ -446,6 +452,7 @@ fn prepare_with(
         with_shell,
         debpkg,
         uefi_vars,
+        distro,
         lab,
     })
 }
@@ -472,6 +479,11 @@ fn vm_nics(i: usize, s: &Scenario) -> Vec<Nic> {
 }
 
 fn start_for(p: &Prepared, s: &Scenario, interactive: bool) -> Start {
+    if let Some(start) =
+        hook_scenarios::start(&p.distro, &p.kernel, s, full_cmdline(s, interactive))
+    {
+        return start;
+    }
     if let (Initrd::DebPackage | Initrd::DebPackageLocal, Some(d)) = (s.initrd, &p.debpkg) {
         return Start::Installed {
             kernel: d.vmlinuz.clone(),
@@ -528,6 +540,17 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
             } else {
                 a.names.iter().any(|n| n == s.name)
             }
+        })
+        .collect();
+    // A scenario whose outside input is missing here says so and is left out.
+    let chosen: Vec<(usize, Scenario)> = chosen
+        .into_iter()
+        .filter(|(_, s)| match hook_scenarios::skip_reason(s) {
+            Some(why) => {
+                println!("SKIP {}: {why}", s.name);
+                false
+            }
+            None => true,
         })
         .collect();
     let work = work_dir()?;

@@ -42,6 +42,20 @@ pub enum Expect {
     Break(Box<Expect>),
     /// The inner expectation, and netinit's console has a line with this text.
     Console(Box<Expect>, &'static str),
+    /// The inner expectation, and `forbid` nowhere on the console (a
+    /// stall the generator would print).
+    Without {
+        inner: Box<Expect>,
+        forbid: &'static str,
+    },
+    /// A reference boot without netinit: these lines appear on the
+    /// console in this order (how the distribution's own script stalls or
+    /// fails); the boot may time out after them, which bounds its cost.
+    Reference(&'static [&'static str]),
+    /// A distribution's boot script mounted the root after netinit's
+    /// network-only hook configured the network: the checker passes as for
+    /// `Pass`, netinit wrote the hand-off, and klibc's ipconfig never ran.
+    DistroNet { lab: Vec<(&'static str, String)> },
     /// A local disk root booted by the distribution's initrd with netinit
     /// installed: its /sbin/init prints this exact `NETINIT-LOCAL` line,
     /// and netinit printed nothing.
@@ -52,10 +66,11 @@ impl Expect {
     /// The `lab.*` words the checker root reads.
     pub fn lab_words(&self) -> &[(&'static str, String)] {
         match self {
-            Expect::Pass { lab } | Expect::PassOrFail { lab } => lab,
-            Expect::Lease(inner) | Expect::Break(inner) | Expect::Console(inner, _) => {
-                inner.lab_words()
-            }
+            Expect::Pass { lab } | Expect::PassOrFail { lab } | Expect::DistroNet { lab } => lab,
+            Expect::Lease(inner)
+            | Expect::Break(inner)
+            | Expect::Console(inner, _)
+            | Expect::Without { inner, .. } => inner.lab_words(),
             _ => &[],
         }
     }
@@ -101,6 +116,8 @@ pub enum Initrd {
     /// netinit's initrd through BIOS PXE and the documented pxelinux menu
     /// (menu.c32), booting the entry with this label.
     PxeMenu(&'static str),
+    /// A distribution's initrd built by its own generator (see hook_scenarios.rs).
+    Distro(crate::hook_scenarios::Distro),
 }
 
 #[derive(Debug, Clone)]
@@ -340,6 +357,38 @@ fn judge_expect(expect: &Expect, console: &str, exited: bool) -> Result<String, 
                 return Err("the second rescue shell did not power off".into());
             }
             Ok(format!("{f}; shell answered, retried, failed again"))
+        }
+        Expect::Without { inner, forbid } => {
+            let ok = judge_expect(inner, console, exited)?;
+            if let Some(l) = console.lines().find(|l| l.contains(forbid)) {
+                return Err(format!("the console shows '{}'", l.trim()));
+            }
+            Ok(ok)
+        }
+        Expect::Reference(lines) => {
+            let mut at = 0;
+            for want in *lines {
+                match console[at..].find(want) {
+                    Some(i) => at += i + want.len(),
+                    None => {
+                        return Err(format!(
+                            "no '{want}' on the console after the lines before it ({})",
+                            if exited { "stopped" } else { "timed out" }
+                        ));
+                    }
+                }
+            }
+            Ok(format!("as expected: {}", lines.join(" … ")))
+        }
+        Expect::DistroNet { lab } => {
+            let checked = judge_expect(&Expect::Pass { lab: lab.clone() }, console, exited)?;
+            let wrote = console
+                .find("netinit: handoff: wrote /run/net-")
+                .ok_or("netinit did not write /run/net-IFACE.conf")?;
+            if let Some(l) = console[wrote..].lines().find(|l| l.contains("IP-Config:")) {
+                return Err(format!("ipconfig ran after netinit: {}", l.trim()));
+            }
+            Ok(format!("{checked}; no ipconfig after netinit"))
         }
         Expect::Local(want) => {
             if let Some(l) = console.lines().find(|l| l.contains("netinit:")) {

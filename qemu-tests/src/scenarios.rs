@@ -21,9 +21,14 @@ pub fn all() -> Vec<Scenario> {
     all.extend(crate::forms_scenarios::all());
     all.extend(crate::v6_scenarios::all());
     all.extend(crate::http_scenarios::all());
-    all.extend(crate::lease::scenarios());
+    let first = all.len();
+    all.extend(crate::live_scenarios::all(first));
     all.extend(crate::l2_scenarios::all());
     all.extend(crate::transport_scenarios::all());
+    let first = all.len();
+    all.extend(crate::hook_scenarios::all(first));
+    // Last: they restart dnsmasq.
+    all.extend(crate::lease::scenarios());
     all
 }
 

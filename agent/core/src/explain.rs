@@ -18,7 +18,8 @@ pub fn to_json(plan: &BootPlan) -> Json {
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
         .with("module", plan.live.module.clone())
-        .with("medium", plan.live.layout.medium_path());
+        .with("medium", plan.live.layout.medium_path())
+        .with("session", session(plan));
     let overlay_size = match plan.overlay.size {
         OverlaySize::Percent(p) => Json::from(format!("{p}%")),
         OverlaySize::Bytes(b) => Json::from(b),
@@ -178,6 +179,20 @@ fn transport_json(plan: &BootPlan) -> Json {
             // The cmdline parameter that named the root.
             .with("source", plan.root.as_ref().map(|r| r.source)),
     }
+}
+
+/// casper's session words; set up only for a casper image with
+/// /etc/casper.conf, so `null` for other layouts.
+fn session(plan: &BootPlan) -> Json {
+    if plan.live.layout != crate::plan::LiveLayout::Casper {
+        return Json::Null;
+    }
+    let w = &plan.casper;
+    Json::object()
+        .with("username", w.username.clone())
+        .with("userfullname", w.userfullname.clone())
+        .with("hostname", w.hostname.clone())
+        .with("autologin", !w.noautologin)
 }
 
 /// The `root` object; a plan without a network root keeps every key, null.

@@ -9,6 +9,7 @@
 //! [`plan::BootPlan`] → executor (in the `netinit` crate).
 
 pub mod arp;
+pub mod casper;
 pub mod cmdline;
 pub mod config;
 pub mod cpio;

@@ -52,6 +52,9 @@ pub struct BootPlan {
     pub breaks: Vec<BreakPoint>,
     /// Non-fatal remarks about the cmdline, shown by `explain` and logged.
     pub notes: Vec<String>,
+    /// casper's session words (`username=`, `hostname=`, …), used when the
+    /// root is a casper image with /etc/casper.conf.
+    pub casper: crate::casper::Words,
 }
 
 /// How the network comes up.
@@ -425,6 +428,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
         lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
         breaks: c.breaks.clone(),
         notes,
+        casper: crate::casper::Words::from_params(&c.unknown),
     })
 }
 

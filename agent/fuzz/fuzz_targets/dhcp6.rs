@@ -47,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
         let mut forged = Message::decode(sol).map(|m| m.encode()).unwrap_or_default();
         forged.truncate(4);
         forged[0] = if rapid { REPLY } else { ADVERTISE };
-        let Ok(orig) = Message::decode(sol) else { return };
+        let Ok(orig) = Message::decode(sol) else {
+            return;
+        };
         if let Some(cid) = orig.options.get(opt::CLIENTID) {
             forged.extend_from_slice(&[0, 1, 0, cid.len() as u8]);
             forged.extend_from_slice(cid);

@@ -10,8 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use netinit_core::dhcp::ClientConfig;
 use netinit_core::dhcp::packet::{Packet, opt};
 use netinit_core::dhcp::renew::{Event, Renewer};
-use netinit_core::net::Ipv4Cidr;
 use netinit_core::keeper::{Held, dhcp_client_sockets};
+use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::{LeaseTimes, MacAddr};
 
 const ADDR: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);

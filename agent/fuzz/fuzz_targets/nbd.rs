@@ -59,7 +59,9 @@ fuzz_target!(|data: &[u8]| {
 
     if data.len() >= 14 {
         let e = Export {
-            size: u64::from_le_bytes([data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7]]),
+            size: u64::from_le_bytes([
+                data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7],
+            ]),
             flags: u16::from_le_bytes([data[8], data[9]]),
             min_block: Some(u32::from_le_bytes([data[10], data[11], data[12], data[13]])),
         };

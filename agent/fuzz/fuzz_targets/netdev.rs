@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
         assert!((1..=4094).contains(&v.id));
         let m = netinit_core::netlink::new_vlan(1, &v.name, 2, v.id);
         assert_eq!(m.len() % 4, 0);
-        assert_eq!(u32::from_ne_bytes([m[0], m[1], m[2], m[3]]) as usize, m.len());
+        assert_eq!(
+            u32::from_ne_bytes([m[0], m[1], m[2], m[3]]) as usize,
+            m.len()
+        );
     }
     if let Ok(r) = parse_route(text) {
         assert_eq!(r.dest.network(), r.dest.addr);
@@ -39,6 +42,9 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(parse_bond(Some(&again)).as_ref(), Ok(&b));
         let m = netinit_core::netlink::new_bond(1, &b, Some(3));
-        assert_eq!(u32::from_ne_bytes([m[0], m[1], m[2], m[3]]) as usize, m.len());
+        assert_eq!(
+            u32::from_ne_bytes([m[0], m[1], m[2], m[3]]) as usize,
+            m.len()
+        );
     }
 });

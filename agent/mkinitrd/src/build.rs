@@ -183,7 +183,7 @@ fn pick_kver(root: &Path, wanted: Option<&str>) -> Result<String, String> {
 
 /// The static netinit beside this tool: in the same directory, or the
 /// workspace's musl build.
-fn find_agent(explicit: Option<&str>) -> Result<PathBuf, String> {
+pub fn find_agent(explicit: Option<&str>) -> Result<PathBuf, String> {
     if let Some(p) = explicit {
         return Ok(PathBuf::from(p));
     }
@@ -430,7 +430,7 @@ pub fn resolve_in(root: &Path, rel: &str) -> Result<PathBuf, String> {
 
 /// Reads an executable for the initrd, which must be a static x86_64 ELF;
 /// `why` says why when it is dynamically linked.
-fn read_static(path: &Path, why: &str) -> Result<Vec<u8>, String> {
+pub fn read_static(path: &Path, why: &str) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
     match netinit_core::elf::has_interpreter(&bytes) {
         Some(false) => Ok(bytes),

@@ -4,6 +4,7 @@
 
 mod build;
 mod compress;
+mod hook;
 mod list;
 
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use argh::FromArgs;
 ///   netinit-mkinitrd --modules nfsv3:e1000e:8139too:atl1c:alx,virtio_net -o initrd.img
 ///   netinit-mkinitrd --list initrd.img
 ///   netinit-mkinitrd --append-to /boot/initrd.img-6.1.0-56-amd64 -o initrd-netinit.img
+///   netinit-mkinitrd --append-to live-initrd.img --network-only -o initrd-net.img
 ///   netinit-mkinitrd --shell /bin/busybox -o initrd.img   (rescue shell on failure)
 ///
 /// Module groups (usable in --modules): @nfs (nfs nfsv3 nfsv4), @live (squashfs
@@ -54,6 +56,11 @@ struct Args {
     /// keep this existing initrd and add netinit to it as a second segment
     #[argh(option)]
     append_to: Option<String>,
+    /// with --append-to an initramfs-tools initrd: keep its /init and boot
+    /// scripts (boot=live, boot=casper, boot=nfs), add netinit as the
+    /// network-only hook (init-premount) and no modules
+    #[argh(switch)]
+    network_only: bool,
     /// list the contents and sizes of FILE (or of the initrd just built)
     #[argh(switch)]
     list: bool,
@@ -73,6 +80,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--append-to INITRD --network-only`: see hook.rs.
+fn network_only(args: &Args, output: &str, method: compress::Method) -> Result<(), String> {
+    let base_path = args
+        .append_to
+        .as_deref()
+        .ok_or("--network-only goes with --append-to INITRD (the distribution's initrd)")?;
+    if !args.modules.is_empty() || args.shell.is_some() {
+        return Err(
+            "--network-only adds no modules and no shell: the distribution's initrd has its own"
+                .into(),
+        );
+    }
+    let base = std::fs::read(base_path).map_err(|e| format!("read {base_path}: {e}"))?;
+    let entries = list::read_all(base.clone())?;
+    let agent = build::find_agent(args.agent.as_deref())?;
+    let agent_bytes = build::read_static(
+        &agent,
+        "the distribution's initrd may lack its libraries (build with --target x86_64-unknown-linux-musl)",
+    )?;
+    let (archive, added) = hook::segment(&entries, agent_bytes)?;
+    let mtime = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let compressed = compress::compress(method, &archive.write(mtime))?;
+    let mut bytes = base;
+    let base_len = bytes.len();
+    // The kernel looks for the next segment at a 4-byte boundary.
+    bytes.resize(base_len.next_multiple_of(4), 0);
+    bytes.extend_from_slice(&compressed);
+    let tmp = format!("{output}.tmp");
+    std::fs::write(&tmp, &bytes).map_err(|e| format!("write {tmp}: {e}"))?;
+    std::fs::rename(&tmp, output).map_err(|e| format!("rename {tmp} to {output}: {e}"))?;
+    eprintln!(
+        "netinit-mkinitrd: wrote {output}: {base_path} ({base_len} bytes) + {} {}: {}",
+        method.name(),
+        netinit_core::size::human_bytes(compressed.len() as u64),
+        added.join(", ")
+    );
+    if args.list {
+        list::print(output)?;
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), String> {
     if let (true, Some(file), None) = (args.list, &args.file, &args.output) {
         return list::print(file);
@@ -85,6 +137,9 @@ fn run(args: &Args) -> Result<(), String> {
         .as_deref()
         .ok_or("no output: give -o FILE (or --list FILE to inspect an initrd)")?;
     let method = compress::Method::parse(&args.compress)?;
+    if args.network_only {
+        return network_only(args, output, method);
+    }
     let spec = build::Spec {
         moddir: args.moddir.clone(),
         kver: args.kver.clone(),

@@ -30,10 +30,12 @@ fn shellcheck_every_hook() {
     for (shell, file) in [
         ("sh", "initramfs-tools/hooks/netinit"),
         ("sh", "initramfs-tools/scripts/netinit"),
+        ("sh", "initramfs-tools/scripts/init-premount/netinit"),
         ("bash", "mkinitcpio/install/netinit"),
         ("dash", "mkinitcpio/hooks/netinit"),
         ("bash", "dracut/95netinit/module-setup.sh"),
         ("sh", "dracut/95netinit/netinit-mount.sh"),
+        ("sh", "dracut/95netinit/netinit-cmdline.sh"),
     ] {
         let out = Command::new("shellcheck")
             .args(["-s", shell])
@@ -88,8 +90,37 @@ fn mkinitcpio_install_hook_build() {
     );
 }
 
+/// With the systemd hook in HOOKS the build stops with the reason: its
+/// init would never run netinit's runtime hook.
+#[test]
+fn mkinitcpio_install_hook_refuses_the_systemd_hook() {
+    let script = format!(
+        r#"
+        error() {{ echo "ERROR: $*"; }}
+        add_binary() {{ echo "added"; }}
+        _hooks=(base systemd autodetect netinit)
+        . '{}'
+        build
+        echo "not reached"
+        "#,
+        hooks().join("mkinitcpio/install/netinit").display()
+    );
+    let (ok, out) = sh("bash", &script);
+    assert!(!ok, "{out}");
+    assert!(
+        out.starts_with("ERROR: netinit: the 'systemd' hook's init runs no runtime hooks"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("added") && !out.contains("not reached"),
+        "{out}"
+    );
+}
+
 /// mkinitcpio's init (busybox ash) sources the runtime hook, calls
-/// run_hook, then "$mount_handler" "$new_root".
+/// run_hook, then "$mount_handler" "$new_root". A cmdline without a network
+/// root (netinit explain --netroot exits 1) keeps mkinitcpio's own handler
+/// and root.
 #[test]
 fn mkinitcpio_runtime_hook_mounts_through_netinit() {
     let t = tempfile::tempdir().unwrap();
@@ -99,18 +130,21 @@ fn mkinitcpio_runtime_hook_mounts_through_netinit() {
     std::fs::write(
         &fake,
         format!(
-            "#!/bin/sh\necho \"netinit $*\" >> '{}'\n[ \"$FAIL\" != 1 ]\n",
+            "#!/bin/sh\nif [ \"$1 $2\" = 'explain --netroot' ]; then [ \"$LOCAL\" != 1 ]; exit; fi\necho \"netinit $*\" >> '{}'\n[ \"$FAIL\" != 1 ]\n",
             t.path().join("calls").display()
         ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for fail in ["0", "1"] {
+    for (fail, local) in [("0", "0"), ("1", "0"), ("0", "1")] {
         let script = format!(
             r#"
-            PATH='{bin}':$PATH FAIL={fail}
-            export FAIL
+            PATH='{bin}':$PATH FAIL={fail} LOCAL={local}
+            export FAIL LOCAL
+            root=/dev/nfs
+            mount_handler=default_mount_handler
+            default_mount_handler() {{ echo "DEFAULT $1 root=$root"; }}
             err() {{ echo "ERROR: $*"; }}
             launch_interactive_shell() {{ echo "SHELL"; }}
             . '{hook}'
@@ -127,7 +161,9 @@ fn mkinitcpio_runtime_hook_mounts_through_netinit() {
             .unwrap();
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{out}");
-        if fail == "1" {
+        if local == "1" {
+            assert_eq!(out, "DEFAULT /new_root root=/dev/nfs\n");
+        } else if fail == "1" {
             assert!(
                 out.contains("ERROR: netinit could not mount the root on /new_root")
                     && out.contains("SHELL"),

@@ -67,6 +67,12 @@ pub trait Files {
     /// Where `rel` inside `root` really is, symlinks resolved inside
     /// `root` (an image on the NFS medium may be a link).
     fn resolve_in(&self, root: &Path, rel: &str) -> Result<PathBuf>;
+    /// Makes directory `rel` (and its parents) inside `root`, symlinks
+    /// resolved as for `write_in`.
+    fn mkdir_in(&mut self, root: &Path, rel: &str) -> Result<()>;
+    /// Sets the owner and mode of `rel` inside `root` (a live user's home
+    /// and files), symlinks resolved as for `write_in`.
+    fn chown_in(&mut self, root: &Path, rel: &str, uid: u32, gid: u32, mode: u32) -> Result<()>;
 }
 
 /// The largest text file netinit reads from a root or medium: these are
@@ -340,6 +346,33 @@ impl Files for Linux {
         read_capped(std::fs::File::from(fd))
     }
 
+    fn mkdir_in(&mut self, root: &Path, rel: &str) -> Result<()> {
+        let full = under(root, rel);
+        let err = |call, e| SysError::new(call, full.display().to_string(), e);
+        let rootfd = open_root(root).map_err(|e| err("open", e))?;
+        mkdir_in(&rootfd, rel.trim_start_matches('/')).map_err(|e| err("mkdir", e))
+    }
+
+    fn chown_in(&mut self, root: &Path, rel: &str, uid: u32, gid: u32, mode: u32) -> Result<()> {
+        let full = under(root, rel);
+        let err = |call, e| SysError::new(call, full.display().to_string(), e);
+        let rootfd = open_root(root).map_err(|e| err("open", e))?;
+        // A final symlink is not followed: its target is not ours to chown.
+        let fd = open_in(
+            &rootfd,
+            rel.trim_start_matches('/'),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        )
+        .map_err(|e| err("open", e))?;
+        rustix::fs::fchown(
+            &fd,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )
+        .map_err(|e| err("fchown", e))?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| err("fchmod", e))
+    }
+
     fn resolve_in(&self, root: &Path, rel: &str) -> Result<PathBuf> {
         let full = under(root, rel);
         let err = |e| SysError::new("open", full.display().to_string(), e);
@@ -470,6 +503,49 @@ mod tests {
     #![allow(clippy::unwrap_used)] // test code
     use super::*;
     use std::os::unix::fs::symlink;
+
+    /// A live user's home: made and owned inside the root; a link out of
+    /// the root is neither followed for mkdir nor chowned.
+    #[test]
+    fn homes_are_made_and_owned_inside_the_root() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let t = tempfile::tempdir().unwrap();
+        let (root, outside) = (t.path().join("root"), t.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        symlink(&outside, root.join("home")).unwrap();
+        let mut sys = Linux;
+        // Dangling inside the root: an error, nothing made outside.
+        assert!(sys.mkdir_in(&root, "home/kim").is_err());
+        let inside = root.join(outside.strip_prefix("/").unwrap()).join("kim");
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        sys.mkdir_in(&root, "home/kim").unwrap();
+        assert!(!outside.join("kim").exists());
+        assert!(inside.is_dir());
+        let (uid, gid) = (
+            rustix::process::getuid().as_raw(),
+            rustix::process::getgid().as_raw(),
+        );
+        sys.chown_in(&root, "/home/kim", uid, gid, 0o750).unwrap();
+        let meta = std::fs::metadata(&inside).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.permissions().mode() & 0o777),
+            (uid, 0o750)
+        );
+        // A final symlink is refused (ELOOP), its target untouched.
+        symlink(&outside, root.join("link")).unwrap();
+        let before = std::fs::metadata(&outside).unwrap().permissions().mode();
+        assert_eq!(
+            sys.chown_in(&root, "link", uid, gid, 0o700)
+                .unwrap_err()
+                .errno,
+            40
+        );
+        assert_eq!(
+            std::fs::metadata(&outside).unwrap().permissions().mode(),
+            before
+        );
+    }
 
     /// A new root whose files are symlinks out of it, as a hostile or
     /// careless image could ship them.

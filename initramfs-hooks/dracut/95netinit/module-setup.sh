@@ -19,6 +19,9 @@ installkernel() {
 
 install() {
     inst_binary netinit
+    # Before rootfs-block's parser (cmdline 95), which would wait for
+    # root=/dev/nfs as a block device.
     # shellcheck disable=SC2154 # $moddir is set by dracut
+    inst_hook cmdline 92 "$moddir/netinit-cmdline.sh"
     inst_hook mount 90 "$moddir/netinit-mount.sh"
 }

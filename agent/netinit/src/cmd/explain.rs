@@ -9,12 +9,12 @@ use super::Spec;
 
 const SPEC: Spec = Spec {
     name: "explain",
-    flags: &["json"],
+    flags: &["json", "netroot"],
     valued: &["cmdline"],
     min_positional: 0,
     max_positional: 0,
     help: "\
-Usage: netinit explain [--json] [--cmdline STRING]
+Usage: netinit explain [--json | --netroot] [--cmdline STRING]
 
 Prints the boot plan netinit would follow for a kernel command line: how
 the network comes up, which modules load, where the NFS root and the live
@@ -23,6 +23,8 @@ image are, the overlay, and the init to run. Nothing is changed.
 Options:
   --cmdline STRING  plan this cmdline instead of /proc/cmdline
   --json            print the plan as JSON (keys: see docs/cmdline.md)
+  --netroot         print nothing; exit 0 if the cmdline asks for a network
+                    root, 1 if not (a local boot: the hooks stay out of it)
 
 Exit status: 0 the cmdline is valid, 2 it is not (one line on stderr names
 the parameter and what is wrong).",
@@ -30,6 +32,13 @@ the parameter and what is wrong).",
 
 pub fn main(args: &[String]) -> ExitCode {
     super::run(&SPEC, args, |p| match super::plan_or_usage(p, "explain") {
+        Ok(plan) if p.flag("netroot") => {
+            if plan.root.is_some() || plan.fetch.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Ok(plan) if p.flag("json") => {
             print!("{}", explain::to_json(&plan).to_pretty());
             ExitCode::SUCCESS

@@ -757,6 +757,25 @@ pub(crate) mod fake {
         fn resolve_in(&self, root: &Path, rel: &str) -> Result<std::path::PathBuf> {
             Ok(netinit_sys::mount::under(root, rel))
         }
+        fn mkdir_in(&mut self, root: &Path, rel: &str) -> Result<()> {
+            let p = netinit_sys::mount::under(root, rel);
+            self.calls.push(format!("mkdir {}", p.display()));
+            self.dirs.entry(p.display().to_string()).or_default();
+            Ok(())
+        }
+        fn chown_in(
+            &mut self,
+            root: &Path,
+            rel: &str,
+            uid: u32,
+            gid: u32,
+            mode: u32,
+        ) -> Result<()> {
+            let p = netinit_sys::mount::under(root, rel);
+            self.calls
+                .push(format!("chown {} {uid}:{gid} {mode:o}", p.display()));
+            Ok(())
+        }
     }
 }
 

@@ -30,6 +30,8 @@ const CONNMAN: [&str; 2] = ["usr/bin/connmand", "usr/sbin/connmand"];
 const CONNMAN_CONF: &str = "etc/connman/main.conf";
 const NETCTL: [&str; 2] = ["usr/bin/netctl", "usr/sbin/netctl"];
 const NETCTL_DIR: &str = "etc/netctl";
+/// live-config's main script (Debian live images).
+const LIVE_CONFIG: [&str; 2] = ["lib/live/config.sh", "usr/lib/live/config.sh"];
 
 fn has(sys: &dyn Files, root: &Path, markers: &[&str]) -> bool {
     markers.iter().any(|m| sys.exists(&root.join(m)))
@@ -168,7 +170,8 @@ pub fn write<S: Files + Hostname>(
     Ok(wrote)
 }
 
-/// /etc/resolv.conf (unless the root manages it) and the host name.
+/// /etc/resolv.conf (unless the root manages it) and the host name
+/// (unless live-config names it).
 fn write_names<S: Files + Hostname>(
     sys: &mut S,
     root: &Path,
@@ -188,7 +191,21 @@ fn write_names<S: Files + Hostname>(
             wrote.push("/etc/resolv.conf".into());
         }
     }
+    // live-config names the host only when the image has no /etc/hostname
+    // (live-build leaves none); a file from DHCP would silence its
+    // hostname= and its default. The kernel's name is still set.
+    let leave_to_live_config =
+        has(sys, root, &LIVE_CONFIG) && !sys.exists(&under(root, "etc/hostname"));
     match &net.hostname {
+        Some(name) if handoff::valid_hostname(name) && leave_to_live_config => {
+            info!(
+                Step::Handoff,
+                "/etc/hostname left to live-config in the image; {name} set for now"
+            );
+            if let Err(e) = sys.set_hostname(name) {
+                warn!(Step::Handoff, "{e}");
+            }
+        }
         Some(name) if handoff::valid_hostname(name) => {
             if write_in_root(sys, root, "etc/hostname", &format!("{name}\n"))? {
                 wrote.push("/etc/hostname".into());
@@ -480,6 +497,23 @@ mod tests {
             "{:?}",
             sys.calls
         );
+    }
+
+    #[test]
+    fn live_config_names_the_host_when_the_image_has_no_hostname() {
+        let mut sys = FakeSys::default();
+        sys.files
+            .insert("/newroot/usr/lib/live/config.sh".into(), String::new());
+        let mut net = state();
+        net.hostname = Some("node7".into());
+        write(&mut sys, &net, &assembled(), 3).unwrap();
+        assert!(!sys.files.contains_key("/newroot/etc/hostname"));
+        assert!(sys.calls.contains(&"sethostname node7".to_string()));
+        // An image that ships /etc/hostname gets DHCP's, as everywhere.
+        sys.files
+            .insert("/newroot/etc/hostname".into(), "image\n".into());
+        write(&mut sys, &net, &assembled(), 3).unwrap();
+        assert_eq!(sys.files["/newroot/etc/hostname"], "node7\n");
     }
 
     #[test]

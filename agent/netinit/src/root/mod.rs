@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+pub mod casper;
 pub mod fetch;
 pub mod handoff;
 pub mod nbd;
@@ -60,6 +61,18 @@ pub fn assemble(
         Ok::<_, StepError>(wrote)
     })?;
     info!(Step::Handoff, "wrote {}", wrote.join(", "));
+    // After the hand-off: casper's hostname wins over DHCP's, as with casper.
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let session = casper::setup(&mut sys, plan, &assembled.newroot, days);
+    if !session.is_empty() {
+        info!(
+            Step::Handoff,
+            "casper session: wrote {}",
+            session.join(", ")
+        );
+    }
     Ok(assembled)
 }
 
