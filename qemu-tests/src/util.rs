@@ -27,7 +27,9 @@ pub fn run(cmd: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Runs `program` with `input` on stdin.
+/// Runs `program` with `input` on stdin. Deliberately apart from
+/// netinit-mkinitrd's `compress::pipe` (a binary crate the lab cannot link):
+/// output with a failed exit counts here, for `xz --single-stream`.
 pub fn pipe(program: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, String> {
     let mut child = Command::new(program)
         .args(args)

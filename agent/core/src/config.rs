@@ -253,7 +253,7 @@ pub struct Config {
     pub unknown: Vec<Param>,
 }
 
-fn err(param: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn err(param: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         param: param.to_owned(),
         reason: reason.into(),
@@ -302,47 +302,11 @@ impl Config {
     }
 
     fn apply(&mut self, p: &Param) -> Result<(), ConfigError> {
-        if self.http.apply(p)? {
+        if self.http.apply(p)? || self.apply_net(p)? {
             return Ok(());
         }
         let key = p.key.as_str();
         match key {
-            // An empty `ip=` is casper's spelling of `ip=frommedia`.
-            "ip" if matches!(p.value.as_deref(), Some("frommedia" | "")) => {
-                self.ip = None;
-                self.ip_frommedia = true;
-            }
-            "ip" => {
-                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
-                self.ip_frommedia = false;
-                // dracut: one ip= per interface; a word for the same (or
-                // no) interface replaces the earlier one.
-                match (
-                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
-                    &new.device,
-                ) {
-                    (Some(old), Some(dev)) if old != dev => {
-                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
-                        self.more_ips.push(new);
-                    }
-                    _ => self.ip = Some(new),
-                }
-            }
-            "bootdev" => {
-                let v = need_value(p)?;
-                check_ifname(v).map_err(|r| err(key, r))?;
-                self.bootdev = Some(v.to_owned());
-            }
-            "vlan" => {
-                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
-                self.vlans.retain(|o| o.name != v.name);
-                self.vlans.push(v);
-            }
-            "bond" => {
-                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
-                self.bonds.retain(|o| o.name != b.name);
-                self.bonds.push(b);
-            }
             // The upper-case words are how older Ubuntu netboot pages spell
             // them: the kernel hands unknown KEY=value words to init as
             // environment, where casper's scripts read $NETBOOT and $NFSROOT.
@@ -372,29 +336,7 @@ impl Config {
             "sys" => {
                 self.sys = Some(parse_server_path(need_value(p)?, true).map_err(|r| err("sys", r))?)
             }
-            "archiso_nfs_srv" => {
-                let spec = parse_server_path(need_value(p)?, true)
-                    .map_err(|r| err("archiso_nfs_srv", r))?;
-                let options = self
-                    .archiso_nfs
-                    .take()
-                    .map(|s| s.options)
-                    .unwrap_or_default();
-                self.archiso_nfs = Some(NfsSpec { options, ..spec });
-            }
-            "archiso_nfs_opt" => {
-                let options = split_options(need_value(p)?);
-                match &mut self.archiso_nfs {
-                    Some(spec) => spec.options = options,
-                    None => {
-                        self.archiso_nfs = Some(NfsSpec {
-                            server: None,
-                            path: String::new(),
-                            options,
-                        })
-                    }
-                }
-            }
+            "archiso_nfs_srv" | "archiso_nfs_opt" => self.apply_archiso(p)?,
             "archisobasedir" => {
                 self.archisobasedir = Some(rel_dir("archisobasedir", need_value(p)?)?)
             }
@@ -433,8 +375,81 @@ impl Config {
         Ok(())
     }
 
+    /// The interface words: `ip=`, `bootdev=`, `vlan=`, `bond=`; false for
+    /// any other word.
+    fn apply_net(&mut self, p: &Param) -> Result<bool, ConfigError> {
+        let key = p.key.as_str();
+        match key {
+            // An empty `ip=` is casper's spelling of `ip=frommedia`.
+            "ip" if matches!(p.value.as_deref(), Some("frommedia" | "")) => {
+                self.ip = None;
+                self.ip_frommedia = true;
+            }
+            "ip" => {
+                let new = parse_ip(need_value(p)?).map_err(|r| err("ip", r))?;
+                self.ip_frommedia = false;
+                // dracut: one ip= per interface; a word for the same (or
+                // no) interface replaces the earlier one.
+                match (
+                    self.ip.as_ref().and_then(|o| o.device.as_ref()),
+                    &new.device,
+                ) {
+                    (Some(old), Some(dev)) if old != dev => {
+                        self.more_ips.retain(|o| o.device.as_ref() != Some(dev));
+                        self.more_ips.push(new);
+                    }
+                    _ => self.ip = Some(new),
+                }
+            }
+            "bootdev" => {
+                let v = need_value(p)?;
+                check_ifname(v).map_err(|r| err(key, r))?;
+                self.bootdev = Some(v.to_owned());
+            }
+            "vlan" => {
+                let v = parse_vlan(need_value(p)?).map_err(|r| err(key, r))?;
+                self.vlans.retain(|o| o.name != v.name);
+                self.vlans.push(v);
+            }
+            "bond" => {
+                let b = parse_bond(p.value.as_deref()).map_err(|r| err(key, r))?;
+                self.bonds.retain(|o| o.name != b.name);
+                self.bonds.push(b);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// dracut's `rd.*` words. The ones netinit has no use for are kept as
     /// unknown (never as module parameters of a module named `rd`).
+    /// archiso's server and its options come in two words, in either order.
+    fn apply_archiso(&mut self, p: &Param) -> Result<(), ConfigError> {
+        if p.key == "archiso_nfs_srv" {
+            let spec =
+                parse_server_path(need_value(p)?, true).map_err(|r| err("archiso_nfs_srv", r))?;
+            let options = self
+                .archiso_nfs
+                .take()
+                .map(|s| s.options)
+                .unwrap_or_default();
+            self.archiso_nfs = Some(NfsSpec { options, ..spec });
+            return Ok(());
+        }
+        let options = split_options(need_value(p)?);
+        match &mut self.archiso_nfs {
+            Some(spec) => spec.options = options,
+            None => {
+                self.archiso_nfs = Some(NfsSpec {
+                    server: None,
+                    path: String::new(),
+                    options,
+                })
+            }
+        }
+        Ok(())
+    }
+
     fn apply_dracut(&mut self, p: &Param) -> Result<(), ConfigError> {
         let key = p.key.as_str();
         let d = &mut self.dracut;
@@ -902,17 +917,12 @@ pub fn parse_module_list(value: &str) -> Result<Vec<String>, String> {
         {
             return Err(format!("'{name}' is not a module name"));
         }
-        let name = normalize_module(name);
+        let name = crate::kmod::normalize(name);
         if !out.contains(&name) {
             out.push(name);
         }
     }
     Ok(out)
-}
-
-/// Module names compare with `-` and `_` as equal; the kernel uses `_`.
-pub fn normalize_module(name: &str) -> String {
-    name.replace('-', "_")
 }
 
 /// `e1000e.InterruptThrottleRate=3000` style: a module name, a dot, a param.
@@ -937,7 +947,7 @@ fn module_param(p: &Param) -> ModuleParam {
         None => param.to_owned(),
     };
     ModuleParam {
-        module: normalize_module(module),
+        module: crate::kmod::normalize(module),
         param,
     }
 }

@@ -5,111 +5,15 @@ use std::fmt::Write as _;
 use crate::config::RootPathDialect;
 use crate::json::Json;
 use crate::plan::{
-    BootPlan, LiveLayout, NetMethod, NfsVersion, OverlaySize, RootKind, RootPlan, ServerSource,
+    BootPlan, LiveLayout, NetMethod, NetworkPlan, NfsVersion, OverlaySize, RootKind, RootPlan,
+    ServerSource,
 };
 
 /// The plan as JSON. Key names are a stable interface (docs/cmdline.md).
 pub fn to_json(plan: &BootPlan) -> Json {
-    let n = &plan.network;
-    let network = Json::object()
-        .with("method", n.method.as_str())
-        .with("device", n.device.clone())
-        .with("bootif", n.bootif.map(|m| m.to_string()))
-        .with("address", n.address.map(|a| a.to_string()))
-        .with("gateway", n.gateway)
-        .with("server", n.server)
-        .with("hostname", n.hostname.clone())
-        .with("dns", n.dns.clone())
-        .with("ntp", n.ntp.clone())
-        .with("mtu", n.mtu)
-        .with("autoconf", n.autoconf.map(|a| a.as_str()))
-        .with(
-            "ifnames",
-            n.ifnames
-                .iter()
-                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
-        )
-        .with("peerdns", n.peerdns)
-        .with("ipv6", n.ipv6.map(|m| m.as_str()))
-        .with(
-            "vlans",
-            n.vlans
-                .iter()
-                .map(|v| {
-                    Json::object()
-                        .with("name", v.name.clone())
-                        .with("parent", v.parent.clone())
-                        .with("id", u32::from(v.id))
-                })
-                .collect::<Vec<_>>(),
-        )
-        .with(
-            "bonds",
-            n.bonds
-                .iter()
-                .map(|b| {
-                    Json::object()
-                        .with("name", b.name.clone())
-                        .with("slaves", b.slaves.clone())
-                        .with("options", b.option_words())
-                        .with("mtu", b.mtu)
-                })
-                .collect::<Vec<_>>(),
-        )
-        .with(
-            "routes",
-            n.routes
-                .iter()
-                .map(|r| {
-                    Json::object()
-                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
-                        .with("gateway", r.gateway)
-                        .with("device", r.device.clone())
-                })
-                .collect::<Vec<_>>(),
-        )
-        .with(
-            "more",
-            n.more
-                .iter()
-                .map(|m| {
-                    Json::object()
-                        .with("device", m.device.clone())
-                        .with("method", m.method.as_str())
-                        .with("address", m.address.map(|a| a.to_string()))
-                        .with("gateway", m.gateway)
-                        .with("mtu", m.mtu)
-                })
-                .collect::<Vec<_>>(),
-        );
+    let network = links_json(network_json(&plan.network), &plan.network);
     let root = root_json(plan.root.as_ref(), plan.fetch.is_some());
-    let transport = match &plan.fetch {
-        Some(f) => Json::object()
-            .with("kind", "http")
-            .with("source", f.source.as_str())
-            .with(
-                "urls",
-                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
-            )
-            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
-            .with(
-                "verify",
-                if f.sha256.is_some() {
-                    "cmdline"
-                } else {
-                    "sums-file"
-                },
-            )
-            .with("conns", f.conns)
-            .with("stall_secs", f.stall_secs),
-        None => Json::object()
-            .with(
-                "kind",
-                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
-            )
-            // The cmdline parameter that named the root.
-            .with("source", plan.root.as_ref().map(|r| r.source)),
-    };
+    let transport = transport_json(plan);
     let live = Json::object()
         .with("layout", plan.live.layout.as_str())
         .with("base_dir", plan.live.base_dir.clone())
@@ -164,6 +68,117 @@ pub fn to_json(plan: &BootPlan) -> Json {
             plan.breaks.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
         )
         .with("notes", plan.notes.clone())
+}
+
+/// The boot interface's keys of the `network` object.
+fn network_json(n: &NetworkPlan) -> Json {
+    Json::object()
+        .with("method", n.method.as_str())
+        .with("device", n.device.clone())
+        .with("bootif", n.bootif.map(|m| m.to_string()))
+        .with("address", n.address.map(|a| a.to_string()))
+        .with("gateway", n.gateway)
+        .with("server", n.server)
+        .with("hostname", n.hostname.clone())
+        .with("dns", n.dns.clone())
+        .with("ntp", n.ntp.clone())
+        .with("mtu", n.mtu)
+        .with("autoconf", n.autoconf.map(|a| a.as_str()))
+        .with(
+            "ifnames",
+            n.ifnames
+                .iter()
+                .fold(Json::object(), |o, i| o.with(&i.name, i.mac.to_string())),
+        )
+        .with("peerdns", n.peerdns)
+        .with("ipv6", n.ipv6.map(|m| m.as_str()))
+}
+
+/// The `network` object's VLANs, bonds, routes and further interfaces.
+fn links_json(network: Json, n: &NetworkPlan) -> Json {
+    network
+        .with(
+            "vlans",
+            n.vlans
+                .iter()
+                .map(|v| {
+                    Json::object()
+                        .with("name", v.name.clone())
+                        .with("parent", v.parent.clone())
+                        .with("id", u32::from(v.id))
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "bonds",
+            n.bonds
+                .iter()
+                .map(|b| {
+                    Json::object()
+                        .with("name", b.name.clone())
+                        .with("slaves", b.slaves.clone())
+                        .with("options", b.option_words())
+                        .with("mtu", b.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "routes",
+            n.routes
+                .iter()
+                .map(|r| {
+                    Json::object()
+                        .with("dest", format!("{}/{}", r.dest.network(), r.dest.prefix))
+                        .with("gateway", r.gateway)
+                        .with("device", r.device.clone())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .with(
+            "more",
+            n.more
+                .iter()
+                .map(|m| {
+                    Json::object()
+                        .with("device", m.device.clone())
+                        .with("method", m.method.as_str())
+                        .with("address", m.address.map(|a| a.to_string()))
+                        .with("gateway", m.gateway)
+                        .with("mtu", m.mtu)
+                })
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// The top-level `transport` object: how the root arrives.
+fn transport_json(plan: &BootPlan) -> Json {
+    match &plan.fetch {
+        Some(f) => Json::object()
+            .with("kind", "http")
+            .with("source", f.source.as_str())
+            .with(
+                "urls",
+                f.urls.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+            )
+            .with("sha256", f.sha256.map(|d| crate::sha256::hex(&d)))
+            .with(
+                "verify",
+                if f.sha256.is_some() {
+                    "cmdline"
+                } else {
+                    "sums-file"
+                },
+            )
+            .with("conns", f.conns)
+            .with("stall_secs", f.stall_secs),
+        None => Json::object()
+            .with(
+                "kind",
+                plan.root.as_ref().map_or("none", |r| r.kind.as_str()),
+            )
+            // The cmdline parameter that named the root.
+            .with("source", plan.root.as_ref().map(|r| r.source)),
+    }
 }
 
 /// casper's session words; set up only for a casper image with
@@ -238,6 +253,21 @@ fn nbd_json(s: &crate::nbd::NbdSpec) -> Json {
 /// A short plan for a person, one aspect per line.
 pub fn describe(plan: &BootPlan) -> String {
     let mut out = String::new();
+    describe_network(&mut out, plan);
+    let mut modules = "by modalias (coldplug)".to_owned();
+    if !plan.modules.is_empty() {
+        let _ = write!(modules, ", plus {}", plan.modules.join(" "));
+    }
+    line(&mut out, "modules", &modules);
+    line(&mut out, "root", &describe_root(plan));
+    describe_servers(&mut out, plan);
+    describe_live(&mut out, plan);
+    describe_boot(&mut out, plan);
+    out
+}
+
+/// The network, the NIC renames, the hostname and the DNS servers.
+fn describe_network(out: &mut String, plan: &BootPlan) {
     let n = &plan.network;
     let nics = match (&n.device, n.bootif) {
         (Some(dev), _) => format!("on {dev}"),
@@ -256,7 +286,32 @@ pub fn describe(plan: &BootPlan) -> String {
         }
         NetMethod::Off => "not configured".to_owned(),
     };
-    line(&mut out, "network", &net);
+    line(out, "network", &net);
+    describe_links(out, n);
+    for i in &n.ifnames {
+        line(
+            out,
+            "rename",
+            &format!("the NIC with MAC {} becomes {} before use", i.mac, i.name),
+        );
+    }
+    if let Some(h) = &n.hostname {
+        line(out, "hostname", h);
+    }
+    match (n.dns.is_empty(), n.peerdns) {
+        (false, true) if n.method == NetMethod::Dhcp => {
+            line(out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
+        }
+        (false, true) => line(out, "dns", &join(&n.dns)),
+        (false, false) => line(out, "dns", &format!("{} only (rd.peerdns=0)", join(&n.dns))),
+        (true, false) => line(out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
+        (true, true) => {}
+    }
+}
+
+/// What the network section adds beyond the boot interface: IPv6, bonds,
+/// VLANs, further `ip=` interfaces and routes.
+fn describe_links(out: &mut String, n: &NetworkPlan) {
     if let Some(m) = n.ipv6 {
         let how = match m {
             crate::ipconf::Ipv6Mode::Auto6 => "SLAAC from router advertisements",
@@ -264,19 +319,19 @@ pub fn describe(plan: &BootPlan) -> String {
                 "DHCPv6 (address, DNS, search), the router from its RA"
             }
         };
-        line(&mut out, "ipv6", &format!("{how}, after DAD"));
+        line(out, "ipv6", &format!("{how}, after DAD"));
     }
     for b in &n.bonds {
         let opts = b.option_words().join(",");
         line(
-            &mut out,
+            out,
             "bond",
             &format!("{} over {} ({opts})", b.name, b.slaves.join(",")),
         );
     }
     for v in &n.vlans {
         line(
-            &mut out,
+            out,
             "vlan",
             &format!("{} on {}, id {}", v.name, v.parent, v.id),
         );
@@ -284,56 +339,20 @@ pub fn describe(plan: &BootPlan) -> String {
     for m in &n.more {
         let addr = m.address.map(|a| format!(" {a}")).unwrap_or_default();
         line(
-            &mut out,
+            out,
             "also",
             &format!("{} {}{addr}", m.device, m.method.as_str()),
         );
     }
     for r in &n.routes {
-        line(&mut out, "route", &r.to_string());
+        line(out, "route", &r.to_string());
     }
-    for i in &n.ifnames {
-        line(
-            &mut out,
-            "rename",
-            &format!("the NIC with MAC {} becomes {} before use", i.mac, i.name),
-        );
-    }
-    if let Some(h) = &n.hostname {
-        line(&mut out, "hostname", h);
-    }
-    match (n.dns.is_empty(), n.peerdns) {
-        (false, true) if n.method == NetMethod::Dhcp => {
-            line(&mut out, "dns", &format!("{}, then DHCP's", join(&n.dns)))
-        }
-        (false, true) => line(&mut out, "dns", &join(&n.dns)),
-        (false, false) => line(
-            &mut out,
-            "dns",
-            &format!("{} only (rd.peerdns=0)", join(&n.dns)),
-        ),
-        (true, false) => line(&mut out, "dns", "none: DHCP's are not used (rd.peerdns=0)"),
-        (true, true) => {}
-    }
-    let mut modules = "by modalias (coldplug)".to_owned();
-    if !plan.modules.is_empty() {
-        let _ = write!(modules, ", plus {}", plan.modules.join(" "));
-    }
-    line(&mut out, "modules", &modules);
-    let root = match (&plan.root, &plan.fetch) {
-        (None, Some(f)) => {
-            let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
-            let check = match f.sha256 {
-                Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
-                None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
-            };
-            format!(
-                "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
-                f.source.as_str().trim_end_matches(['=', ':']),
-                urls.join(" then "),
-                f.conns
-            )
-        }
+}
+
+/// The root (NFS with what DHCP will fill in, NBD, or an HTTP image).
+fn describe_root(plan: &BootPlan) -> String {
+    match (&plan.root, &plan.fetch) {
+        (None, Some(f)) => describe_fetch(f),
         (None, None) => "none (no network root on the cmdline)".to_owned(),
         (Some(RootPlan { nbd: Some(s), .. }), _) => format!(
             "NBD {}:{} export '{}', {}{}",
@@ -366,12 +385,30 @@ pub fn describe(plan: &BootPlan) -> String {
             };
             format!("{version} {server}:{path}{opts}")
         }
+    }
+}
+
+/// The HTTP image: its URLs, the connections, what it is checked against.
+fn describe_fetch(f: &crate::fetch::FetchPlan) -> String {
+    let urls: Vec<String> = f.urls.iter().map(|u| u.to_string()).collect();
+    let check = match f.sha256 {
+        Some(d) => format!("sha256 {} from the cmdline", crate::sha256::hex(&d)),
+        None => "SHA256SUMS beside it if any (detects corruption only)".to_owned(),
     };
-    line(&mut out, "root", &root);
+    format!(
+        "HTTP ({}=) {} into RAM, {} connection(s), checked against {check}",
+        f.source.as_str().trim_end_matches(['=', ':']),
+        urls.join(" then "),
+        f.conns
+    )
+}
+
+/// The NFS server list, when `netinit.nfs_servers=` gives one.
+fn describe_servers(out: &mut String, plan: &BootPlan) {
     if let Some(r) = plan.root.as_ref().filter(|r| !r.servers.is_empty()) {
         let list: Vec<String> = r.servers.iter().map(|s| s.to_string()).collect();
         line(
-            &mut out,
+            out,
             "servers",
             &format!(
                 "{}, in that order, {} attempt(s) each (netinit.nfs_servers)",
@@ -380,6 +417,10 @@ pub fn describe(plan: &BootPlan) -> String {
             ),
         );
     }
+}
+
+/// The live image, where its medium appears, and the overlay.
+fn describe_live(out: &mut String, plan: &BootPlan) {
     let live = match (&plan.live.base_dir, plan.live.layout) {
         (_, LiveLayout::Plain) if plan.overlay.nfs_root => {
             "none: the NFS root is mounted read-only, writes go to a tmpfs overlay".to_owned()
@@ -391,14 +432,14 @@ pub fn describe(plan: &BootPlan) -> String {
         (Some(dir), layout) => format!("{} images under {dir}/", layout.as_str()),
         (None, layout) => format!("{} images in the NFS folder", layout.as_str()),
     };
-    line(&mut out, "live", &live);
+    line(out, "live", &live);
     if let Some(m) = plan.live.layout.medium_path() {
         let at = if plan.fetch.is_some() {
             "the fetched ISO at /run/netinit/iso (a squashfs: its tmpfs /run/netinit/http)"
         } else {
             "the NFS export at /run/netinit/nfs"
         };
-        line(&mut out, "medium", &format!("{at}, also at {m}"));
+        line(out, "medium", &format!("{at}, also at {m}"));
     }
     if plan.live.layout != LiveLayout::Plain || plan.overlay.nfs_root {
         let toram = if plan.toram {
@@ -407,28 +448,32 @@ pub fn describe(plan: &BootPlan) -> String {
             ""
         };
         line(
-            &mut out,
+            out,
             "overlay",
             &format!("tmpfs of {}{toram}", plan.overlay.size),
         );
     }
+}
+
+/// The init, the failure policy, breaks, the lease, time budgets, notes.
+fn describe_boot(out: &mut String, plan: &BootPlan) {
     let args = if plan.init_args.is_empty() {
         String::new()
     } else {
         format!(" {}", plan.init_args.join(" "))
     };
-    line(&mut out, "init", &format!("{}{args}", plan.init));
+    line(out, "init", &format!("{}{args}", plan.init));
     let fail = match (plan.failure.shell, plan.failure.reboot_after_secs) {
         (true, 0) => "rescue shell if the initrd has /bin/sh, else power off".to_owned(),
         (true, s) => format!("rescue shell if the initrd has /bin/sh, else reboot after {s} s"),
         (false, 0) => "power off".to_owned(),
         (false, s) => format!("reboot after {s} s"),
     };
-    line(&mut out, "on failure", &fail);
+    line(out, "on failure", &fail);
     if !plan.breaks.is_empty() {
         let names: Vec<&str> = plan.breaks.iter().map(|b| b.as_str()).collect();
         line(
-            &mut out,
+            out,
             "break",
             &format!(
                 "a shell (if the initrd has /bin/sh) before: {}; exit it to go on",
@@ -436,13 +481,13 @@ pub fn describe(plan: &BootPlan) -> String {
             ),
         );
     }
-    if n.method == NetMethod::Dhcp {
+    if plan.network.method == NetMethod::Dhcp {
         let lease = if plan.lease_keeper {
             "renewed after boot by @netinit-lease until a DHCP client of the booted system takes over"
         } else {
             "not renewed by netinit after boot (netinit.lease_keeper=0)"
         };
-        line(&mut out, "lease", lease);
+        line(out, "lease", lease);
     }
     let t = plan.timeouts;
     let mut timeouts = format!(
@@ -452,11 +497,10 @@ pub fn describe(plan: &BootPlan) -> String {
     if t.link_secs > 0 {
         let _ = write!(timeouts, ", a NIC to appear {} s", t.link_secs);
     }
-    line(&mut out, "timeouts", &timeouts);
+    line(out, "timeouts", &timeouts);
     for note in &plan.notes {
-        line(&mut out, "note", note);
+        line(out, "note", note);
     }
-    out
 }
 
 fn line(out: &mut String, label: &str, text: &str) {

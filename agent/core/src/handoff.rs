@@ -303,38 +303,7 @@ pub fn networkd_links(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Vec<(Stri
         out.push((format!("10-netinit-{name}.{ext}"), format!("{head}{body}")));
     };
     if let Some(b) = bond {
-        let mut dev = format!("[NetDev]\nName={}\nKind=bond\n\n[Bond]\n", b.name);
-        for o in &b.options {
-            let text = o.to_string();
-            let v = text.split_once('=').map_or("", |x| x.1);
-            let key = match o.name {
-                "mode" => "Mode",
-                "miimon" => "MIIMonitorSec",
-                "updelay" => "UpDelaySec",
-                "downdelay" => "DownDelaySec",
-                "lacp_rate" => "LACPTransmitRate",
-                "xmit_hash_policy" => "TransmitHashPolicy",
-                "ad_select" => "AdSelect",
-                "fail_over_mac" => "FailOverMACPolicy",
-                "min_links" => "MinLinks",
-                "primary_reselect" => "PrimaryReselectPolicy",
-                "arp_interval" => "ARPIntervalSec",
-                "arp_validate" => "ARPValidate",
-                "arp_all_targets" => "ARPAllTargets",
-                "arp_ip_target" => "ARPIPTargets",
-                _ => continue,
-            };
-            let v = match o.name {
-                "miimon" | "updelay" | "downdelay" | "arp_interval" => format!("{v}ms"),
-                "arp_ip_target" => v.replace(';', " "),
-                _ => v.to_owned(),
-            };
-            let _ = writeln!(dev, "{key}={v}");
-        }
-        if let Some(m) = b.mtu {
-            let _ = write!(dev, "\n[Link]\nMTUBytes={m}\n");
-        }
-        unit(&b.name, "netdev", dev);
+        unit(&b.name, "netdev", bond_netdev(b));
         let primary = b.options.iter().find_map(|o| match &o.value {
             crate::netdev::BondValue::Link(l) => Some(l.as_str()),
             _ => None,
@@ -372,6 +341,43 @@ pub fn networkd_links(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Vec<(Stri
     );
     out.push((format!("10-netinit-{}.network", s.interface), main));
     out
+}
+
+/// A bond's `.netdev`: its options under networkd's names (the ones
+/// networkd has no key for are left out), and its MTU.
+fn bond_netdev(b: &Bond) -> String {
+    let mut dev = format!("[NetDev]\nName={}\nKind=bond\n\n[Bond]\n", b.name);
+    for o in &b.options {
+        let text = o.to_string();
+        let v = text.split_once('=').map_or("", |x| x.1);
+        let key = match o.name {
+            "mode" => "Mode",
+            "miimon" => "MIIMonitorSec",
+            "updelay" => "UpDelaySec",
+            "downdelay" => "DownDelaySec",
+            "lacp_rate" => "LACPTransmitRate",
+            "xmit_hash_policy" => "TransmitHashPolicy",
+            "ad_select" => "AdSelect",
+            "fail_over_mac" => "FailOverMACPolicy",
+            "min_links" => "MinLinks",
+            "primary_reselect" => "PrimaryReselectPolicy",
+            "arp_interval" => "ARPIntervalSec",
+            "arp_validate" => "ARPValidate",
+            "arp_all_targets" => "ARPAllTargets",
+            "arp_ip_target" => "ARPIPTargets",
+            _ => continue,
+        };
+        let v = match o.name {
+            "miimon" | "updelay" | "downdelay" | "arp_interval" => format!("{v}ms"),
+            "arp_ip_target" => v.replace(';', " "),
+            _ => v.to_owned(),
+        };
+        let _ = writeln!(dev, "{key}={v}");
+    }
+    if let Some(m) = b.mtu {
+        let _ = write!(dev, "\n[Link]\nMTUBytes={m}\n");
+    }
+    dev
 }
 
 /// netplan for a boot interface that is a VLAN or a bond: the slaves or
@@ -655,25 +661,16 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::Ipv4Cidr;
+
     use crate::net::{LeaseTimes, MacAddr};
     use crate::plan::NfsVersion;
     use proptest::prelude::*;
 
     fn dhcp_state() -> NetState {
         NetState {
-            ipv6: None,
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: Ipv4Addr::new(10, 77, 0, 100),
-                prefix: 24,
-            },
             broadcast: Some(Ipv4Addr::new(10, 77, 0, 255)),
             gateway: Some(Ipv4Addr::new(10, 77, 0, 1)),
-            routes: vec![],
             server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
             next_server: Some(Ipv4Addr::new(10, 77, 0, 1)),
             dns: vec![Ipv4Addr::new(10, 77, 0, 2)],
@@ -682,14 +679,13 @@ mod tests {
             hostname: Some("node'1".into()),
             root_path: Some("/export/casper".into()),
             bootfile: Some("pxelinux.0".into()),
-            mtu: None,
-            ntp: vec![],
             lease: Some(LeaseTimes {
                 lease_secs: 3600,
                 t1_secs: 1800,
                 t2_secs: 3150,
                 bound_at_ms: 1200,
             }),
+            ..crate::fixtures::net_state()
         }
     }
 

@@ -233,26 +233,11 @@ mod tests {
     #[test]
     fn only_finite_dhcp_leases_are_kept() {
         let mut s = crate::net::NetState {
-            ipv6: None,
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([2; 6]),
-            proto: crate::net::Proto::Dhcp,
             address: held().address,
-            broadcast: None,
-            gateway: None,
             server_id: Some(Ipv4Addr::new(10, 77, 0, 1)),
-            next_server: None,
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
-            root_path: None,
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            routes: vec![],
             lease: Some(held().times),
+            ..crate::fixtures::net_state()
         };
         assert_eq!(
             Held::from_state(&s).map(|h| h.server),

@@ -19,6 +19,8 @@ pub mod elf;
 pub mod errno;
 pub mod explain;
 pub mod fetch;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod gzip;
 pub mod handoff;
 pub mod http;

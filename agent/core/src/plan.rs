@@ -307,6 +307,14 @@ pub struct FailurePolicy {
     pub reboot_after_secs: u32,
 }
 
+impl FailurePolicy {
+    /// Before the cmdline is read, and whatever it leaves unsaid.
+    pub const DEFAULT: FailurePolicy = FailurePolicy {
+        shell: true,
+        reboot_after_secs: 30,
+    };
+}
+
 /// Time budgets, all overridable from the cmdline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -358,10 +366,7 @@ impl From<ConfigError> for PlanError {
 }
 
 fn err(param: &str, reason: impl Into<String>) -> PlanError {
-    PlanError {
-        param: param.to_owned(),
-        reason: reason.into(),
-    }
+    crate::config::err(param, reason).into()
 }
 
 /// Tokenizes, parses and plans a cmdline in one go.
@@ -388,25 +393,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     let network_root = root.is_some() || fetch.is_some();
     let network = plan_network(c, network_root, &mut notes)?;
     if network_root && network.method == NetMethod::Off {
-        let over = match (&fetch, &root) {
-            (Some(_), _) => "HTTP",
-            (None, Some(r)) if r.kind == RootKind::Nbd => "NBD",
-            _ => "NFS",
-        };
-        if let Some(v6) = network.ipv6 {
-            return Err(err(
-                "ip",
-                format!(
-                    "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
-                    v6.as_str(),
-                    v6.as_str()
-                ),
-            ));
-        }
-        return Err(err(
-            "ip",
-            format!("the network is off (ip=off/none) but the root is on {over}"),
-        ));
+        return Err(network_off(&network, root.as_ref(), fetch.is_some()));
     }
     if !c.netinit.nfs_servers.is_empty() && root.as_ref().is_none_or(|r| r.kind != RootKind::Nfs) {
         notes.push("netinit.nfs_servers has no effect: the root is not on NFS".to_owned());
@@ -416,6 +403,62 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     }
     let overlay = plan_overlay(c, root.is_some(), &live, &mut notes);
     let timeouts = plan_timeouts(c);
+    let (modules, module_params) = link_modules(c, &network);
+    Ok(BootPlan {
+        network,
+        modules,
+        module_params,
+        root,
+        fetch,
+        live,
+        overlay,
+        toram: c.toram,
+        init: c.init.clone().unwrap_or_else(|| "/sbin/init".to_owned()),
+        init_args: c.init_args.clone(),
+        failure: FailurePolicy {
+            shell: c.netinit.shell.unwrap_or(FailurePolicy::DEFAULT.shell),
+            reboot_after_secs: c
+                .netinit
+                .reboot
+                .unwrap_or(FailurePolicy::DEFAULT.reboot_after_secs),
+        },
+        module_jobs: c.netinit.module_jobs.unwrap_or(1),
+        timeouts,
+        quiet: c.quiet,
+        lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
+        breaks: c.breaks.clone(),
+        notes,
+        casper: crate::casper::Words::from_params(&c.unknown),
+    })
+}
+
+/// The refusal of a network root with the network off: it names the
+/// transport, and IPv6 alone.
+fn network_off(network: &NetworkPlan, root: Option<&RootPlan>, http: bool) -> PlanError {
+    let over = match (http, root) {
+        (true, _) => "HTTP",
+        (false, Some(r)) if r.kind == RootKind::Nbd => "NBD",
+        _ => "NFS",
+    };
+    if let Some(v6) = network.ipv6 {
+        return err(
+            "ip",
+            format!(
+                "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
+                v6.as_str(),
+                v6.as_str()
+            ),
+        );
+    }
+    err(
+        "ip",
+        format!("the network is off (ip=off/none) but the root is on {over}"),
+    )
+}
+
+/// The cmdline's modules plus what VLANs and bonds need, and bonding's
+/// parameters.
+fn link_modules(c: &Config, network: &NetworkPlan) -> (Vec<String>, Vec<ModuleParam>) {
     let mut modules = c.netinit.modules.clone();
     for (needed, m) in [
         (!network.vlans.is_empty(), "8021q"),
@@ -438,29 +481,7 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
             param: "max_bonds=0".into(),
         });
     }
-    Ok(BootPlan {
-        network,
-        modules,
-        module_params,
-        root,
-        fetch,
-        live,
-        overlay,
-        toram: c.toram,
-        init: c.init.clone().unwrap_or_else(|| "/sbin/init".to_owned()),
-        init_args: c.init_args.clone(),
-        failure: FailurePolicy {
-            shell: c.netinit.shell.unwrap_or(true),
-            reboot_after_secs: c.netinit.reboot.unwrap_or(30),
-        },
-        module_jobs: c.netinit.module_jobs.unwrap_or(1),
-        timeouts,
-        quiet: c.quiet,
-        lease_keeper: c.netinit.lease_keeper.unwrap_or(true),
-        breaks: c.breaks.clone(),
-        notes,
-        casper: crate::casper::Words::from_params(&c.unknown),
-    })
+    (modules, module_params)
 }
 
 /// `netinit.overlay` wins over `rd.overlay`; `netinit.overlay_size` over
@@ -555,29 +576,7 @@ fn plan_network(
             "rd.neednet=0 is accepted; a network root still brings the network up".to_owned(),
         );
     }
-    let method = match (c.ip.is_some(), ip.autoconf, ip.client) {
-        // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
-        (false, _, _) => {
-            if network_root || neednet {
-                NetMethod::Dhcp
-            } else {
-                NetMethod::Off
-            }
-        }
-        (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
-        (true, Some(Autoconf::Off), None) => NetMethod::Off,
-        (true, Some(Autoconf::Rarp), _) => {
-            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
-        }
-        (true, Some(a @ (Autoconf::Bootp | Autoconf::Both)), _) => {
-            notes.push(format!(
-                "ip=…{}: BOOTP servers are asked with DHCP",
-                a.as_str()
-            ));
-            NetMethod::Dhcp
-        }
-        (true, _, _) => NetMethod::Dhcp,
-    };
+    let method = net_method(c, &ip, network_root, neednet, notes)?;
     let address = match (method, ip.client) {
         (NetMethod::Static, Some(addr)) => {
             let prefix = ip.prefix.unwrap_or_else(|| {
@@ -601,47 +600,10 @@ fn plan_network(
         }
     }
     let device = ip.device.clone().or_else(|| c.ethdevice.clone());
-    if let (Some(dev), Some(mac)) = (&device, c.bootif) {
-        notes.push(format!(
-            "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
-        ));
-    }
-    if let Some(dev) = device
-        .as_deref()
-        .filter(|d| crate::netname::is_predictable_name(d))
-    {
-        if !c.ifnames.iter().any(|i| i.name == dev) {
-            notes.push(format!(
-                "{dev} is a predictable name: unless a NIC already has it, netinit finds the PCI NIC systemd would call {dev} from sysfs and renames it before use"
-            ));
-        }
-    }
-    if c.ip_frommedia {
-        notes.push(
-            "ip=frommedia: casper keeps the network configuration on the medium; a netboot needs the network before the medium, so netinit uses DHCP; the hand-off only adds what keeps the booted system from taking the root's link down"
-                .to_owned(),
-        );
-    }
+    device_notes(c, device.as_deref(), notes);
     let mut dns = ip.dns.clone();
     dns.extend(c.nameservers.iter().filter(|d| !ip.dns.contains(d)));
-    for i in &c.ifnames {
-        if is_kernel_name(&i.name) {
-            notes.push(format!(
-                "ifname={}:{}: a kernel-style name may clash with another NIC's; dracut advises e.g. 'bootnet'",
-                i.name, i.mac
-            ));
-        }
-    }
-    if let (Some(dev), false) = (&device, c.ifnames.is_empty()) {
-        if let Some(i) = c.ifnames.iter().find(|i| &i.name == dev) {
-            if c.bootif.is_some_and(|b| b != i.mac) {
-                notes.push(format!(
-                    "{dev} is ifname={}:{}, but BOOTIF names another MAC",
-                    i.name, i.mac
-                ));
-            }
-        }
-    }
+    ifname_notes(c, device.as_deref(), notes);
     Ok(NetworkPlan {
         method,
         device,
@@ -662,6 +624,84 @@ fn plan_network(
         routes: c.routes.clone(),
         more,
     })
+}
+
+/// DHCP, static or off, from `ip=` and whether anything needs the network.
+fn net_method(
+    c: &Config,
+    ip: &crate::ipconf::IpParam,
+    network_root: bool,
+    neednet: bool,
+    notes: &mut Vec<String>,
+) -> Result<NetMethod, PlanError> {
+    Ok(match (c.ip.is_some(), ip.autoconf, ip.client) {
+        // No ip= at all: DHCP if anything needs the network (as casper and dracut do).
+        (false, _, _) => {
+            if network_root || neednet {
+                NetMethod::Dhcp
+            } else {
+                NetMethod::Off
+            }
+        }
+        (true, Some(Autoconf::Off), Some(_)) | (true, None, Some(_)) => NetMethod::Static,
+        (true, Some(Autoconf::Off), None) => NetMethod::Off,
+        (true, Some(Autoconf::Rarp), _) => {
+            return Err(err("ip", "autoconf 'rarp' is not supported (use dhcp)"));
+        }
+        (true, Some(a @ (Autoconf::Bootp | Autoconf::Both)), _) => {
+            notes.push(format!(
+                "ip=…{}: BOOTP servers are asked with DHCP",
+                a.as_str()
+            ));
+            NetMethod::Dhcp
+        }
+        (true, _, _) => NetMethod::Dhcp,
+    })
+}
+
+/// Remarks on the pinned device: BOOTIF beside it, a predictable name,
+/// `ip=frommedia`.
+fn device_notes(c: &Config, device: Option<&str>, notes: &mut Vec<String>) {
+    if let (Some(dev), Some(mac)) = (device, c.bootif) {
+        notes.push(format!(
+            "both a device ({dev}) and BOOTIF={mac} pin the NIC; the device must have that MAC"
+        ));
+    }
+    if let Some(dev) = device.filter(|d| crate::netname::is_predictable_name(d)) {
+        if !c.ifnames.iter().any(|i| i.name == dev) {
+            notes.push(format!(
+                "{dev} is a predictable name: unless a NIC already has it, netinit finds the PCI NIC systemd would call {dev} from sysfs and renames it before use"
+            ));
+        }
+    }
+    if c.ip_frommedia {
+        notes.push(
+            "ip=frommedia: casper keeps the network configuration on the medium; a netboot needs the network before the medium, so netinit uses DHCP; the hand-off only adds what keeps the booted system from taking the root's link down"
+                .to_owned(),
+        );
+    }
+}
+
+/// Remarks on `ifname=`: kernel-style names, and BOOTIF naming another MAC.
+fn ifname_notes(c: &Config, device: Option<&str>, notes: &mut Vec<String>) {
+    for i in &c.ifnames {
+        if is_kernel_name(&i.name) {
+            notes.push(format!(
+                "ifname={}:{}: a kernel-style name may clash with another NIC's; dracut advises e.g. 'bootnet'",
+                i.name, i.mac
+            ));
+        }
+    }
+    if let (Some(dev), false) = (device, c.ifnames.is_empty()) {
+        if let Some(i) = c.ifnames.iter().find(|i| i.name == dev) {
+            if c.bootif.is_some_and(|b| b != i.mac) {
+                notes.push(format!(
+                    "{dev} is ifname={}:{}, but BOOTIF names another MAC",
+                    i.name, i.mac
+                ));
+            }
+        }
+    }
 }
 
 /// The boot `ip=` word and the others: `bootdev=` picks, else the first.
@@ -789,12 +829,28 @@ fn plan_root(
             ));
         }
     }
+    let boot = boot_layout(c).unwrap_or(LivePlan {
+        layout: LiveLayout::Plain,
+        base_dir: None,
+        module: None,
+    });
+    match root_source(c, boot, notes) {
+        (Some(RootSource::Nfs(spec, nfs4, source)), live) => {
+            Ok((Some(nfs_root(c, spec, nfs4, source, notes)?), live))
+        }
+        (Some(RootSource::Nbd(spec)), live) => Ok((Some(nbd_root(spec)), live)),
+        (None, live) => Ok((None, live)),
+    }
+}
+
+/// The live layout `boot=` (or `netinit.layout=`) asks for, if any.
+fn boot_layout(c: &Config) -> Option<LivePlan> {
     let boot_word = match c.netinit.layout {
         Some(LiveLayout::Casper) => Some("casper"),
         Some(LiveLayout::LiveBoot) => Some("live"),
         _ => c.boot.as_deref(),
     };
-    let boot_layout = match boot_word {
+    match boot_word {
         Some("casper") => Some(LivePlan {
             layout: LiveLayout::Casper,
             base_dir: Some(
@@ -830,22 +886,32 @@ fn plan_root(
             }),
             _ => None,
         },
-    };
-    let none = LivePlan {
-        layout: LiveLayout::Plain,
-        base_dir: None,
-        module: None,
-    };
-    // (spec, nfs4 prefix, layout, which parameter)
-    let (spec, nfs4, live, source): (Option<&NfsSpec>, bool, LivePlan, &str) = if let Some(sys) =
-        &c.sys
-    {
+    }
+}
+
+/// The parameter that names the network root, in the kernel's order;
+/// `None` when there is no network root. With the live layout the root
+/// implies (`boot` unless the parameter fixes one).
+enum RootSource<'c> {
+    /// The NFS spec it gives (`None`: all from DHCP), whether it said
+    /// `nfs4:`, and its name.
+    Nfs(Option<&'c NfsSpec>, bool, &'static str),
+    /// `root=nbd:`.
+    Nbd(&'c crate::nbd::NbdSpec),
+}
+
+fn root_source<'c>(
+    c: &'c Config,
+    boot: LivePlan,
+    notes: &mut Vec<String>,
+) -> (Option<RootSource<'c>>, LivePlan) {
+    if let Some(sys) = &c.sys {
         let live = LivePlan {
             layout: LiveLayout::Linomad,
             base_dir: None,
             module: None,
         };
-        (Some(sys), false, live, "sys")
+        (Some(RootSource::Nfs(Some(sys), false, "sys")), live)
     } else if let Some(arch) = c.archiso_nfs.as_ref().filter(|s| !s.path.is_empty()) {
         let base = c
             .archisobasedir
@@ -856,21 +922,20 @@ fn plan_root(
             base_dir: Some(base),
             module: None,
         };
-        (Some(arch), false, live, "archiso_nfs_srv")
+        (
+            Some(RootSource::Nfs(Some(arch), false, "archiso_nfs_srv")),
+            live,
+        )
     } else {
         match &c.root {
             Some(RootParam::Nfs(spec, nfs4)) => {
-                (Some(spec), *nfs4, boot_layout.unwrap_or(none), "root")
+                (Some(RootSource::Nfs(Some(spec), *nfs4, "root")), boot)
             }
             Some(RootParam::DevNfs) => (
-                c.nfsroot.as_ref(),
-                false,
-                boot_layout.unwrap_or(none),
-                "nfsroot",
+                Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                boot,
             ),
-            Some(RootParam::Nbd(spec)) => {
-                return Ok((Some(nbd_root(spec)), boot_layout.unwrap_or(none)));
-            }
+            Some(RootParam::Nbd(spec)) => (Some(RootSource::Nbd(spec)), boot),
             Some(RootParam::Dhcp) => {
                 if c.nfsroot.is_some() {
                     notes.push(
@@ -878,19 +943,17 @@ fn plan_root(
                                 .to_owned(),
                         );
                 }
-                (None, false, boot_layout.unwrap_or(none), "root")
+                (Some(RootSource::Nfs(None, false, "root")), boot)
             }
             Some(RootParam::Other(dev))
                 if c.netboot.is_none() && c.nfsroot.is_none() && !c.nfsroot_auto =>
             {
                 notes.push(format!("root={dev} is not a network root"));
-                return Ok((None, boot_layout.unwrap_or(none)));
+                (None, boot)
             }
             _ if c.netboot.is_some() => (
-                c.nfsroot.as_ref(),
-                false,
-                boot_layout.unwrap_or(none),
-                "nfsroot",
+                Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                boot,
             ),
             _ if c.nfsroot.is_some() || c.nfsroot_auto => {
                 notes.push(
@@ -898,15 +961,23 @@ fn plan_root(
                         .to_owned(),
                 );
                 (
-                    c.nfsroot.as_ref(),
-                    false,
-                    boot_layout.unwrap_or(none),
-                    "nfsroot",
+                    Some(RootSource::Nfs(c.nfsroot.as_ref(), false, "nfsroot")),
+                    boot,
                 )
             }
-            _ => return Ok((None, boot_layout.unwrap_or(none))),
+            _ => (None, boot),
         }
-    };
+    }
+}
+
+/// The NFS root from the parameter `source` names.
+fn nfs_root(
+    c: &Config,
+    spec: Option<&NfsSpec>,
+    nfs4: bool,
+    source: &'static str,
+    notes: &mut Vec<String>,
+) -> Result<RootPlan, PlanError> {
     let mut options: Vec<String> = spec.map(|s| s.options.clone()).unwrap_or_default();
     options.extend(c.nfsopts.iter().cloned());
     let base = if nfs4 {
@@ -955,7 +1026,7 @@ fn plan_root(
     } else if c.nfsroot_auto {
         notes.push(format!("nfsroot=auto is ignored: {source}= names the root"));
     }
-    Ok((Some(root), live))
+    Ok(root)
 }
 
 fn nbd_root(spec: &crate::nbd::NbdSpec) -> RootPlan {
@@ -1069,35 +1140,8 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         ),
         None => None,
     };
-    let from = |source| move |a| (a, source);
-    let rp_server = dhcp_root
-        .as_ref()
-        .and_then(|(d, _)| d.server)
-        .map(from(ServerSource::DhcpRootPath));
-    let next_server = net
-        .next_server
-        .filter(|a| !a.is_unspecified())
-        .map(from(ServerSource::DhcpNextServer));
-    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
     let dracut = root.dialect == RootPathDialect::Dracut;
-    let candidates = if !dracut {
-        [root.server, rp_server, next_server, server_id]
-    } else if root.path.is_none() {
-        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
-        [rp_server, ip_field, next_server, server_id]
-    } else {
-        [root.server, next_server, server_id, rp_server]
-    };
-    let listed = root
-        .servers
-        .first()
-        .copied()
-        .map(from(ServerSource::ServerList));
-    let Some((server, server_from)) = listed
-        .into_iter()
-        .chain(candidates.into_iter().flatten())
-        .next()
-    else {
+    let Some((server, server_from)) = choose_server(plan, root, net, dhcp_root.as_ref()) else {
         return Err(err(
             "nfsroot",
             "no NFS server: give nfsroot=SERVER:/path or the ip= server field",
@@ -1121,6 +1165,68 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
     let path = path.replace("%s", &node);
     let rp_nfs4 = dhcp_root.as_ref().is_some_and(|(_, v4)| *v4);
     let dhcp_options: Vec<String> = dhcp_root.map(|(d, _)| d.options).unwrap_or_default();
+    let (options, options_from, refused) = merge_options(plan, root, dhcp_options);
+    let base = if rp_nfs4 && root.nfs_version == NfsVersion::V3 {
+        NfsVersion::V4(None)
+    } else {
+        root.nfs_version
+    };
+    let version = nfs_version(&options, base).map_err(|r| err("root-path (DHCP option 17)", r))?;
+    Ok(ResolvedRoot {
+        server,
+        path,
+        options,
+        version,
+        server_from,
+        options_from,
+        refused,
+        servers: root.servers.clone(),
+    })
+}
+
+/// The NFS server, from the first source in the dialect's order that has one.
+fn choose_server(
+    plan: &BootPlan,
+    root: &RootPlan,
+    net: &NetState,
+    dhcp_root: Option<&(NfsSpec, bool)>,
+) -> Option<(Ipv4Addr, ServerSource)> {
+    let from = |source| move |a| (a, source);
+    let rp_server = dhcp_root
+        .and_then(|(d, _)| d.server)
+        .map(from(ServerSource::DhcpRootPath));
+    let next_server = net
+        .next_server
+        .filter(|a| !a.is_unspecified())
+        .map(from(ServerSource::DhcpNextServer));
+    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
+    let candidates = if root.dialect != RootPathDialect::Dracut {
+        [root.server, rp_server, next_server, server_id]
+    } else if root.path.is_none() {
+        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
+        [rp_server, ip_field, next_server, server_id]
+    } else {
+        [root.server, next_server, server_id, rp_server]
+    };
+    // netinit.nfs_servers= comes first: its first server is the one tried first.
+    let listed = root
+        .servers
+        .first()
+        .copied()
+        .map(from(ServerSource::ServerList));
+    listed
+        .into_iter()
+        .chain(candidates.into_iter().flatten())
+        .next()
+}
+
+/// The mount options: root-path's first, then the cmdline's (which win);
+/// where each came from; and the DHCP ones refused for a read-write root.
+fn merge_options(
+    plan: &BootPlan,
+    root: &RootPlan,
+    dhcp_options: Vec<String>,
+) -> (Vec<String>, Vec<&'static str>, Vec<String>) {
     // A live medium, or a root under an overlay, is mounted read-only; a
     // plain root unless `ro` (the last of ro/rw wins).
     let read_only = plan.live.layout != LiveLayout::Plain
@@ -1151,22 +1257,7 @@ pub fn resolve_root(plan: &BootPlan, net: &NetState) -> Result<ResolvedRoot, Pla
         options.push(o.clone());
         options_from.push("cmdline");
     }
-    let base = if rp_nfs4 && root.nfs_version == NfsVersion::V3 {
-        NfsVersion::V4(None)
-    } else {
-        root.nfs_version
-    };
-    let version = nfs_version(&options, base).map_err(|r| err("root-path (DHCP option 17)", r))?;
-    Ok(ResolvedRoot {
-        server,
-        path,
-        options,
-        version,
-        server_from,
-        options_from,
-        refused,
-        servers: root.servers.clone(),
-    })
+    (options, options_from, refused)
 }
 
 /// Timeouts below this (tenths of a second, 5 s) make a read-write
@@ -1204,7 +1295,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::net::Proto;
+
     use proptest::prelude::*;
 
     fn a(s: &str) -> Ipv4Addr {
@@ -1548,29 +1639,10 @@ mod tests {
 
     fn net(root_path: Option<&str>, next: Option<&str>, sid: Option<&str>) -> NetState {
         NetState {
-            ipv6: None,
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: a("10.77.0.100"),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: sid.map(a),
             next_server: next.map(a),
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
             root_path: root_path.map(str::to_owned),
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..crate::fixtures::net_state()
         }
     }
 

@@ -213,21 +213,16 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
     let root = PathBuf::from(&spec.moddir);
     let kver = pick_kver(&root, spec.kver.as_deref())?;
     let moddir = resolve_in(&root, &format!("lib/modules/{kver}"))?;
-    let read = |f: &str| std::fs::read_to_string(moddir.join(f)).unwrap_or_default();
-    let dep = std::fs::read_to_string(moddir.join("modules.dep")).map_err(|e| {
-        format!(
+    let read = |name: &str, required: bool| match std::fs::read_to_string(moddir.join(name)) {
+        Ok(text) => Ok(text),
+        Err(e) if required => Err(format!(
             "{}: {e} (hint: run depmod -b {} {kver})",
-            moddir.join("modules.dep").display(),
+            moddir.join(name).display(),
             root.display()
-        )
-    })?;
-    let index = ModuleIndex::parse(
-        &dep,
-        &read("modules.alias"),
-        &read("modules.softdep"),
-        &read("modules.builtin"),
-    )
-    .map_err(|e| format!("{}: {e}", moddir.display()))?;
+        )),
+        Err(_) => Ok(String::new()),
+    };
+    let index = ModuleIndex::read(read, |e| format!("{}: {e}", moddir.display()))?;
 
     let mut notes = Vec::new();
     let (names, _) = expand(&spec.modules, &index, &mut notes)?;
@@ -241,81 +236,11 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         };
         return Err(format!("unknown module '{bad}' for kernel {kver}{hint}"));
     }
-    for (what, needed) in [
-        ("an NFS root", &["nfs"][..]),
-        ("live images", &["squashfs", "overlay", "loop"][..]),
-    ] {
-        let missing: Vec<&str> = needed
-            .iter()
-            .copied()
-            .filter(|m| !index.is_builtin(m) && !order.iter().any(|o| o == m))
-            .collect();
-        if !missing.is_empty() {
-            notes.push(format!(
-                "no {} in the initrd: {what} will not mount (add @nfs / @live)",
-                missing.join(" ")
-            ));
-        }
-    }
-    let builtin: Vec<&String> = names.iter().filter(|n| index.is_builtin(n)).collect();
-    if !builtin.is_empty() {
-        notes.push(format!(
-            "built into this kernel, nothing to add: {}",
-            builtin
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
-    }
+    coverage_notes(&index, &names, &order, &mut notes);
 
     let mut archive = Archive::new();
-    let prefix = format!("lib/modules/{kver}");
-    let (mut firmware, mut firmware_missing) = (BTreeSet::new(), BTreeSet::new());
-    for name in &order {
-        let Some(m) = index.modules.get(name) else {
-            continue;
-        };
-        let rel = format!("lib/modules/{kver}/{}", m.path);
-        let path = resolve_in(&root, &rel)?;
-        let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-        for fw in netinit_core::elf::modinfo(&bytes, "firmware") {
-            if let Some(why) = netinit_core::cpio::escapes(&fw) {
-                notes.push(format!("{name}: firmware name '{fw}' {why}; not packed"));
-                continue;
-            }
-            let found = ["", ".zst", ".xz"]
-                .iter()
-                .map(|ext| format!("{fw}{ext}"))
-                .find(|f| {
-                    resolve_in(&root, &format!("lib/firmware/{f}")).is_ok_and(|p| p.is_file())
-                });
-            match found {
-                Some(f) => {
-                    firmware.insert(f);
-                }
-                None => {
-                    firmware_missing.insert(fw);
-                }
-            }
-        }
-        archive.file(&format!("{prefix}/{}", m.path), 0o644, bytes)?;
-    }
-    for fw in &firmware {
-        let p = resolve_in(&root, &format!("lib/firmware/{fw}"))?;
-        let bytes = std::fs::read(&p).map_err(|e| format!("read {}: {e}", p.display()))?;
-        archive.file(&format!("lib/firmware/{fw}"), 0o644, bytes)?;
-    }
-    let keep: BTreeSet<String> = order.iter().cloned().collect();
-    let subset = index.render_subset(&keep);
-    for (f, text) in [
-        ("modules.dep", subset.dep),
-        ("modules.alias", subset.alias),
-        ("modules.softdep", subset.softdep),
-        ("modules.builtin", subset.builtin),
-    ] {
-        archive.file(&format!("{prefix}/{f}"), 0o644, text.into_bytes())?;
-    }
+    let (firmware, firmware_missing) =
+        pack_modules(&mut archive, &root, &kver, &index, &order, &mut notes)?;
 
     let agent = find_agent(spec.agent.as_deref())?;
     let agent_bytes = read_static(
@@ -350,12 +275,108 @@ pub fn build(spec: &Spec) -> Result<Built, String> {
         cpio: archive.write(mtime),
         kver,
         modules: order,
-        firmware: firmware.len(),
-        firmware_missing: firmware_missing.len(),
+        firmware,
+        firmware_missing,
         agent_size,
         shell_size,
         notes,
     })
+}
+
+/// Notes on what the module set leaves out: NFS or live-image support,
+/// and names that are built into the kernel anyway.
+fn coverage_notes(
+    index: &ModuleIndex,
+    names: &[String],
+    order: &[String],
+    notes: &mut Vec<String>,
+) {
+    for (what, needed) in [
+        ("an NFS root", &["nfs"][..]),
+        ("live images", &["squashfs", "overlay", "loop"][..]),
+    ] {
+        let missing: Vec<&str> = needed
+            .iter()
+            .copied()
+            .filter(|m| !index.is_builtin(m) && !order.iter().any(|o| o == m))
+            .collect();
+        if !missing.is_empty() {
+            notes.push(format!(
+                "no {} in the initrd: {what} will not mount (add @nfs / @live)",
+                missing.join(" ")
+            ));
+        }
+    }
+    let builtin: Vec<&String> = names.iter().filter(|n| index.is_builtin(n)).collect();
+    if !builtin.is_empty() {
+        notes.push(format!(
+            "built into this kernel, nothing to add: {}",
+            builtin
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+}
+
+/// Packs the modules in `order`, the firmware they name (counted as found
+/// and missing) and the index of just those modules.
+fn pack_modules(
+    archive: &mut Archive,
+    root: &Path,
+    kver: &str,
+    index: &ModuleIndex,
+    order: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(usize, usize), String> {
+    let prefix = format!("lib/modules/{kver}");
+    let (mut firmware, mut firmware_missing) = (BTreeSet::new(), BTreeSet::new());
+    for name in order {
+        let Some(m) = index.modules.get(name) else {
+            continue;
+        };
+        let rel = format!("lib/modules/{kver}/{}", m.path);
+        let path = resolve_in(root, &rel)?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        for fw in netinit_core::elf::modinfo(&bytes, "firmware") {
+            if let Some(why) = netinit_core::cpio::escapes(&fw) {
+                notes.push(format!("{name}: firmware name '{fw}' {why}; not packed"));
+                continue;
+            }
+            let found = ["", ".zst", ".xz"]
+                .iter()
+                .map(|ext| format!("{fw}{ext}"))
+                .find(|f| {
+                    resolve_in(root, &format!("lib/firmware/{f}")).is_ok_and(|p| p.is_file())
+                });
+            match found {
+                Some(f) => {
+                    firmware.insert(f);
+                }
+                None => {
+                    firmware_missing.insert(fw);
+                }
+            }
+        }
+        archive.file(&format!("{prefix}/{}", m.path), 0o644, bytes)?;
+    }
+    for fw in &firmware {
+        let p = resolve_in(root, &format!("lib/firmware/{fw}"))?;
+        let bytes = std::fs::read(&p).map_err(|e| format!("read {}: {e}", p.display()))?;
+        archive.file(&format!("lib/firmware/{fw}"), 0o644, bytes)?;
+    }
+    let keep: BTreeSet<String> = order.iter().cloned().collect();
+    let subset = index.render_subset(&keep);
+    for (f, text) in [
+        ("modules.dep", subset.dep),
+        ("modules.alias", subset.alias),
+        ("modules.softdep", subset.softdep),
+        ("modules.builtin", subset.builtin),
+    ] {
+        archive.file(&format!("{prefix}/{f}"), 0o644, text.into_bytes())?;
+    }
+    Ok((firmware.len(), firmware_missing.len()))
 }
 
 /// Symlinks followed before giving up (the kernel's own limit).

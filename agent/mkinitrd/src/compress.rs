@@ -47,7 +47,8 @@ impl Method {
     }
 }
 
-/// Runs `program args` with `input` on stdin; returns stdout.
+/// Runs `program args` with `input` on stdin; returns stdout. Any failed
+/// exit is an error (the lab's `util::pipe` accepts one with output).
 pub fn pipe(program: &str, args: &[&str], input: &[u8], package: &str) -> Result<Vec<u8>, String> {
     let mut child = Command::new(program)
         .args(args)

@@ -261,6 +261,34 @@ fn step_aside(log: &mut dyn Log, iface: &str, why: String) -> Stop {
     Stop::SteppedAside(why)
 }
 
+/// The log line for the keeper entering `phase`.
+fn log_phase(log: &mut dyn Log, r: &Renewer, iface: &str, phase: Phase) {
+    match phase {
+        Phase::Renewing => log.line(
+            Level::Info,
+            iface,
+            format_args!("T1: renewing with {}", r.server()),
+        ),
+        Phase::Rebinding => log.line(
+            Level::Warn,
+            iface,
+            format_args!(
+                "T2: no answer from {}; rebinding with any server",
+                r.server()
+            ),
+        ),
+        Phase::Expired => log.line(
+            Level::Crit,
+            iface,
+            format_args!(
+                "the lease ran out with no server answering; keeping the address \
+             (the root filesystem is on it) and asking for it again"
+            ),
+        ),
+        Phase::Bound | Phase::Refused => {}
+    }
+}
+
 fn carry_out(
     io: &mut dyn LeaseIo,
     r: &Renewer,
@@ -284,28 +312,7 @@ fn carry_out(
                 Err(e) => log.line(Level::Warn, iface, format_args!("{e}; retrying later")),
             }
         }
-        Event::Entered(Phase::Renewing) => log.line(
-            Level::Info,
-            iface,
-            format_args!("T1: renewing with {}", r.server()),
-        ),
-        Event::Entered(Phase::Rebinding) => log.line(
-            Level::Warn,
-            iface,
-            format_args!(
-                "T2: no answer from {}; rebinding with any server",
-                r.server()
-            ),
-        ),
-        Event::Entered(Phase::Expired) => log.line(
-            Level::Crit,
-            iface,
-            format_args!(
-                "the lease ran out with no server answering; keeping the address \
-                 (the root filesystem is on it) and asking for it again"
-            ),
-        ),
-        Event::Entered(Phase::Bound | Phase::Refused) => {}
+        Event::Entered(phase) => log_phase(log, r, iface, phase),
         Event::Renewed {
             server,
             moved_from,

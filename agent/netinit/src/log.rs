@@ -63,11 +63,7 @@ pub fn configure(plan: &BootPlan) {
 
 /// Seconds since boot, from CLOCK_MONOTONIC (close to printk's clock).
 pub fn uptime() -> (u64, u32) {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    (
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec / 1000).unwrap_or(0),
-    )
+    netinit_sys::host::monotonic()
 }
 
 /// Milliseconds since boot; for step durations.
@@ -130,7 +126,7 @@ pub fn failed(step: Step, reason: &dyn fmt::Display) {
         Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().kmsg,
         // Busy: decide without it (only PID 1 has a /dev/kmsg worth using).
         Err(std::sync::TryLockError::WouldBlock) => {
-            rustix::process::getpid().is_init() && std::path::Path::new("/dev/kmsg").exists()
+            netinit_sys::host::is_pid1() && std::path::Path::new("/dev/kmsg").exists()
         }
     };
     if kmsg {

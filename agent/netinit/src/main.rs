@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     {
         return keeper::main(&args);
     }
-    if rustix::process::getpid().is_init() {
+    if netinit_sys::host::is_pid1() {
         pid1::run(&args)
     }
     cmd::dispatch(&args)

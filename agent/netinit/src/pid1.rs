@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use rustix::mount::{MountFlags, mount};
 
+use netinit_core::plan::FailurePolicy;
+
 use crate::step::{self, Step, StepError};
 use crate::{boot, info, log, shell, warn};
 
@@ -61,13 +63,14 @@ const EARLY_MOUNTS: [EarlyMount; 4] = [
 
 /// Failure policy until the cmdline is parsed (then the plan's applies).
 /// Packed as `shell << 31 | reboot_secs` so the panic hook can read it.
-static POLICY: AtomicU32 = AtomicU32::new((1 << 31) | 30);
+static POLICY: AtomicU32 = AtomicU32::new(pack(FailurePolicy::DEFAULT));
 
-fn set_policy(shell: bool, reboot_secs: u32) {
-    POLICY.store(
-        (u32::from(shell) << 31) | (reboot_secs & 0x7fff_ffff),
-        Ordering::Relaxed,
-    );
+const fn pack(p: FailurePolicy) -> u32 {
+    ((p.shell as u32) << 31) | (p.reboot_after_secs & 0x7fff_ffff)
+}
+
+fn set_policy(policy: FailurePolicy) {
+    POLICY.store(pack(policy), Ordering::Relaxed);
 }
 
 fn policy() -> (bool, u32) {
@@ -88,7 +91,7 @@ pub fn run(args: &[String]) -> ! {
 
     loop {
         let err = match boot::boot(args, &mut |plan| {
-            set_policy(plan.failure.shell, plan.failure.reboot_after_secs);
+            set_policy(plan.failure);
         }) {
             Ok(never) => match never {},
             Err(err) => err,

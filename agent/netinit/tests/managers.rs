@@ -264,26 +264,7 @@ fn sample_state() -> netinit_core::net::NetState {
     netinit_core::net::NetState {
         ipv6: None,
         interface: String::new(),
-        ifindex: 2,
         mac: netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]),
-        proto: netinit_core::net::Proto::Dhcp,
-        address: netinit_core::net::Ipv4Cidr {
-            addr: [10, 77, 0, 100].into(),
-            prefix: 24,
-        },
-        broadcast: None,
-        gateway: None,
-        routes: vec![],
-        server_id: None,
-        next_server: None,
-        dns: vec![],
-        domain: None,
-        search: vec![],
-        hostname: None,
-        root_path: None,
-        bootfile: None,
-        mtu: None,
-        ntp: vec![],
-        lease: None,
+        ..netinit_core::fixtures::net_state()
     }
 }

@@ -15,9 +15,8 @@ pub trait Clock {
 
 impl Clock for Linux {
     fn now_ms(&self) -> u64 {
-        let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-        let ms = i128::from(ts.tv_sec) * 1000 + i128::from(ts.tv_nsec) / 1_000_000;
-        u64::try_from(ms).unwrap_or(0)
+        let (s, us) = crate::host::monotonic();
+        s.saturating_mul(1000).saturating_add(u64::from(us) / 1000)
     }
 
     fn sleep_ms(&mut self, ms: u64) {

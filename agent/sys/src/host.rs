@@ -20,6 +20,28 @@ impl Hostname for crate::Linux {
     }
 }
 
+/// The running kernel's release (`uname -r`): its module folder's name.
+pub fn kernel_release() -> String {
+    rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// CLOCK_MONOTONIC as seconds and microseconds (close to printk's clock).
+pub fn monotonic() -> (u64, u32) {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec / 1000).unwrap_or(0),
+    )
+}
+
+/// Whether this process is PID 1.
+pub fn is_pid1() -> bool {
+    rustix::process::getpid().is_init()
+}
+
 /// Seconds since boot (CLOCK_BOOTTIME), as klibc's UPTIME.
 pub fn uptime_secs() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);

@@ -19,6 +19,8 @@ pub mod netlink;
 pub mod packet;
 pub mod power;
 pub mod switch;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use clock::Clock;
 pub use error::{Result, SysError};

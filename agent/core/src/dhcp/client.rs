@@ -21,7 +21,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::packet::{BOOTREPLY, MessageType, Options, Packet, decode_search, opt};
+use super::packet::{BOOTREPLY, MessageType, Packet, decode_search, opt};
 use crate::ipconf::{classful_prefix, prefix_of};
 use crate::net::Ipv4Cidr;
 use crate::net::{LeaseTimes, MacAddr, NetState, Proto, Route};
@@ -83,7 +83,6 @@ pub struct Lease {
     pub mtu: Option<u16>,
     pub broadcast: Option<Ipv4Addr>,
     pub ntp: Vec<Ipv4Addr>,
-    pub tftp_server: Option<String>,
     pub bootfile: Option<String>,
     /// Seconds; `u32::MAX` is infinite.
     pub lease_secs: u32,
@@ -145,35 +144,8 @@ impl Lease {
         let dns = list(opt::DNS, "DNS", &mut warnings);
         let ntp = list(opt::NTP, "NTP", &mut warnings);
         let routers = list(opt::ROUTER, "router", &mut warnings);
-        // RFC 3442: when option 121 is present, option 3 is ignored.
-        let (router, routes) = match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
-            Some(Ok(all)) => {
-                let default = all
-                    .iter()
-                    .find(|r| r.dest.prefix == 0)
-                    .and_then(|r| r.gateway);
-                (
-                    default,
-                    all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
-                )
-            }
-            Some(Err(e)) => {
-                warnings.push(format!(
-                    "option 121 (classless routes): {e}; using option 3"
-                ));
-                (routers.first().copied(), Vec::new())
-            }
-            None => (routers.first().copied(), Vec::new()),
-        };
-        // The floor for a usable MTU (576) is applied with the NIC's own
-        // limits when the lease is configured (`net::choose_mtu`).
-        let mtu = o.u16(opt::MTU).filter(|m| {
-            let ok = *m >= 68;
-            if !ok {
-                warnings.push(format!("option 26 (MTU) {m} is below 68; ignored"));
-            }
-            ok
-        });
+        let (router, routes) = routes_of(o, &routers, &mut warnings);
+        let mtu = mtu_of(o, &mut warnings);
         Ok(Lease {
             address: Ipv4Cidr { addr, prefix },
             server_id,
@@ -188,7 +160,6 @@ impl Lease {
             mtu,
             broadcast: o.addr(opt::BROADCAST),
             ntp,
-            tftp_server: o.text(opt::TFTP_SERVER).or_else(|| p.sname.clone()),
             bootfile: o.text(opt::BOOTFILE).or_else(|| p.file.clone()),
             lease_secs,
             t1_secs,
@@ -620,7 +591,50 @@ impl Client {
     }
 }
 
-/// Test helper shared with the driver's tests: a server reply.
+/// Option 26 unless below IPv4's minimum of 68. The floor for a usable
+/// MTU (576) is applied with the NIC's own limits when the lease is
+/// configured (`net::choose_mtu`).
+fn mtu_of(o: &super::packet::Options, warnings: &mut Vec<String>) -> Option<u16> {
+    o.u16(opt::MTU).filter(|m| {
+        let ok = *m >= 68;
+        if !ok {
+            warnings.push(format!("option 26 (MTU) {m} is below 68; ignored"));
+        }
+        ok
+    })
+}
+
+/// The default router and the other routes. RFC 3442: when option 121 is
+/// present, option 3 is ignored.
+fn routes_of(
+    o: &super::packet::Options,
+    routers: &[Ipv4Addr],
+    warnings: &mut Vec<String>,
+) -> (Option<Ipv4Addr>, Vec<Route>) {
+    match o.get(opt::CLASSLESS_ROUTES).map(classless_routes) {
+        Some(Ok(all)) => {
+            let default = all
+                .iter()
+                .find(|r| r.dest.prefix == 0)
+                .and_then(|r| r.gateway);
+            (
+                default,
+                all.into_iter().filter(|r| r.dest.prefix > 0).collect(),
+            )
+        }
+        Some(Err(e)) => {
+            warnings.push(format!(
+                "option 121 (classless routes): {e}; using option 3"
+            ));
+            (routers.first().copied(), Vec::new())
+        }
+        None => (routers.first().copied(), Vec::new()),
+    }
+}
+
+/// A server's reply to `request`: for fakes, tests, the fuzzer and the
+/// lab's rogue server (the `test-support` feature), never in /init.
+#[cfg(any(test, feature = "test-support"))]
 pub fn reply_for(
     request: &[u8],
     kind: MessageType,
@@ -633,7 +647,7 @@ pub fn reply_for(
     p.op = BOOTREPLY;
     p.yiaddr = yiaddr;
     p.siaddr = server;
-    p.options = Options::default();
+    p.options = super::packet::Options::default();
     p.options.push(opt::MESSAGE_TYPE, &[kind as u8]);
     p.options.push(opt::SERVER_ID, &server.octets());
     for (code, data) in extra {

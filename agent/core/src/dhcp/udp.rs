@@ -44,7 +44,9 @@ pub fn wrap(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A server → client datagram to the broadcast address: what a DHCP
-/// server sends. For fakes, tests and the fuzzer.
+/// server sends. For fakes, tests and the fuzzer (the `test-support`
+/// feature), never in /init.
+#[cfg(any(test, feature = "test-support"))]
 pub fn wrap_reply(src: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
     frame(src, Ipv4Addr::BROADCAST, SERVER_PORT, CLIENT_PORT, payload)
 }

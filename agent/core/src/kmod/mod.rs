@@ -102,6 +102,22 @@ impl ModuleIndex {
         })
     }
 
+    /// Reads an index file by file: `read` gets each file's name and
+    /// whether it must exist (modules.dep; softdep, alias and builtin may
+    /// not), and returns its text, empty for an optional file that is
+    /// missing. One place says which files make an index, for /init and
+    /// netinit-mkinitrd alike.
+    pub fn read<E>(
+        mut read: impl FnMut(&str, bool) -> Result<String, E>,
+        parse_error: impl FnOnce(IndexError) -> E,
+    ) -> Result<Self, E> {
+        let dep = read("modules.dep", true)?;
+        let alias = read("modules.alias", false)?;
+        let softdep = read("modules.softdep", false)?;
+        let builtin = read("modules.builtin", false)?;
+        Self::parse(&dep, &alias, &softdep, &builtin).map_err(parse_error)
+    }
+
     pub fn is_builtin(&self, name: &str) -> bool {
         self.builtin.contains(&normalize(name))
     }

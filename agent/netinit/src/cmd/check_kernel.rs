@@ -65,10 +65,7 @@ fn load(explicit: Option<&str>) -> Result<(String, String), String> {
     let candidates: Vec<String> = match explicit {
         Some(p) => vec![p.to_owned()],
         None => {
-            let release = rustix::system::uname()
-                .release()
-                .to_string_lossy()
-                .into_owned();
+            let release = netinit_sys::host::kernel_release();
             vec![
                 "/proc/config.gz".to_owned(),
                 format!("/boot/config-{release}"),

@@ -38,20 +38,97 @@ pub const VENDOR_CLASS: &str = "netinit";
 struct Nic {
     link: LinkInfo,
     mac: MacAddr,
-    socket: bool,
+    stage: Stage,
     client: Client,
     /// Milliseconds from the start at which carrier was first seen.
     carrier_at: Option<u64>,
-    /// No carrier within the carrier budget: out of the race.
-    gave_up: bool,
     drops: u32,
 }
 
+/// Where a NIC is in the race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Its packet socket could not be opened: never in the race.
+    NoSocket,
+    /// In the race: waiting for carrier, or talking DHCP.
+    Racing,
+    /// No carrier within the carrier budget: out of the race.
+    GaveUp,
+}
+
 impl Nic {
-    /// Still in the race (has a socket, didn't give up waiting for carrier).
     fn racing(&self) -> bool {
-        self.socket && !self.gave_up
+        self.stage == Stage::Racing
     }
+}
+
+/// A NIC for every candidate, each with its packet socket (or without,
+/// logged) and its own client state machine.
+fn open_nics(io: &mut dyn DhcpIo, plan: &BootPlan, candidates: &[LinkInfo]) -> Vec<Nic> {
+    let seed = io.seed();
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mac = l.mac.unwrap_or(MacAddr([0; 6]));
+            let cfg = ClientConfig {
+                mac,
+                hostname: plan.network.hostname.clone(),
+                vendor_class: VENDOR_CLASS.into(),
+                rapid_commit: true,
+            };
+            let socket = match io.open(l.index, &l.name) {
+                Ok(()) => true,
+                Err(e) => {
+                    warn!(Step::Dhcp, "{e}");
+                    false
+                }
+            };
+            Nic {
+                link: l.clone(),
+                mac,
+                stage: if socket {
+                    Stage::Racing
+                } else {
+                    Stage::NoSocket
+                },
+                client: Client::new(
+                    cfg,
+                    seed ^ mac_bits(mac) ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9),
+                ),
+                carrier_at: None,
+                drops: 0,
+            }
+        })
+        .collect()
+}
+
+/// Reads the NIC's waiting frames (a bounded number); a lease it binds
+/// and keeps, with the time it came.
+fn receive(io: &mut dyn DhcpIo, nic: &mut Nic, buf: &mut [u8], t0: u64) -> Option<(Lease, u64)> {
+    for _ in 0..MAX_FRAMES_PER_WAKE {
+        let r = match io.recv(nic.link.index, buf) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                warn!(Step::Dhcp, "{e}");
+                break;
+            }
+        };
+        let Some(frame) = buf.get(..r.len) else { break };
+        let t = io.now_ms().saturating_sub(t0);
+        let actions = match udp::unwrap(frame, r.checksum) {
+            Ok((src, payload)) => nic.client.receive(t, src, payload),
+            Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
+        };
+        if let Some(lease) = handle(io, nic, actions) {
+            if declined(io, nic, &lease, t) {
+                break;
+            }
+            return Some((lease, t));
+        }
+    }
+    None
 }
 
 /// Runs DHCP on `candidates` until one binds; configures it and returns its state.
@@ -78,40 +155,8 @@ pub fn drive(
     let t0 = io.now_ms();
     let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
     let carrier_budget = u64::from(plan.timeouts.carrier_secs) * 1000;
-    let seed = io.seed();
-    let mut nics: Vec<Nic> = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let mac = l.mac.unwrap_or(MacAddr([0; 6]));
-            let cfg = ClientConfig {
-                mac,
-                hostname: plan.network.hostname.clone(),
-                vendor_class: VENDOR_CLASS.into(),
-                rapid_commit: true,
-            };
-            let socket = match io.open(l.index, &l.name) {
-                Ok(()) => true,
-                Err(e) => {
-                    warn!(Step::Dhcp, "{e}");
-                    false
-                }
-            };
-            Nic {
-                link: l.clone(),
-                mac,
-                socket,
-                client: Client::new(
-                    cfg,
-                    seed ^ mac_bits(mac) ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9),
-                ),
-                carrier_at: None,
-                gave_up: false,
-                drops: 0,
-            }
-        })
-        .collect();
-    if !nics.iter().any(|n| n.socket) {
+    let mut nics = open_nics(io, plan, candidates);
+    if !nics.iter().any(Nic::racing) {
         return Err(
             StepError::new(Step::Dhcp, "no packet socket could be opened on any NIC")
                 .hint("is CONFIG_PACKET enabled? (netinit check-kernel)"),
@@ -165,27 +210,8 @@ pub fn drive(
             if !nic.racing() || !ready.contains(&nic.link.index) {
                 continue;
             }
-            for _ in 0..MAX_FRAMES_PER_WAKE {
-                let r = match io.recv(nic.link.index, &mut buf) {
-                    Ok(Some(r)) => r,
-                    Ok(None) => break,
-                    Err(e) => {
-                        warn!(Step::Dhcp, "{e}");
-                        break;
-                    }
-                };
-                let Some(frame) = buf.get(..r.len) else { break };
-                let t = io.now_ms().saturating_sub(t0);
-                let actions = match udp::unwrap(frame, r.checksum) {
-                    Ok((src, payload)) => nic.client.receive(t, src, payload),
-                    Err(why) => vec![Action::Dropped(format!("frame: {why}"))],
-                };
-                if let Some(lease) = handle(io, nic, actions) {
-                    if declined(io, nic, &lease, t) {
-                        break;
-                    }
-                    return finish(nl, io, plan, &nics, i, lease, t);
-                }
+            if let Some((lease, t)) = receive(io, nic, &mut buf, t0) {
+                return finish(nl, io, plan, &nics, i, lease, t);
             }
         }
     }
@@ -220,8 +246,7 @@ fn watch_carrier(
                 warn!(Step::Dhcp, "{name}: carrier lost at {t} ms; pausing");
             }
             (false, false, None) if t >= carrier_budget => {
-                nic.gave_up = true;
-                nic.socket = false;
+                nic.stage = Stage::GaveUp;
                 io.close(nic.link.index);
                 warn!(
                     Step::Dhcp,
@@ -338,7 +363,7 @@ fn summary(nics: &[Nic], plan: &BootPlan) -> StepError {
         .iter()
         .map(|n| {
             let carrier = match (n.carrier_at, n.client.has_carrier()) {
-                _ if !n.socket && !n.gave_up => "no socket",
+                _ if n.stage == Stage::NoSocket => "no socket",
                 (None, _) => "no carrier",
                 (Some(_), true) => "carrier",
                 (Some(_), false) => "carrier lost",
@@ -363,7 +388,7 @@ fn summary(nics: &[Nic], plan: &BootPlan) -> StepError {
             format!("no DHCP lease after {} s", plan.timeouts.dhcp_secs),
             "is a DHCP server on this segment? raise netinit.dhcp_timeout= for slow spanning tree",
         )
-    } else if nics.iter().any(|n| n.gave_up) {
+    } else if nics.iter().any(|n| n.stage == Stage::GaveUp) {
         (
             format!(
                 "no carrier on any NIC after {} s",

@@ -13,6 +13,7 @@ use netinit_core::plan::BootPlan;
 use netinit_sys::Clock;
 use netinit_sys::netlink::{LinkInfo, Netlink};
 
+use super::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -25,12 +26,13 @@ const NIC_RESCAN: Duration = Duration::from_millis(500);
 const NIC_PROGRESS: Duration = Duration::from_secs(2);
 
 /// Brings up lo and the NICs the plan may use; returns those NICs.
-/// `rescan` loads drivers for devices that appeared since.
+/// While it waits for a NIC, `modules` loads drivers for devices that
+/// appeared since.
 pub fn prepare(
     nl: &mut dyn Netlink,
     clock: &mut dyn Clock,
     plan: &BootPlan,
-    rescan: &mut dyn FnMut(),
+    modules: &mut dyn Modules,
 ) -> Result<Vec<LinkInfo>, StepError> {
     // rd.net.timeout.iflink= bounds the wait for a NIC; else the carrier budget does.
     let secs = match plan.timeouts.link_secs {
@@ -43,32 +45,10 @@ pub fn prepare(
     let mut next_rescan = Duration::ZERO;
     let mut next_progress = Duration::ZERO;
     let (links, candidates) = loop {
-        let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-        if !plan.network.ifnames.is_empty() {
-            rename(nl, &links, &plan.network.ifnames)?;
-            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-        }
-        if let Some(dev) = &plan.network.device {
-            if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
-                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-            }
-        }
-        if super::netdev::pending(plan, &links) {
-            // A slave that never shows up must not keep the bond from
-            // being made: halfway through the wait, take what is there.
-            let late = Duration::from_millis(clock.now_ms().saturating_sub(start)) >= timeout / 2;
-            if super::netdev::make(nl, plan, &links, late)? {
-                links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-            }
-        }
-        if !lo_done {
-            lo_done = true;
-            for lo in links.iter().filter(|l| l.loopback && !l.up) {
-                if let Err(e) = nl.set_up(lo.index) {
-                    warn!(Step::Link, "{e}");
-                }
-            }
-        }
+        // A slave that never shows up must not keep the bond from
+        // being made: halfway through the wait, take what is there.
+        let late = Duration::from_millis(clock.now_ms().saturating_sub(start)) >= timeout / 2;
+        let links = current_links(nl, plan, late, &mut lo_done)?;
         match pick(&links, plan) {
             Ok(c) => break (links, c),
             // USB NICs, Hyper-V's netvsc, async probes and a BOOTIF NIC
@@ -95,7 +75,7 @@ pub fn prepare(
                     next_progress = waited + NIC_PROGRESS;
                 }
                 if waited >= next_rescan {
-                    rescan();
+                    modules.rescan();
                     next_rescan = waited + NIC_RESCAN;
                 }
                 clock.sleep_ms(ms(NIC_POLL));
@@ -115,30 +95,39 @@ pub fn prepare(
             );
         }
     }
-    let mut up = Vec::new();
-    let mut errors = Vec::new();
-    for link in candidates {
-        match if link.up {
-            Ok(())
-        } else {
-            nl.set_up(link.index)
-        } {
-            Ok(()) => up.push(link),
-            Err(e) => {
+    bring_up(nl, candidates)
+}
+
+/// The links after this round's renames, bonds and VLANs (`late`: make a
+/// bond without its missing slaves); lo is brought up the first time.
+fn current_links(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    late: bool,
+    lo_done: &mut bool,
+) -> Result<Vec<LinkInfo>, StepError> {
+    let mut links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    if !plan.network.ifnames.is_empty() {
+        rename(nl, &links, &plan.network.ifnames)?;
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
+    if let Some(dev) = &plan.network.device {
+        if predictable_rename(nl, &links, dev, &mut netinit_sys::host::pci_facts)? {
+            links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+        }
+    }
+    if super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, late)? {
+        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    }
+    if !*lo_done {
+        *lo_done = true;
+        for lo in links.iter().filter(|l| l.loopback && !l.up) {
+            if let Err(e) = nl.set_up(lo.index) {
                 warn!(Step::Link, "{e}");
-                errors.push(e.to_string());
             }
         }
     }
-    if up.is_empty() {
-        return Err(StepError::new(
-            Step::Link,
-            format_args!("could not bring any NIC up: {}", errors.join("; ")),
-        ));
-    }
-    let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
-    info!(Step::Link, "up: {}", names.join(" "));
-    Ok(up)
+    Ok(links)
 }
 
 /// dracut's `ifname=`: each NIC with a listed MAC gets its name while it
@@ -250,6 +239,34 @@ pub fn pick(links: &[LinkInfo], plan: &BootPlan) -> Result<Vec<LinkInfo>, StepEr
     };
     Err(StepError::new(Step::Link, format_args!("{pin} (present: {})", present()))
         .hint("is the NIC's driver in the initrd? see the modules lines above, or add it with netinit.modules="))
+}
+
+/// Sets the candidates up (those not up yet); fails only when none is.
+fn bring_up(nl: &mut dyn Netlink, candidates: Vec<LinkInfo>) -> Result<Vec<LinkInfo>, StepError> {
+    let mut up = Vec::new();
+    let mut errors = Vec::new();
+    for link in candidates {
+        match if link.up {
+            Ok(())
+        } else {
+            nl.set_up(link.index)
+        } {
+            Ok(()) => up.push(link),
+            Err(e) => {
+                warn!(Step::Link, "{e}");
+                errors.push(e.to_string());
+            }
+        }
+    }
+    if up.is_empty() {
+        return Err(StepError::new(
+            Step::Link,
+            format_args!("could not bring any NIC up: {}", errors.join("; ")),
+        ));
+    }
+    let names: Vec<&str> = up.iter().map(|l| l.name.as_str()).collect();
+    info!(Step::Link, "up: {}", names.join(" "));
+    Ok(up)
 }
 
 fn ms(d: Duration) -> u64 {
@@ -488,6 +505,17 @@ mod tests {
     use super::*;
     use crate::testing::FakeClock;
 
+    /// Counts rescans; loads nothing.
+    #[derive(Default)]
+    struct Rescans(u32);
+
+    impl Modules for Rescans {
+        fn rescan(&mut self) {
+            self.0 += 1;
+        }
+        fn ensure(&mut self, _: Step, _: &[&str]) {}
+    }
+
     fn plan(text: &str) -> BootPlan {
         netinit_core::plan::from_cmdline(text).unwrap()
     }
@@ -501,7 +529,13 @@ mod tests {
         let p = plan(
             "bond=bond0:eth0,eth1:mode=active-backup,primary=eth1 vlan=bond0.7:bond0 root=/dev/nfs",
         );
-        let got = prepare(&mut nl, &mut FakeClock::default(), &p, &mut || {}).unwrap();
+        let got = prepare(
+            &mut nl,
+            &mut FakeClock::default(),
+            &p,
+            &mut Rescans::default(),
+        )
+        .unwrap();
         let names: Vec<&str> = got.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["bond0.7"]);
         // Slaves enslaved while down, the bond up before its VLAN is made.
@@ -528,7 +562,7 @@ mod tests {
         let mut p = plan("bond=bond0:eth0,eth1 root=/dev/nfs");
         p.timeouts.carrier_secs = 1;
         let mut clock = FakeClock::default();
-        prepare(&mut nl, &mut clock, &p, &mut || {}).unwrap();
+        prepare(&mut nl, &mut clock, &p, &mut Rescans::default()).unwrap();
         assert!(clock.now_ms >= 500, "waited {} ms for eth1", clock.now_ms);
         assert_eq!(
             nl.calls[..3],
@@ -551,7 +585,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("ip=dhcp root=/dev/nfs"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(got.len(), 2);
@@ -565,16 +599,16 @@ mod tests {
             late: vec![(3, eth(4, "eth0", 1))],
             ..Default::default()
         };
-        let mut rescans = 0;
+        let mut rescans = Rescans::default();
         let got = prepare(
             &mut nl,
             &mut FakeClock::default(),
             &plan("ip=dhcp BOOTIF=01-52-54-00-00-00-01 netinit.carrier_timeout=5"),
-            &mut || rescans += 1,
+            &mut rescans,
         )
         .unwrap();
         assert_eq!(got[0].name, "eth0");
-        assert!(rescans >= 1, "drivers rescanned while waiting");
+        assert!(rescans.0 >= 1, "drivers rescanned while waiting");
         assert!(nl.calls.contains(&"up 4".to_owned()), "{:?}", nl.calls);
     }
 
@@ -589,7 +623,7 @@ mod tests {
             &mut nl,
             &mut clock,
             &plan("ip=dhcp netinit.carrier_timeout=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert!((1000..3000).contains(&clock.now_ms), "{}", clock.now_ms);
@@ -608,7 +642,7 @@ mod tests {
         };
         let got = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:02 ifname=spare:52:54:00:00:00:09 ip=bootnet:dhcp"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(nl.calls, ["name 3 bootnet", "up 1", "up 3"]);
@@ -625,7 +659,7 @@ mod tests {
         };
         let e = prepare(&mut nl, &mut FakeClock::default(),
             &plan("root=dhcp ifname=bootnet:52:54:00:00:00:01 ip=bootnet:dhcp netinit.carrier_timeout=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert!(nl.calls.is_empty(), "{:?}", nl.calls);
@@ -647,7 +681,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=5"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap();
         assert_eq!(got[0].name, "eth0");
@@ -660,7 +694,7 @@ mod tests {
             &mut nl,
             &mut FakeClock::default(),
             &plan("root=dhcp rd.net.timeout.iflink=1"),
-            &mut || {},
+            &mut Rescans::default(),
         )
         .unwrap_err();
         assert_eq!(e.reason, "no Ethernet NIC found after 1 s (present: none)");
@@ -733,7 +767,6 @@ mod tests {
             mtu: Some(1400),
             broadcast: None,
             ntp: vec![],
-            tftp_server: None,
             bootfile: None,
             lease_secs: 3600,
             t1_secs: 1800,
@@ -780,7 +813,6 @@ mod tests {
             mtu: None,
             broadcast: None,
             ntp: vec![],
-            tftp_server: None,
             bootfile: None,
             lease_secs: 3600,
             t1_secs: 1800,

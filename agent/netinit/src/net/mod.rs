@@ -43,7 +43,7 @@ pub fn bring_up_for_root(plan: &BootPlan) -> Result<(NetState, Preload), StepErr
 /// The NIC drivers (a `break=` before them stops first).
 fn load_drivers(plan: &BootPlan) -> Result<(), StepError> {
     crate::shell::debug_break(plan, BreakPoint::Modules);
-    timed(Step::Modules, || modules::load(plan)).map(drop)
+    timed(Step::Modules, || modules::load(plan))
 }
 
 fn network_on(plan: &BootPlan) -> Result<(), StepError> {
@@ -61,14 +61,13 @@ fn network_on(plan: &BootPlan) -> Result<(), StepError> {
 fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
     crate::shell::debug_break(plan, BreakPoint::Link);
     let mut nl = RtNetlink::open().map_err(|e| StepError::new(Step::Link, e))?;
-    let mut rescan = || {
-        if let Err(e) = modules::load(plan) {
-            crate::warn!(Step::Modules, "{e}");
-        }
+    let mut drivers = modules::Kernel {
+        plan,
+        preload: None,
     };
     let mut clock = netinit_sys::Linux;
     let candidates = timed(Step::Link, || {
-        link::prepare(&mut nl, &mut clock, plan, &mut rescan)
+        link::prepare(&mut nl, &mut clock, plan, &mut drivers)
     })?;
     crate::shell::debug_break(plan, BreakPoint::Dhcp);
     let mut state = match plan.network.method {

@@ -27,7 +27,8 @@ use crate::{info, warn};
 /// Enough for bus → device → function chains; real boots need 2 or 3.
 const MAX_ROUNDS: usize = 8;
 
-/// What coldplug did, for the log and for `netinit net`.
+/// What coldplug did. The log has said it line by line; the tests read
+/// it whole, so only they keep it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ModulesReport {
     pub loaded: Vec<String>,
@@ -39,18 +40,80 @@ pub struct ModulesReport {
 }
 
 /// Loads modules on the running system.
-pub fn load(plan: &BootPlan) -> Result<ModulesReport, StepError> {
-    let kver = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
-    coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan))
+pub fn load(plan: &BootPlan) -> Result<(), StepError> {
+    let kver = netinit_sys::host::kernel_release();
+    coldplug(Path::new("/"), &kver, &Finit, plan, jobs(plan)).map(drop)
+}
+
+/// How the phases get kernel modules: the one seam they see. The real
+/// [`Kernel`] resolves names through the module index and loads through
+/// [`ModuleLoader`] (finit_module); tests record what was asked.
+pub trait Modules {
+    /// Loads drivers for devices that appeared since the last look.
+    fn rescan(&mut self);
+    /// Loads `names` and what they need before `step` uses them.
+    fn ensure(&mut self, step: Step, names: &[&str]);
+}
+
+/// The running system's modules; the root's come from `preload` where it
+/// loaded them, and a step loads what is missing itself.
+pub struct Kernel<'a> {
+    pub plan: &'a BootPlan,
+    pub preload: Option<&'a mut super::Preload>,
+}
+
+impl Modules for Kernel<'_> {
+    fn rescan(&mut self) {
+        if let Err(e) = load(self.plan) {
+            warn!(Step::Modules, "{e}");
+        }
+    }
+
+    fn ensure(&mut self, step: Step, names: &[&str]) {
+        let rest = match self.preload.as_deref_mut() {
+            Some(p) => p.settle(step, names),
+            None => names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        if !rest.is_empty() {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            ensure(step, &rest, jobs(self.plan));
+        }
+    }
 }
 
 /// How many modules may load at once: `netinit.module_jobs=`, at most one
 /// per CPU the machine has.
 pub fn jobs(plan: &BootPlan) -> usize {
     (plan.module_jobs as usize).clamp(1, netinit_sys::host::cpus())
+}
+
+/// Adds one coldplug round's outcomes to the report, with its log line.
+fn report_round(report: &mut ModulesReport, round: usize, devices: usize, outcomes: Vec<Outcome>) {
+    let mut loaded_now = Vec::new();
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(()) => loaded_now.push(name),
+            Err(e) => {
+                warn!(Step::Modules, "{e}");
+                report.failed.push((name, e.errno_name()));
+            }
+        }
+    }
+    info!(
+        Step::Modules,
+        "round {round}: {devices} new devices, loaded {}{}",
+        if loaded_now.is_empty() {
+            "nothing".to_owned()
+        } else {
+            loaded_now.join(" ")
+        },
+        if report.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed so far", report.failed.len())
+        }
+    );
+    report.loaded.extend(loaded_now);
 }
 
 /// One module's outcome.
@@ -159,32 +222,8 @@ pub fn coldplug(
             .filter(|n| done.insert(n.clone()))
             .collect();
         let params = |name: &str| module_params(plan, name);
-        let mut loaded_now = Vec::new();
-        for (name, outcome) in load_in_waves(&index, &moddir, loader, &todo, &params, jobs) {
-            match outcome {
-                Ok(()) => loaded_now.push(name),
-                Err(e) => {
-                    warn!(Step::Modules, "{e}");
-                    report.failed.push((name, e.errno_name()));
-                }
-            }
-        }
-        info!(
-            Step::Modules,
-            "round {round}: {} new devices, loaded {}{}",
-            fresh.len(),
-            if loaded_now.is_empty() {
-                "nothing".to_owned()
-            } else {
-                loaded_now.join(" ")
-            },
-            if report.failed.is_empty() {
-                String::new()
-            } else {
-                format!(", {} failed so far", report.failed.len())
-            }
-        );
-        report.loaded.extend(loaded_now);
+        let outcomes = load_in_waves(&index, &moddir, loader, &todo, &params, jobs);
+        report_round(&mut report, round, fresh.len(), outcomes);
         wanted.clear();
     }
     report.nic_drivers = nic_drivers(root);
@@ -200,10 +239,7 @@ pub fn coldplug(
 /// request_module). Built-ins and an absent module tree are fine; failures
 /// are warnings, since the mount that needs the module reports the real error.
 pub fn ensure(step: Step, names: &[&str], jobs: usize) {
-    let kver = rustix::system::uname()
-        .release()
-        .to_string_lossy()
-        .into_owned();
+    let kver = netinit_sys::host::kernel_release();
     ensure_in(Path::new("/"), &kver, &Finit, step, names, jobs);
 }
 
@@ -253,14 +289,11 @@ pub fn ensure_in(
 }
 
 pub(crate) fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
-    let read = |name: &str| -> Result<String, StepError> {
+    let read = |name: &str, required: bool| -> Result<String, StepError> {
         let path = moddir.join(name);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(text),
-            // softdep/builtin are optional; a missing modules.dep is not.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != "modules.dep" => {
-                Ok(String::new())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(String::new()),
             Err(e) => Err(StepError::new(
                 Step::Modules,
                 format_args!("read {}: {e}", path.display()),
@@ -268,13 +301,9 @@ pub(crate) fn read_index(moddir: &Path) -> Result<ModuleIndex, StepError> {
             .hint("the initrd's module index is missing; rebuild it with netinit-mkinitrd")),
         }
     };
-    ModuleIndex::parse(
-        &read("modules.dep")?,
-        &read("modules.alias")?,
-        &read("modules.softdep")?,
-        &read("modules.builtin")?,
-    )
-    .map_err(|e| StepError::new(Step::Modules, format_args!("{}: {e}", moddir.display())))
+    ModuleIndex::read(read, |e| {
+        StepError::new(Step::Modules, format_args!("{}: {e}", moddir.display()))
+    })
 }
 
 /// Every device's modalias, sorted so logs and load order are stable.

@@ -104,57 +104,13 @@ pub fn more_and_routes(
     plan: &BootPlan,
     boot: &netinit_core::net::NetState,
 ) -> Result<(), StepError> {
-    use netinit_core::plan::NetMethod;
     let n = &plan.network;
     if n.more.is_empty() && n.routes.is_empty() {
         return Ok(());
     }
     let mut subnets = vec![(boot.ifindex, boot.address)];
     for m in &n.more {
-        let step = if m.method == NetMethod::Static {
-            Step::Static
-        } else {
-            Step::Dhcp
-        };
-        let links = nl.links().map_err(|e| StepError::new(step, e))?;
-        let Some(link) = links.into_iter().find(|l| l.name == m.device) else {
-            warn!(step, "ip=…{}…: no such interface, skipped", m.device);
-            continue;
-        };
-        if !link.up {
-            nl.set_up(link.index).map_err(|e| StepError::new(step, e))?;
-        }
-        match (m.method, m.address) {
-            (NetMethod::Static, Some(cidr)) => {
-                if let Some(mtu) = m.mtu {
-                    if let Err(e) = nl.set_mtu(link.index, u32::from(mtu)) {
-                        warn!(step, "{e}");
-                    }
-                }
-                nl.add_address(link.index, cidr, Some(cidr.broadcast()))
-                    .map_err(|e| StepError::new(step, e))?;
-                if let (None, Some(gw)) = (boot.gateway, m.gateway) {
-                    nl.add_default_route(link.index, gw)
-                        .map_err(|e| StepError::new(step, e))?;
-                }
-                info!(step, "{} {cidr}", m.device);
-                subnets.push((link.index, cidr));
-            }
-            (NetMethod::Dhcp, _) => {
-                let mut p = plan.clone();
-                p.network.device = Some(m.device.clone());
-                p.network.bootif = None;
-                p.network.mtu = m.mtu;
-                match super::dhcp::run(nl, &p, &[link]) {
-                    Ok(s) => {
-                        info!(step, "{} {}", s.interface, s.address);
-                        subnets.push((s.ifindex, s.address));
-                    }
-                    Err(e) => warn!(step, "{}: {e} (not the boot interface: going on)", m.device),
-                }
-            }
-            _ => {}
-        }
+        more_one(nl, plan, boot, m, &mut subnets)?;
     }
     // A DHCP lease on another interface may have replaced it.
     if let Some(gw) = boot.gateway {
@@ -163,7 +119,76 @@ pub fn more_and_routes(
                 .map_err(|e| StepError::new(Step::Dhcp, e))?;
         }
     }
-    for r in &n.routes {
+    add_routes(nl, &n.routes, boot, &subnets)
+}
+
+/// One further interface: up, then its static address (and a default
+/// route if the boot interface has none) or a DHCP lease; a lease that
+/// fails is a warning, it is not the boot interface.
+fn more_one(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    boot: &netinit_core::net::NetState,
+    m: &netinit_core::plan::IfPlan,
+    subnets: &mut Vec<(u32, netinit_core::net::Ipv4Cidr)>,
+) -> Result<(), StepError> {
+    use netinit_core::plan::NetMethod;
+    let step = if m.method == NetMethod::Static {
+        Step::Static
+    } else {
+        Step::Dhcp
+    };
+    let links = nl.links().map_err(|e| StepError::new(step, e))?;
+    let Some(link) = links.into_iter().find(|l| l.name == m.device) else {
+        warn!(step, "ip=…{}…: no such interface, skipped", m.device);
+        return Ok(());
+    };
+    if !link.up {
+        nl.set_up(link.index).map_err(|e| StepError::new(step, e))?;
+    }
+    match (m.method, m.address) {
+        (NetMethod::Static, Some(cidr)) => {
+            if let Some(mtu) = m.mtu {
+                if let Err(e) = nl.set_mtu(link.index, u32::from(mtu)) {
+                    warn!(step, "{e}");
+                }
+            }
+            nl.add_address(link.index, cidr, Some(cidr.broadcast()))
+                .map_err(|e| StepError::new(step, e))?;
+            if let (None, Some(gw)) = (boot.gateway, m.gateway) {
+                nl.add_default_route(link.index, gw)
+                    .map_err(|e| StepError::new(step, e))?;
+            }
+            info!(step, "{} {cidr}", m.device);
+            subnets.push((link.index, cidr));
+        }
+        (NetMethod::Dhcp, _) => {
+            let mut p = plan.clone();
+            p.network.device = Some(m.device.clone());
+            p.network.bootif = None;
+            p.network.mtu = m.mtu;
+            match super::dhcp::run(nl, &p, &[link]) {
+                Ok(s) => {
+                    info!(step, "{} {}", s.interface, s.address);
+                    subnets.push((s.ifindex, s.address));
+                }
+                Err(e) => warn!(step, "{}: {e} (not the boot interface: going on)", m.device),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `rd.route=`: on its named interface, else on the one whose subnet
+/// holds the gateway, else on the boot interface.
+fn add_routes(
+    nl: &mut dyn Netlink,
+    routes: &[netinit_core::netdev::StaticRoute],
+    boot: &netinit_core::net::NetState,
+    subnets: &[(u32, netinit_core::net::Ipv4Cidr)],
+) -> Result<(), StepError> {
+    for r in routes {
         let index = match &r.device {
             Some(d) => nl
                 .links()

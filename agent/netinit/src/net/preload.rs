@@ -65,10 +65,7 @@ impl Preload {
 
     /// Starts loading the plan's root modules on the running system.
     pub fn start(plan: &BootPlan, jobs: usize) -> Self {
-        let kver = rustix::system::uname()
-            .release()
-            .to_string_lossy()
-            .into_owned();
+        let kver = netinit_sys::host::kernel_release();
         Self::spawn(PathBuf::from("/"), kver, Box::new(Finit), plan, jobs, WAIT)
     }
 

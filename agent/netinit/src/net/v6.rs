@@ -72,6 +72,15 @@ fn wait_dad(
     }
 }
 
+/// What the exchange found: the router's RA and where it came from, and
+/// a DHCPv6 lease with the time it was bound.
+type Found = (Option<(RouterAdvert, Ipv6Addr)>, Option<(Lease, u64)>);
+
+/// Milliseconds since `t0`.
+fn ms_since(t0: Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Configures IPv6 on `link` per `mode`, within `budget_ms`.
 pub fn configure(
     nl: &mut RtNetlink,
@@ -80,122 +89,192 @@ pub fn configure(
     budget_ms: u64,
 ) -> Result<Net6, StepError> {
     let t0 = Instant::now();
-    let now = || u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mac = link.mac.unwrap_or(MacAddr([0; 6]));
     let ll = wait_dad(nl, link, None, budget_ms.min(DAD_WAIT_MS + 2000))?;
     info!(Step::Dhcp, "{}: link-local {ll} ready", link.name);
-    let icmp =
-        Icmp6Socket::open(link.index, &link.name).map_err(|e| StepError::new(Step::Dhcp, e))?;
-    let dhcp = match mode {
-        Ipv6Mode::Dhcp6 => Some(
-            Dhcp6Socket::open(link.index, &link.name).map_err(|e| StepError::new(Step::Dhcp, e))?,
-        ),
-        Ipv6Mode::Auto6 => None,
-    };
-    let mut solicitor = Solicitor::new(mac, mode == Ipv6Mode::Auto6);
-    let seed = u64::from(u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]))
-        ^ netinit_sys::host::boottime_ms().rotate_left(17);
-    let mut client = Client::new(
-        ClientConfig {
-            mac,
-            iaid: link.index,
-            rapid_commit: true,
-        },
-        seed,
-    );
-    if dhcp.is_some() {
-        for a in client.carrier(now(), true) {
-            send6(&dhcp, a);
-        }
-    }
-    let mut advert: Option<(RouterAdvert, Ipv6Addr)> = None;
-    let mut lease: Option<(Lease, u64)> = None;
-    let mut drops = 0u32;
-    let mut buf = vec![0u8; 2048];
+    let (advert, lease) = exchange(link, mode, mac, budget_ms, t0)?;
+    let net = net6_from(link, mac, lease.as_ref().map(|(l, _)| l), advert.as_ref())?;
+    install(nl, link, net)
+}
+
+/// Solicits an RA (and, for `dhcp6`, a DHCPv6 lease) until the mode has
+/// what it needs or `budget_ms` since `t0` is spent.
+fn exchange(
+    link: &LinkInfo,
+    mode: Ipv6Mode,
+    mac: MacAddr,
+    budget_ms: u64,
+    t0: Instant,
+) -> Result<Found, StepError> {
+    let mut x = Exchange::open(link, mode, mac, t0)?;
     loop {
-        let t = now();
-        let done = match (mode, &advert, &lease) {
-            (Ipv6Mode::Auto6, Some(_), _) => true,
-            (Ipv6Mode::Dhcp6, Some(_), Some(_)) => true,
-            (Ipv6Mode::Dhcp6, None, Some((_, at))) => t >= at + RA_AFTER_LEASE_MS,
+        let t = ms_since(t0);
+        let done = match (mode, &x.found) {
+            (Ipv6Mode::Auto6, (Some(_), _)) => true,
+            (Ipv6Mode::Dhcp6, (Some(_), Some(_))) => true,
+            (Ipv6Mode::Dhcp6, (None, Some((_, at)))) => t >= at + RA_AFTER_LEASE_MS,
             _ => false,
         };
         if done {
-            break;
+            return Ok(x.found);
         }
         if t >= budget_ms {
-            let missing = match (mode, &lease) {
-                (Ipv6Mode::Auto6, _) => "no router advertisement with a /64 autonomous prefix",
-                (Ipv6Mode::Dhcp6, None) => "no DHCPv6 lease",
-                (Ipv6Mode::Dhcp6, Some(_)) => "no router advertisement",
-            };
-            return Err(err(format!(
-                "IPv6 on {}: {missing} within {budget_ms} ms",
-                link.name
-            ))
-            .hint(match mode {
-                Ipv6Mode::Auto6 => {
-                    "does the router send RAs with the A flag (dnsmasq: enable-ra, ra-stateless)?"
-                }
-                Ipv6Mode::Dhcp6 => {
-                    "is a DHCPv6 server on the link (dnsmasq: dhcp-range=::100,::1ff)?"
-                }
-            }));
+            return Err(timed_out(link, mode, x.found.1.is_some(), budget_ms));
         }
-        for a in solicitor.poll(t) {
+        x.send(t);
+        x.receive(link, t0);
+    }
+}
+
+/// The sockets and state machines of one IPv6 exchange, and what it found.
+struct Exchange {
+    icmp: Icmp6Socket,
+    dhcp: Option<Dhcp6Socket>,
+    solicitor: Solicitor,
+    client: Client,
+    found: Found,
+    drops: u32,
+    buf: Vec<u8>,
+}
+
+impl Exchange {
+    fn open(link: &LinkInfo, mode: Ipv6Mode, mac: MacAddr, t0: Instant) -> Result<Self, StepError> {
+        let icmp =
+            Icmp6Socket::open(link.index, &link.name).map_err(|e| StepError::new(Step::Dhcp, e))?;
+        let dhcp = match mode {
+            Ipv6Mode::Dhcp6 => Some(
+                Dhcp6Socket::open(link.index, &link.name)
+                    .map_err(|e| StepError::new(Step::Dhcp, e))?,
+            ),
+            Ipv6Mode::Auto6 => None,
+        };
+        let solicitor = Solicitor::new(mac, mode == Ipv6Mode::Auto6);
+        let seed = u64::from(u32::from_be_bytes([mac.0[2], mac.0[3], mac.0[4], mac.0[5]]))
+            ^ netinit_sys::host::boottime_ms().rotate_left(17);
+        let mut client = Client::new(
+            ClientConfig {
+                mac,
+                iaid: link.index,
+                rapid_commit: true,
+            },
+            seed,
+        );
+        if dhcp.is_some() {
+            for a in client.carrier(ms_since(t0), true) {
+                send6(&dhcp, a);
+            }
+        }
+        Ok(Self {
+            icmp,
+            dhcp,
+            solicitor,
+            client,
+            found: (None, None),
+            drops: 0,
+            buf: vec![0u8; 2048],
+        })
+    }
+
+    /// Sends what is due at `t`, then waits (at most 200 ms) for an answer.
+    fn send(&mut self, t: u64) {
+        for a in self.solicitor.poll(t) {
             if let ra::Action::Send(rs) = a {
-                if let Err(e) = icmp.send_rs(&rs) {
+                if let Err(e) = self.icmp.send_rs(&rs) {
                     warn!(Step::Dhcp, "{e}");
                 }
             }
         }
-        if dhcp.is_some() && lease.is_none() {
-            for a in client.poll(t) {
-                send6(&dhcp, a);
+        if self.dhcp.is_some() && self.found.1.is_none() {
+            for a in self.client.poll(t) {
+                send6(&self.dhcp, a);
             }
         }
-        let next = [solicitor.next_wakeup(), client.next_wakeup(), Some(t + 200)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(t + 200);
+        let next = [
+            self.solicitor.next_wakeup(),
+            self.client.next_wakeup(),
+            Some(t + 200),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(t + 200);
         wait(
-            &icmp,
-            dhcp.as_ref(),
+            &self.icmp,
+            self.dhcp.as_ref(),
             Duration::from_millis(next.saturating_sub(t).clamp(1, 200)),
         );
-        while let Ok(Some((n, src, hops))) = icmp.recv(&mut buf) {
-            for a in solicitor.receive(src, hops, buf.get(..n).unwrap_or(&[])) {
+    }
+
+    /// Reads every RA and DHCPv6 reply that has arrived.
+    fn receive(&mut self, link: &LinkInfo, t0: Instant) {
+        while let Ok(Some((n, src, hops))) = self.icmp.recv(&mut self.buf) {
+            for a in self
+                .solicitor
+                .receive(src, hops, self.buf.get(..n).unwrap_or(&[]))
+            {
                 match a {
-                    ra::Action::Advert(r, from) => advert = Some((*r, from)),
-                    ra::Action::Dropped(why) if drops < MAX_DROP_LOGS => {
-                        drops += 1;
+                    ra::Action::Advert(r, from) => self.found.0 = Some((*r, from)),
+                    ra::Action::Dropped(why) if self.drops < MAX_DROP_LOGS => {
+                        self.drops += 1;
                         warn!(Step::Dhcp, "{}: {why}", link.name);
                     }
                     _ => {}
                 }
             }
         }
-        if let Some(sock) = &dhcp {
-            while let Ok(Some((n, src))) = sock.recv(&mut buf) {
-                for a in client.receive(now(), src, buf.get(..n).unwrap_or(&[])) {
-                    match a {
-                        dhcp6::Action::Bound(l) => lease = Some((*l, now())),
-                        dhcp6::Action::Send(_) => send6(&dhcp, a),
-                        dhcp6::Action::Dropped(why) | dhcp6::Action::Nak(why)
-                            if drops < MAX_DROP_LOGS =>
-                        {
-                            drops += 1;
-                            warn!(Step::Dhcp, "{}: {why}", link.name);
-                        }
-                        _ => {}
+        let Some(sock) = &self.dhcp else {
+            return;
+        };
+        while let Ok(Some((n, src))) = sock.recv(&mut self.buf) {
+            for a in self
+                .client
+                .receive(ms_since(t0), src, self.buf.get(..n).unwrap_or(&[]))
+            {
+                match a {
+                    dhcp6::Action::Bound(l) => self.found.1 = Some((*l, ms_since(t0))),
+                    dhcp6::Action::Send(_) => send6(&self.dhcp, a),
+                    dhcp6::Action::Dropped(why) | dhcp6::Action::Nak(why)
+                        if self.drops < MAX_DROP_LOGS =>
+                    {
+                        self.drops += 1;
+                        warn!(Step::Dhcp, "{}: {why}", link.name);
                     }
+                    _ => {}
                 }
             }
         }
     }
-    let mut net = match (&lease, &advert) {
-        (Some((l, _)), _) => Net6 {
+}
+
+/// What was missing when the budget ran out, with where to look.
+fn timed_out(link: &LinkInfo, mode: Ipv6Mode, leased: bool, budget_ms: u64) -> StepError {
+    let missing = match (mode, leased) {
+        (Ipv6Mode::Auto6, _) => "no router advertisement with a /64 autonomous prefix",
+        (Ipv6Mode::Dhcp6, false) => "no DHCPv6 lease",
+        (Ipv6Mode::Dhcp6, true) => "no router advertisement",
+    };
+    err(format!(
+        "IPv6 on {}: {missing} within {budget_ms} ms",
+        link.name
+    ))
+    .hint(match mode {
+        Ipv6Mode::Auto6 => {
+            "does the router send RAs with the A flag (dnsmasq: enable-ra, ra-stateless)?"
+        }
+        Ipv6Mode::Dhcp6 => "is a DHCPv6 server on the link (dnsmasq: dhcp-range=::100,::1ff)?",
+    })
+}
+
+/// The configuration: the lease's address, else SLAAC from the RA; the
+/// RA adds its DNS, its search list and, with a lifetime, the router.
+fn net6_from(
+    link: &LinkInfo,
+    mac: MacAddr,
+    lease: Option<&Lease>,
+    advert: Option<&(RouterAdvert, Ipv6Addr)>,
+) -> Result<Net6, StepError> {
+    let mut net = match (lease, advert) {
+        (Some(l), _) => Net6 {
             method: "dhcp6",
             address: l.address,
             prefix: 128,
@@ -227,7 +306,7 @@ pub fn configure(
         }
         (None, None) => return Err(err(format!("IPv6 on {}: nothing configured", link.name))),
     };
-    if let Some((r, from)) = &advert {
+    if let Some((r, from)) = advert {
         net.dns.extend(
             r.rdnss
                 .iter()
@@ -246,6 +325,11 @@ pub fn configure(
             net.gateway = Some(*from);
         }
     }
+    Ok(net)
+}
+
+/// Adds the address, waits out its DAD, and adds the default route.
+fn install(nl: &mut RtNetlink, link: &LinkInfo, net: Net6) -> Result<Net6, StepError> {
     // Forever in the kernel, as the IPv4 address (0008): nothing renews
     // a DHCPv6 lease after boot yet, and an address that expires under a
     // running system is worse than one the server may reassign.

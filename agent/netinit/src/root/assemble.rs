@@ -22,6 +22,7 @@ use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::Nbd;
 
 use crate::log::timed;
+use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -40,19 +41,16 @@ pub struct Assembled {
     pub images: Vec<PathBuf>,
 }
 
-/// Loads kernel modules on demand (real: `modules::ensure`).
-pub type Ensure<'a> = &'a mut dyn FnMut(Step, &[&str]);
-
 /// Assembles the root into `newroot`.
 pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     sys: &mut S,
     plan: &BootPlan,
     net: &NetState,
     newroot: &Path,
-    ensure: Ensure<'_>,
+    modules: &mut dyn Modules,
 ) -> Result<Assembled, StepError> {
     if let Some(spec) = plan.root.as_ref().and_then(|r| r.nbd.as_ref()) {
-        return super::nbd::assemble(sys, plan, spec, newroot, ensure);
+        return super::nbd::assemble(sys, plan, spec, newroot, modules);
     }
     let mut root = resolve_root(plan, net).map_err(|e| StepError::new(Step::Nfs, e))?;
     // A plain root under an overlay is mounted like live media: read-only
@@ -68,7 +66,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
         warn!(Step::Nfs, "{why}");
     }
     root = timed(Step::Nfs, || {
-        ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
+        modules.ensure(Step::Nfs, &["nfs", nfs_module(root.version)]);
         let budget = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
         if root.servers.len() > 1 {
             let attempts = plan.root.as_ref().map_or(2, |r| r.server_attempts);
@@ -87,7 +85,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     }
     if shared {
         timed(Step::Overlay, || {
-            ensure(Step::Overlay, &["overlay"]);
+            modules.ensure(Step::Overlay, &["overlay"]);
             mount_overlay(sys, &[PathBuf::from(NFS_DIR)], &plan.overlay, newroot)
         })?;
         return Ok(Assembled {
@@ -96,27 +94,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
             images: Vec::new(),
         });
     }
-    let found = timed(Step::Image, || {
-        let base = Path::new(NFS_DIR);
-        let list = |rel: &str| sys.list_dir(&base.join(rel));
-        // Capped, and links resolve inside the medium.
-        let read = |rel: &str| sys.read_in(base, rel);
-        find_images(&plan.live, &list, &read).map_err(|e| {
-            StepError::new(
-                Step::Image,
-                format_args!("{e} on {}:{}", root.server, root.path),
-            )
-            .hint("check the folder layout on the server, or live-media-path= / archisobasedir=")
-        })
-    })?;
-    info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
-    // An image that is a symlink resolves inside the medium: a link to
-    // /etc/... must not loop-mount a file of the initramfs.
-    let mut images: Vec<PathBuf> = found
-        .iter()
-        .map(|rel| sys.resolve_in(Path::new(NFS_DIR), rel))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StepError::new(Step::Image, e))?;
+    let mut images = timed(Step::Image, || live_images(sys, plan, &root))?;
     if plan.toram {
         let base = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
         images = timed(Step::Toram, || {
@@ -124,11 +102,11 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
         })?;
     }
     let layers = timed(Step::Squashfs, || {
-        ensure(Step::Squashfs, &["loop", "squashfs"]);
+        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
         mount_images(sys, &images)
     })?;
     timed(Step::Overlay, || {
-        ensure(Step::Overlay, &["overlay"]);
+        modules.ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
     bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
@@ -178,6 +156,87 @@ pub(crate) fn bind_medium<S: Mount + Files>(
 /// The longest one mount attempt may block (a SYN to a dead server, a
 /// mountd that never answers) before it is given up and retried.
 pub const NFS_ATTEMPT_CAP: Duration = Duration::from_secs(10);
+
+/// Copies `images` (`need` bytes in all) into `dir` with a progress line;
+/// gives up after `base` plus one second per MiB.
+fn copy_images<S: Files>(
+    sys: &mut S,
+    images: &[PathBuf],
+    dir: &Path,
+    need: u64,
+    base: Duration,
+) -> Result<Vec<PathBuf>, StepError> {
+    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
+    let start = Instant::now();
+    let mut done_before = 0u64;
+    let mut next_report = COPY_PROGRESS;
+    let mut out = Vec::new();
+    for (i, src) in images.iter().enumerate() {
+        let name = src.file_name().map_or_else(
+            || format!("{i}.squashfs"),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let dst = dir.join(format!("{i}-{name}"));
+        let mut progress = |copied: u64| {
+            let elapsed = start.elapsed();
+            if elapsed >= next_report {
+                let sofar = done_before.saturating_add(copied);
+                info!(
+                    Step::Toram,
+                    "copied {} of {} ({} %)",
+                    human_bytes(sofar),
+                    human_bytes(need),
+                    sofar.saturating_mul(100) / need.max(1)
+                );
+                next_report = elapsed + COPY_PROGRESS;
+            }
+            elapsed <= deadline
+        };
+        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
+            let mut err = StepError::new(Step::Toram, &e);
+            if e.errno == netinit_core::errno::ETIMEDOUT {
+                err.reason = format!(
+                    "{} (copy deadline of {} s passed)",
+                    err.reason,
+                    deadline.as_secs()
+                );
+                err.hint("the server or link is too slow for toram; boot without it")
+            } else {
+                err.hint("the copy ran out of space or the server went away")
+            }
+        })?;
+        done_before = done_before.saturating_add(n);
+        out.push(dst);
+    }
+    Ok(out)
+}
+
+/// The live image(s) on the mounted medium, bottom layer first.
+fn live_images<S: Files>(
+    sys: &mut S,
+    plan: &BootPlan,
+    root: &ResolvedRoot,
+) -> Result<Vec<PathBuf>, StepError> {
+    let base = Path::new(NFS_DIR);
+    let list = |rel: &str| sys.list_dir(&base.join(rel));
+    // Capped, and links resolve inside the medium.
+    let read = |rel: &str| sys.read_in(base, rel);
+    let found = find_images(&plan.live, &list, &read).map_err(|e| {
+        StepError::new(
+            Step::Image,
+            format_args!("{e} on {}:{}", root.server, root.path),
+        )
+        .hint("check the folder layout on the server, or live-media-path= / archisobasedir=")
+    })?;
+    info!(Step::Image, "{} layer(s): {}", found.len(), found.join(" "));
+    // An image that is a symlink resolves inside the medium: a link to
+    // /etc/... must not loop-mount a file of the initramfs.
+    found
+        .iter()
+        .map(|rel| sys.resolve_in(base, rel))
+        .collect::<Result<_, _>>()
+        .map_err(|e| StepError::new(Step::Image, e))
+}
 
 /// Mounts NFS, retrying transient failures (a server that comes up late)
 /// with back-off until `budget` is spent. Configuration errors fail at once.
@@ -379,49 +438,7 @@ fn to_ram<S: Mount + Files>(
         &size,
     )
     .map_err(|e| StepError::new(Step::Toram, e))?;
-    let deadline = base.saturating_add(Duration::from_secs(need / MIN_COPY_RATE));
-    let start = Instant::now();
-    let mut done_before = 0u64;
-    let mut next_report = COPY_PROGRESS;
-    let mut out = Vec::new();
-    for (i, src) in images.iter().enumerate() {
-        let name = src.file_name().map_or_else(
-            || format!("{i}.squashfs"),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let dst = dir.join(format!("{i}-{name}"));
-        let mut progress = |copied: u64| {
-            let elapsed = start.elapsed();
-            if elapsed >= next_report {
-                let sofar = done_before.saturating_add(copied);
-                info!(
-                    Step::Toram,
-                    "copied {} of {} ({} %)",
-                    human_bytes(sofar),
-                    human_bytes(need),
-                    sofar.saturating_mul(100) / need.max(1)
-                );
-                next_report = elapsed + COPY_PROGRESS;
-            }
-            elapsed <= deadline
-        };
-        let n = sys.copy(src, &dst, &mut progress).map_err(|e| {
-            let mut err = StepError::new(Step::Toram, &e);
-            if e.errno == netinit_core::errno::ETIMEDOUT {
-                err.reason = format!(
-                    "{} (copy deadline of {} s passed)",
-                    err.reason,
-                    deadline.as_secs()
-                );
-                err.hint("the server or link is too slow for toram; boot without it")
-            } else {
-                err.hint("the copy ran out of space or the server went away")
-            }
-        })?;
-        done_before = done_before.saturating_add(n);
-        out.push(dst);
-    }
-    Ok(out)
+    copy_images(sys, images, dir, need, base)
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
@@ -767,34 +784,27 @@ pub(crate) mod tests {
     use super::fake::FakeSys;
     use super::*;
     use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};
-    use netinit_core::net::Ipv4Cidr;
-    use netinit_core::net::{MacAddr, Proto};
+
+    use netinit_core::net::MacAddr;
+    use netinit_sys::testing::in_private_mount_ns;
 
     fn net() -> NetState {
         NetState {
-            ipv6: None,
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
-            next_server: None,
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
             root_path: Some("/export/from-dhcp".into()),
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..netinit_core::fixtures::net_state()
+        }
+    }
+
+    /// Records the modules each step asks for.
+    #[derive(Default)]
+    struct Loaded(Vec<String>);
+
+    impl Modules for Loaded {
+        fn rescan(&mut self) {}
+        fn ensure(&mut self, _: Step, names: &[&str]) {
+            self.0.extend(names.iter().map(|s| s.to_string()));
         }
     }
 
@@ -803,11 +813,9 @@ pub(crate) mod tests {
         sys: &mut FakeSys,
     ) -> (Result<Assembled, StepError>, Vec<String>) {
         let plan = netinit_core::plan::from_cmdline(cmdline).unwrap();
-        let mut loaded = Vec::new();
-        let mut ensure =
-            |_: Step, names: &[&str]| loaded.extend(names.iter().map(|s| s.to_string()));
-        let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut ensure);
-        (r, loaded)
+        let mut loaded = Loaded::default();
+        let r = assemble(sys, &plan, &net(), Path::new("/newroot"), &mut loaded);
+        (r, loaded.0)
     }
 
     #[test]
@@ -1207,81 +1215,6 @@ pub(crate) mod tests {
         assert!(!sys.calls.iter().any(|c| c.starts_with("copy")));
     }
 
-    /// Runs `body` in a private mount namespace: re-execs this test binary
-    /// under `unshare -m` so nothing mounted here is seen by the host.
-    #[test]
-    #[ignore = "needs root: run by scripts/test.sh"]
-    fn host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir() {
-        in_private_mount_ns(
-            "root::assemble::tests::host_kernel_bounded_mount_lands_on_the_target_via_a_private_dir",
-            || {
-                let t = tempfile::tempdir().unwrap();
-                let target = t.path().join("nfs");
-                std::fs::create_dir_all(&target).unwrap();
-                netinit_sys::Linux
-                    .mount_bounded(
-                        "tmpfs",
-                        &target,
-                        "tmpfs",
-                        MountFlags::empty(),
-                        "size=1m",
-                        Duration::from_secs(5),
-                    )
-                    .unwrap();
-                let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
-                let here: Vec<&str> = mounts
-                    .lines()
-                    .filter(|l| l.contains(t.path().to_str().unwrap()))
-                    .collect();
-                assert_eq!(here.len(), 1, "{here:?}");
-                assert!(here[0].contains(&format!(" {} tmpfs ", target.display())));
-                // The attempt's private directory is gone.
-                let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
-                assert_eq!(left.len(), 1, "{left:?}");
-                // A failing attempt leaves nothing behind either.
-                let e = netinit_sys::Linux
-                    .mount_bounded(
-                        "none",
-                        &target,
-                        "no-such-fs",
-                        MountFlags::empty(),
-                        "",
-                        Duration::from_secs(5),
-                    )
-                    .unwrap_err();
-                assert_eq!(e.errno, netinit_core::errno::ENODEV);
-                assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
-            },
-        );
-    }
-
-    fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
-        if std::env::var_os("NETINIT_TEST_MOUNTNS").is_some() {
-            body();
-            return;
-        }
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new("unshare")
-            .args(["-m", "--propagation", "private"])
-            .arg(exe)
-            .args([
-                test,
-                "--exact",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("NETINIT_TEST_MOUNTNS", "1")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success() && text.contains("1 passed"), "{text}");
-    }
-
     fn mksquashfs(dir: &Path, files: &[(&str, &str)], out: &Path) {
         let src = dir.join(out.file_stem().unwrap());
         for (path, content) in files {
@@ -1433,217 +1366,5 @@ pub(crate) mod tests {
                 assert!(newroot.join("run/image/0/bin/only-in-base").exists());
             },
         );
-    }
-
-    #[test]
-    #[ignore = "needs root: run by scripts/test.sh"]
-    fn host_kernel_free_initramfs_stays_on_its_filesystem() {
-        in_private_mount_ns(
-            "root::assemble::tests::host_kernel_free_initramfs_stays_on_its_filesystem",
-            || {
-                use std::os::unix::fs::MetadataExt;
-                let mut sys = netinit_sys::Linux;
-                let t = tempfile::tempdir().unwrap();
-                let fake = t.path().join("initramfs");
-                std::fs::create_dir_all(&fake).unwrap();
-                sys.mount("tmpfs", &fake, "tmpfs", MountFlags::empty(), "")
-                    .unwrap();
-                for f in ["init", "lib/modules/x.ko", "etc/a/b/c"] {
-                    let p = fake.join(f);
-                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                    std::fs::write(p, "data").unwrap();
-                }
-                // A different filesystem inside (like /newroot or /dev) must survive.
-                let other = fake.join("newroot");
-                let mnt = fake.join("mnt");
-                std::fs::create_dir_all(&other).unwrap();
-                std::fs::create_dir_all(&mnt).unwrap();
-                sys.mount("tmpfs", &mnt, "tmpfs", MountFlags::empty(), "")
-                    .unwrap();
-                std::fs::write(mnt.join("keep-me"), "x").unwrap();
-                std::fs::write(other.join("keep-me-too"), "x").unwrap();
-                let dev = std::fs::metadata(&fake).unwrap().dev();
-                let freed = netinit_sys::switch::free_initramfs(&fake, dev, &other);
-                assert_eq!(freed, 12);
-                let mut left: Vec<String> = std::fs::read_dir(&fake)
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect();
-                left.sort();
-                assert_eq!(left, ["mnt", "newroot"]);
-                assert!(mnt.join("keep-me").exists() && other.join("keep-me-too").exists());
-            },
-        );
-    }
-
-    const SWITCH_TEST: &str = "root::assemble::tests::host_kernel_switch_root_into_a_tmpfs";
-
-    /// The real switch_root, as far as it goes without being PID 1: a
-    /// tmpfs "initramfs" we chroot into, with /proc, /sys, /dev, /run and
-    /// a tmpfs new root holding a busybox init. The switch must move the
-    /// API mounts, free the initramfs but nothing mounted in it, and exec
-    /// init with its arguments inside the new root.
-    #[test]
-    #[ignore = "needs root, busybox-static: run by scripts/test.sh"]
-    fn host_kernel_switch_root_into_a_tmpfs() {
-        if std::env::var_os("NETINIT_TEST_STAGE").is_some() {
-            switch_inside_the_fake_initramfs();
-            return;
-        }
-        in_private_mount_ns(SWITCH_TEST, || {
-            use std::os::unix::fs::{PermissionsExt, symlink};
-            let mut sys = netinit_sys::Linux;
-            let t = tempfile::tempdir().unwrap();
-            let (fake, peek) = (t.path().join("initramfs"), t.path().join("peek"));
-            for d in [&fake, &peek] {
-                std::fs::create_dir_all(d).unwrap();
-            }
-            sys.mount("tmpfs", &fake, "tmpfs", MountFlags::empty(), "mode=0755")
-                .unwrap();
-            // A second view of the initramfs, to see what is left once the new root hides it.
-            sys.mount(&fake.to_string_lossy(), &peek, "", MountFlags::BIND, "")
-                .unwrap();
-            // This test binary runs inside; the host's /usr (read-only) carries its libraries.
-            let mut binds = Vec::new();
-            for d in ["usr", "lib", "lib64", "bin"] {
-                let host = Path::new("/").join(d);
-                match std::fs::read_link(&host) {
-                    Ok(target) => symlink(target, fake.join(d)).unwrap(),
-                    Err(_) if host.is_dir() => {
-                        std::fs::create_dir_all(fake.join(d)).unwrap();
-                        sys.mount(
-                            &host.to_string_lossy(),
-                            &fake.join(d),
-                            "",
-                            MountFlags::BIND | MountFlags::REC,
-                            "",
-                        )
-                        .unwrap();
-                        rustix::mount::mount_remount(
-                            fake.join(d),
-                            MountFlags::BIND | MountFlags::RDONLY,
-                            "",
-                        )
-                        .unwrap();
-                        binds.push(d.to_owned());
-                    }
-                    Err(_) => {}
-                }
-            }
-            let exe = fake.join("netinit-test");
-            std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-            for (f, content) in [
-                ("init", "initramfs /init"),
-                ("scripts/local/a", "x"),
-                ("etc/modules", "y"),
-            ] {
-                let p = fake.join(f);
-                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                std::fs::write(p, content).unwrap();
-            }
-            for d in ["proc", "sys", "dev", "run", "newroot"] {
-                std::fs::create_dir_all(fake.join(d)).unwrap();
-            }
-
-            let out = std::process::Command::new("chroot")
-                .arg(&fake)
-                .args([
-                    "/netinit-test",
-                    SWITCH_TEST,
-                    "--exact",
-                    "--include-ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("NETINIT_TEST_STAGE", "chroot")
-                .output()
-                .unwrap();
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(out.status.success(), "{text}");
-
-            // `fake` now shows the new root, moved over the initramfs.
-            let read = |f: &str| {
-                std::fs::read_to_string(fake.join(f)).unwrap_or_else(|e| panic!("{f}: {e}\n{text}"))
-            };
-            assert_eq!(
-                read("run/marker"),
-                "/sbin/init one two\n",
-                "init ran with its arguments"
-            );
-            let listing: Vec<String> = read("run/root-ls").lines().map(str::to_owned).collect();
-            for want in ["bin", "sbin", "hello", "proc", "sys", "dev", "run"] {
-                assert!(
-                    listing.contains(&want.to_owned()),
-                    "{want} missing in {listing:?}"
-                );
-            }
-            assert!(!listing.contains(&"netinit-test".to_owned()), "{listing:?}");
-            assert_eq!(
-                read("run/proc-ok"),
-                "yes\n",
-                "/proc moved into the new root"
-            );
-            assert_eq!(read("run/sys-ok"), "yes\n", "/sys moved into the new root");
-            // The initramfs is empty but for the mounts inside it.
-            let mut left: Vec<String> = std::fs::read_dir(&peek)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            left.sort();
-            let mut want = binds.clone();
-            want.push("newroot".into());
-            want.sort();
-            assert_eq!(left, want, "{text}");
-        });
-    }
-
-    /// Runs chrooted in the fake initramfs: sets up what PID 1 would have
-    /// and switches. Returns only on failure (the test then fails).
-    fn switch_inside_the_fake_initramfs() {
-        use netinit_sys::switch;
-        use std::os::unix::fs::PermissionsExt;
-        // Never let this run outside the fake initramfs: it deletes `/`.
-        assert!(Path::new("/netinit-test").exists() && switch::is_ram_fs(Path::new("/")).unwrap());
-        let mut sys = netinit_sys::Linux;
-        for (fs, at) in [
-            ("proc", "/proc"),
-            ("sysfs", "/sys"),
-            ("tmpfs", "/dev"),
-            ("tmpfs", "/run"),
-            ("tmpfs", "/newroot"),
-        ] {
-            sys.mount(fs, Path::new(at), fs, MountFlags::empty(), "")
-                .unwrap();
-        }
-        let new = Path::new("/newroot");
-        for d in ["bin", "sbin"] {
-            std::fs::create_dir_all(new.join(d)).unwrap();
-        }
-        std::fs::copy("/usr/bin/busybox", new.join("bin/busybox")).unwrap();
-        std::fs::write(new.join("hello"), "").unwrap();
-        std::fs::write(
-            new.join("sbin/init"),
-            "#!/bin/busybox sh\n\
-             echo \"$0 $*\" > /run/marker\n\
-             /bin/busybox ls -a / > /run/root-ls\n\
-             /bin/busybox test -e /proc/self/mounts && echo yes > /run/proc-ok\n\
-             /bin/busybox test -d /sys/kernel && echo yes > /run/sys-ok\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(
-            new.join("sbin/init"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
-        switch::check_newroot(new).unwrap();
-        switch::check_init(new, "/sbin/init").unwrap();
-        switch::move_api_mounts(new).unwrap();
-        let err = switch::switch_root(new, "/sbin/init", &["one".into(), "two".into()], true);
-        panic!("switch_root returned: {err:?}");
     }
 }

@@ -141,23 +141,9 @@ fn add_user<S: Files>(
             }
         }
     }
-    let home = n.home.trim_start_matches('/').to_owned();
-    if let Err(e) = sys.mkdir_in(root, &home) {
-        warn!(Step::Handoff, "casper session: {e}");
+    let Some(home) = make_home(sys, root, &n) else {
         return;
-    }
-    // /etc/skel's files (dotfiles); sub-folders are left out.
-    let mut skel = sys.list_dir(&under(root, "etc/skel")).unwrap_or_default();
-    skel.sort();
-    for name in skel {
-        let Some(text) = sys.read_in(root, &format!("etc/skel/{name}")) else {
-            continue;
-        };
-        let rel = format!("{home}/{name}");
-        if sys.write_in(root, &rel, &text).is_ok() {
-            owner(sys, root, &rel, n.uid, n.gid, 0o644);
-        }
-    }
+    };
     owner(sys, root, &home, n.uid, n.gid, 0o750);
     did.push(format!("/{home}"));
     info!(
@@ -171,6 +157,29 @@ fn add_user<S: Files>(
             n.groups.join(",")
         }
     );
+}
+
+/// The new user's home with /etc/skel's files (dotfiles; sub-folders are
+/// left out) owned by the user; the home's path in the root.
+fn make_home<S: Files>(sys: &mut S, root: &Path, n: &casper::NewUser) -> Option<String> {
+    let home = n.home.trim_start_matches('/').to_owned();
+    if let Err(e) = sys.mkdir_in(root, &home) {
+        warn!(Step::Handoff, "casper session: {e}");
+        return None;
+    }
+    // /etc/skel's files (dotfiles); sub-folders are left out.
+    let mut skel = sys.list_dir(&under(root, "etc/skel")).unwrap_or_default();
+    skel.sort();
+    for name in skel {
+        let Some(text) = sys.read_in(root, &format!("etc/skel/{name}")) else {
+            continue;
+        };
+        let rel = format!("{home}/{name}");
+        if sys.write_in(root, &rel, &text).is_ok() {
+            owner(sys, root, &rel, n.uid, n.gid, 0o644);
+        }
+    }
+    Some(home)
 }
 
 /// Autologin for each display manager the image has.

@@ -20,8 +20,9 @@ use netinit_sys::http::{Connect, ImageFile, Sink};
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
-use super::assemble::{Assembled, Ensure, bind_medium, mount_images, mount_overlay};
+use super::assemble::{Assembled, bind_medium, mount_images, mount_overlay};
 use crate::log::timed;
+use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -174,6 +175,57 @@ struct Progress {
     stop: AtomicBool,
 }
 
+/// Copies one response's body into `sink` from `pos` on, at most up to
+/// `last`; the read error that ended it (if any) and when the last byte
+/// arrived (if one did).
+fn copy_body<S: Read, K: Sink>(
+    r: &mut Response<S>,
+    sink: &K,
+    (pos, last): (&mut u64, u64),
+    (progress, index): (&Progress, usize),
+    buf: &mut [u8],
+) -> Result<(Option<String>, Option<Instant>), String> {
+    let mut at = None;
+    let mut err = None;
+    let mut pending = std::mem::take(&mut r.body_start);
+    loop {
+        let n = if pending.is_empty() {
+            match r.stream.read(buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    err = Some(format!("read: {}", io_err(&e)));
+                    break;
+                }
+            }
+        } else {
+            let n = pending.len().min(buf.len());
+            buf.get_mut(..n)
+                .unwrap_or(&mut [])
+                .copy_from_slice(pending.get(..n).unwrap_or(&[]));
+            pending.drain(..n);
+            n
+        };
+        // Only this range's bytes; an open-ended first response
+        // is cut where the next connection starts.
+        let want = usize::try_from(last + 1 - *pos)
+            .unwrap_or(usize::MAX)
+            .min(n);
+        sink.write_at(*pos, buf.get(..want).unwrap_or(&[]))
+            .map_err(|e| e.to_string())?;
+        *pos += want as u64;
+        progress.done.fetch_add(want as u64, Ordering::Relaxed);
+        if let Some(a) = progress.at.get(index) {
+            a.store(*pos, Ordering::Release);
+        }
+        at = Some(Instant::now());
+        if *pos > last || progress.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    Ok((err, at))
+}
+
 /// Downloads `first..=last` of `url` into `sink`, starting with `open`
 /// (a response already positioned at `first`) if given. A dropped or
 /// stalled connection is resumed with Range until `stall` passes without
@@ -210,41 +262,11 @@ fn fetch_range<C: Connect, K: Sink>(
         };
         let dropped = match r {
             Ok(mut r) => {
-                let mut err = None;
-                let mut pending = std::mem::take(&mut r.body_start);
-                loop {
-                    let n = if pending.is_empty() {
-                        match r.stream.read(&mut buf) {
-                            Ok(0) => break,
-                            Ok(n) => n,
-                            Err(e) => {
-                                err = Some(format!("read: {}", io_err(&e)));
-                                break;
-                            }
-                        }
-                    } else {
-                        let n = pending.len().min(buf.len());
-                        buf.get_mut(..n)
-                            .unwrap_or(&mut [])
-                            .copy_from_slice(pending.get(..n).unwrap_or(&[]));
-                        pending.drain(..n);
-                        n
-                    };
-                    // Only this range's bytes; an open-ended first response
-                    // is cut where the next connection starts.
-                    let want = usize::try_from(last + 1 - pos).unwrap_or(usize::MAX).min(n);
-                    sink.write_at(pos, buf.get(..want).unwrap_or(&[]))
-                        .map_err(|e| e.to_string())?;
-                    pos += want as u64;
-                    progress.done.fetch_add(want as u64, Ordering::Relaxed);
-                    if let Some(at) = progress.at.get(index) {
-                        at.store(pos, Ordering::Release);
-                    }
-                    last_byte = Instant::now();
+                let (err, at) =
+                    copy_body(&mut r, sink, (&mut pos, last), (progress, index), &mut buf)?;
+                if let Some(at) = at {
+                    last_byte = at;
                     delay = Duration::from_millis(500);
-                    if pos > last || progress.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
                 }
                 if pos > last {
                     return Ok(());
@@ -312,70 +334,18 @@ where
     };
     // The hash runs here while the ranges download: on a link slower than
     // the hash it costs no time after the last byte.
-    let mut hasher = Sha256::new();
-    let mut hashed = 0u64;
-    let mut buf = vec![0u8; 1 << 20];
     let stall = Duration::from_secs(u64::from(plan.stall_secs));
     let start = Instant::now();
-    let mut first = Some(first);
-    let results: Vec<Result<(), String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .filter(|_| total > 0)
-            .enumerate()
-            .map(|(i, &r)| {
-                let open = first.take();
-                let (url, sink, progress) = (&url, &sink, &progress);
-                s.spawn(move || {
-                    let out = fetch_range(net, url, sink, r, open, (progress, i), stall);
-                    if out.is_err() {
-                        // One range failing fails the image: stop the rest.
-                        progress.stop.store(true, Ordering::Relaxed);
-                    }
-                    out
-                })
-            })
-            .collect();
-        let mut next = PROGRESS;
-        while !handles.iter().all(|h| h.is_finished()) {
-            let stored = stored_prefix(&ranges, &progress.at);
-            if stored > hashed {
-                // A failed read only stops the overlap; the rest is hashed after.
-                let want = usize::try_from(stored - hashed)
-                    .unwrap_or(usize::MAX)
-                    .min(buf.len());
-                match sink.read_at(hashed, buf.get_mut(..want).unwrap_or(&mut [])) {
-                    Ok(n) if n > 0 => {
-                        hasher.update(buf.get(..n).unwrap_or(&[]));
-                        hashed += n as u64;
-                    }
-                    _ => std::thread::sleep(Duration::from_millis(100)),
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let elapsed = start.elapsed();
-            if elapsed >= next {
-                let done = progress.done.load(Ordering::Relaxed);
-                info!(
-                    Step::Fetch,
-                    "{} of {} ({} %), {}/s",
-                    human_bytes(done),
-                    human_bytes(total),
-                    done.saturating_mul(100) / total.max(1),
-                    human_bytes(rate(done, elapsed))
-                );
-                next = elapsed + PROGRESS;
-            }
-        }
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a download thread panicked".into()))
-            })
-            .collect()
-    });
+    let job = Download {
+        net,
+        url: &url,
+        sink: &sink,
+        ranges: &ranges,
+        progress: &progress,
+        stall,
+        total,
+    };
+    let (results, hasher, hashed) = job.run(first, start);
     if let Some(Err(e)) = results
         .into_iter()
         .find(|r| r.as_ref().is_err_and(|e| e != "stopped"))
@@ -402,6 +372,116 @@ where
         rest.elapsed().as_millis()
     );
     Ok((Fetched { url, sha256 }, sink))
+}
+
+/// One image's download: its ranges, each on its own thread.
+struct Download<'a, C, K> {
+    net: &'a C,
+    url: &'a Url,
+    sink: &'a K,
+    ranges: &'a [(u64, u64)],
+    progress: &'a Progress,
+    stall: Duration,
+    total: u64,
+}
+
+impl<C, K> Download<'_, C, K>
+where
+    C: Connect,
+    C::Stream: Send,
+    K: Sink,
+{
+    /// Runs every range on its own thread (`first` is the probe's open
+    /// response, positioned at byte 0); the hasher and how far it got.
+    fn run(
+        &self,
+        first: Response<C::Stream>,
+        start: Instant,
+    ) -> (Vec<Result<(), String>>, Sha256, u64) {
+        let mut hasher = Sha256::new();
+        let mut hashed = 0u64;
+        let mut first = Some(first);
+        let results = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .ranges
+                .iter()
+                .filter(|_| self.total > 0)
+                .enumerate()
+                .map(|(i, &r)| {
+                    let open = first.take();
+                    let (net, url, sink, progress) = (self.net, self.url, self.sink, self.progress);
+                    let stall = self.stall;
+                    s.spawn(move || {
+                        let out = fetch_range(net, url, sink, r, open, (progress, i), stall);
+                        if out.is_err() {
+                            // One range failing fails the image: stop the rest.
+                            progress.stop.store(true, Ordering::Relaxed);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            self.watch(
+                || handles.iter().all(|h| h.is_finished()),
+                (&mut hasher, &mut hashed),
+                start,
+            );
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a download thread panicked".into()))
+                })
+                .collect()
+        });
+        (results, hasher, hashed)
+    }
+
+    /// Until `finished`: hashes the stored prefix as it grows, and logs
+    /// the progress every [`PROGRESS`].
+    fn watch(
+        &self,
+        finished: impl Fn() -> bool,
+        (hasher, hashed): (&mut Sha256, &mut u64),
+        start: Instant,
+    ) {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut next = PROGRESS;
+        while !finished() {
+            let stored = stored_prefix(self.ranges, &self.progress.at);
+            if stored > *hashed {
+                // A failed read only stops the overlap; the rest is hashed after.
+                let want = usize::try_from(stored - *hashed)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                match self
+                    .sink
+                    .read_at(*hashed, buf.get_mut(..want).unwrap_or(&mut []))
+                {
+                    Ok(n) if n > 0 => {
+                        hasher.update(buf.get(..n).unwrap_or(&[]));
+                        *hashed += n as u64;
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(100)),
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= next {
+                let done = self.progress.done.load(Ordering::Relaxed);
+                info!(
+                    Step::Fetch,
+                    "{} of {} ({} %), {}/s",
+                    human_bytes(done),
+                    human_bytes(self.total),
+                    done.saturating_mul(100) / self.total.max(1),
+                    human_bytes(rate(done, elapsed))
+                );
+                next = elapsed + PROGRESS;
+            }
+        }
+    }
 }
 
 /// Bytes `0..N` that are stored: ranges are in order, so it is the
@@ -523,7 +603,7 @@ pub fn assemble<S, C>(
     plan: &BootPlan,
     f: &FetchPlan,
     newroot: &Path,
-    ensure: Ensure<'_>,
+    modules: &mut dyn Modules,
 ) -> Result<Assembled, StepError>
 where
     S: Mount + Loop + Files,
@@ -549,24 +629,7 @@ where
             ))
             .hint("give the machine more RAM, or a smaller netinit.overlay_size="))
         };
-        let create = |size: u64| {
-            let dir = Path::new(HTTP_DIR);
-            sys.mkdir_p(dir).map_err(fail)?;
-            // Room for the image and a sums file.
-            let opts = format!("size={},mode=0755", size.saturating_add(2 << 20));
-            sys.mount(
-                "tmpfs",
-                dir,
-                "tmpfs",
-                MountFlags::NOSUID | MountFlags::NODEV,
-                &opts,
-            )
-            .map_err(fail)?;
-            if let Some(parent) = path.parent() {
-                sys.mkdir_p(parent).map_err(fail)?;
-            }
-            ImageFile::create(&path, size).map_err(fail)
-        };
+        let create = |size: u64| image_file(sys, &path, size);
         let (fetched, file) = download(net, f, fits, create)?;
         verify(net, f, &fetched)?;
         Ok((fetched, file))
@@ -584,61 +647,99 @@ where
     let (medium, images) = match kind {
         ImageKind::Squashfs => (HTTP_DIR, vec![path.clone()]),
         ImageKind::Iso => {
-            let images = timed(Step::Image, || {
-                ensure(Step::Image, &["loop", "isofs"]);
-                let iso = Path::new(ISO_DIR);
-                sys.mkdir_p(iso)
-                    .map_err(|e| StepError::new(Step::Image, e))?;
-                let dev = sys
-                    .attach(&path)
-                    .map_err(|e| StepError::new(Step::Image, e))?;
-                sys.mount(
-                    &dev.path.to_string_lossy(),
-                    iso,
-                    "iso9660",
-                    MountFlags::RDONLY,
-                    "",
-                )
-                .map_err(|e| {
-                    StepError::new(Step::Image, e)
-                        .hint("is the isofs module in the initrd (netinit-mkinitrd's @live)?")
-                })?;
-                info!(
-                    Step::Image,
-                    "{} on {} at {ISO_DIR}",
-                    path.display(),
-                    dev.path.display()
-                );
-                iso_images(sys, &plan.live)
-            })?;
+            let images = timed(Step::Image, || mount_iso(sys, &path, &plan.live, modules))?;
             (ISO_DIR, images)
         }
     };
     let layers = timed(Step::Squashfs, || {
-        ensure(Step::Squashfs, &["loop", "squashfs"]);
+        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
         mount_images(sys, &images)
     })?;
     timed(Step::Overlay, || {
-        ensure(Step::Overlay, &["overlay"]);
+        modules.ensure(Step::Overlay, &["overlay"]);
         mount_overlay(sys, &layers, &plan.overlay, newroot)
     })?;
     bind_medium(sys, plan.live.layout, newroot, medium);
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         // The hand-off's ROOTSERVER/ROOTPATH: the server that served.
-        root: ResolvedRoot {
-            server: fetched.url.host,
-            servers: Vec::new(),
-            path: fetched.url.path.clone(),
-            options: Vec::new(),
-            version: NfsVersion::V3,
-            // The URL is the cmdline's (or a mirror it names).
-            server_from: netinit_core::plan::ServerSource::Cmdline,
-            options_from: Vec::new(),
-            refused: Vec::new(),
-        },
+        root: served_from(&fetched.url),
         images,
     })
+}
+
+/// The root as the hand-off names it: the server that served, the path.
+fn served_from(url: &Url) -> ResolvedRoot {
+    ResolvedRoot {
+        server: url.host,
+        servers: Vec::new(),
+        path: url.path.clone(),
+        options: Vec::new(),
+        version: NfsVersion::V3,
+        // The URL is the cmdline's (or a mirror it names).
+        server_from: netinit_core::plan::ServerSource::Cmdline,
+        options_from: Vec::new(),
+        refused: Vec::new(),
+    }
+}
+
+/// The file the image downloads into, on a tmpfs of its size at
+/// [`HTTP_DIR`].
+fn image_file<S: Mount + Files>(
+    sys: &mut S,
+    path: &Path,
+    size: u64,
+) -> Result<ImageFile, StepError> {
+    let dir = Path::new(HTTP_DIR);
+    sys.mkdir_p(dir).map_err(fail)?;
+    // Room for the image and a sums file.
+    let opts = format!("size={},mode=0755", size.saturating_add(2 << 20));
+    sys.mount(
+        "tmpfs",
+        dir,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        &opts,
+    )
+    .map_err(fail)?;
+    if let Some(parent) = path.parent() {
+        sys.mkdir_p(parent).map_err(fail)?;
+    }
+    ImageFile::create(path, size).map_err(fail)
+}
+
+/// Loop-mounts the fetched ISO at [`ISO_DIR`] and finds its images.
+fn mount_iso<S: Mount + Loop + Files>(
+    sys: &mut S,
+    path: &Path,
+    live: &LivePlan,
+    modules: &mut dyn Modules,
+) -> Result<Vec<PathBuf>, StepError> {
+    modules.ensure(Step::Image, &["loop", "isofs"]);
+    let iso = Path::new(ISO_DIR);
+    sys.mkdir_p(iso)
+        .map_err(|e| StepError::new(Step::Image, e))?;
+    let dev = sys
+        .attach(path)
+        .map_err(|e| StepError::new(Step::Image, e))?;
+    sys.mount(
+        &dev.path.to_string_lossy(),
+        iso,
+        "iso9660",
+        MountFlags::RDONLY,
+        "",
+    )
+    .map_err(|e| {
+        StepError::new(Step::Image, e)
+            .hint("is the isofs module in the initrd (netinit-mkinitrd's @live)?")
+    })?;
+    info!(
+        Step::Image,
+        "{} on {} at {ISO_DIR}",
+        path.display(),
+        dev.path.display()
+    );
+    iso_images(sys, live)
 }
 
 /// The images inside a mounted ISO: the layout's search, or dracut's

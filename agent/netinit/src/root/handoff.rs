@@ -123,6 +123,61 @@ pub fn write<S: Files + Hostname>(
         .map_err(err)?;
     wrote.push(json);
 
+    write_names(sys, root, net, &mut wrote)?;
+    if has(sys, root, &NETWORKMANAGER) {
+        let p = "/run/NetworkManager/conf.d/90-netinit.conf";
+        sys.write(Path::new(p), &handoff::networkmanager_conf(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (NetworkManager: {} unmanaged)", net.interface));
+    }
+    if has(sys, root, &NETWORKD) {
+        let p = format!("/run/systemd/network/10-netinit-{}.network", net.interface);
+        sys.write(Path::new(&p), &handoff::networkd_unit(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (systemd-networkd: KeepConfiguration=yes)"));
+    }
+    if has(sys, root, &NETPLAN) {
+        // Named as Ubuntu's initramfs-tools names it: one file per interface.
+        let p = format!("/run/netplan/{}.yaml", net.interface);
+        sys.write(Path::new(&p), &handoff::netplan_yaml(net))
+            .map_err(err)?;
+        wrote.push(format!("{p} (netplan: critical)"));
+    }
+    if has(sys, root, &DHCPCD) {
+        let old = sys.read_in(root, DHCPCD_CONF);
+        if let Some(text) = handoff::dhcpcd_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, DHCPCD_CONF, &text)? {
+                wrote.push(format!(
+                    "/{DHCPCD_CONF} (dhcpcd: denyinterfaces {})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    if has(sys, root, &CONNMAN) {
+        let old = sys.read_in(root, CONNMAN_CONF);
+        if let Some(text) = handoff::connman_main_conf(old.as_deref(), &net.interface) {
+            if write_in_root(sys, root, CONNMAN_CONF, &text)? {
+                wrote.push(format!(
+                    "/{CONNMAN_CONF} (connman: NetworkInterfaceBlacklist +{})",
+                    net.interface
+                ));
+            }
+        }
+    }
+    netctl_dropins(sys, root, net, &mut wrote)?;
+    ifupdown_stanza(sys, root, net, &mut wrote)?;
+    Ok(wrote)
+}
+
+/// /etc/resolv.conf (unless the root manages it) and the host name
+/// (unless live-config names it).
+fn write_names<S: Files + Hostname>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
     if let Some(text) = handoff::resolv_conf(net) {
         let path = under(root, "etc/resolv.conf");
         if sys.is_symlink(&path) {
@@ -165,47 +220,18 @@ pub fn write<S: Files + Hostname>(
         ),
         None => {}
     }
-    if has(sys, root, &NETWORKMANAGER) {
-        let p = "/run/NetworkManager/conf.d/90-netinit.conf";
-        sys.write(Path::new(p), &handoff::networkmanager_conf(net))
-            .map_err(err)?;
-        wrote.push(format!("{p} (NetworkManager: {} unmanaged)", net.interface));
-    }
-    if has(sys, root, &NETWORKD) {
-        let p = format!("/run/systemd/network/10-netinit-{}.network", net.interface);
-        sys.write(Path::new(&p), &handoff::networkd_unit(net))
-            .map_err(err)?;
-        wrote.push(format!("{p} (systemd-networkd: KeepConfiguration=yes)"));
-    }
-    if has(sys, root, &NETPLAN) {
-        // Named as Ubuntu's initramfs-tools names it: one file per interface.
-        let p = format!("/run/netplan/{}.yaml", net.interface);
-        sys.write(Path::new(&p), &handoff::netplan_yaml(net))
-            .map_err(err)?;
-        wrote.push(format!("{p} (netplan: critical)"));
-    }
-    if has(sys, root, &DHCPCD) {
-        let old = sys.read_in(root, DHCPCD_CONF);
-        if let Some(text) = handoff::dhcpcd_conf(old.as_deref(), &net.interface) {
-            if write_in_root(sys, root, DHCPCD_CONF, &text)? {
-                wrote.push(format!(
-                    "/{DHCPCD_CONF} (dhcpcd: denyinterfaces {})",
-                    net.interface
-                ));
-            }
-        }
-    }
-    if has(sys, root, &CONNMAN) {
-        let old = sys.read_in(root, CONNMAN_CONF);
-        if let Some(text) = handoff::connman_main_conf(old.as_deref(), &net.interface) {
-            if write_in_root(sys, root, CONNMAN_CONF, &text)? {
-                wrote.push(format!(
-                    "/{CONNMAN_CONF} (connman: NetworkInterfaceBlacklist +{})",
-                    net.interface
-                ));
-            }
-        }
-    }
+    Ok(())
+}
+
+/// Drop-ins that keep every netctl unit that could start on the
+/// interface from starting.
+fn netctl_dropins<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let err = |e| StepError::new(Step::Handoff, e);
     if has(sys, root, &NETCTL) {
         // Every unit that could start a netctl profile on the interface.
         let profiles: Vec<(String, String)> = sys
@@ -231,6 +257,17 @@ pub fn write<S: Files + Hostname>(
             wrote.push(format!("{p} (netctl: not started)"));
         }
     }
+    Ok(())
+}
+
+/// A `manual` stanza for ifupdown, unless a stanza for the interface
+/// exists already (then a warning says how to keep ifdown off it).
+fn ifupdown_stanza<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    net: &NetState,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
     if let Some(text) = sys.read_in(root, IFUPDOWN) {
         // A stanza in interfaces.d (cloud-init's 50-cloud-init) counts too:
         // a second one for the same interface breaks ifupdown.
@@ -269,43 +306,24 @@ pub fn write<S: Files + Hostname>(
             wrote.push("/etc/network/interfaces (ifupdown: manual)".into());
         }
     }
-    Ok(wrote)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::assemble::fake::FakeSys;
     use super::*;
-    use netinit_core::net::Ipv4Cidr;
-    use netinit_core::net::{MacAddr, Proto};
+
+    use netinit_core::net::MacAddr;
     use netinit_core::plan::{NfsVersion, ResolvedRoot};
     use std::path::PathBuf;
 
     fn state() -> NetState {
         NetState {
-            ipv6: None,
-            interface: "eth0".into(),
-            ifindex: 2,
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            proto: Proto::Dhcp,
-            address: Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 24,
-            },
-            broadcast: None,
-            gateway: None,
-            routes: vec![],
             server_id: Some([10, 77, 0, 1].into()),
-            next_server: None,
             dns: vec![[10, 77, 0, 1].into()],
-            domain: None,
-            search: vec![],
-            hostname: None,
-            root_path: None,
-            bootfile: None,
-            mtu: None,
-            ntp: vec![],
-            lease: None,
+            ..netinit_core::fixtures::net_state()
         }
     }
 

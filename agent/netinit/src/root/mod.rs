@@ -32,12 +32,9 @@ pub fn assemble(
 ) -> Result<Assembled, StepError> {
     // The real kernel implements every trait the root phase is generic over.
     let mut sys = Linux;
-    let mut ensure = |step: Step, names: &[&str]| {
-        let rest = preload.settle(step, names);
-        if !rest.is_empty() {
-            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-            modules::ensure(step, &rest, modules::jobs(plan));
-        }
+    let mut modules = modules::Kernel {
+        plan,
+        preload: Some(preload),
     };
     crate::shell::debug_break(plan, BreakPoint::Nfs);
     let assembled = match &plan.fetch {
@@ -47,9 +44,9 @@ pub fn assemble(
             plan,
             f,
             newroot,
-            &mut ensure,
+            &mut modules,
         )?,
-        None => assemble::assemble(&mut sys, plan, net, newroot, &mut ensure)?,
+        None => assemble::assemble(&mut sys, plan, net, newroot, &mut modules)?,
     };
     crate::shell::debug_break(plan, BreakPoint::Handoff);
     let wrote = timed(Step::Handoff, || {

@@ -16,8 +16,9 @@ use netinit_sys::Clock;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::{Connected, Nbd};
 
-use super::assemble::{Assembled, Ensure, mount_overlay};
+use super::assemble::{Assembled, mount_overlay};
 use crate::log::timed;
+use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
@@ -31,75 +32,15 @@ pub fn assemble<S: Mount + Files + Nbd + Clock>(
     plan: &BootPlan,
     spec: &NbdSpec,
     newroot: &Path,
-    ensure: Ensure<'_>,
+    modules: &mut dyn Modules,
 ) -> Result<Assembled, StepError> {
     let budget = Duration::from_secs(u64::from(plan.timeouts.nfs_secs));
     let (dev, fstype, under_overlay) = timed(Step::Nbd, || {
-        ensure(Step::Nbd, &["nbd"]);
-        let c = connect(sys, spec, budget)?;
-        let dev = PathBuf::from(format!("/dev/nbd{}", c.index));
-        info!(
-            Step::Nbd,
-            "{}:{} export '{}': {}{}, block size {}, on {}",
-            spec.server,
-            spec.port,
-            spec.export,
-            human_bytes(c.export.size),
-            if c.export.read_only() {
-                ", read-only"
-            } else {
-                ""
-            },
-            c.export.kernel_block_size(),
-            dev.display()
-        );
-        let fstype = match &spec.fstype {
-            Some(f) => f.clone(),
-            None => sniff(sys, &dev)?,
-        };
-        let under_overlay = read_only_fs(&fstype) || plan.overlay.nfs_root;
-        let read_only = under_overlay || spec.read_only || c.export.read_only();
-        if !under_overlay && read_only {
-            warn!(
-                Step::Nbd,
-                "the root is read-only ({}) and has no overlay: writes will fail (netinit.overlay=1 keeps them in RAM)",
-                if spec.read_only {
-                    "ro in root=nbd:"
-                } else {
-                    "the server exports it read-only"
-                }
-            );
-        }
-        ensure(Step::Nbd, &[fs_module(&fstype)]);
-        let target = if under_overlay {
-            PathBuf::from(NBD_DIR)
-        } else {
-            newroot.to_path_buf()
-        };
-        let (names, data) = split_options(&spec.fs_options);
-        let mut flags = names.iter().fold(MountFlags::empty(), |f, n| f | flag(n));
-        if read_only {
-            flags |= MountFlags::RDONLY;
-        }
-        let source = dev.display().to_string();
-        sys.mkdir_p(&target)
-            .and_then(|()| sys.mount(&source, &target, &fstype, flags, &data))
-            .map_err(|e| {
-                StepError::new(Step::Nbd, e).hint(
-                    "is the filesystem's module in the initrd, and is the export that filesystem?",
-                )
-            })?;
-        info!(
-            Step::Nbd,
-            "mounted {source} ({fstype}{}) on {}",
-            if read_only { ", read-only" } else { "" },
-            target.display()
-        );
-        Ok((source, fstype, under_overlay))
+        connect_and_mount(sys, plan, spec, newroot, budget, modules)
     })?;
     if under_overlay {
         timed(Step::Overlay, || {
-            ensure(Step::Overlay, &["overlay"]);
+            modules.ensure(Step::Overlay, &["overlay"]);
             mount_overlay(sys, &[PathBuf::from(NBD_DIR)], &plan.overlay, newroot)
         })?;
     }
@@ -117,6 +58,80 @@ pub fn assemble<S: Mount + Files + Nbd + Clock>(
         },
         images: vec![PathBuf::from(format!("{dev} ({fstype})"))],
     })
+}
+
+/// Connects the export to an NBD device and mounts its filesystem: at
+/// `newroot`, or read-only under an overlay. The device, the filesystem,
+/// and whether an overlay goes on top.
+fn connect_and_mount<S: Mount + Files + Nbd + Clock>(
+    sys: &mut S,
+    plan: &BootPlan,
+    spec: &NbdSpec,
+    newroot: &Path,
+    budget: Duration,
+    modules: &mut dyn Modules,
+) -> Result<(String, String, bool), StepError> {
+    modules.ensure(Step::Nbd, &["nbd"]);
+    let c = connect(sys, spec, budget)?;
+    let dev = PathBuf::from(format!("/dev/nbd{}", c.index));
+    info!(
+        Step::Nbd,
+        "{}:{} export '{}': {}{}, block size {}, on {}",
+        spec.server,
+        spec.port,
+        spec.export,
+        human_bytes(c.export.size),
+        if c.export.read_only() {
+            ", read-only"
+        } else {
+            ""
+        },
+        c.export.kernel_block_size(),
+        dev.display()
+    );
+    let fstype = match &spec.fstype {
+        Some(f) => f.clone(),
+        None => sniff(sys, &dev)?,
+    };
+    let under_overlay = read_only_fs(&fstype) || plan.overlay.nfs_root;
+    let read_only = under_overlay || spec.read_only || c.export.read_only();
+    if !under_overlay && read_only {
+        warn!(
+            Step::Nbd,
+            "the root is read-only ({}) and has no overlay: writes will fail (netinit.overlay=1 keeps them in RAM)",
+            if spec.read_only {
+                "ro in root=nbd:"
+            } else {
+                "the server exports it read-only"
+            }
+        );
+    }
+    modules.ensure(Step::Nbd, &[fs_module(&fstype)]);
+    let target = if under_overlay {
+        PathBuf::from(NBD_DIR)
+    } else {
+        newroot.to_path_buf()
+    };
+    let (names, data) = split_options(&spec.fs_options);
+    let mut flags = names.iter().fold(MountFlags::empty(), |f, n| f | flag(n));
+    if read_only {
+        flags |= MountFlags::RDONLY;
+    }
+    let source = dev.display().to_string();
+    sys.mkdir_p(&target)
+        .and_then(|()| sys.mount(&source, &target, &fstype, flags, &data))
+        .map_err(|e| {
+            StepError::new(Step::Nbd, e).hint(
+                "is the filesystem's module in the initrd, and is the export that filesystem?",
+            )
+        })?;
+    info!(
+        Step::Nbd,
+        "mounted {source} ({fstype}{}) on {}",
+        if read_only { ", read-only" } else { "" },
+        target.display()
+    );
+    Ok((source, fstype, under_overlay))
 }
 
 fn flag(name: &str) -> MountFlags {

@@ -1,0 +1,36 @@
+//! Values the tests build on (the `test-support` feature for other
+//! crates' tests and the fuzzer; never in /init).
+
+use std::net::Ipv4Addr;
+
+use crate::net::{Ipv4Cidr, MacAddr, NetState, Proto};
+
+/// The lab's client: a DHCP address on eth0 and nothing else; a test sets
+/// what it is about with `NetState { field, ..net_state() }`.
+pub fn net_state() -> NetState {
+    NetState {
+        interface: "eth0".into(),
+        ifindex: 2,
+        mac: MacAddr([0x52, 0x54, 0, 0, 0, 1]),
+        proto: Proto::Dhcp,
+        address: Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 100),
+            prefix: 24,
+        },
+        broadcast: None,
+        gateway: None,
+        routes: vec![],
+        server_id: None,
+        next_server: None,
+        dns: vec![],
+        domain: None,
+        search: vec![],
+        hostname: None,
+        root_path: None,
+        bootfile: None,
+        mtu: None,
+        ntp: vec![],
+        lease: None,
+        ipv6: None,
+    }
+}
