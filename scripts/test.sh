@@ -24,7 +24,10 @@ echo "== static /init"
 cargo build --release --locked -p netinit --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/netinit
 file "$bin" | grep -q 'static' || { echo "test: $bin is not statically linked" >&2; exit 1; }
-echo "netinit static binary: $(stat -c %s "$bin") bytes"
+size=$(stat -c %s "$bin")
+echo "netinit static binary: $size bytes"
+# The budget (docs/benchmarks.md): /init must fit in 1 MiB.
+((size <= 1048576)) || { echo "test: $bin is $size bytes, over the 1 MiB budget" >&2; exit 1; }
 echo "== packages (Debian: contents + lintian; Arch: PKGBUILD package())"
 scripts/check-packaging.sh
 echo "== fuzz smoke: every target, 12 s each, from agent/fuzz/seeds (docs/testing.md)"
