@@ -266,8 +266,14 @@ pub fn start_resume_server(lab: &Lab) -> Result<(), String> {
     let ns = lab.ns.clone();
     let work = lab.work.clone();
     std::thread::spawn(move || {
-        let start = Instant::now();
         let mut pid = first.id();
+        // The scenario may boot late in a full run: the 300 s bound starts
+        // when its console appears, not when the lab does.
+        let lab_start = Instant::now();
+        while !console.exists() && lab_start.elapsed() < Duration::from_secs(4 * 3600) {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let start = Instant::now();
         while start.elapsed() < Duration::from_secs(300) {
             let text = std::fs::read_to_string(&console).unwrap_or_default();
             if text.contains("netinit: fetch: ") && text.contains(" %), ") {
