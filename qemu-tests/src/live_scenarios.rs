@@ -273,6 +273,16 @@ fn nic(model: &'static str, live: bool) -> NicSpec {
     NicSpec { model, live }
 }
 
+/// Run only when named, for now: their roots come from a debootstrap
+/// recipe that has not yet completed on a machine with a reachable
+/// mirror (the lab machine lost DNS while they were written), so they do
+/// not gate CI until one run has proved them (docs/lab.md).
+pub const ON_DEMAND: [&str; 3] = [
+    "debian-live-one-nic",
+    "debian-live-bootif",
+    "casper-session-lightdm",
+];
+
 /// Appended to the table by `scenarios::all`. BOOTIF below names the
 /// second NIC of the scenario at `first + 1` (MACs follow table order).
 pub fn all(first: usize) -> Vec<Scenario> {
