@@ -8,3 +8,13 @@ pub mod renew;
 pub mod udp;
 
 pub use client::{Action, Client, ClientConfig, Lease};
+
+/// The next number of the xorshift64* generator the DHCP state machines
+/// use for xids and retransmission jitter; the caller seeds `state`
+/// (randomness is injected, the sequence is reproducible in tests).
+pub fn xorshift64star(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}

@@ -164,10 +164,7 @@ impl Renewer {
     }
 
     fn random(&mut self) -> u64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        super::xorshift64star(&mut self.rng)
     }
 
     /// RFC 2131 4.4.5: wait half the time left until `until`, but not

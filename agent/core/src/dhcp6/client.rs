@@ -229,10 +229,7 @@ impl Client {
     }
 
     fn random(&mut self) -> u64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        crate::dhcp::xorshift64star(&mut self.rng)
     }
 
     fn delay(&mut self) -> u64 {
