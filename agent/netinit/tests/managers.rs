@@ -14,8 +14,15 @@ use netinit_core::handoff;
 
 const PACKAGES: [&str; 3] = ["dhcpcd-base", "connman", "ifupdown"];
 
-/// The unpacked packages (one tree), fetched on first use.
+/// The unpacked packages (one tree), fetched on first use. The tests run
+/// on threads of one process: one of them fetches, the others wait for it
+/// (a per-process temporary folder would be shared between them).
 fn tree() -> PathBuf {
+    static TREE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TREE.get_or_init(fetch_tree).clone()
+}
+
+fn fetch_tree() -> PathBuf {
     let base = match std::env::var_os("NETINIT_LAB_CACHE") {
         Some(c) => PathBuf::from(c),
         None => PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/netinit-lab"),
@@ -49,7 +56,7 @@ fn tree() -> PathBuf {
             assert!(ok.success());
         }
     }
-    // Another test may have won the race; either tree is complete.
+    // Another test process may have won the race; either tree is complete.
     let _ = std::fs::rename(&unpacked, &root);
     let _ = std::fs::remove_dir_all(&tmp);
     root
