@@ -261,17 +261,20 @@ pub fn skip_reason(s: &Scenario) -> Option<String> {
     }
 }
 
-/// Stands in for bsdtar (libarchive-tools) in mkinitcpio's two archive
-/// steps when the chroot has none: step 1 (`-cnf - -T -`, names on stdin)
-/// writes the newc archive with GNU cpio, step 2 (`--format=newc @-`)
-/// passes it on.
-const BSDTAR_STANDIN: &str = r#"#!/bin/sh
-case " $* " in
-*" -T - "*) exec cpio --quiet --null -o -H newc -R 0:0 ;;
-*" @- "*) exec cat ;;
-*) echo "bsdtar stand-in: unsupported: $*" >&2; exit 1 ;;
-esac
-"#;
+/// The chroot mkinitcpio runs in: what Arch's mkinitcpio package depends
+/// on, from Debian (bash is essential; bsdtar writes the archive;
+/// busybox-static stands in for mkinitcpio-busybox; udev and kmod for the
+/// udev and modconf hooks; zstd compresses).
+fn mkinitcpio_recipe() -> Recipe {
+    Recipe {
+        name: "mkinitcpio-host",
+        include: ["kmod", "udev", "zstd", "libarchive-tools", "busybox-static"]
+            .map(String::from)
+            .to_vec(),
+        files: vec![],
+        setup: "command -v bsdtar && test -x /bin/busybox".into(),
+    }
+}
 
 /// The placeholders meson fills in when mkinitcpio is installed.
 /// Debian keeps blkid and switch_root in /usr/sbin, which Arch merged
@@ -282,11 +285,7 @@ const MKINITCPIO_SED: &str = "s|@INITCPIO_LIBDIR@|/usr/lib/initcpio|g; s|@INITCP
 /// into an overlay over the cached chroot, with netinit's hooks in
 /// /etc/initcpio as docs/hooks.md says; HOOKS=(base udev modconf netinit).
 fn mkinitcpio_initrd(k: &Kernel, tarball: &Path, work: &Path, out: &Path) -> Result<(), String> {
-    // The live-boot chroot has bash, kmod, udev, zstd and cpio; busybox-static
-    // (the host's, from setup.sh) stands in for mkinitcpio-busybox.
-    let root = debian::root(&liveboot_recipe())?;
-    let standin = work.join("bsdtar-standin");
-    std::fs::write(&standin, BSDTAR_STANDIN).map_err(|e| format!("{}: {e}", standin.display()))?;
+    let root = debian::root(&mkinitcpio_recipe())?;
     let d = work.join("mkinitcpio");
     for sub in ["upper", "ovwork", "merged"] {
         std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -319,8 +318,7 @@ tar -xzf {tarball} -C \"$m/tmp/mk\" --strip-components=1
 install -D -m644 {hooks}/install/netinit \"$m/etc/initcpio/install/netinit\"
 install -D -m644 {hooks}/hooks/netinit \"$m/etc/initcpio/hooks/netinit\"
 install -m755 {a} \"$m/usr/bin/netinit\"
-install -D -m755 /bin/busybox \"$m/usr/lib/initcpio/busybox\"
-chroot \"$m\" sh -c 'command -v bsdtar' >/dev/null || install -m755 {standin} \"$m/usr/bin/bsdtar\"
+install -D -m755 \"$m/bin/busybox\" \"$m/usr/lib/initcpio/busybox\"
 chroot \"$m\" /bin/bash -c \"$1\"
 cp \"$m/tmp/initrd.img\" {out}
 ",
@@ -333,7 +331,6 @@ cp \"$m/tmp/initrd.img\" {out}
         tarball = sh_quote(tarball),
         hooks = sh_quote(&hooks),
         a = sh_quote(&agent),
-        standin = sh_quote(&standin),
         out = sh_quote(out),
     );
     eprintln!(
@@ -546,7 +543,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
         },
         Scenario {
             name: "mkinitcpio-netinit-diskless",
-            what: "Arch's mkinitcpio 41 (in a bookworm chroot, busybox-static for mkinitcpio-busybox, GNU cpio for bsdtar) with HOOKS=(base udev modconf netinit): the Arch-wiki diskless cmdline; no wait for /dev/nfs",
+            what: "Arch's mkinitcpio 41 (in a bookworm chroot, busybox-static for mkinitcpio-busybox, libarchive-tools' bsdtar) with HOOKS=(base udev modconf netinit): the Arch-wiki diskless cmdline; no wait for /dev/nfs",
             nics: one(),
             pxe: false,
             cmdline: format!("root=/dev/nfs nfsroot={s}:/export/arch,v3,rsize=16384 ip=::::::dhcp"),

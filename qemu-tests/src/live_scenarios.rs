@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::debian::{self, Recipe};
+use crate::hook_scenarios::Distro;
 use crate::lab::SERVER;
 use crate::roots::{Export, squash};
 use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
@@ -83,6 +84,9 @@ pub fn casper_recipe() -> Recipe {
             "systemd-sysv",
             "libpam-systemd",
             "dbus",
+            // lightdm's greeter pulls in dconf, which wants a session bus
+            // (an alternative debootstrap does not resolve).
+            "dbus-user-session",
             "udev",
             "sudo",
             "lightdm",
@@ -273,16 +277,6 @@ fn nic(model: &'static str, live: bool) -> NicSpec {
     NicSpec { model, live }
 }
 
-/// Run only when named, for now: their roots come from a debootstrap
-/// recipe that has not yet completed on a machine with a reachable
-/// mirror (the lab machine lost DNS while they were written), so they do
-/// not gate CI until one run has proved them (docs/lab.md).
-pub const ON_DEMAND: [&str; 3] = [
-    "debian-live-one-nic",
-    "debian-live-bootif",
-    "casper-session-lightdm",
-];
-
 /// Appended to the table by `scenarios::all`. BOOTIF below names the
 /// second NIC of the scenario at `first + 1` (MACs follow table order).
 pub fn all(first: usize) -> Vec<Scenario> {
@@ -344,6 +338,34 @@ pub fn all(first: usize) -> Vec<Scenario> {
             timeout_secs: 480,
             initrd: Initrd::Netinit,
         },
+        Scenario {
+            name: "debian-live-hook-bootif",
+            what: "the Debian live image through Debian's own live-boot initrd (mkinitramfs) with \
+                   netinit's network-only hook, two NICs, only the second reaching the server, \
+                   BOOTIF= naming it: live-boot mounts the medium and sets the DHCP host name, \
+                   live-config's session comes up",
+            nics: vec![nic("e1000", false), nic("virtio-net-pci", true)],
+            pxe: false,
+            cmdline: format!(
+                "boot=live netboot=nfs nfsroot={s}:/export/debian-live ip=dhcp BOOTIF=01-{}",
+                Scenario::mac(first + 3, 1).replace(':', "-")
+            ),
+            diskless: None,
+            root_path: None,
+            expect: Expect::DistroNet {
+                lab: vec![
+                    ("live_user", "user".into()),
+                    // live-boot writes the DHCP host name from
+                    // /run/net-IFACE.conf into the root's /etc/hostname (as
+                    // after its own ipconfig), and live-config keeps it.
+                    ("live_hostname", "lab-debian-live-hook-bootif".into()),
+                    // udev's name in the initrd for the virtio NIC in slot 3.
+                    ("dev", "ens3".into()),
+                ],
+            },
+            timeout_secs: 600,
+            initrd: Initrd::Distro(Distro::LiveBootHook),
+        },
     ]
 }
 
@@ -356,18 +378,20 @@ mod tests {
     #[test]
     fn bootif_names_the_second_nic() {
         let all = all();
-        let (i, s) = all
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.name == "debian-live-bootif")
-            .unwrap();
-        let mac = Scenario::mac(i, 1).replace(':', "-");
-        assert!(
-            s.cmdline.contains(&format!("BOOTIF=01-{mac}")),
-            "{}",
-            s.cmdline
-        );
-        assert!(s.nics[1].live && !s.nics[0].live);
+        for name in ["debian-live-bootif", "debian-live-hook-bootif"] {
+            let (i, s) = all
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.name == name)
+                .unwrap();
+            let mac = Scenario::mac(i, 1).replace(':', "-");
+            assert!(
+                s.cmdline.contains(&format!("BOOTIF=01-{mac}")),
+                "{}",
+                s.cmdline
+            );
+            assert!(s.nics[1].live && !s.nics[0].live);
+        }
     }
 
     #[test]

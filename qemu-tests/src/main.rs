@@ -536,7 +536,7 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
         .enumerate()
         .filter(|(_, s)| {
             if a.names.is_empty() {
-                !faults::ON_DEMAND.contains(&s.name) && !live_scenarios::ON_DEMAND.contains(&s.name)
+                !faults::ON_DEMAND.contains(&s.name)
             } else {
                 a.names.iter().any(|n| n == s.name)
             }
@@ -615,7 +615,11 @@ fn boot_all(
     jobs: usize,
     work: &Path,
 ) -> Vec<Done> {
-    let queue = Arc::new(Mutex::new(chosen.to_vec()));
+    // Longest bound first: the slow live-session boots then overlap the
+    // short ones instead of running alone at the end.
+    let mut queue = chosen.to_vec();
+    queue.sort_by_key(|(_, s)| std::cmp::Reverse(s.timeout_secs));
+    let queue = Arc::new(Mutex::new(queue));
     let rows: Arc<Mutex<Vec<Done>>> = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
