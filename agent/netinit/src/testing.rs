@@ -2,8 +2,9 @@
 
 use netinit_sys::Clock;
 
-/// A clock that never waits: a sleep advances it.
-#[derive(Debug, Default)]
+/// A clock that never waits: a sleep advances it. A clone goes on from
+/// the same time on its own (one per thread).
+#[derive(Debug, Default, Clone)]
 pub struct FakeClock {
     pub now_ms: u64,
     /// Every sleep, in milliseconds.

@@ -40,7 +40,7 @@ pub fn assemble(
     let assembled = match &plan.fetch {
         Some(f) => fetch::assemble(
             &mut sys,
-            &netinit_sys::http::Tcp,
+            (&netinit_sys::http::Tcp, &mut Linux),
             plan,
             f,
             newroot,
