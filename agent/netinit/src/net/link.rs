@@ -84,8 +84,12 @@ pub fn prepare(
     };
     // Links the boot interface does not need (for another ip= word).
     let mut links = links;
-    while super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, true)? {
-        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    loop {
+        let (now, made) = super::netdev::make_pending(nl, plan, links, true)?;
+        links = now;
+        if !made {
+            break;
+        }
     }
     for want in &plan.network.ifnames {
         if !links.iter().any(|l| l.mac == Some(want.mac)) {
@@ -116,9 +120,7 @@ fn current_links(
             links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
         }
     }
-    if super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, late)? {
-        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-    }
+    let (links, _) = super::netdev::make_pending(nl, plan, links, late)?;
     if !*lo_done {
         *lo_done = true;
         for lo in links.iter().filter(|l| l.loopback && !l.up) {
