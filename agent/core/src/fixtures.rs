@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::dhcp::Lease;
 use crate::net::{Ipv4Cidr, MacAddr, NetState, Proto};
 
 /// The lab's client: a DHCP address on eth0 and nothing else; a test sets
@@ -32,5 +33,35 @@ pub fn net_state() -> NetState {
         ntp: vec![],
         lease: None,
         ipv6: None,
+    }
+}
+
+/// The lab server's lease for that client (10.77.0.100/24, router and
+/// server 10.77.0.1, an hour); a test sets what it is about with
+/// `Lease { field, ..lease() }`.
+pub fn lease() -> Lease {
+    Lease {
+        address: Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 100),
+            prefix: 24,
+        },
+        server_id: Ipv4Addr::new(10, 77, 0, 1),
+        next_server: None,
+        router: Some(Ipv4Addr::new(10, 77, 0, 1)),
+        routes: vec![],
+        dns: vec![],
+        domain: None,
+        search: vec![],
+        hostname: None,
+        root_path: None,
+        mtu: None,
+        broadcast: None,
+        ntp: vec![],
+        bootfile: None,
+        lease_secs: 3600,
+        t1_secs: 1800,
+        t2_secs: 3150,
+        bound_at_ms: 0,
+        warnings: vec![],
     }
 }
