@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 
 use crate::cleanup;
-use crate::util::{run, workspace};
+use crate::util::{build_static, keep_or_remove, run, workspace};
 
 /// Boot storm: N clients in network namespaces against one dnsmasq and one HTTP server.
 #[derive(FromArgs, Debug)]
@@ -558,17 +558,7 @@ pub fn storm_main(a: &StormArgs) -> Result<bool, String> {
     }
     if kinds.contains(&Kind::Netinit) {
         eprintln!("netinit-lab: storm: building netinit (static)");
-        run(Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "netinit",
-                "--target",
-                "x86_64-unknown-linux-musl",
-            ])
-            .current_dir(workspace()))?;
+        build_static("netinit")?;
     }
     let work = crate::work_dir()?;
     let www = work.join("www");
@@ -602,11 +592,7 @@ pub fn storm_main(a: &StormArgs) -> Result<bool, String> {
         a.image_kib
     );
     print!("{out}");
-    if a.keep || !ok {
-        println!("\nlogs: {}", work.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    keep_or_remove(a.keep || !ok, &work, &work);
     Ok(ok)
 }
 
