@@ -69,6 +69,23 @@ pub struct Lab {
     hosts: Vec<Host>,
 }
 
+/// What every lab dnsmasq starts with: in the foreground as root, no
+/// config file, no DNS, no pid file, DHCP on `br0` only, answering at
+/// once; each server adds its ranges and options.
+pub const DNSMASQ_BASE: [&str; 11] = [
+    "--keep-in-foreground",
+    "--conf-file=/dev/null",
+    "--no-resolv",
+    "--no-hosts",
+    "--port=0",
+    "--pid-file=",
+    "--user=root",
+    "--interface=br0",
+    "--bind-interfaces",
+    "--no-ping",
+    "--dhcp-authoritative",
+];
+
 fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, String> {
     let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let err = file.try_clone().map_err(|e| e.to_string())?;
@@ -232,32 +249,22 @@ impl Lab {
 
     fn spawn_dnsmasq(&self, dhcp: &Dhcp) -> Result<u32, String> {
         let (w, hosts) = (&self.work, &self.hosts);
-        let mut args: Vec<String> = [
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--port=0",
-            "--pid-file=",
-            "--user=root",
-            "--interface=br0",
-            "--bind-interfaces",
-            "--dhcp-option=option:router,10.77.0.1",
-            "--dhcp-option=option:dns-server,10.77.0.1",
-            "--dhcp-option=option:domain-name,lab.test",
-            "--no-ping",
-            "--dhcp-authoritative",
-            "--enable-tftp",
-            "--dhcp-boot=pxelinux.0",
-            // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
-            "--dhcp-option=encap:175,176,1b",
-            "--enable-ra",
-            "--dhcp-range=::,constructor:br0,ra-only,64",
-            "--log-dhcp",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args: Vec<String> = DNSMASQ_BASE
+            .iter()
+            .chain(&[
+                "--dhcp-option=option:router,10.77.0.1",
+                "--dhcp-option=option:dns-server,10.77.0.1",
+                "--dhcp-option=option:domain-name,lab.test",
+                "--enable-tftp",
+                "--dhcp-boot=pxelinux.0",
+                // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
+                "--dhcp-option=encap:175,176,1b",
+                "--enable-ra",
+                "--dhcp-range=::,constructor:br0,ra-only,64",
+                "--log-dhcp",
+            ])
+            .map(|s| s.to_string())
+            .collect();
         args.push(format!(
             "--dhcp-range={},255.255.255.0,{}",
             dhcp.range, dhcp.lease

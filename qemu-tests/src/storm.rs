@@ -250,20 +250,10 @@ impl Server {
         let _ = std::fs::remove_file(&server.dnsmasq_log);
         let dnsmasq = server.spawn(
             Command::new("dnsmasq")
+                .args(crate::lab::DNSMASQ_BASE)
                 .args([
-                    "--keep-in-foreground",
-                    "--conf-file=/dev/null",
-                    "--no-resolv",
-                    "--no-hosts",
-                    "--port=0",
-                    "--pid-file=",
-                    "--user=root",
-                    "--interface=br0",
-                    "--bind-interfaces",
                     "--dhcp-range=10.78.1.0,10.78.250.255,255.255.0.0,1h",
                     "--dhcp-option=option:router,10.78.0.1",
-                    "--no-ping",
-                    "--dhcp-authoritative",
                 ])
                 .arg(format!("--dhcp-lease-max={}", max_clients + 100))
                 .arg(format!("--dhcp-leasefile={}", leases.display()))
