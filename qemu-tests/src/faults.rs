@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 
 use crate::lab::{Lab, SERVER};
-use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Scenario, netinit_boot};
 
 /// What the relay does to frames. Times count from the relay's start
 /// (the VM starts right after it).
@@ -186,46 +186,46 @@ const MATRIX: [(&str, &str, Fault, u64); 11] = [
     ),
 ];
 
+/// A fault scenario's cmdline: the rogue's own root-path, a partition's
+/// read-write NFS root, or the live root of the rest.
+fn cmdline(name: &str, fault: &Fault) -> String {
+    if fault.rogue {
+        "boot=live netboot=nfs ip=dhcp".to_owned()
+    } else if fault.partition_secs > 0 {
+        format!("root=/dev/nfs nfsroot={SERVER}:/export/{name},v3 ip=dhcp")
+    } else {
+        format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
+    }
+}
+
+/// What a fault scenario's boot must show if it boots.
+fn expect(fault: &Fault) -> Expect {
+    let lab = if fault.partition_secs > 0 {
+        vec![
+            ("root", "nfs".into()),
+            ("proto", "dhcp".into()),
+            ("rwgone", "1".into()),
+        ]
+    } else if fault.rogue {
+        vec![
+            ("root", "overlay".into()),
+            ("proto", "dhcp".into()),
+            ("hostile", "1".into()),
+        ]
+    } else {
+        vec![("root", "overlay".into()), ("proto", "dhcp".into())]
+    };
+    Expect::PassOrFail { lab }
+}
+
 pub fn scenarios() -> Vec<Scenario> {
     MATRIX
         .iter()
         .map(|(name, what, fault, timeout)| Scenario {
-            name,
-            what,
-            nics: vec![NicSpec {
-                model: "virtio-net-pci",
-                live: true,
-            }],
-            pxe: false,
-            cmdline: if fault.rogue {
-                "boot=live netboot=nfs ip=dhcp".to_owned()
-            } else if fault.partition_secs > 0 {
-                format!("root=/dev/nfs nfsroot={SERVER}:/export/{name},v3 ip=dhcp")
-            } else {
-                format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
-            },
             diskless: (fault.partition_secs > 0).then(|| name.to_string()),
             // dnsmasq's answer, should it win the race against the rogue.
             root_path: fault.rogue.then(|| format!("{SERVER}:/export/live")),
-            expect: Expect::PassOrFail {
-                lab: if fault.partition_secs > 0 {
-                    vec![
-                        ("root", "nfs".into()),
-                        ("proto", "dhcp".into()),
-                        ("rwgone", "1".into()),
-                    ]
-                } else if fault.rogue {
-                    vec![
-                        ("root", "overlay".into()),
-                        ("proto", "dhcp".into()),
-                        ("hostile", "1".into()),
-                    ]
-                } else {
-                    vec![("root", "overlay".into()), ("proto", "dhcp".into())]
-                },
-            },
-            timeout_secs: *timeout,
-            initrd: Initrd::Netinit,
+            ..netinit_boot(name, what, cmdline(name, fault), expect(fault), *timeout)
         })
         .collect()
 }

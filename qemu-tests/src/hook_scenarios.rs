@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::debian::{self, Recipe};
 use crate::kernel::Kernel;
 use crate::lab::SERVER;
+use crate::scenario::one_virtio;
 use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
 use crate::util::{private_mount_ns_sh, run, workspace};
 
@@ -465,12 +466,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
         )
     };
     let live = format!("boot=live netboot=nfs nfsroot={s}:/export/live");
-    let one = || {
-        vec![NicSpec {
-            model: "virtio-net-pci",
-            live: true,
-        }]
-    };
+    let one = || one_virtio();
     vec![
         Scenario {
             name: "live-boot-stock-two-nics",
@@ -532,10 +528,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
         Scenario {
             name: "live-boot-netinit-local",
             what: "the hook's live-boot initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out",
-            nics: vec![NicSpec {
-                model: "virtio-net-pci",
-                live: true,
-            }],
+            nics: one_virtio(),
             pxe: false,
             cmdline: "root=/dev/vda ro".into(),
             diskless: None,

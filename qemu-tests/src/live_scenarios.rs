@@ -17,7 +17,8 @@ use std::process::Command;
 use crate::debian::{self, Recipe};
 use crate::lab::SERVER;
 use crate::roots::{Export, squash};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::pass;
+use crate::scenarios::{Initrd, NicSpec, Scenario};
 use crate::util::run;
 
 /// What Debian's live images are made of (live-build's `--debian-installer
@@ -261,12 +262,6 @@ pub fn exports(
         });
     }
     Ok(out)
-}
-
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
 }
 
 fn nic(model: &'static str, live: bool) -> NicSpec {

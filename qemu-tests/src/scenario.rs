@@ -176,6 +176,35 @@ pub fn nic(model: &'static str) -> NicSpec {
     NicSpec { model, live: true }
 }
 
+/// The lab's usual NIC: one virtio-net on the servers' bridge.
+pub fn one_virtio() -> Vec<NicSpec> {
+    vec![nic("virtio-net-pci")]
+}
+
+/// The usual boot: netinit's initrd, one virtio NIC, no PXE, the lab's
+/// exports and DHCP as they are; a kind of scenario changes what it needs
+/// with `Scenario { field, ..netinit_boot(…) }`.
+pub fn netinit_boot(
+    name: &'static str,
+    what: &'static str,
+    cmdline: String,
+    expect: Expect,
+    timeout_secs: u64,
+) -> Scenario {
+    Scenario {
+        name,
+        what,
+        nics: one_virtio(),
+        pxe: false,
+        cmdline,
+        diskless: None,
+        root_path: None,
+        expect,
+        timeout_secs,
+        initrd: Initrd::Netinit,
+    }
+}
+
 pub fn pass(words: &[(&'static str, &str)]) -> Expect {
     Expect::Pass {
         lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
