@@ -455,6 +455,37 @@ fn two_nics() -> Vec<NicSpec> {
     ]
 }
 
+/// Debian's live-boot with netinit configuring the second NIC (BOOTIF):
+/// live-boot finds the medium and builds the overlay.
+fn live_boot_bootif(
+    name: &'static str,
+    what: &'static str,
+    cmdline: String,
+    distro: Distro,
+) -> Scenario {
+    Scenario {
+        name,
+        what,
+        nics: two_nics(),
+        pxe: false,
+        cmdline,
+        diskless: None,
+        root_path: None,
+        expect: Expect::DistroNet {
+            lab: vec![
+                ("root", "overlay".into()),
+                ("proto", "dhcp".into()),
+                // udev's name for the second virtio NIC (slot 3).
+                ("dev", "ens3".into()),
+                ("medium", "/run/live/medium".into()),
+                ("distro", "1".into()),
+            ],
+        },
+        timeout_secs: 180,
+        initrd: Initrd::Distro(distro),
+    }
+}
+
 /// `first` is the index the first of these gets in the whole table (the
 /// MACs, and so `BOOTIF=`, depend on it).
 pub fn all(first: usize) -> Vec<Scenario> {
@@ -484,47 +515,18 @@ pub fn all(first: usize) -> Vec<Scenario> {
             timeout_secs: 130,
             initrd: Initrd::Distro(Distro::LiveBootStock),
         },
-        Scenario {
-            name: "live-boot-netinit-bootif",
-            what: "the same live-boot initrd with netinit's network-only hook: netinit configures the BOOTIF NIC in init-premount, live-boot mounts the medium and the overlay and switches root",
-            nics: two_nics(),
-            pxe: false,
-            cmdline: format!("{live} ip=dhcp {}", bootif(1)),
-            diskless: None,
-            root_path: None,
-            expect: Expect::DistroNet {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    // udev's name for the second virtio NIC (slot 3).
-                    ("dev", "ens3".into()),
-                    ("medium", "/run/live/medium".into()),
-                    ("distro", "1".into()),
-                ],
-            },
-            timeout_secs: 180,
-            initrd: Initrd::Distro(Distro::LiveBootHook),
-        },
-        Scenario {
-            name: "live-boot-appended-bootif",
-            what: "the stock live-boot initrd with netinit-mkinitrd --append-to --network-only (no mkinitramfs): booted as live-boot-netinit-bootif",
-            nics: two_nics(),
-            pxe: false,
-            cmdline: format!("{live} ip=dhcp {}", bootif(2)),
-            diskless: None,
-            root_path: None,
-            expect: Expect::DistroNet {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("dev", "ens3".into()),
-                    ("medium", "/run/live/medium".into()),
-                    ("distro", "1".into()),
-                ],
-            },
-            timeout_secs: 180,
-            initrd: Initrd::Distro(Distro::LiveBootAppend),
-        },
+        live_boot_bootif(
+            "live-boot-netinit-bootif",
+            "the same live-boot initrd with netinit's network-only hook: netinit configures the BOOTIF NIC in init-premount, live-boot mounts the medium and the overlay and switches root",
+            format!("{live} ip=dhcp {}", bootif(1)),
+            Distro::LiveBootHook,
+        ),
+        live_boot_bootif(
+            "live-boot-appended-bootif",
+            "the stock live-boot initrd with netinit-mkinitrd --append-to --network-only (no mkinitramfs): booted as live-boot-netinit-bootif",
+            format!("{live} ip=dhcp {}", bootif(2)),
+            Distro::LiveBootAppend,
+        ),
         Scenario {
             name: "live-boot-netinit-local",
             what: "the hook's live-boot initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out",

@@ -4,7 +4,7 @@
 //! Appended to the table by `scenarios::all()`.
 
 use crate::lab::SERVER;
-use crate::scenario::{Expect, Initrd, Scenario, one_virtio};
+use crate::scenario::{Expect, Initrd, Scenario, netinit_boot, pass};
 
 /// A boot through a documented server recipe's menu (`pxe`: the NIC's
 /// PXE ROM starts it) into one of its entries: an overlay root over NFS
@@ -15,23 +15,17 @@ fn menu_boot(
     (pxe, initrd): (bool, Initrd),
     timeout_secs: u64,
 ) -> Scenario {
+    let expect = Expect::Pass {
+        lab: vec![
+            ("root", "overlay".into()),
+            ("proto", "dhcp".into()),
+            ("hostname", format!("lab-{name}")),
+        ],
+    };
     Scenario {
-        name,
-        what,
-        nics: one_virtio(),
         pxe,
-        cmdline: String::new(),
-        diskless: None,
-        root_path: None,
-        expect: Expect::Pass {
-            lab: vec![
-                ("root", "overlay".into()),
-                ("proto", "dhcp".into()),
-                ("hostname", format!("lab-{name}")),
-            ],
-        },
-        timeout_secs,
         initrd,
+        ..netinit_boot(name, what, String::new(), expect, timeout_secs)
     }
 }
 
@@ -39,38 +33,32 @@ pub fn all() -> Vec<Scenario> {
     let s = SERVER;
     vec![
         Scenario {
-            name: "deb-package-nfs",
-            what: "apt install ./netinit_*.deb + update-initramfs -u in a Debian chroot; its kernel and initrd boot a live root over NFS (boot=netinit)",
-            nics: one_virtio(),
-            pxe: false,
-            cmdline: format!(
-                "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
-            ),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Pass {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("dns", "1".into()),
-                    ("hostname", "lab-deb-package-nfs".into()),
-                    ("managers", "1".into()),
-                ],
-            },
-            timeout_secs: 240,
             initrd: Initrd::DebPackage,
+            ..netinit_boot(
+                "deb-package-nfs",
+                "apt install ./netinit_*.deb + update-initramfs -u in a Debian chroot; its kernel and initrd boot a live root over NFS (boot=netinit)",
+                format!(
+                    "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
+                ),
+                pass(&[
+                    ("root", "overlay"),
+                    ("proto", "dhcp"),
+                    ("dns", "1"),
+                    ("hostname", "lab-deb-package-nfs"),
+                    ("managers", "1"),
+                ]),
+                240,
+            )
         },
         Scenario {
-            name: "deb-package-local",
-            what: "the same initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out, no address, no hand-off files",
-            nics: one_virtio(),
-            pxe: false,
-            cmdline: "root=/dev/vda ro".into(),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
-            timeout_secs: 240,
             initrd: Initrd::DebPackageLocal,
+            ..netinit_boot(
+                "deb-package-local",
+                "the same initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out, no address, no hand-off files",
+                "root=/dev/vda ro".into(),
+                Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
+                240,
+            )
         },
         menu_boot(
             "pxe-menu-bios",
