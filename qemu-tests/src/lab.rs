@@ -69,6 +69,22 @@ pub struct Lab {
     hosts: Vec<Host>,
 }
 
+/// `ip` words that add the bridge `name` as every lab bridge is: no STP
+/// and no forwarding delay, so a port forwards at once.
+pub fn bridge(name: &str) -> [&str; 9] {
+    [
+        "link",
+        "add",
+        name,
+        "type",
+        "bridge",
+        "stp_state",
+        "0",
+        "forward_delay",
+        "0",
+    ]
+}
+
 /// What every lab dnsmasq starts with: in the foreground as root, no
 /// config file, no DNS, no pid file, DHCP on `br0` only, answering at
 /// once; each server adds its ranges and options.
@@ -115,17 +131,7 @@ impl Lab {
         let ip = |args: &[&str]| run(Command::new("ip").arg("-n").arg(&ns).args(args)).map(drop);
         ip(&["link", "set", "lo", "up"])?;
         for br in ["br0", "br1"] {
-            ip(&[
-                "link",
-                "add",
-                br,
-                "type",
-                "bridge",
-                "stp_state",
-                "0",
-                "forward_delay",
-                "0",
-            ])?;
+            ip(&bridge(br))?;
             ip(&["link", "set", br, "up"])?;
         }
         ip(&["addr", "add", &format!("{SERVER}/24"), "dev", "br0"])?;

@@ -206,17 +206,7 @@ impl Server {
         cleanup::track_netns(&ns);
         let ip = |args: &[&str]| run(Command::new("ip").arg("-n").arg(&ns).args(args)).map(drop);
         ip(&["link", "set", "lo", "up"])?;
-        ip(&[
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-        ])?;
+        ip(&crate::lab::bridge("br0"))?;
         ip(&["link", "set", "br0", "up"])?;
         ip(&["addr", "add", &format!("{SERVER}/16"), "dev", "br0"])?;
         let mut server = Server {
