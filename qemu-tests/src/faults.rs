@@ -236,12 +236,23 @@ pub fn scenarios() -> Vec<Scenario> {
 /// mount), though netinit itself finishes.
 pub const ON_DEMAND: [&str; 1] = ["fault-loss-30"];
 
+/// The VLAN the relay carries for the trunk scenario (l2_scenarios.rs:
+/// the host kernel has no 802.1Q and no VLAN-filtering bridge).
+pub const TRUNK_VID: u16 = 100;
+
+/// The relay's job for a scenario: the fault matrix's, or the trunk
+/// scenario's tagging.
 pub fn fault_of(name: &str) -> Option<Fault> {
     MATRIX
         .iter()
         .find(|m| m.0 == name)
         .map(|m| m.2)
-        .or_else(|| crate::l2_scenarios::fault_of(name))
+        .or_else(|| {
+            (name == "vlan-trunk").then_some(Fault {
+                vlan: TRUNK_VID,
+                ..NONE
+            })
+        })
 }
 
 /// A trunk port's 802.1Q: the guest's frame with tag `vid` loses it;

@@ -9,61 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::debian::{self, Recipe};
 use crate::kernel::Kernel;
 use crate::lab::SERVER;
+use crate::scenario::Distro;
 use crate::scenario::one_virtio;
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 use crate::util::{private_mount_ns_sh, run, workspace};
-
-/// The initrds these scenarios boot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Distro {
-    /// Debian's live-boot initrd from mkinitramfs, nothing of netinit.
-    LiveBootStock,
-    /// The same recipe with netinit's initramfs-tools hook and scripts.
-    LiveBootHook,
-    /// The hook's initrd with a local virtio-blk ext4 root attached.
-    LiveBootHookLocal,
-    /// The stock initrd with `netinit-mkinitrd --append-to --network-only`.
-    LiveBootAppend,
-    /// Debian's dracut with netinit's module (`--add netinit`).
-    Dracut,
-    /// The same with a local virtio-blk ext4 root attached.
-    DracutLocal,
-    /// Arch's mkinitcpio 41 (the third-party tarball) in a bookworm chroot,
-    /// HOOKS=(base udev modconf netinit).
-    Mkinitcpio,
-    /// The same with a local virtio-blk ext4 root attached.
-    MkinitcpioLocal,
-}
-
-impl Distro {
-    const ALL: [Distro; 8] = [
-        Distro::Mkinitcpio,
-        Distro::MkinitcpioLocal,
-        Distro::LiveBootStock,
-        Distro::LiveBootAppend,
-        Distro::LiveBootHook,
-        Distro::LiveBootHookLocal,
-        Distro::Dracut,
-        Distro::DracutLocal,
-    ];
-
-    fn file(self) -> &'static str {
-        match self {
-            Distro::LiveBootStock => "live-boot-stock.img",
-            Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
-            Distro::LiveBootAppend => "live-boot-appended.img",
-            Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
-            Distro::Mkinitcpio | Distro::MkinitcpioLocal => "mkinitcpio-netinit.img",
-        }
-    }
-
-    fn local(self) -> bool {
-        matches!(
-            self,
-            Distro::LiveBootHookLocal | Distro::DracutLocal | Distro::MkinitcpioLocal
-        )
-    }
-}
 
 /// Debian's dracut-core .deb: the lab's package cache (the benchmark's
 /// peers put it there), else `apt-get download`. Only dracut-core: the
@@ -548,7 +497,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             diskless: Some("arch".into()),
             root_path: None,
             expect: Expect::Without {
-                inner: Box::new(crate::scenarios::pass(&[
+                inner: Box::new(crate::scenario::pass(&[
                     ("root", "nfs"),
                     ("proto", "dhcp"),
                     ("vers", "3"),
@@ -568,7 +517,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             cmdline: format!("archisobasedir=arch archiso_nfs_srv={s}:/export/archiso ip=dhcp"),
             diskless: None,
             root_path: None,
-            expect: crate::scenarios::pass(&[
+            expect: crate::scenario::pass(&[
                 ("root", "overlay"),
                 ("proto", "dhcp"),
                 ("medium", "/run/archiso/bootmnt"),
@@ -602,7 +551,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             ),
             diskless: Some("dracut-netinit-diskless".into()),
             root_path: None,
-            expect: crate::scenarios::pass(&[("root", "nfs"), ("proto", "dhcp"), ("vers", "3")]),
+            expect: crate::scenario::pass(&[("root", "nfs"), ("proto", "dhcp"), ("vers", "3")]),
             timeout_secs: 200,
             initrd: Initrd::Distro(Distro::Dracut),
         },
@@ -614,7 +563,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             cmdline: format!("{live} ip=dhcp"),
             diskless: None,
             root_path: None,
-            expect: crate::scenarios::pass(&[
+            expect: crate::scenario::pass(&[
                 ("root", "overlay"),
                 ("proto", "dhcp"),
                 ("medium", "/run/live/medium"),

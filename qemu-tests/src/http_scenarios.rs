@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::lab::{Lab, SERVER};
+use crate::scenario::{Expect, Scenario};
 use crate::scenario::{netinit_boot, pass};
-use crate::scenarios::{Expect, Scenario};
 use crate::util::run;
 
 /// The fetch= image's sha256, known once it is built; `@SHA256@` in a

@@ -69,6 +69,10 @@ pub struct Lab {
     hosts: Vec<Host>,
 }
 
+/// The second subnet's server address (on the lab netns's loopback),
+/// reached only through a route (l2_scenarios.rs).
+pub const FAR_SERVER: &str = "10.78.0.1";
+
 /// `ip` words that add the bridge `name` as every lab bridge is: no STP
 /// and no forwarding delay, so a port forwards at once.
 pub fn bridge(name: &str) -> [&str; 9] {
@@ -139,13 +143,7 @@ impl Lab {
             ip(&["addr", "add", &format!("{extra}/24"), "dev", "br0"])?;
         }
         // A second subnet's server, reached through a route (rd.route=).
-        ip(&[
-            "addr",
-            "add",
-            &format!("{}/32", crate::l2_scenarios::FAR_SERVER),
-            "dev",
-            "lo",
-        ])?;
+        ip(&["addr", "add", &format!("{}/32", FAR_SERVER), "dev", "lo"])?;
         // iPXE stops waiting for DHCPv6 once it sees a router advertisement.
         ip(&["addr", "add", "fd77::1/64", "dev", "br0", "nodad"])?;
         for t in taps {

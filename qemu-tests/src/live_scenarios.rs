@@ -18,7 +18,7 @@ use crate::debian::{self, Recipe};
 use crate::lab::SERVER;
 use crate::roots::{Export, squash};
 use crate::scenario::pass;
-use crate::scenarios::{Initrd, NicSpec, Scenario};
+use crate::scenario::{Initrd, NicSpec, Scenario};
 use crate::util::run;
 
 /// What Debian's live images are made of (live-build's `--debian-installer

@@ -4,11 +4,7 @@
 
 use crate::lab::SERVER;
 // Re-exported so the catalog's users need one import.
-pub use crate::scenario::{Expect, Initrd, NicSpec, Scenario, judge, nic, pass};
-
-pub(crate) fn dead(model: &'static str) -> NicSpec {
-    NicSpec { model, live: false }
-}
+pub use crate::scenario::{Expect, Initrd, NicSpec, Scenario, dead, judge, nic, pass};
 
 /// Every scenario, in the order they run.
 pub fn all() -> Vec<Scenario> {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::lab::{Lab, SERVER};
 use crate::scenario::netinit_boot;
-use crate::scenarios::{Expect, Scenario, pass};
+use crate::scenario::{Expect, Scenario, pass};
 use crate::util::run;
 
 /// The guests that boot together from one export.

@@ -5,7 +5,7 @@
 
 use crate::lab::SERVER;
 use crate::scenario::one_virtio;
-use crate::scenarios::{Expect, Initrd, Scenario};
+use crate::scenario::{Expect, Initrd, Scenario};
 
 pub fn all() -> Vec<Scenario> {
     vec![Scenario {
