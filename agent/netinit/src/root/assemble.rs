@@ -101,15 +101,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
             to_ram(sys, &images, plan.overlay.size, base)
         })?;
     }
-    let layers = timed(Step::Squashfs, || {
-        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
-        mount_images(sys, &images)
-    })?;
-    timed(Step::Overlay, || {
-        modules.ensure(Step::Overlay, &["overlay"]);
-        mount_overlay(sys, &layers, &plan.overlay, newroot)
-    })?;
-    bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
+    stack_live(sys, plan, &images, (newroot, NFS_DIR), modules)?;
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
@@ -117,12 +109,34 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     })
 }
 
+/// The live stack over the images found on a medium (the NFS root, a
+/// fetched image or ISO): each image mounted read-only, the overlay on
+/// top in `newroot`, and the medium bound where the layout looks for it.
+pub(crate) fn stack_live<S: Mount + Loop + Files>(
+    sys: &mut S,
+    plan: &BootPlan,
+    images: &[PathBuf],
+    (newroot, medium): (&Path, &str),
+    modules: &mut dyn Modules,
+) -> Result<(), StepError> {
+    let layers = timed(Step::Squashfs, || {
+        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
+        mount_images(sys, images)
+    })?;
+    timed(Step::Overlay, || {
+        modules.ensure(Step::Overlay, &["overlay"]);
+        mount_overlay(sys, &layers, &plan.overlay, newroot)
+    })?;
+    bind_medium(sys, plan.live.layout, newroot, medium);
+    Ok(())
+}
+
 /// Also mounts the medium where the layout's userland looks for it
 /// (casper's installer: /cdrom; live-boot: /run/live/medium; archiso:
 /// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
 /// the booted system's tools use it. A failure costs only the
 /// convenience, so it is a warning.
-pub(crate) fn bind_medium<S: Mount + Files>(
+fn bind_medium<S: Mount + Files>(
     sys: &mut S,
     layout: LiveLayout,
     newroot: &Path,
@@ -443,7 +457,7 @@ fn to_ram<S: Mount + Files>(
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
 /// mount points, bottom layer first.
-pub(crate) fn mount_images<S: Mount + Loop + Files>(
+fn mount_images<S: Mount + Loop + Files>(
     sys: &mut S,
     images: &[PathBuf],
 ) -> Result<Vec<PathBuf>, StepError> {

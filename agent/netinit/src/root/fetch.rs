@@ -22,7 +22,7 @@ use netinit_sys::http::{Connect, ImageFile, Sink};
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
-use super::assemble::{Assembled, bind_medium, mount_images, mount_overlay};
+use super::assemble::{Assembled, stack_live};
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -694,15 +694,7 @@ where
             (ISO_DIR, images)
         }
     };
-    let layers = timed(Step::Squashfs, || {
-        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
-        mount_images(sys, &images)
-    })?;
-    timed(Step::Overlay, || {
-        modules.ensure(Step::Overlay, &["overlay"]);
-        mount_overlay(sys, &layers, &plan.overlay, newroot)
-    })?;
-    bind_medium(sys, plan.live.layout, newroot, medium);
+    stack_live(sys, plan, &images, (newroot, medium), modules)?;
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         // The hand-off's ROOTSERVER/ROOTPATH: the server that served.
