@@ -21,6 +21,7 @@ use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::Nbd;
 
+use super::backoff::Backoff;
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -271,14 +272,9 @@ fn mount_nfs<S: Mount + Files + Clock>(
     } else {
         MountFlags::empty()
     };
-    let start = sys.now_ms();
-    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 1;
+    let mut retry = Backoff::start(sys, budget, NFS_ATTEMPT_CAP);
     loop {
-        let left = budget
-            .saturating_sub(elapsed(sys))
-            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
+        let left = retry.bound(sys);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
                 info!(
@@ -293,31 +289,24 @@ fn mount_nfs<S: Mount + Files + Clock>(
                 return Ok(());
             }
             Err(e) => {
-                let retry = nfs::is_transient(e.errno)
-                    && elapsed(sys) + delay < budget
-                    && max_attempts.is_none_or(|max| attempt < max);
-                if !retry {
+                let again = nfs::is_transient(e.errno)
+                    && retry.has_time(sys)
+                    && max_attempts.is_none_or(|max| retry.attempt < max);
+                if !again {
                     let mut err = StepError::new(Step::Nfs, &e);
                     if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
                         err = err.hint(h);
                     }
-                    if attempt > 1 {
-                        err.reason = format!(
-                            "{} (after {attempt} attempts in {} s)",
-                            err.reason,
-                            elapsed(sys).as_secs()
-                        );
-                    }
+                    err.reason.push_str(&retry.tally(sys));
                     return Err(err);
                 }
                 warn!(
                     Step::Nfs,
-                    "attempt {attempt}: {e}; retrying in {} ms",
-                    delay.as_millis()
+                    "attempt {}: {e}; retrying in {} ms",
+                    retry.attempt,
+                    retry.delay().as_millis()
                 );
-                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
+                retry.wait(sys);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+mod backoff;
 pub mod casper;
 pub mod fetch;
 pub mod handoff;
