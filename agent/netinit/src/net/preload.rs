@@ -267,20 +267,12 @@ mod tests {
 
     /// The NFS chain, squashfs and overlay as modules; loop built in.
     fn tree() -> tempfile::TempDir {
-        let dep = "\
-kernel/fs/netfs/netfs.ko:
-kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
-kernel/net/sunrpc/sunrpc.ko:
-kernel/fs/nfs_common/grace.ko:
-kernel/fs/lockd/lockd.ko: kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfs.ko: kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
-kernel/fs/nfs_common/nfs_acl.ko: kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfsv3.ko: kernel/fs/nfs_common/nfs_acl.ko kernel/fs/nfs/nfs.ko kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
-kernel/fs/squashfs/squashfs.ko:
-kernel/fs/overlayfs/overlay.ko:
-";
+        let dep = format!(
+            "{}kernel/fs/squashfs/squashfs.ko:\nkernel/fs/overlayfs/overlay.ko:\n",
+            netinit_core::fixtures::NFSV3_DEP
+        );
         crate::testing::module_tree(
-            dep,
+            &dep,
             "",
             "kernel/drivers/block/loop.ko\n",
             "overlay 1 0 - Live 0x0\n",
