@@ -51,21 +51,11 @@ fn dracut_deb() -> Result<PathBuf, String> {
 fn dracut_initrd(k: &Kernel, work: &Path, out: &Path) -> Result<(), String> {
     let root = debian::root(&liveboot_recipe())?;
     let deb = dracut_deb()?;
-    let d = work.join("dracut-hook");
-    for sub in ["upper", "ovwork", "merged"] {
-        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+    let prelude = chroot_prelude("netinit-dracut", &root, &work.join("dracut-hook"), k)?;
     let module = workspace().join("initramfs-hooks/dracut/95netinit");
     let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
     let script = format!(
-        "set -e
-m={merged}
-mount -t overlay netinit-dracut -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
-mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
-mount --bind {modules} \"$m/lib/modules/{kver}\"
-cp {config} \"$m/boot/\"
-mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
-cp {deb} \"$m/tmp/dracut-core.deb\"
+        "{prelude}cp {deb} \"$m/tmp/dracut-core.deb\"
 chroot \"$m\" dpkg -i --force-depends /tmp/dracut-core.deb >/dev/null
 cp -r {module} \"$m/usr/lib/dracut/modules.d/\"
 install -m755 {a} \"$m/usr/sbin/netinit\"
@@ -73,26 +63,14 @@ chroot \"$m\" dracut --no-hostonly --force --compress zstd --modules 'base rootf
   --add-drivers 'virtio_blk virtio_pci ext4' --kver {kver} /tmp/initrd.img
 cp \"$m/tmp/initrd.img\" {out}
 ",
-        merged = sh_quote(&d.join("merged")),
-        root = sh_quote(&root),
-        upper = sh_quote(&d.join("upper")),
-        ovwork = sh_quote(&d.join("ovwork")),
         kver = k.kver,
-        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
-        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
         module = sh_quote(&module),
         deb = sh_quote(&deb),
         a = sh_quote(&agent),
         out = sh_quote(out),
     );
     eprintln!("netinit-lab: Debian's dracut with netinit's module (--add netinit)");
-    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
-        .arg(&script)
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ))
-    .map_err(|e| format!("dracut in its chroot: {e}"))?;
+    run_chroot_script(&script).map_err(|e| format!("dracut in its chroot: {e}"))?;
     Ok(())
 }
 
@@ -118,6 +96,44 @@ fn liveboot_recipe() -> Recipe {
     }
 }
 
+/// The start of a script that builds an initrd in a chroot: `$m` is an
+/// overlay named `name` over the cached Debian `root` (the writes go to
+/// `dir`), with the lab kernel's modules and config inside and /proc,
+/// /sys and /dev mounted.
+fn chroot_prelude(name: &str, root: &Path, dir: &Path, k: &Kernel) -> Result<String, String> {
+    for sub in ["upper", "ovwork", "merged"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(format!(
+        "set -e
+m={merged}
+mount -t overlay {name} -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
+mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
+mount --bind {modules} \"$m/lib/modules/{kver}\"
+cp {config} \"$m/boot/\"
+mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+",
+        merged = sh_quote(&dir.join("merged")),
+        root = sh_quote(root),
+        upper = sh_quote(&dir.join("upper")),
+        ovwork = sh_quote(&dir.join("ovwork")),
+        kver = k.kver,
+        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
+        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
+    ))
+}
+
+/// Runs a chroot script from [`chroot_prelude`] in a private mount
+/// namespace (its mounts vanish with it), niced, with a full PATH.
+fn run_chroot_script(script: &str) -> Result<String, String> {
+    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
+        .arg(script)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ))
+}
+
 fn sh_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
@@ -132,9 +148,7 @@ fn mkinitramfs_liveboot(k: &Kernel, hook: bool, work: &Path, out: &Path) -> Resu
     } else {
         "liveboot-stock"
     });
-    for sub in ["upper", "ovwork", "merged"] {
-        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+    let prelude = chroot_prelude("netinit-liveboot", &root, &d, k)?;
     let hooks = workspace().join("initramfs-hooks/initramfs-tools");
     let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
     let install = if hook {
@@ -152,36 +166,17 @@ install -m755 {a} \"$m/usr/sbin/netinit\"
         String::new()
     };
     let script = format!(
-        "set -e
-m={merged}
-mount -t overlay netinit-liveboot -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
-mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
-mount --bind {modules} \"$m/lib/modules/{kver}\"
-cp {config} \"$m/boot/\"
-mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
-{install}chroot \"$m\" mkinitramfs -o /tmp/initrd.img {kver}
+        "{prelude}{install}chroot \"$m\" mkinitramfs -o /tmp/initrd.img {kver}
 cp \"$m/tmp/initrd.img\" {out}
 ",
-        merged = sh_quote(&d.join("merged")),
-        root = sh_quote(&root),
-        upper = sh_quote(&d.join("upper")),
-        ovwork = sh_quote(&d.join("ovwork")),
         kver = k.kver,
-        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
-        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
         out = sh_quote(out),
     );
     eprintln!(
         "netinit-lab: Debian live-boot initrd with mkinitramfs ({})",
         if hook { "with netinit's hook" } else { "stock" }
     );
-    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
-        .arg(&script)
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ))
-    .map_err(|e| format!("mkinitramfs in the live-boot chroot: {e}"))?;
+    run_chroot_script(&script).map_err(|e| format!("mkinitramfs in the live-boot chroot: {e}"))?;
     Ok(())
 }
 
