@@ -16,7 +16,7 @@ use std::process::Command;
 
 use crate::debian::{self, Recipe};
 use crate::lab::SERVER;
-use crate::roots::{Export, squash};
+use crate::roots::{Export, checker_export, squash};
 use crate::scenario::pass;
 use crate::scenario::{Initrd, NicSpec, Scenario};
 use crate::util::run;
@@ -185,17 +185,7 @@ fn debian_live_image(root: &Path, kernel_tree: &Path, kver: &str) -> Result<Path
         .arg("-a")
         .arg(kernel_tree.join("lib/modules").join(kver))
         .arg(stage.join("usr/lib/modules")))?;
-    let tmp = out.with_extension("tmp");
-    run(Command::new("mksquashfs").arg(&stage).arg(&tmp).args([
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-        "-comp",
-        "zstd",
-        "-e",
-        ".netinit-complete",
-    ]))?;
-    std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
+    debian::squash_root(&stage, &out)?;
     let _ = std::fs::remove_dir_all(&stage);
     Ok(out)
 }
@@ -228,18 +218,7 @@ pub fn exports(
             DEBIAN_LIVE_CHECK,
             &dir.join("live/netinit-checker.squashfs"),
         )?;
-        // live-boot's list, bottom first.
-        std::fs::write(
-            dir.join("live/filesystem.module"),
-            "filesystem.squashfs\nnetinit-checker.squashfs\n",
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
-        out.push(Export {
-            pseudo: "/export/debian-live".into(),
-            path: dir,
-            rw: false,
-        });
+        out.push(checker_export(dir, only, "/export/debian-live")?);
     }
     if uses(chosen, "/export/casper-session") {
         let root = debian::root(&casper_recipe())?;
