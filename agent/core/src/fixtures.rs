@@ -4,7 +4,8 @@
 use std::net::Ipv4Addr;
 
 use crate::dhcp::Lease;
-use crate::net::{Ipv4Cidr, MacAddr, NetState, Proto};
+use crate::keeper::Held;
+use crate::net::{Ipv4Cidr, LeaseTimes, MacAddr, NetState, Proto};
 
 /// The lab's client: a DHCP address on eth0 and nothing else; a test sets
 /// what it is about with `NetState { field, ..net_state() }`.
@@ -78,3 +79,25 @@ kernel/fs/nfs/nfs.ko: kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko ker
 kernel/fs/nfs_common/nfs_acl.ko: kernel/net/sunrpc/sunrpc.ko
 kernel/fs/nfs/nfsv3.ko: kernel/fs/nfs_common/nfs_acl.ko kernel/fs/nfs/nfs.ko kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
 ";
+
+/// The lease keeper's lease for that client (a two-minute lease from
+/// 10.77.0.1, bound at 0 ms).
+pub fn held() -> Held {
+    Held {
+        interface: "eth0".into(),
+        ifindex: 2,
+        mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
+        address: Ipv4Cidr {
+            addr: Ipv4Addr::new(10, 77, 0, 100),
+            prefix: 24,
+        },
+        server: Ipv4Addr::new(10, 77, 0, 1),
+        times: LeaseTimes {
+            lease_secs: 120,
+            t1_secs: 60,
+            t2_secs: 105,
+            bound_at_ms: 0,
+        },
+        hostname: None,
+    }
+}
