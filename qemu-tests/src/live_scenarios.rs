@@ -59,7 +59,8 @@ pub fn debian_live_recipe() -> Recipe {
     }
 }
 
-/// The image's casper.conf, as Ubuntu's livecd-rootfs writes it.
+/// The image's casper.conf, as Ubuntu's livecd-rootfs writes it (the core
+/// tests' copy has Ubuntu's own values: the same file format, on purpose).
 const CASPER_CONF: &str = "# This file should go in /etc/casper.conf\n\
 export USERNAME=\"lab\"\n\
 export USERFULLNAME=\"Lab live session user\"\n\

@@ -28,6 +28,9 @@ pub fn all() -> Vec<Scenario> {
     all
 }
 
+// The base table spells each boot out whole on purpose (alike rows are the
+// point of a table: each reads and diffs alone); kinds of many alike rows
+// have constructors (`netinit_boot`, the fault matrix, `menu_boot`).
 fn base() -> Vec<Scenario> {
     let s = SERVER;
     vec![

@@ -646,6 +646,8 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // Goldens per renderer and per state: each spells its whole file, so
+    // tests that look alike are meant to.
     use super::*;
 
     use crate::net::{LeaseTimes, MacAddr};

@@ -275,6 +275,8 @@ impl Drop for Net {
     }
 }
 
+// Every test below builds its own lab (namespaces, wires, dnsmasq): they run
+// in parallel and must not share one, so their first lines look alike.
 const MAC0: &str = "52:54:00:a0:00:01";
 const MAC1: &str = "52:54:00:a0:00:02";
 

@@ -784,6 +784,8 @@ pub(crate) mod fake {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    // Each test spells out its own set-up and whole call sequence: a golden
+    // sequence must read alone, so tests that look alike are meant to.
     use super::fake::FakeSys;
     use super::*;
     use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};

@@ -319,6 +319,8 @@ fn ifupdown_stanza<S: Files>(
 
 #[cfg(test)]
 mod tests {
+    // Each test lists every file the hand-off writes for its root: a golden
+    // list must read alone, so tests that look alike are meant to.
     use super::super::assemble::fake::FakeSys;
     use super::*;
 
