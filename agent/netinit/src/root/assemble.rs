@@ -453,35 +453,44 @@ fn mount_images<S: Mount + Loop + Files>(
     let mut layers = Vec::new();
     for (i, image) in images.iter().enumerate() {
         let target = Path::new(IMAGE_DIR).join(i.to_string());
-        sys.mkdir_p(&target)
-            .map_err(|e| StepError::new(Step::Squashfs, e))?;
-        // `dev` holds the loop fd until the mount holds the device.
-        let dev = sys
-            .attach(image)
-            .map_err(|e| StepError::new(Step::Squashfs, e))?;
-        sys.mount(
-            &dev.path.to_string_lossy(),
-            &target,
-            "squashfs",
-            MountFlags::RDONLY,
-            "",
-        )
-        .map_err(|e| {
-            StepError::new(Step::Squashfs, e).hint(format!(
-                "is {} a squashfs image? is the squashfs module in the initrd?",
-                image.display()
-            ))
-        })?;
-        info!(
-            Step::Squashfs,
-            "{} on {} at {}",
-            image.display(),
-            dev.path.display(),
-            target.display()
+        let hint = format!(
+            "is {} a squashfs image? is the squashfs module in the initrd?",
+            image.display()
         );
+        loop_mount(sys, image, (&target, "squashfs"), Step::Squashfs, hint)?;
         layers.push(target);
     }
     Ok(layers)
+}
+
+/// Loop-mounts the image file `image` read-only at `target` as `fstype`,
+/// for `step`; `hint` goes with a failed mount.
+pub(crate) fn loop_mount<S: Mount + Loop + Files>(
+    sys: &mut S,
+    image: &Path,
+    (target, fstype): (&Path, &str),
+    step: Step,
+    hint: String,
+) -> Result<(), StepError> {
+    sys.mkdir_p(target).map_err(|e| StepError::new(step, e))?;
+    // `dev` holds the loop fd until the mount holds the device.
+    let dev = sys.attach(image).map_err(|e| StepError::new(step, e))?;
+    sys.mount(
+        &dev.path.to_string_lossy(),
+        target,
+        fstype,
+        MountFlags::RDONLY,
+        "",
+    )
+    .map_err(|e| StepError::new(step, e).hint(hint))?;
+    info!(
+        step,
+        "{} on {} at {}",
+        image.display(),
+        dev.path.display(),
+        target.display()
+    );
+    Ok(())
 }
 
 /// A tmpfs upper over every layer, mounted on `newroot`.

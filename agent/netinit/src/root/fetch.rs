@@ -22,7 +22,7 @@ use netinit_sys::http::{Connect, ImageFile, Sink};
 use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 
-use super::assemble::{Assembled, stack_live};
+use super::assemble::{Assembled, loop_mount, stack_live};
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -751,29 +751,14 @@ fn mount_iso<S: Mount + Loop + Files>(
     modules: &mut dyn Modules,
 ) -> Result<Vec<PathBuf>, StepError> {
     modules.ensure(Step::Image, &["loop", "isofs"]);
-    let iso = Path::new(ISO_DIR);
-    sys.mkdir_p(iso)
-        .map_err(|e| StepError::new(Step::Image, e))?;
-    let dev = sys
-        .attach(path)
-        .map_err(|e| StepError::new(Step::Image, e))?;
-    sys.mount(
-        &dev.path.to_string_lossy(),
-        iso,
-        "iso9660",
-        MountFlags::RDONLY,
-        "",
-    )
-    .map_err(|e| {
-        StepError::new(Step::Image, e)
-            .hint("is the isofs module in the initrd (netinit-mkinitrd's @live)?")
-    })?;
-    info!(
+    let hint = "is the isofs module in the initrd (netinit-mkinitrd's @live)?".to_owned();
+    loop_mount(
+        sys,
+        path,
+        (Path::new(ISO_DIR), "iso9660"),
         Step::Image,
-        "{} on {} at {ISO_DIR}",
-        path.display(),
-        dev.path.display()
-    );
+        hint,
+    )?;
     iso_images(sys, live)
 }
 
