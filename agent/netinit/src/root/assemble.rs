@@ -430,9 +430,20 @@ fn to_ram<S: Mount + Files>(
         human_bytes(have)
     );
     let dir = Path::new(TORAM_DIR);
-    sys.mkdir_p(dir)
-        .map_err(|e| StepError::new(Step::Toram, e))?;
-    let size = format!("size={},mode=0755", need.saturating_add(16 << 20));
+    ram_dir(sys, dir, need.saturating_add(16 << 20), Step::Toram)?;
+    copy_images(sys, images, dir, need, base)
+}
+
+/// A tmpfs of `bytes` at `dir` (made if missing), for `step`: where an
+/// image is copied or downloaded into RAM.
+pub(crate) fn ram_dir<S: Mount + Files>(
+    sys: &mut S,
+    dir: &Path,
+    bytes: u64,
+    step: Step,
+) -> Result<(), StepError> {
+    sys.mkdir_p(dir).map_err(|e| StepError::new(step, e))?;
+    let size = format!("size={bytes},mode=0755");
     sys.mount(
         "tmpfs",
         dir,
@@ -440,8 +451,7 @@ fn to_ram<S: Mount + Files>(
         MountFlags::NOSUID | MountFlags::NODEV,
         &size,
     )
-    .map_err(|e| StepError::new(Step::Toram, e))?;
-    copy_images(sys, images, dir, need, base)
+    .map_err(|e| StepError::new(step, e))
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the

@@ -20,9 +20,9 @@ use netinit_core::size::human_bytes;
 use netinit_sys::Clock;
 use netinit_sys::http::{Connect, ImageFile, Sink};
 use netinit_sys::loopdev::Loop;
-use netinit_sys::mount::{Files, Mount, MountFlags};
+use netinit_sys::mount::{Files, Mount};
 
-use super::assemble::{Assembled, loop_mount, stack_live};
+use super::assemble::{Assembled, loop_mount, ram_dir, stack_live};
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -725,18 +725,13 @@ fn image_file<S: Mount + Files>(
     path: &Path,
     size: u64,
 ) -> Result<ImageFile, StepError> {
-    let dir = Path::new(HTTP_DIR);
-    sys.mkdir_p(dir).map_err(fail)?;
     // Room for the image and a sums file.
-    let opts = format!("size={},mode=0755", size.saturating_add(2 << 20));
-    sys.mount(
-        "tmpfs",
-        dir,
-        "tmpfs",
-        MountFlags::NOSUID | MountFlags::NODEV,
-        &opts,
-    )
-    .map_err(fail)?;
+    ram_dir(
+        sys,
+        Path::new(HTTP_DIR),
+        size.saturating_add(2 << 20),
+        Step::Fetch,
+    )?;
     if let Some(parent) = path.parent() {
         sys.mkdir_p(parent).map_err(fail)?;
     }
