@@ -17,7 +17,7 @@ use argh::FromArgs;
 use crate::lab::SERVER;
 use crate::qemu::{self, Start};
 use crate::report::{self, Phases};
-use crate::util::{run, workspace};
+use crate::util::{build_static, keep_or_remove, run, workspace};
 
 /// Benchmark netinit against Debian live-boot and dracut (builds the peers' initrds once, cached).
 #[derive(FromArgs, Debug)]
@@ -448,17 +448,7 @@ pub fn floor_script(console: &str, kver: &str, modules_dep: &str) -> Result<Stri
 /// unpacks concatenated archives in order; later files replace earlier).
 fn floor_initrd(netinit: &Path, script: &str, work: &Path) -> Result<PathBuf, String> {
     let ws = workspace();
-    run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "netinit-floor",
-            "--target",
-            "x86_64-unknown-linux-musl",
-        ])
-        .current_dir(&ws))?;
+    build_static("netinit-floor")?;
     let dir = work.join("floor-tree");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let bin = ws.join("target/x86_64-unknown-linux-musl/release/netinit-floor");
@@ -703,11 +693,7 @@ pub fn bench(a: &BenchArgs) -> Result<bool, String> {
     let ok = samples
         .iter()
         .all(|s| s.iter().all(|x| x.to_root().is_some()));
-    if a.keep || !ok {
-        println!("\nlogs: {}", logs.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    keep_or_remove(a.keep || !ok, &work, &logs);
     Ok(ok)
 }
 

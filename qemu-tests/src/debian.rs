@@ -104,8 +104,17 @@ pub fn squashfs(root: &Path) -> Result<PathBuf, String> {
     if out.exists() {
         return Ok(out);
     }
-    let tmp = root.with_extension("squashfs.tmp");
-    run(Command::new("mksquashfs").arg(root).arg(&tmp).args([
+    squash_root(root, &out)?;
+    Ok(out)
+}
+
+/// A squashfs of the root tree `dir` at `out` (zstd, without the cache's
+/// completion marker), written beside it first so a cut build leaves no
+/// `out`.
+pub fn squash_root(dir: &Path, out: &Path) -> Result<(), String> {
+    let mut tmp = out.as_os_str().to_owned();
+    tmp.push(".tmp");
+    run(Command::new("mksquashfs").arg(dir).arg(&tmp).args([
         "-noappend",
         "-quiet",
         "-no-progress",
@@ -114,8 +123,7 @@ pub fn squashfs(root: &Path) -> Result<PathBuf, String> {
         "-e",
         ".netinit-complete",
     ]))?;
-    std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
-    Ok(out)
+    std::fs::rename(&tmp, out).map_err(|e| e.to_string())
 }
 
 /// The real booted system: systemd with NetworkManager and networkd both

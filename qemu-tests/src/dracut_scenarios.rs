@@ -5,7 +5,7 @@
 //! boot shows which source won. Appended to the table by `scenarios::all`.
 
 use crate::lab::{NEXT_SERVER, ROOTPATH_SERVER};
-use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Scenario, netinit_boot, pass};
 
 const NAMES: [&str; 6] = [
     "dracut-rootpath-nfs4",
@@ -23,12 +23,6 @@ pub fn next_server(name: &str) -> Option<String> {
     NAMES.contains(&name).then(|| NEXT_SERVER.to_owned())
 }
 
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
-}
-
 /// One diskless export per scenario, `/export/<name>`.
 fn scenario(
     name: &'static str,
@@ -38,19 +32,9 @@ fn scenario(
     expect: Expect,
 ) -> Scenario {
     Scenario {
-        name,
-        what,
-        nics: vec![NicSpec {
-            model: "virtio-net-pci",
-            live: true,
-        }],
-        pxe: false,
-        cmdline,
         diskless: Some(name.to_owned()),
         root_path,
-        expect,
-        timeout_secs: 120,
-        initrd: Initrd::Netinit,
+        ..netinit_boot(name, what, cmdline, expect, 120)
     }
 }
 

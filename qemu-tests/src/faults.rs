@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 
 use crate::lab::{Lab, SERVER};
-use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Scenario, netinit_boot};
 
 /// What the relay does to frames. Times count from the relay's start
 /// (the VM starts right after it).
@@ -186,46 +186,46 @@ const MATRIX: [(&str, &str, Fault, u64); 11] = [
     ),
 ];
 
+/// A fault scenario's cmdline: the rogue's own root-path, a partition's
+/// read-write NFS root, or the live root of the rest.
+fn cmdline(name: &str, fault: &Fault) -> String {
+    if fault.rogue {
+        "boot=live netboot=nfs ip=dhcp".to_owned()
+    } else if fault.partition_secs > 0 {
+        format!("root=/dev/nfs nfsroot={SERVER}:/export/{name},v3 ip=dhcp")
+    } else {
+        format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
+    }
+}
+
+/// What a fault scenario's boot must show if it boots.
+fn expect(fault: &Fault) -> Expect {
+    let lab = if fault.partition_secs > 0 {
+        vec![
+            ("root", "nfs".into()),
+            ("proto", "dhcp".into()),
+            ("rwgone", "1".into()),
+        ]
+    } else if fault.rogue {
+        vec![
+            ("root", "overlay".into()),
+            ("proto", "dhcp".into()),
+            ("hostile", "1".into()),
+        ]
+    } else {
+        vec![("root", "overlay".into()), ("proto", "dhcp".into())]
+    };
+    Expect::PassOrFail { lab }
+}
+
 pub fn scenarios() -> Vec<Scenario> {
     MATRIX
         .iter()
         .map(|(name, what, fault, timeout)| Scenario {
-            name,
-            what,
-            nics: vec![NicSpec {
-                model: "virtio-net-pci",
-                live: true,
-            }],
-            pxe: false,
-            cmdline: if fault.rogue {
-                "boot=live netboot=nfs ip=dhcp".to_owned()
-            } else if fault.partition_secs > 0 {
-                format!("root=/dev/nfs nfsroot={SERVER}:/export/{name},v3 ip=dhcp")
-            } else {
-                format!("boot=live netboot=nfs nfsroot={SERVER}:/export/live ip=dhcp")
-            },
             diskless: (fault.partition_secs > 0).then(|| name.to_string()),
             // dnsmasq's answer, should it win the race against the rogue.
             root_path: fault.rogue.then(|| format!("{SERVER}:/export/live")),
-            expect: Expect::PassOrFail {
-                lab: if fault.partition_secs > 0 {
-                    vec![
-                        ("root", "nfs".into()),
-                        ("proto", "dhcp".into()),
-                        ("rwgone", "1".into()),
-                    ]
-                } else if fault.rogue {
-                    vec![
-                        ("root", "overlay".into()),
-                        ("proto", "dhcp".into()),
-                        ("hostile", "1".into()),
-                    ]
-                } else {
-                    vec![("root", "overlay".into()), ("proto", "dhcp".into())]
-                },
-            },
-            timeout_secs: *timeout,
-            initrd: Initrd::Netinit,
+            ..netinit_boot(name, what, cmdline(name, fault), expect(fault), *timeout)
         })
         .collect()
 }
@@ -236,12 +236,23 @@ pub fn scenarios() -> Vec<Scenario> {
 /// mount), though netinit itself finishes.
 pub const ON_DEMAND: [&str; 1] = ["fault-loss-30"];
 
+/// The VLAN the relay carries for the trunk scenario (l2_scenarios.rs:
+/// the host kernel has no 802.1Q and no VLAN-filtering bridge).
+pub const TRUNK_VID: u16 = 100;
+
+/// The relay's job for a scenario: the fault matrix's, or the trunk
+/// scenario's tagging.
 pub fn fault_of(name: &str) -> Option<Fault> {
     MATRIX
         .iter()
         .find(|m| m.0 == name)
         .map(|m| m.2)
-        .or_else(|| crate::l2_scenarios::fault_of(name))
+        .or_else(|| {
+            (name == "vlan-trunk").then_some(Fault {
+                vlan: TRUNK_VID,
+                ..NONE
+            })
+        })
 }
 
 /// A trunk port's 802.1Q: the guest's frame with tag `vid` loses it;

@@ -6,12 +6,7 @@
 
 use crate::lab::SERVER;
 use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
-
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
-}
+use crate::scenario::{one_virtio, pass};
 
 pub fn all() -> Vec<Scenario> {
     let s = SERVER;
@@ -64,10 +59,7 @@ pub fn all() -> Vec<Scenario> {
             name: "break-before-nfs",
             what: "netinit.break=nfs with a busybox initrd: a debug shell after DHCP, before the NFS mount; \
                    the lab types a command into it, leaves it, and the boot goes on to pass",
-            nics: vec![NicSpec {
-                model: "virtio-net-pci",
-                live: true,
-            }],
+            nics: one_virtio(),
             pxe: false,
             cmdline: format!(
                 "boot=live netboot=nfs nfsroot={s}:/export/live ip=dhcp netinit.break=nfs"

@@ -9,60 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::debian::{self, Recipe};
 use crate::kernel::Kernel;
 use crate::lab::SERVER;
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::Distro;
+use crate::scenario::one_virtio;
+use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
 use crate::util::{private_mount_ns_sh, run, workspace};
-
-/// The initrds these scenarios boot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Distro {
-    /// Debian's live-boot initrd from mkinitramfs, nothing of netinit.
-    LiveBootStock,
-    /// The same recipe with netinit's initramfs-tools hook and scripts.
-    LiveBootHook,
-    /// The hook's initrd with a local virtio-blk ext4 root attached.
-    LiveBootHookLocal,
-    /// The stock initrd with `netinit-mkinitrd --append-to --network-only`.
-    LiveBootAppend,
-    /// Debian's dracut with netinit's module (`--add netinit`).
-    Dracut,
-    /// The same with a local virtio-blk ext4 root attached.
-    DracutLocal,
-    /// Arch's mkinitcpio 41 (the third-party tarball) in a bookworm chroot,
-    /// HOOKS=(base udev modconf netinit).
-    Mkinitcpio,
-    /// The same with a local virtio-blk ext4 root attached.
-    MkinitcpioLocal,
-}
-
-impl Distro {
-    const ALL: [Distro; 8] = [
-        Distro::Mkinitcpio,
-        Distro::MkinitcpioLocal,
-        Distro::LiveBootStock,
-        Distro::LiveBootAppend,
-        Distro::LiveBootHook,
-        Distro::LiveBootHookLocal,
-        Distro::Dracut,
-        Distro::DracutLocal,
-    ];
-
-    fn file(self) -> &'static str {
-        match self {
-            Distro::LiveBootStock => "live-boot-stock.img",
-            Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
-            Distro::LiveBootAppend => "live-boot-appended.img",
-            Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
-            Distro::Mkinitcpio | Distro::MkinitcpioLocal => "mkinitcpio-netinit.img",
-        }
-    }
-
-    fn local(self) -> bool {
-        matches!(
-            self,
-            Distro::LiveBootHookLocal | Distro::DracutLocal | Distro::MkinitcpioLocal
-        )
-    }
-}
 
 /// Debian's dracut-core .deb: the lab's package cache (the benchmark's
 /// peers put it there), else `apt-get download`. Only dracut-core: the
@@ -101,21 +51,11 @@ fn dracut_deb() -> Result<PathBuf, String> {
 fn dracut_initrd(k: &Kernel, work: &Path, out: &Path) -> Result<(), String> {
     let root = debian::root(&liveboot_recipe())?;
     let deb = dracut_deb()?;
-    let d = work.join("dracut-hook");
-    for sub in ["upper", "ovwork", "merged"] {
-        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+    let prelude = chroot_prelude("netinit-dracut", &root, &work.join("dracut-hook"), k)?;
     let module = workspace().join("initramfs-hooks/dracut/95netinit");
     let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
     let script = format!(
-        "set -e
-m={merged}
-mount -t overlay netinit-dracut -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
-mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
-mount --bind {modules} \"$m/lib/modules/{kver}\"
-cp {config} \"$m/boot/\"
-mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
-cp {deb} \"$m/tmp/dracut-core.deb\"
+        "{prelude}cp {deb} \"$m/tmp/dracut-core.deb\"
 chroot \"$m\" dpkg -i --force-depends /tmp/dracut-core.deb >/dev/null
 cp -r {module} \"$m/usr/lib/dracut/modules.d/\"
 install -m755 {a} \"$m/usr/sbin/netinit\"
@@ -123,26 +63,14 @@ chroot \"$m\" dracut --no-hostonly --force --compress zstd --modules 'base rootf
   --add-drivers 'virtio_blk virtio_pci ext4' --kver {kver} /tmp/initrd.img
 cp \"$m/tmp/initrd.img\" {out}
 ",
-        merged = sh_quote(&d.join("merged")),
-        root = sh_quote(&root),
-        upper = sh_quote(&d.join("upper")),
-        ovwork = sh_quote(&d.join("ovwork")),
         kver = k.kver,
-        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
-        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
         module = sh_quote(&module),
         deb = sh_quote(&deb),
         a = sh_quote(&agent),
         out = sh_quote(out),
     );
     eprintln!("netinit-lab: Debian's dracut with netinit's module (--add netinit)");
-    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
-        .arg(&script)
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ))
-    .map_err(|e| format!("dracut in its chroot: {e}"))?;
+    run_chroot_script(&script).map_err(|e| format!("dracut in its chroot: {e}"))?;
     Ok(())
 }
 
@@ -168,6 +96,44 @@ fn liveboot_recipe() -> Recipe {
     }
 }
 
+/// The start of a script that builds an initrd in a chroot: `$m` is an
+/// overlay named `name` over the cached Debian `root` (the writes go to
+/// `dir`), with the lab kernel's modules and config inside and /proc,
+/// /sys and /dev mounted.
+fn chroot_prelude(name: &str, root: &Path, dir: &Path, k: &Kernel) -> Result<String, String> {
+    for sub in ["upper", "ovwork", "merged"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(format!(
+        "set -e
+m={merged}
+mount -t overlay {name} -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
+mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
+mount --bind {modules} \"$m/lib/modules/{kver}\"
+cp {config} \"$m/boot/\"
+mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
+",
+        merged = sh_quote(&dir.join("merged")),
+        root = sh_quote(root),
+        upper = sh_quote(&dir.join("upper")),
+        ovwork = sh_quote(&dir.join("ovwork")),
+        kver = k.kver,
+        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
+        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
+    ))
+}
+
+/// Runs a chroot script from [`chroot_prelude`] in a private mount
+/// namespace (its mounts vanish with it), niced, with a full PATH.
+fn run_chroot_script(script: &str) -> Result<String, String> {
+    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
+        .arg(script)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ))
+}
+
 fn sh_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
@@ -182,9 +148,7 @@ fn mkinitramfs_liveboot(k: &Kernel, hook: bool, work: &Path, out: &Path) -> Resu
     } else {
         "liveboot-stock"
     });
-    for sub in ["upper", "ovwork", "merged"] {
-        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
+    let prelude = chroot_prelude("netinit-liveboot", &root, &d, k)?;
     let hooks = workspace().join("initramfs-hooks/initramfs-tools");
     let agent = workspace().join("target/x86_64-unknown-linux-musl/release/netinit");
     let install = if hook {
@@ -202,36 +166,17 @@ install -m755 {a} \"$m/usr/sbin/netinit\"
         String::new()
     };
     let script = format!(
-        "set -e
-m={merged}
-mount -t overlay netinit-liveboot -o lowerdir={root},upperdir={upper},workdir={ovwork} \"$m\"
-mkdir -p \"$m/lib/modules/{kver}\" \"$m/boot\"
-mount --bind {modules} \"$m/lib/modules/{kver}\"
-cp {config} \"$m/boot/\"
-mount -t proc proc \"$m/proc\"; mount -t sysfs sysfs \"$m/sys\"; mount --rbind /dev \"$m/dev\"
-{install}chroot \"$m\" mkinitramfs -o /tmp/initrd.img {kver}
+        "{prelude}{install}chroot \"$m\" mkinitramfs -o /tmp/initrd.img {kver}
 cp \"$m/tmp/initrd.img\" {out}
 ",
-        merged = sh_quote(&d.join("merged")),
-        root = sh_quote(&root),
-        upper = sh_quote(&d.join("upper")),
-        ovwork = sh_quote(&d.join("ovwork")),
         kver = k.kver,
-        modules = sh_quote(&k.tree.join("lib/modules").join(&k.kver)),
-        config = sh_quote(&k.tree.join(format!("boot/config-{}", k.kver))),
         out = sh_quote(out),
     );
     eprintln!(
         "netinit-lab: Debian live-boot initrd with mkinitramfs ({})",
         if hook { "with netinit's hook" } else { "stock" }
     );
-    run(private_mount_ns_sh("nice -n 10 sh -c \"$0\"")
-        .arg(&script)
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ))
-    .map_err(|e| format!("mkinitramfs in the live-boot chroot: {e}"))?;
+    run_chroot_script(&script).map_err(|e| format!("mkinitramfs in the live-boot chroot: {e}"))?;
     Ok(())
 }
 
@@ -451,6 +396,37 @@ fn two_nics() -> Vec<NicSpec> {
     ]
 }
 
+/// Debian's live-boot with netinit configuring the second NIC (BOOTIF):
+/// live-boot finds the medium and builds the overlay.
+fn live_boot_bootif(
+    name: &'static str,
+    what: &'static str,
+    cmdline: String,
+    distro: Distro,
+) -> Scenario {
+    Scenario {
+        name,
+        what,
+        nics: two_nics(),
+        pxe: false,
+        cmdline,
+        diskless: None,
+        root_path: None,
+        expect: Expect::DistroNet {
+            lab: vec![
+                ("root", "overlay".into()),
+                ("proto", "dhcp".into()),
+                // udev's name for the second virtio NIC (slot 3).
+                ("dev", "ens3".into()),
+                ("medium", "/run/live/medium".into()),
+                ("distro", "1".into()),
+            ],
+        },
+        timeout_secs: 180,
+        initrd: Initrd::Distro(distro),
+    }
+}
+
 /// `first` is the index the first of these gets in the whole table (the
 /// MACs, and so `BOOTIF=`, depend on it).
 pub fn all(first: usize) -> Vec<Scenario> {
@@ -462,12 +438,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
         )
     };
     let live = format!("boot=live netboot=nfs nfsroot={s}:/export/live");
-    let one = || {
-        vec![NicSpec {
-            model: "virtio-net-pci",
-            live: true,
-        }]
-    };
+    let one = || one_virtio();
     vec![
         Scenario {
             name: "live-boot-stock-two-nics",
@@ -485,54 +456,22 @@ pub fn all(first: usize) -> Vec<Scenario> {
             timeout_secs: 130,
             initrd: Initrd::Distro(Distro::LiveBootStock),
         },
-        Scenario {
-            name: "live-boot-netinit-bootif",
-            what: "the same live-boot initrd with netinit's network-only hook: netinit configures the BOOTIF NIC in init-premount, live-boot mounts the medium and the overlay and switches root",
-            nics: two_nics(),
-            pxe: false,
-            cmdline: format!("{live} ip=dhcp {}", bootif(1)),
-            diskless: None,
-            root_path: None,
-            expect: Expect::DistroNet {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    // udev's name for the second virtio NIC (slot 3).
-                    ("dev", "ens3".into()),
-                    ("medium", "/run/live/medium".into()),
-                    ("distro", "1".into()),
-                ],
-            },
-            timeout_secs: 180,
-            initrd: Initrd::Distro(Distro::LiveBootHook),
-        },
-        Scenario {
-            name: "live-boot-appended-bootif",
-            what: "the stock live-boot initrd with netinit-mkinitrd --append-to --network-only (no mkinitramfs): booted as live-boot-netinit-bootif",
-            nics: two_nics(),
-            pxe: false,
-            cmdline: format!("{live} ip=dhcp {}", bootif(2)),
-            diskless: None,
-            root_path: None,
-            expect: Expect::DistroNet {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("dev", "ens3".into()),
-                    ("medium", "/run/live/medium".into()),
-                    ("distro", "1".into()),
-                ],
-            },
-            timeout_secs: 180,
-            initrd: Initrd::Distro(Distro::LiveBootAppend),
-        },
+        live_boot_bootif(
+            "live-boot-netinit-bootif",
+            "the same live-boot initrd with netinit's network-only hook: netinit configures the BOOTIF NIC in init-premount, live-boot mounts the medium and the overlay and switches root",
+            format!("{live} ip=dhcp {}", bootif(1)),
+            Distro::LiveBootHook,
+        ),
+        live_boot_bootif(
+            "live-boot-appended-bootif",
+            "the stock live-boot initrd with netinit-mkinitrd --append-to --network-only (no mkinitramfs): booted as live-boot-netinit-bootif",
+            format!("{live} ip=dhcp {}", bootif(2)),
+            Distro::LiveBootAppend,
+        ),
         Scenario {
             name: "live-boot-netinit-local",
             what: "the hook's live-boot initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out",
-            nics: vec![NicSpec {
-                model: "virtio-net-pci",
-                live: true,
-            }],
+            nics: one_virtio(),
             pxe: false,
             cmdline: "root=/dev/vda ro".into(),
             diskless: None,
@@ -550,7 +489,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             diskless: Some("arch".into()),
             root_path: None,
             expect: Expect::Without {
-                inner: Box::new(crate::scenarios::pass(&[
+                inner: Box::new(crate::scenario::pass(&[
                     ("root", "nfs"),
                     ("proto", "dhcp"),
                     ("vers", "3"),
@@ -570,7 +509,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             cmdline: format!("archisobasedir=arch archiso_nfs_srv={s}:/export/archiso ip=dhcp"),
             diskless: None,
             root_path: None,
-            expect: crate::scenarios::pass(&[
+            expect: crate::scenario::pass(&[
                 ("root", "overlay"),
                 ("proto", "dhcp"),
                 ("medium", "/run/archiso/bootmnt"),
@@ -604,7 +543,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             ),
             diskless: Some("dracut-netinit-diskless".into()),
             root_path: None,
-            expect: crate::scenarios::pass(&[("root", "nfs"), ("proto", "dhcp"), ("vers", "3")]),
+            expect: crate::scenario::pass(&[("root", "nfs"), ("proto", "dhcp"), ("vers", "3")]),
             timeout_secs: 200,
             initrd: Initrd::Distro(Distro::Dracut),
         },
@@ -616,7 +555,7 @@ pub fn all(first: usize) -> Vec<Scenario> {
             cmdline: format!("{live} ip=dhcp"),
             diskless: None,
             root_path: None,
-            expect: crate::scenarios::pass(&[
+            expect: crate::scenario::pass(&[
                 ("root", "overlay"),
                 ("proto", "dhcp"),
                 ("medium", "/run/live/medium"),

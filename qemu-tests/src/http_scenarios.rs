@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::lab::{Lab, SERVER};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Scenario};
+use crate::scenario::{netinit_boot, pass};
 use crate::util::run;
 
 /// The fetch= image's sha256, known once it is built; `@SHA256@` in a
@@ -21,32 +22,8 @@ static SHA: OnceLock<String> = OnceLock::new();
 
 pub const RESUME: &str = "http-resume";
 
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
-}
-
-fn virtio() -> Vec<NicSpec> {
-    vec![NicSpec {
-        model: "virtio-net-pci",
-        live: true,
-    }]
-}
-
 fn scenario(name: &'static str, what: &'static str, cmdline: String, expect: Expect) -> Scenario {
-    Scenario {
-        name,
-        what,
-        nics: virtio(),
-        pxe: false,
-        cmdline,
-        diskless: None,
-        root_path: None,
-        expect,
-        timeout_secs: 150,
-        initrd: Initrd::Netinit,
-    }
+    netinit_boot(name, what, cmdline, expect, 150)
 }
 
 pub fn all() -> Vec<Scenario> {

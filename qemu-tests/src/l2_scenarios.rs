@@ -2,27 +2,13 @@
 //! that loses its active link after switch_root, and a root server on a
 //! second subnet reached only through `rd.route=`, with a second `ip=`.
 
-use crate::faults::Fault;
 use crate::lab::SERVER;
-use crate::scenarios::{Initrd, Scenario, nic, pass};
+use crate::scenario::{Initrd, Scenario, nic, pass};
 
-/// The VLAN the trunk scenario's relay carries (the host kernel has no
-/// 802.1Q and no VLAN-filtering bridge; see faults.rs).
-pub const TRUNK_VID: u16 = 100;
-
-/// The second subnet's server address (on the lab netns's loopback).
-pub const FAR_SERVER: &str = "10.78.0.1";
+use crate::lab::FAR_SERVER;
 
 /// Console line after which the bond scenario's first NIC loses carrier.
 pub const FAILOVER_TRIGGER: &str = "NETINIT-FAILOVER ready";
-
-/// The relay's job for these scenarios, if any.
-pub fn fault_of(name: &str) -> Option<Fault> {
-    (name == "vlan-trunk").then_some(Fault {
-        vlan: TRUNK_VID,
-        ..crate::faults::NONE
-    })
-}
 
 /// The console line that takes NIC 0's link down (QMP `set_link`).
 pub fn link_off_trigger(name: &str) -> Option<&'static str> {
@@ -77,7 +63,7 @@ pub fn all() -> Vec<Scenario> {
             what: "the NFS server is on 10.78.0.0/24, reached only through rd.route= (no default route); a second ip= word configures eth1",
             nics: vec![
                 nic("virtio-net-pci"),
-                crate::scenarios::dead("virtio-net-pci"),
+                crate::scenario::dead("virtio-net-pci"),
             ],
             pxe: false,
             cmdline: format!(

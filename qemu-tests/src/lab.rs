@@ -69,6 +69,43 @@ pub struct Lab {
     hosts: Vec<Host>,
 }
 
+/// The second subnet's server address (on the lab netns's loopback),
+/// reached only through a route (l2_scenarios.rs).
+pub const FAR_SERVER: &str = "10.78.0.1";
+
+/// `ip` words that add the bridge `name` as every lab bridge is: no STP
+/// and no forwarding delay, so a port forwards at once.
+pub fn bridge(name: &str) -> [&str; 9] {
+    [
+        "link",
+        "add",
+        name,
+        "type",
+        "bridge",
+        "stp_state",
+        "0",
+        "forward_delay",
+        "0",
+    ]
+}
+
+/// What every lab dnsmasq starts with: in the foreground as root, no
+/// config file, no DNS, no pid file, DHCP on `br0` only, answering at
+/// once; each server adds its ranges and options.
+pub const DNSMASQ_BASE: [&str; 11] = [
+    "--keep-in-foreground",
+    "--conf-file=/dev/null",
+    "--no-resolv",
+    "--no-hosts",
+    "--port=0",
+    "--pid-file=",
+    "--user=root",
+    "--interface=br0",
+    "--bind-interfaces",
+    "--no-ping",
+    "--dhcp-authoritative",
+];
+
 fn spawn(cmd: &mut Command, what: &str, log: &Path) -> Result<Child, String> {
     let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let err = file.try_clone().map_err(|e| e.to_string())?;
@@ -98,17 +135,7 @@ impl Lab {
         let ip = |args: &[&str]| run(Command::new("ip").arg("-n").arg(&ns).args(args)).map(drop);
         ip(&["link", "set", "lo", "up"])?;
         for br in ["br0", "br1"] {
-            ip(&[
-                "link",
-                "add",
-                br,
-                "type",
-                "bridge",
-                "stp_state",
-                "0",
-                "forward_delay",
-                "0",
-            ])?;
+            ip(&bridge(br))?;
             ip(&["link", "set", br, "up"])?;
         }
         ip(&["addr", "add", &format!("{SERVER}/24"), "dev", "br0"])?;
@@ -116,13 +143,7 @@ impl Lab {
             ip(&["addr", "add", &format!("{extra}/24"), "dev", "br0"])?;
         }
         // A second subnet's server, reached through a route (rd.route=).
-        ip(&[
-            "addr",
-            "add",
-            &format!("{}/32", crate::l2_scenarios::FAR_SERVER),
-            "dev",
-            "lo",
-        ])?;
+        ip(&["addr", "add", &format!("{}/32", FAR_SERVER), "dev", "lo"])?;
         // iPXE stops waiting for DHCPv6 once it sees a router advertisement.
         ip(&["addr", "add", "fd77::1/64", "dev", "br0", "nodad"])?;
         for t in taps {
@@ -232,32 +253,22 @@ impl Lab {
 
     fn spawn_dnsmasq(&self, dhcp: &Dhcp) -> Result<u32, String> {
         let (w, hosts) = (&self.work, &self.hosts);
-        let mut args: Vec<String> = [
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--port=0",
-            "--pid-file=",
-            "--user=root",
-            "--interface=br0",
-            "--bind-interfaces",
-            "--dhcp-option=option:router,10.77.0.1",
-            "--dhcp-option=option:dns-server,10.77.0.1",
-            "--dhcp-option=option:domain-name,lab.test",
-            "--no-ping",
-            "--dhcp-authoritative",
-            "--enable-tftp",
-            "--dhcp-boot=pxelinux.0",
-            // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
-            "--dhcp-option=encap:175,176,1b",
-            "--enable-ra",
-            "--dhcp-range=::,constructor:br0,ra-only,64",
-            "--log-dhcp",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args: Vec<String> = DNSMASQ_BASE
+            .iter()
+            .chain(&[
+                "--dhcp-option=option:router,10.77.0.1",
+                "--dhcp-option=option:dns-server,10.77.0.1",
+                "--dhcp-option=option:domain-name,lab.test",
+                "--enable-tftp",
+                "--dhcp-boot=pxelinux.0",
+                // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
+                "--dhcp-option=encap:175,176,1b",
+                "--enable-ra",
+                "--dhcp-range=::,constructor:br0,ra-only,64",
+                "--log-dhcp",
+            ])
+            .map(|s| s.to_string())
+            .collect();
         args.push(format!(
             "--dhcp-range={},255.255.255.0,{}",
             dhcp.range, dhcp.lease

@@ -17,8 +17,9 @@ use std::process::Command;
 use crate::debian::{self, Recipe};
 use crate::hook_scenarios::Distro;
 use crate::lab::SERVER;
-use crate::roots::{Export, squash};
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::roots::{Export, checker_export, squash};
+use crate::scenario::pass;
+use crate::scenario::{Initrd, NicSpec, Scenario};
 use crate::util::run;
 
 /// What Debian's live images are made of (live-build's `--debian-installer
@@ -59,7 +60,8 @@ pub fn debian_live_recipe() -> Recipe {
     }
 }
 
-/// The image's casper.conf, as Ubuntu's livecd-rootfs writes it.
+/// The image's casper.conf, as Ubuntu's livecd-rootfs writes it (the core
+/// tests' copy has Ubuntu's own values: the same file format, on purpose).
 const CASPER_CONF: &str = "# This file should go in /etc/casper.conf\n\
 export USERNAME=\"lab\"\n\
 export USERFULLNAME=\"Lab live session user\"\n\
@@ -188,17 +190,7 @@ fn debian_live_image(root: &Path, kernel_tree: &Path, kver: &str) -> Result<Path
         .arg("-a")
         .arg(kernel_tree.join("lib/modules").join(kver))
         .arg(stage.join("usr/lib/modules")))?;
-    let tmp = out.with_extension("tmp");
-    run(Command::new("mksquashfs").arg(&stage).arg(&tmp).args([
-        "-noappend",
-        "-quiet",
-        "-no-progress",
-        "-comp",
-        "zstd",
-        "-e",
-        ".netinit-complete",
-    ]))?;
-    std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
+    debian::squash_root(&stage, &out)?;
     let _ = std::fs::remove_dir_all(&stage);
     Ok(out)
 }
@@ -231,18 +223,7 @@ pub fn exports(
             DEBIAN_LIVE_CHECK,
             &dir.join("live/netinit-checker.squashfs"),
         )?;
-        // live-boot's list, bottom first.
-        std::fs::write(
-            dir.join("live/filesystem.module"),
-            "filesystem.squashfs\nnetinit-checker.squashfs\n",
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
-        out.push(Export {
-            pseudo: "/export/debian-live".into(),
-            path: dir,
-            rw: false,
-        });
+        out.push(checker_export(dir, only, "/export/debian-live")?);
     }
     if uses(chosen, "/export/casper-session") {
         let root = debian::root(&casper_recipe())?;
@@ -265,12 +246,6 @@ pub fn exports(
         });
     }
     Ok(out)
-}
-
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
 }
 
 fn nic(model: &'static str, live: bool) -> NicSpec {

@@ -168,17 +168,7 @@ fn rustix_is_root() -> bool {
 fn build_initrd(k: &kernel::Kernel, work: &Path) -> Result<PathBuf, String> {
     let ws = workspace();
     eprintln!("netinit-lab: building netinit (static) and netinit-mkinitrd");
-    run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "netinit",
-            "--target",
-            "x86_64-unknown-linux-musl",
-        ])
-        .current_dir(&ws))?;
+    util::build_static("netinit")?;
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "netinit-mkinitrd"])
         .current_dir(&ws))?;
@@ -600,11 +590,7 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     for f in &failed {
         println!("FAILED {f}");
     }
-    if a.keep || !failed.is_empty() {
-        println!("logs: {}", work.join("logs").display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    util::keep_or_remove(a.keep || !failed.is_empty(), &work, &work.join("logs"));
     Ok(failed.is_empty())
 }
 

@@ -4,106 +4,80 @@
 //! Appended to the table by `scenarios::all()`.
 
 use crate::lab::SERVER;
-use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::{Expect, Initrd, Scenario, netinit_boot, pass};
 
-fn virtio() -> Vec<NicSpec> {
-    vec![NicSpec {
-        model: "virtio-net-pci",
-        live: true,
-    }]
+/// A boot through a documented server recipe's menu (`pxe`: the NIC's
+/// PXE ROM starts it) into one of its entries: an overlay root over NFS
+/// with a DHCP address and the lab's host name.
+fn menu_boot(
+    name: &'static str,
+    what: &'static str,
+    (pxe, initrd): (bool, Initrd),
+    timeout_secs: u64,
+) -> Scenario {
+    let expect = Expect::Pass {
+        lab: vec![
+            ("root", "overlay".into()),
+            ("proto", "dhcp".into()),
+            ("hostname", format!("lab-{name}")),
+        ],
+    };
+    Scenario {
+        pxe,
+        initrd,
+        ..netinit_boot(name, what, String::new(), expect, timeout_secs)
+    }
 }
 
 pub fn all() -> Vec<Scenario> {
     let s = SERVER;
     vec![
         Scenario {
-            name: "deb-package-nfs",
-            what: "apt install ./netinit_*.deb + update-initramfs -u in a Debian chroot; its kernel and initrd boot a live root over NFS (boot=netinit)",
-            nics: virtio(),
-            pxe: false,
-            cmdline: format!(
-                "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
-            ),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Pass {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("dns", "1".into()),
-                    ("hostname", "lab-deb-package-nfs".into()),
-                    ("managers", "1".into()),
-                ],
-            },
-            timeout_secs: 240,
             initrd: Initrd::DebPackage,
+            ..netinit_boot(
+                "deb-package-nfs",
+                "apt install ./netinit_*.deb + update-initramfs -u in a Debian chroot; its kernel and initrd boot a live root over NFS (boot=netinit)",
+                format!(
+                    "boot=netinit netboot=nfs nfsroot={s}:/export/live netinit.layout=live ip=dhcp"
+                ),
+                pass(&[
+                    ("root", "overlay"),
+                    ("proto", "dhcp"),
+                    ("dns", "1"),
+                    ("hostname", "lab-deb-package-nfs"),
+                    ("managers", "1"),
+                ]),
+                240,
+            )
         },
         Scenario {
-            name: "deb-package-local",
-            what: "the same initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out, no address, no hand-off files",
-            nics: virtio(),
-            pxe: false,
-            cmdline: "root=/dev/vda ro".into(),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
-            timeout_secs: 240,
             initrd: Initrd::DebPackageLocal,
+            ..netinit_boot(
+                "deb-package-local",
+                "the same initrd boots a local virtio-blk ext4 root (root=/dev/vda): netinit stays out, no address, no hand-off files",
+                "root=/dev/vda ro".into(),
+                Expect::Local("root=/dev/vda:ext4 addrs=0 netconf=0 run_netinit=0"),
+                240,
+            )
         },
-        Scenario {
-            name: "pxe-menu-bios",
-            what: "BIOS PXE (client-arch 0, iPXE ROM) through the documented BIOS+UEFI dnsmasq rules into the documented pxelinux menu (menu.c32); its Ubuntu entry (casper over NFS)",
-            nics: virtio(),
-            pxe: true,
-            cmdline: String::new(),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Pass {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("hostname", "lab-pxe-menu-bios".into()),
-                ],
-            },
-            timeout_secs: 180,
-            initrd: Initrd::PxeMenu("ubuntu"),
-        },
-        Scenario {
-            name: "uefi-pxe-grub",
-            what: "OVMF (TCG) PXE via the NIC's iPXE EFI ROM, client-arch 7 -> GRUB's EFI netboot image; the documented GRUB menu's first entry (Debian live over NFS)",
-            nics: virtio(),
-            pxe: false,
-            cmdline: String::new(),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Pass {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("hostname", "lab-uefi-pxe-grub".into()),
-                ],
-            },
-            timeout_secs: 300,
-            initrd: Initrd::UefiPxe(0),
-        },
-        Scenario {
-            name: "uefi-http-grub",
-            what: "OVMF's own UEFI HTTP boot (PXE off, no NIC ROM): vendor class HTTPClient -> GRUB over HTTP from the documented nginx; the menu's second entry (Ubuntu casper over NFS)",
-            nics: virtio(),
-            pxe: false,
-            cmdline: String::new(),
-            diskless: None,
-            root_path: None,
-            expect: Expect::Pass {
-                lab: vec![
-                    ("root", "overlay".into()),
-                    ("proto", "dhcp".into()),
-                    ("hostname", "lab-uefi-http-grub".into()),
-                ],
-            },
-            timeout_secs: 300,
-            initrd: Initrd::UefiHttp(1),
-        },
+        menu_boot(
+            "pxe-menu-bios",
+            "BIOS PXE (client-arch 0, iPXE ROM) through the documented BIOS+UEFI dnsmasq rules into the documented pxelinux menu (menu.c32); its Ubuntu entry (casper over NFS)",
+            (true, Initrd::PxeMenu("ubuntu")),
+            180,
+        ),
+        menu_boot(
+            "uefi-pxe-grub",
+            "OVMF (TCG) PXE via the NIC's iPXE EFI ROM, client-arch 7 -> GRUB's EFI netboot image; the documented GRUB menu's first entry (Debian live over NFS)",
+            (false, Initrd::UefiPxe(0)),
+            300,
+        ),
+        menu_boot(
+            "uefi-http-grub",
+            "OVMF's own UEFI HTTP boot (PXE off, no NIC ROM): vendor class HTTPClient -> GRUB over HTTP from the documented nginx; the menu's second entry (Ubuntu casper over NFS)",
+            (false, Initrd::UefiHttp(1)),
+            300,
+        ),
     ]
 }
 

@@ -81,6 +81,8 @@ impl Default for Opts {
     }
 }
 
+/// Boots a guest: the common case of [`boot_with`], whose signature is
+/// this one plus the rarer options.
 pub fn boot(
     lab: &Lab,
     nics: &[Nic],

@@ -4,34 +4,10 @@
 //! `roots::build` builds their exports (`layered_exports`).
 
 use crate::lab::SERVER;
-use crate::scenario::{Expect, Initrd, NicSpec, Scenario};
-
-fn virtio() -> Vec<NicSpec> {
-    vec![NicSpec {
-        model: "virtio-net-pci",
-        live: true,
-    }]
-}
+use crate::scenario::{Expect, Scenario, netinit_boot, pass};
 
 fn scenario(name: &'static str, what: &'static str, cmdline: String, expect: Expect) -> Scenario {
-    Scenario {
-        name,
-        what,
-        nics: virtio(),
-        pxe: false,
-        cmdline,
-        diskless: None,
-        root_path: None,
-        expect,
-        timeout_secs: 120,
-        initrd: Initrd::Netinit,
-    }
-}
-
-fn pass(words: &[(&'static str, &str)]) -> Expect {
-    Expect::Pass {
-        lab: words.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
+    netinit_boot(name, what, cmdline, expect, 120)
 }
 
 pub fn all() -> Vec<Scenario> {

@@ -174,17 +174,7 @@ pub fn build(
         )
         .map_err(|e| e.to_string())?;
         squash(&layer, &dir.join("live/netinit-checker.squashfs"))?;
-        std::fs::write(
-            dir.join("live/filesystem.module"),
-            "filesystem.squashfs\nnetinit-checker.squashfs\n",
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
-        out.push(Export {
-            pseudo: "/export/realsys".into(),
-            path: dir,
-            rw: false,
-        });
+        out.push(checker_export(dir, only, "/export/realsys")?);
     }
     out.extend(layered_exports(work, &base, &top)?);
     for name in diskless {
@@ -263,4 +253,23 @@ fn write(path: &Path, content: &[u8]) -> Result<(), String> {
 fn populate_marker(dir: &Path, file: &str) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(dir);
     write(&dir.join(file), b"marker\n")
+}
+
+/// A real root's live export, finished: live-boot's module list puts the
+/// checker layer (`live/netinit-checker.squashfs`) over the root's image,
+/// and `nfs-only.txt` carries `only`, the file the checker reads to prove
+/// it runs on the NFS root.
+pub fn checker_export(dir: PathBuf, only: &[u8], pseudo: &str) -> Result<Export, String> {
+    // live-boot's list, bottom first.
+    std::fs::write(
+        dir.join("live/filesystem.module"),
+        "filesystem.squashfs\nnetinit-checker.squashfs\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("nfs-only.txt"), only).map_err(|e| e.to_string())?;
+    Ok(Export {
+        pseudo: pseudo.into(),
+        path: dir,
+        rw: false,
+    })
 }

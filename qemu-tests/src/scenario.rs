@@ -8,6 +8,58 @@ pub struct NicSpec {
     pub live: bool,
 }
 
+/// The distro initrds the hook scenarios (hook_scenarios.rs) boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distro {
+    /// Debian's live-boot initrd from mkinitramfs, nothing of netinit.
+    LiveBootStock,
+    /// The same recipe with netinit's initramfs-tools hook and scripts.
+    LiveBootHook,
+    /// The hook's initrd with a local virtio-blk ext4 root attached.
+    LiveBootHookLocal,
+    /// The stock initrd with `netinit-mkinitrd --append-to --network-only`.
+    LiveBootAppend,
+    /// Debian's dracut with netinit's module (`--add netinit`).
+    Dracut,
+    /// The same with a local virtio-blk ext4 root attached.
+    DracutLocal,
+    /// Arch's mkinitcpio 41 (the third-party tarball) in a bookworm chroot,
+    /// HOOKS=(base udev modconf netinit).
+    Mkinitcpio,
+    /// The same with a local virtio-blk ext4 root attached.
+    MkinitcpioLocal,
+}
+
+impl Distro {
+    pub const ALL: [Distro; 8] = [
+        Distro::Mkinitcpio,
+        Distro::MkinitcpioLocal,
+        Distro::LiveBootStock,
+        Distro::LiveBootAppend,
+        Distro::LiveBootHook,
+        Distro::LiveBootHookLocal,
+        Distro::Dracut,
+        Distro::DracutLocal,
+    ];
+
+    pub fn file(self) -> &'static str {
+        match self {
+            Distro::LiveBootStock => "live-boot-stock.img",
+            Distro::LiveBootHook | Distro::LiveBootHookLocal => "live-boot-netinit.img",
+            Distro::LiveBootAppend => "live-boot-appended.img",
+            Distro::Dracut | Distro::DracutLocal => "dracut-netinit.img",
+            Distro::Mkinitcpio | Distro::MkinitcpioLocal => "mkinitcpio-netinit.img",
+        }
+    }
+
+    pub fn local(self) -> bool {
+        matches!(
+            self,
+            Distro::LiveBootHookLocal | Distro::DracutLocal | Distro::MkinitcpioLocal
+        )
+    }
+}
+
 /// What the boot must show.
 #[derive(Debug, Clone)]
 pub enum Expect {
@@ -117,7 +169,7 @@ pub enum Initrd {
     /// (menu.c32), booting the entry with this label.
     PxeMenu(&'static str),
     /// A distribution's initrd built by its own generator (see hook_scenarios.rs).
-    Distro(crate::hook_scenarios::Distro),
+    Distro(Distro),
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +226,40 @@ impl Scenario {
 
 pub fn nic(model: &'static str) -> NicSpec {
     NicSpec { model, live: true }
+}
+
+/// A NIC on a segment with no server.
+pub fn dead(model: &'static str) -> NicSpec {
+    NicSpec { model, live: false }
+}
+
+/// The lab's usual NIC: one virtio-net on the servers' bridge.
+pub fn one_virtio() -> Vec<NicSpec> {
+    vec![nic("virtio-net-pci")]
+}
+
+/// The usual boot: netinit's initrd, one virtio NIC, no PXE, the lab's
+/// exports and DHCP as they are; a kind of scenario changes what it needs
+/// with `Scenario { field, ..netinit_boot(…) }`.
+pub fn netinit_boot(
+    name: &'static str,
+    what: &'static str,
+    cmdline: String,
+    expect: Expect,
+    timeout_secs: u64,
+) -> Scenario {
+    Scenario {
+        name,
+        what,
+        nics: one_virtio(),
+        pxe: false,
+        cmdline,
+        diskless: None,
+        root_path: None,
+        expect,
+        timeout_secs,
+        initrd: Initrd::Netinit,
+    }
 }
 
 pub fn pass(words: &[(&'static str, &str)]) -> Expect {

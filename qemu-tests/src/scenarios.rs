@@ -4,11 +4,7 @@
 
 use crate::lab::SERVER;
 // Re-exported so the catalog's users need one import.
-pub use crate::scenario::{Expect, Initrd, NicSpec, Scenario, judge, nic, pass};
-
-pub(crate) fn dead(model: &'static str) -> NicSpec {
-    NicSpec { model, live: false }
-}
+pub use crate::scenario::{Expect, Initrd, NicSpec, Scenario, dead, judge, nic, pass};
 
 /// Every scenario, in the order they run.
 pub fn all() -> Vec<Scenario> {
@@ -32,6 +28,9 @@ pub fn all() -> Vec<Scenario> {
     all
 }
 
+// The base table spells each boot out whole on purpose (alike rows are the
+// point of a table: each reads and diffs alone); kinds of many alike rows
+// have constructors (`netinit_boot`, the fault matrix, `menu_boot`).
 fn base() -> Vec<Scenario> {
     let s = SERVER;
     vec![

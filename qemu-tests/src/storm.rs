@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 
 use crate::cleanup;
-use crate::util::{run, workspace};
+use crate::util::{build_static, keep_or_remove, run, workspace};
 
 /// Boot storm: N clients in network namespaces against one dnsmasq and one HTTP server.
 #[derive(FromArgs, Debug)]
@@ -206,17 +206,7 @@ impl Server {
         cleanup::track_netns(&ns);
         let ip = |args: &[&str]| run(Command::new("ip").arg("-n").arg(&ns).args(args)).map(drop);
         ip(&["link", "set", "lo", "up"])?;
-        ip(&[
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-        ])?;
+        ip(&crate::lab::bridge("br0"))?;
         ip(&["link", "set", "br0", "up"])?;
         ip(&["addr", "add", &format!("{SERVER}/16"), "dev", "br0"])?;
         let mut server = Server {
@@ -250,20 +240,10 @@ impl Server {
         let _ = std::fs::remove_file(&server.dnsmasq_log);
         let dnsmasq = server.spawn(
             Command::new("dnsmasq")
+                .args(crate::lab::DNSMASQ_BASE)
                 .args([
-                    "--keep-in-foreground",
-                    "--conf-file=/dev/null",
-                    "--no-resolv",
-                    "--no-hosts",
-                    "--port=0",
-                    "--pid-file=",
-                    "--user=root",
-                    "--interface=br0",
-                    "--bind-interfaces",
                     "--dhcp-range=10.78.1.0,10.78.250.255,255.255.0.0,1h",
                     "--dhcp-option=option:router,10.78.0.1",
-                    "--no-ping",
-                    "--dhcp-authoritative",
                 ])
                 .arg(format!("--dhcp-lease-max={}", max_clients + 100))
                 .arg(format!("--dhcp-leasefile={}", leases.display()))
@@ -558,17 +538,7 @@ pub fn storm_main(a: &StormArgs) -> Result<bool, String> {
     }
     if kinds.contains(&Kind::Netinit) {
         eprintln!("netinit-lab: storm: building netinit (static)");
-        run(Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "netinit",
-                "--target",
-                "x86_64-unknown-linux-musl",
-            ])
-            .current_dir(workspace()))?;
+        build_static("netinit")?;
     }
     let work = crate::work_dir()?;
     let www = work.join("www");
@@ -602,11 +572,7 @@ pub fn storm_main(a: &StormArgs) -> Result<bool, String> {
         a.image_kib
     );
     print!("{out}");
-    if a.keep || !ok {
-        println!("\nlogs: {}", work.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    keep_or_remove(a.keep || !ok, &work, &work);
     Ok(ok)
 }
 

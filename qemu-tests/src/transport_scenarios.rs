@@ -13,7 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::lab::{Lab, SERVER};
-use crate::scenarios::{Expect, Initrd, Scenario, nic, pass};
+use crate::scenario::netinit_boot;
+use crate::scenario::{Expect, Scenario, pass};
 use crate::util::run;
 
 /// The guests that boot together from one export.
@@ -23,18 +24,7 @@ pub const SHARED: [&str; 2] = ["shared-root-a", "shared-root-b"];
 const SHARED_EXPORT: &str = "shared";
 
 fn scenario(name: &'static str, what: &'static str, cmdline: String, expect: Expect) -> Scenario {
-    Scenario {
-        name,
-        what,
-        nics: vec![nic("virtio-net-pci")],
-        pxe: false,
-        cmdline,
-        diskless: None,
-        root_path: None,
-        expect,
-        timeout_secs: 150,
-        initrd: Initrd::Netinit,
-    }
+    netinit_boot(name, what, cmdline, expect, 150)
 }
 
 pub fn all() -> Vec<Scenario> {

@@ -22,6 +22,8 @@ pub fn doc_blocks(lang: &str) -> Result<Vec<String>, String> {
     let doc = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let open = format!("```{lang}");
     let mut blocks = Vec::new();
+    // Like docs_pages.rs's extractor (a test of another crate the lab cannot
+    // link), but for any fence tag.
     let mut cur: Option<String> = None;
     for line in doc.lines() {
         match (&mut cur, line.trim_end()) {

@@ -1,7 +1,7 @@
 //! Small process and path helpers.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `$NETINIT_LAB_CACHE`, else `~/.cache/netinit-lab` (shared by worktrees).
@@ -67,4 +67,29 @@ pub fn private_mount_ns_sh(script: &str) -> Command {
 /// The workspace root (qemu-tests/..).
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds `package` as a static musl binary, the kind an initrd carries.
+pub fn build_static(package: &str) -> Result<String, String> {
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            package,
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ])
+        .current_dir(workspace()))
+}
+
+/// Keeps a run's work directory when asked to or when something failed,
+/// saying where its `logs` are; removes it otherwise.
+pub fn keep_or_remove(keep: bool, work: &Path, logs: &Path) {
+    if keep {
+        println!("\nlogs: {}", logs.display());
+    } else {
+        let _ = std::fs::remove_dir_all(work);
+    }
 }

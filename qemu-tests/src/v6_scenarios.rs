@@ -4,17 +4,15 @@
 //! it on the NIC, past DAD, and in /run/net6-IFACE.conf.
 
 use crate::lab::SERVER;
-use crate::scenarios::{Expect, Initrd, NicSpec, Scenario};
+use crate::scenario::one_virtio;
+use crate::scenario::{Expect, Initrd, Scenario};
 
 pub fn all() -> Vec<Scenario> {
     vec![Scenario {
         name: "dual-stack-auto6",
         what: "ip=dhcp,auto6: NFSv3 root over IPv4, and SLAAC from the lab's RA (fd77::/64) on the \
                same NIC; the checker finds the address past DAD and /run/net6-IFACE.conf",
-        nics: vec![NicSpec {
-            model: "virtio-net-pci",
-            live: true,
-        }],
+        nics: one_virtio(),
         pxe: false,
         cmdline: format!("root=/dev/nfs nfsroot={SERVER}:/export/diskless-v6,v3 ip=dhcp,auto6"),
         diskless: Some("diskless-v6".into()),

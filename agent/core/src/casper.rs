@@ -168,7 +168,7 @@ pub fn resolve(conf: Option<&str>, disk_info: Option<&str>, w: &Words) -> Result
             full.0, full.1
         ));
     }
-    if !crate::handoff::valid_hostname(&host.0) {
+    if !crate::net::valid_hostname(&host.0) {
         return Err(format!(
             "host name {:?} from {} is not a valid host name",
             host.0, host.1

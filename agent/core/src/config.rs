@@ -248,7 +248,7 @@ pub struct Config {
     pub routes: Vec<StaticRoute>,
     /// An image over HTTP: `url=`, `fetch=`, `root=live:`,
     /// `archiso_http_srv=`, `netinit.mirror=`, `netinit.sha256=`.
-    pub http: crate::fetch::HttpParams,
+    pub http: HttpParams,
     /// Words we don't interpret; they belong to the kernel or the real init.
     pub unknown: Vec<Param>,
 }
@@ -973,6 +973,62 @@ fn rel_dir(param: &str, value: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// The HTTP fetch's raw words, checked in [`crate::fetch::plan_fetch`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpParams {
+    pub fetch: Option<String>,
+    pub dracut_live: Option<String>,
+    pub archiso_srv: Option<String>,
+    pub url: Option<String>,
+    pub mirrors: Vec<String>,
+    pub sha256: Option<[u8; 32]>,
+    pub conns: Option<u32>,
+    pub timeout: Option<u32>,
+}
+
+impl HttpParams {
+    /// Takes the words this module owns; `false` for any other key.
+    pub fn apply(&mut self, p: &Param) -> Result<bool, ConfigError> {
+        let key = p.key.as_str();
+        let value = || {
+            p.value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| err(key, "needs a value"))
+        };
+        let number = |min: u32, max: u32| {
+            let v = value()?;
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| err(key, format!("'{v}' is not a number from {min} to {max}")))
+        };
+        match key {
+            "fetch" => self.fetch = Some(value()?),
+            "url" => self.url = Some(value()?),
+            "archiso_http_srv" => self.archiso_srv = Some(value()?),
+            "netinit.mirror" => self.mirrors.push(value()?),
+            "netinit.sha256" => {
+                let v = value()?;
+                self.sha256 = Some(crate::sha256::parse_hex(&v).ok_or_else(|| {
+                    err(
+                        key,
+                        format!("'{v}' is not 64 hex digits (sha256sum's output)"),
+                    )
+                })?);
+            }
+            "netinit.http_conns" => self.conns = Some(number(1, 16)?),
+            "netinit.http_timeout" => self.timeout = Some(number(1, 3600)?),
+            "root" => match p.value.as_deref().and_then(|v| v.strip_prefix("live:")) {
+                Some(u) => self.dracut_live = Some(u.to_owned()),
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

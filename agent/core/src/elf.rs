@@ -68,25 +68,23 @@ pub fn modinfo(module: &[u8], key: &str) -> Vec<String> {
 /// `Some(true)` for an ELF with a PT_INTERP (dynamically linked),
 /// `Some(false)` for a static one, `None` if not ELF64 LE.
 pub fn has_interpreter(data: &[u8]) -> Option<bool> {
-    if !is_elf64_le(data) {
-        return None;
-    }
-    let phoff = usize::try_from(u64_at(data, 0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(data, 0x36)?);
-    let phnum = usize::from(u16_at(data, 0x38)?);
-    const PT_INTERP: u32 = 3;
-    for i in 0..phnum {
-        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        if u32_at(data, at)? == PT_INTERP {
-            return Some(true);
-        }
-    }
-    Some(false)
+    interp_header(data).map(|h| h.is_some())
 }
 
 /// The program interpreter (PT_INTERP, e.g. `/lib64/ld-linux-x86-64.so.2`)
 /// of a dynamically linked ELF64; `None` for a static one or non-ELF data.
 pub fn interpreter(data: &[u8]) -> Option<&str> {
+    let at = interp_header(data)??;
+    let off = usize::try_from(u64_at(data, at.checked_add(8)?)?).ok()?;
+    let size = usize::try_from(u64_at(data, at.checked_add(32)?)?).ok()?;
+    let path = data.get(off..off.checked_add(size)?)?;
+    let path = path.split(|&b| b == 0).next()?;
+    std::str::from_utf8(path).ok().filter(|p| !p.is_empty())
+}
+
+/// Where the PT_INTERP program header starts: `Some(None)` for an ELF64
+/// without one (static), `None` if not ELF64 LE or its headers are cut.
+fn interp_header(data: &[u8]) -> Option<Option<usize>> {
     if !is_elf64_le(data) {
         return None;
     }
@@ -97,14 +95,10 @@ pub fn interpreter(data: &[u8]) -> Option<&str> {
     for i in 0..phnum {
         let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
         if u32_at(data, at)? == PT_INTERP {
-            let off = usize::try_from(u64_at(data, at.checked_add(8)?)?).ok()?;
-            let size = usize::try_from(u64_at(data, at.checked_add(32)?)?).ok()?;
-            let path = data.get(off..off.checked_add(size)?)?;
-            let path = path.split(|&b| b == 0).next()?;
-            return std::str::from_utf8(path).ok().filter(|p| !p.is_empty());
+            return Some(Some(at));
         }
     }
-    None
+    Some(None)
 }
 
 /// The interpreter named by a script's `#!` line, as the kernel reads it

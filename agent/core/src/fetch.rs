@@ -10,73 +10,12 @@
 //!   in order), `netinit.sha256=HEX`, `netinit.http_conns=N`,
 //!   `netinit.http_timeout=SECONDS`.
 
-use crate::cmdline::Param;
-use crate::config::{ConfigError, LiveLayout};
+use crate::config::ConfigError;
+use crate::config::{LiveLayout, err};
 use crate::http::Url;
-use crate::plan::{LivePlan, PlanError};
+use crate::live::LivePlan;
 
-/// The raw words, checked in [`plan_fetch`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HttpParams {
-    pub fetch: Option<String>,
-    pub dracut_live: Option<String>,
-    pub archiso_srv: Option<String>,
-    pub url: Option<String>,
-    pub mirrors: Vec<String>,
-    pub sha256: Option<[u8; 32]>,
-    pub conns: Option<u32>,
-    pub timeout: Option<u32>,
-}
-
-fn err(param: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        param: param.to_owned(),
-        reason: reason.into(),
-    }
-}
-
-impl HttpParams {
-    /// Takes the words this module owns; `false` for any other key.
-    pub fn apply(&mut self, p: &Param) -> Result<bool, ConfigError> {
-        let key = p.key.as_str();
-        let value = || {
-            p.value
-                .clone()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| err(key, "needs a value"))
-        };
-        let number = |min: u32, max: u32| {
-            let v = value()?;
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| err(key, format!("'{v}' is not a number from {min} to {max}")))
-        };
-        match key {
-            "fetch" => self.fetch = Some(value()?),
-            "url" => self.url = Some(value()?),
-            "archiso_http_srv" => self.archiso_srv = Some(value()?),
-            "netinit.mirror" => self.mirrors.push(value()?),
-            "netinit.sha256" => {
-                let v = value()?;
-                self.sha256 = Some(crate::sha256::parse_hex(&v).ok_or_else(|| {
-                    err(
-                        key,
-                        format!("'{v}' is not 64 hex digits (sha256sum's output)"),
-                    )
-                })?);
-            }
-            "netinit.http_conns" => self.conns = Some(number(1, 16)?),
-            "netinit.http_timeout" => self.timeout = Some(number(1, 3600)?),
-            "root" => match p.value.as_deref().and_then(|v| v.strip_prefix("live:")) {
-                Some(u) => self.dracut_live = Some(u.to_owned()),
-                None => return Ok(false),
-            },
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
+pub use crate::config::HttpParams;
 
 /// Which word named the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +66,7 @@ pub fn plan_fetch(
     archisobasedir: Option<&str>,
     live_media_path: Option<&str>,
     notes: &mut Vec<String>,
-) -> Result<Option<(FetchPlan, LivePlan)>, PlanError> {
+) -> Result<Option<(FetchPlan, LivePlan)>, ConfigError> {
     let archiso = h.archiso_srv.as_ref().map(|srv| {
         let base = archisobasedir.unwrap_or("arch");
         let sep = if srv.ends_with('/') { "" } else { "/" };
@@ -151,9 +90,9 @@ pub fn plan_fetch(
     for (_, _, other) in given {
         notes.push(format!("{other}= is ignored: {key}= names the image"));
     }
-    let mut urls = vec![Url::parse(&first).map_err(|r| PlanError::from(err(key, r)))?];
+    let mut urls = vec![Url::parse(&first).map_err(|r| err(key, r))?];
     for m in &h.mirrors {
-        urls.push(Url::parse(m).map_err(|r| PlanError::from(err("netinit.mirror", r)))?);
+        urls.push(Url::parse(m).map_err(|r| err("netinit.mirror", r))?);
     }
     let (layout, base) = match source {
         FetchSource::Casper => (LiveLayout::Casper, live_media_path.unwrap_or("casper")),

@@ -114,21 +114,7 @@ pub fn klibc_net6_conf(s: &NetState) -> Option<String> {
     )
 }
 
-/// Whether a hostname from DHCP or `ip=` is safe to write to
-/// /etc/hostname and to set: 1 to 64 bytes (the kernel's limit) of
-/// letters, digits and `-` in dot-separated labels (the characters
-/// `ip=`'s hostname field accepts, and systemd's rule).
-pub fn valid_hostname(name: &str) -> bool {
-    name.len() <= 64
-        && !name.is_empty()
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-}
+pub use crate::net::valid_hostname;
 
 /// Whether a DNS domain from DHCP may go on resolv.conf's `search` line:
 /// at most 253 bytes of dot-separated labels of letters, digits, `-` and
@@ -660,6 +646,8 @@ pub fn ifupdown_sources_dir(interfaces: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // Goldens per renderer and per state: each spells its whole file, so
+    // tests that look alike are meant to.
     use super::*;
 
     use crate::net::{LeaseTimes, MacAddr};

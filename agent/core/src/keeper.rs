@@ -178,23 +178,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn held() -> Held {
-        Held {
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
-            address: Ipv4Cidr {
-                addr: Ipv4Addr::new(10, 77, 0, 100),
-                prefix: 24,
-            },
-            server: Ipv4Addr::new(10, 77, 0, 1),
-            times: LeaseTimes {
-                lease_secs: 120,
-                t1_secs: 60,
-                t2_secs: 105,
-                bound_at_ms: 4321,
-            },
-            hostname: Some("node1".into()),
-        }
+        let mut h = crate::fixtures::held();
+        h.times.bound_at_ms = 4321;
+        h.hostname = Some("node1".into());
+        h
     }
 
     #[test]

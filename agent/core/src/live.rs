@@ -8,7 +8,20 @@
 
 use std::fmt;
 
-use crate::plan::{LiveLayout, LivePlan, OverlaySize};
+use crate::config::LiveLayout;
+use crate::size::OverlaySize;
+
+/// The live image layout to look for on the mounted root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePlan {
+    pub layout: LiveLayout,
+    /// Folder on the NFS root holding the image(s): `casper`, `live`,
+    /// `arch` (archisobasedir), or linomad's `sys=` path tail.
+    pub base_dir: Option<String>,
+    /// live-boot's `module=` (which `.module` file lists the images) or
+    /// casper's `layerfs-path=` (the top layer of a layered image).
+    pub module: Option<String>,
+}
 
 /// The images found, bottom layer first, as paths relative to the NFS root.
 pub type Images = Vec<String>;

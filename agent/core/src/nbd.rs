@@ -109,6 +109,8 @@ pub fn parse_nbd_root(text: &str) -> Result<NbdSpec, String> {
 
 const NBDMAGIC: u64 = 0x4e42_444d_4147_4943;
 const IHAVEOPT: u64 = 0x4948_4156_454f_5054;
+// The handshake's numbers (the NBD protocol); the kernel's genetlink ones
+// are below, alike only in shape.
 const OLDSTYLE: u64 = 0x0000_4202_8186_1253;
 const REPLY_MAGIC: u64 = 0x0003_e889_0455_65a9;
 const FLAG_FIXED_NEWSTYLE: u16 = 1;

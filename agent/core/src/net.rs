@@ -264,6 +264,22 @@ pub fn choose_mtu(
     (Some(m), None)
 }
 
+/// Whether a hostname from DHCP or `ip=` is safe to write to
+/// /etc/hostname and to set: 1 to 64 bytes (the kernel's limit) of
+/// letters, digits and `-` in dot-separated labels (the characters
+/// `ip=`'s hostname field accepts, and systemd's rule).
+pub fn valid_hostname(name: &str) -> bool {
+    name.len() <= 64
+        && !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

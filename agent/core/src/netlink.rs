@@ -310,8 +310,14 @@ pub fn get_addresses(seq: u32) -> Vec<u8> {
 
 /// Add or replace the IPv4 default route.
 pub fn add_default_route(seq: u32, index: u32, gateway: Ipv4Addr) -> Vec<u8> {
+    default_route(seq, AF_INET, index, &gateway.octets())
+}
+
+/// A default route of `family` via `gateway` out of link `index`, in the
+/// main table, added by the boot (RTPROT_BOOT), replacing one there is.
+fn default_route(seq: u32, family: u8, index: u32, gateway: &[u8]) -> Vec<u8> {
     let m = [
-        AF_INET,
+        family,
         0,
         0,
         0,
@@ -326,7 +332,7 @@ pub fn add_default_route(seq: u32, index: u32, gateway: Ipv4Addr) -> Vec<u8> {
     ];
     Builder::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
         .bytes(&m)
-        .attr(RTA_GATEWAY, &gateway.octets())
+        .attr(RTA_GATEWAY, gateway)
         .attr(RTA_OIF, &index.to_ne_bytes())
         .finish()
 }
@@ -515,25 +521,7 @@ pub fn get_addresses6(seq: u32) -> Vec<u8> {
 /// replaces the kernel's own route from the RA, which expires with the
 /// router lifetime; ours stays while the root needs it.
 pub fn add_default_route6(seq: u32, index: u32, gateway: Ipv6Addr) -> Vec<u8> {
-    let m = [
-        AF_INET6,
-        0,
-        0,
-        0,
-        RT_TABLE_MAIN,
-        RTPROT_BOOT,
-        RT_SCOPE_UNIVERSE,
-        RTN_UNICAST,
-        0,
-        0,
-        0,
-        0,
-    ];
-    Builder::new(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq)
-        .bytes(&m)
-        .attr(RTA_GATEWAY, &gateway.octets())
-        .attr(RTA_OIF, &index.to_ne_bytes())
-        .finish()
+    default_route(seq, AF_INET6, index, &gateway.octets())
 }
 
 /// `None`: too short; `Some(None)`: not an IPv4 address.

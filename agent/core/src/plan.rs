@@ -11,6 +11,7 @@ use crate::cmdline::Cmdline;
 pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
 use crate::config::{Config, ConfigError, IfName, NfsSpec, RootParam, RootPathDialect};
 use crate::ipconf::{Autoconf, IpParam, Ipv6Mode, classful_prefix};
+pub use crate::live::LivePlan;
 use crate::net::{Ipv4Cidr, MacAddr, NetState};
 use crate::netdev::{Bond, StaticRoute, Vlan};
 pub use crate::size::OverlaySize;
@@ -229,18 +230,6 @@ pub enum NfsVersion {
     V3,
     /// NFSv4 with an optional minor version (`vers=4.2` → `Some(2)`).
     V4(Option<u8>),
-}
-
-/// The live image layout to look for on the mounted root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LivePlan {
-    pub layout: LiveLayout,
-    /// Folder on the NFS root holding the image(s): `casper`, `live`,
-    /// `arch` (archisobasedir), or linomad's `sys=` path tail.
-    pub base_dir: Option<String>,
-    /// live-boot's `module=` (which `.module` file lists the images) or
-    /// casper's `layerfs-path=` (the top layer of a layered image).
-    pub module: Option<String>,
 }
 
 /// The module that mounts NFS of this version (it pulls in `nfs` and the

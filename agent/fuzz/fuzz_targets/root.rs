@@ -9,7 +9,7 @@
 //! and as /proc/meminfo.
 use libfuzzer_sys::fuzz_target;
 use netinit_core::net::Ipv4Cidr;
-use netinit_core::net::{MacAddr, NetState, Proto};
+use netinit_core::net::{NetState, Proto};
 use netinit_core::{handoff, live, nfs};
 
 fuzz_target!(|data: &[u8]| {
@@ -29,34 +29,25 @@ fuzz_target!(|data: &[u8]| {
     let rest = lines.next().unwrap_or("");
 
     let _ = live::mem_available(rest);
+    let fixture = netinit_core::fixtures::net_state();
     let net = NetState {
-        interface: "eth0".into(),
-        ifindex: 2,
-        mac: MacAddr([2, 0, 0, 0, 0, 1]),
         proto: if hostname.len() % 2 == 0 {
             Proto::Dhcp
         } else {
             Proto::Static
         },
         address: Ipv4Cidr {
-            addr: [10, 0, 0, 2].into(),
             prefix: (hostname.len() % 33) as u8,
+            ..fixture.address
         },
-        broadcast: None,
-        gateway: Some([10, 0, 0, 1].into()),
-        routes: vec![],
-        server_id: Some([10, 0, 0, 1].into()),
-        next_server: None,
-        dns: vec![[10, 0, 0, 1].into()],
+        gateway: Some([10, 77, 0, 1].into()),
+        server_id: Some([10, 77, 0, 1].into()),
+        dns: vec![[10, 77, 0, 1].into()],
         domain: Some(hostname.to_owned()),
         search: hostname.split('.').map(str::to_owned).collect(),
         hostname: Some(hostname.to_owned()),
         root_path: Some(root_path.to_owned()),
-        bootfile: None,
-        mtu: None,
-        ntp: vec![],
-        lease: None,
-        ipv6: None,
+        ..fixture
     };
     let _ = handoff::valid_hostname(hostname);
     let _ = handoff::resolv_conf(&net);

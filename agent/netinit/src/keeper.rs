@@ -359,8 +359,6 @@ mod tests {
     use super::*;
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
-    use netinit_core::net::Ipv4Cidr;
-    use netinit_core::net::{LeaseTimes, MacAddr};
     use netinit_sys::SysError;
     use netinit_sys::packet::Received;
     use std::collections::VecDeque;
@@ -482,23 +480,7 @@ mod tests {
     }
 
     fn held() -> Held {
-        Held {
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
-            address: Ipv4Cidr {
-                addr: ADDR,
-                prefix: 24,
-            },
-            server: SERVER,
-            times: LeaseTimes {
-                lease_secs: 120,
-                t1_secs: 60,
-                t2_secs: 105,
-                bound_at_ms: 0,
-            },
-            hostname: None,
-        }
+        netinit_core::fixtures::held()
     }
 
     #[test]

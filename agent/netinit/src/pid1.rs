@@ -81,7 +81,7 @@ fn policy() -> (bool, u32) {
 pub fn run(args: &[String]) -> ! {
     early_mounts();
     log::init_pid1();
-    std::panic::set_hook(panic_hook(reboot_after));
+    std::panic::set_hook(panic_hook(reboot_after, park_forever));
     let (s, us) = log::uptime();
     info!(
         Step::Init,
@@ -100,6 +100,13 @@ pub fn run(args: &[String]) -> ! {
     }
 }
 
+/// A helper thread's end after a panic: it never runs again.
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
 type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
 
 /// Reports a panic, then reboots per the failure policy. No rescue
@@ -111,7 +118,8 @@ type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
 /// goes on, and sees the helper's work as not done (every wait on a
 /// helper is bounded). Returning from the hook is not an option: the
 /// release build aborts on panic, and PID 1 aborting is a kernel panic.
-fn panic_hook(reboot: fn(u32) -> !) -> PanicHook {
+/// `stop` is how the helper thread stops (a test's says when it has).
+fn panic_hook(reboot: fn(u32) -> !, stop: fn() -> !) -> PanicHook {
     let main = std::thread::current().id();
     Box::new(move |info| {
         let me = std::thread::current();
@@ -123,9 +131,7 @@ fn panic_hook(reboot: fn(u32) -> !) -> PanicHook {
                     me.name().unwrap_or("(unnamed)")
                 ),
             );
-            loop {
-                std::thread::park();
-            }
+            stop();
         }
         log::failed(step::current(), &format_args!("internal error: {info}"));
         let (_, secs) = policy();
@@ -217,21 +223,33 @@ fn reboot_after(secs: u32) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Condvar, Mutex};
 
     fn test_reboot(secs: u32) -> ! {
         println!("REBOOT {secs}");
         std::process::exit(3)
     }
 
+    /// Set once the helper has been reported and stopped.
+    static STOPPED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+    fn test_stop() -> ! {
+        *STOPPED.0.lock().unwrap() = true;
+        STOPPED.1.notify_all();
+        park_forever()
+    }
+
     /// Runs in a child process (the hook is process-wide).
     #[test]
     fn a_panic_in_a_helper_thread_does_not_reboot_while_main_goes_on() {
         if std::env::var_os("NETINIT_TEST_PANIC_HOOK").is_some() {
-            std::panic::set_hook(panic_hook(test_reboot));
+            std::panic::set_hook(panic_hook(test_reboot, test_stop));
             let _ = std::thread::Builder::new()
                 .name("helper".into())
                 .spawn(|| panic!("helper broke"));
-            std::thread::sleep(Duration::from_millis(300));
+            // Until the hook has reported and stopped the helper, not a guessed delay.
+            let (lock, stopped) = &STOPPED;
+            drop(stopped.wait_while(lock.lock().unwrap(), |s| !*s).unwrap());
             println!("MAIN CARRIED ON");
             std::process::exit(0);
         }

@@ -91,6 +91,15 @@ impl Lab {
         srv
     }
 
+    /// The usual start: a lab whose eth0 (MAC0) faces a server at
+    /// 10.99.0.1 running dnsmasq with `extra` flags; the server's netns.
+    fn served(extra: &[&str]) -> (Lab, String) {
+        let mut lab = Lab::new();
+        let srv = lab.wire("eth0", MAC0, "10.99.0.1");
+        lab.dnsmasq(&srv, extra);
+        (lab, srv)
+    }
+
     /// Starts dnsmasq in `srv` with extra flags; waits until it serves.
     fn dnsmasq(&mut self, srv: &str, extra: &[&str]) -> usize {
         let lease = self.tmp.path().join(format!("{srv}.leases"));
@@ -156,40 +165,34 @@ impl Lab {
         self.tmp.path().join(format!("dnsmasq-{which}.log"))
     }
 
-    /// Runs `netinit net --json --cmdline CMDLINE` in the client namespace.
+    /// `netinit net --json --cmdline CMDLINE` in the client namespace.
+    fn net_command(&self, cmdline: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &self.client(),
+            env!("CARGO_BIN_EXE_netinit"),
+            "net",
+            "--json",
+            "--cmdline",
+            cmdline,
+        ]);
+        c
+    }
+
+    /// Runs `netinit net` (see [`Self::net_command`]) and waits for it.
     fn net(&self, cmdline: &str) -> (Output, Duration) {
         let start = Instant::now();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.client(),
-                env!("CARGO_BIN_EXE_netinit"),
-                "net",
-                "--json",
-                "--cmdline",
-                cmdline,
-            ])
-            .output()
-            .unwrap();
+        let out = self.net_command(cmdline).output().unwrap();
         (out, start.elapsed())
     }
 
-    /// Starts `netinit net --json --cmdline CMDLINE` in the client
-    /// namespace without waiting; the caller changes the network meanwhile.
+    /// Starts `netinit net` without waiting; the caller changes the
+    /// network meanwhile.
     fn spawn_net(&self, cmdline: &str) -> Net {
         Net(Some(
-            Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &self.client(),
-                    env!("CARGO_BIN_EXE_netinit"),
-                    "net",
-                    "--json",
-                    "--cmdline",
-                    cmdline,
-                ])
+            self.net_command(cmdline)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -272,27 +275,24 @@ impl Drop for Net {
     }
 }
 
+// Every test below builds its own lab (namespaces, wires, dnsmasq): they run
+// in parallel and must not share one, so their first lines look alike.
 const MAC0: &str = "52:54:00:a0:00:01";
 const MAC1: &str = "52:54:00:a0:00:02";
 
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn lease_carries_every_option() {
-    let mut lab = Lab::new();
-    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
-    lab.dnsmasq(
-        &srv,
-        &[
-            "--dhcp-option=option:router,10.99.0.1",
-            "--dhcp-option=option:dns-server,10.99.0.2,10.99.0.3",
-            "--dhcp-option=option:domain-name,lab.test",
-            "--dhcp-option=option:domain-search,lab.test,example.test",
-            "--dhcp-option=17,10.99.0.1:/export/root",
-            "--dhcp-option=option:mtu,1400",
-            "--dhcp-option=option:ntp-server,10.99.0.4",
-            &format!("--dhcp-host={MAC0},10.99.0.120,node7"),
-        ],
-    );
+    let (lab, _) = Lab::served(&[
+        "--dhcp-option=option:router,10.99.0.1",
+        "--dhcp-option=option:dns-server,10.99.0.2,10.99.0.3",
+        "--dhcp-option=option:domain-name,lab.test",
+        "--dhcp-option=option:domain-search,lab.test,example.test",
+        "--dhcp-option=17,10.99.0.1:/export/root",
+        "--dhcp-option=option:mtu,1400",
+        "--dhcp-option=option:ntp-server,10.99.0.4",
+        &format!("--dhcp-host={MAC0},10.99.0.120,node7"),
+    ]);
     let j = lab.json("ip=dhcp");
     assert_eq!(j["interface"], "eth0");
     assert_eq!(j["mac"], MAC0);
@@ -332,19 +332,14 @@ fn lease_carries_every_option() {
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn classless_routes_and_a_slash_32_lease_with_an_off_link_router() {
-    let mut lab = Lab::new();
-    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
-    lab.dnsmasq(
-        &srv,
-        &[
-            // A /32 lease, as clouds hand out: every router is off-link.
-            "--dhcp-option=option:netmask,255.255.255.255",
-            "--dhcp-option=121,10.98.0.0/16,10.99.0.254,0.0.0.0/0,10.99.0.1",
-            // Ignored when option 121 is there (RFC 3442).
-            "--dhcp-option=option:router,10.99.0.77",
-            "--dhcp-option=option:mtu,9000",
-        ],
-    );
+    let (lab, _) = Lab::served(&[
+        // A /32 lease, as clouds hand out: every router is off-link.
+        "--dhcp-option=option:netmask,255.255.255.255",
+        "--dhcp-option=121,10.98.0.0/16,10.99.0.254,0.0.0.0/0,10.99.0.1",
+        // Ignored when option 121 is there (RFC 3442).
+        "--dhcp-option=option:router,10.99.0.77",
+        "--dhcp-option=option:mtu,9000",
+    ]);
     let j = lab.json("ip=dhcp");
     assert!(j["address"].as_str().unwrap().ends_with("/32"), "{j}");
     assert_eq!(j["gateway"], "10.99.0.1");
@@ -625,9 +620,7 @@ fn report_dhcp_latency_on_veth() {
         let mut lease_ms = Vec::new();
         let mut phase_ms = Vec::new();
         for _ in 0..7 {
-            let mut lab = Lab::new();
-            let srv = lab.wire("eth0", MAC0, "10.99.0.1");
-            lab.dnsmasq(&srv, if rapid { &["--dhcp-rapid-commit"] } else { &[] });
+            let (lab, _) = Lab::served(if rapid { &["--dhcp-rapid-commit"] } else { &[] });
             let (out, _) = lab.net("ip=dhcp");
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(out.status.success(), "{err}");
@@ -665,9 +658,7 @@ fn report_dhcp_latency_on_veth() {
 #[test]
 #[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
 fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
-    let mut lab = Lab::new();
-    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
-    lab.dnsmasq(&srv, &[&format!("--dhcp-host={MAC0},10.99.0.121")]);
+    let (mut lab, _) = Lab::served(&[&format!("--dhcp-host={MAC0},10.99.0.121")]);
     let j = lab.json("ip=dhcp");
     assert_eq!(j["address"], "10.99.0.121/24");
     let uptime_ms = {
@@ -935,9 +926,7 @@ fn dual_stack_goes_on_over_ipv4_when_ipv6_fails() {
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn several_ip_words_and_a_static_route_to_a_second_subnet() {
-    let mut lab = Lab::new();
-    let srv = lab.wire("eth0", MAC0, "10.99.0.1");
-    lab.dnsmasq(&srv, &["--dhcp-option=option:router,10.99.0.1"]);
+    let (mut lab, _) = Lab::served(&["--dhcp-option=option:router,10.99.0.1"]);
     // eth1's far end also holds 10.66.0.1, reached only through a route.
     let far = lab.wire("eth1", MAC1, "10.88.0.1");
     sh(&["ip", "-n", &far, "addr", "add", "10.66.0.1/32", "dev", "lo"]);

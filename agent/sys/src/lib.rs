@@ -27,5 +27,5 @@ pub use error::{Result, SysError};
 
 /// The real kernel: implements every trait here that the executor is
 /// generic over (mount, files, loop, hostname, clock).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Linux;

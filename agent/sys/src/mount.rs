@@ -19,6 +19,7 @@ pub trait Mount {
         flags: MountFlags,
         data: &str,
     ) -> Result<()>;
+    // The signature repeats in `Linux` and the fakes, as every trait method's does.
     /// Like `mount`, but gives up waiting after `timeout` (an NFS mount to
     /// a dead server can block in the kernel for minutes). The default is
     /// for fakes; the real one waits on a thread.

@@ -234,6 +234,7 @@ fn attach_filter(fd: &OwnedFd) -> std::result::Result<(), Errno> {
     if r == 0 { Ok(()) } else { Err(last_errno()) }
 }
 
+// setsockopt as in attach_filter above, for a plain int (no pointee to keep alive).
 fn set_int(fd: &OwnedFd, level: u32, name: u32, value: i32) -> std::result::Result<(), Errno> {
     // SAFETY: a pointer to an i32 that outlives the call, with its size.
     let r = unsafe {

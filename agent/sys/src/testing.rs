@@ -10,10 +10,23 @@ pub fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
         body();
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new("unshare")
+    let mut unshare = std::process::Command::new("unshare");
+    unshare
         .args(["-m", "--propagation", "private"])
-        .arg(exe)
+        .arg(std::env::current_exe().unwrap());
+    let (ok, text) = run_one_test(unshare, test, ("NETINIT_TEST_MOUNTNS", "1"));
+    assert!(ok && text.contains("1 passed"), "{text}");
+}
+
+/// Runs the one test `test` of a test binary that `cmd` starts (under
+/// unshare, in a chroot, …), ignored ones included, on one thread, with
+/// `env` set: whether it passed, and all it printed.
+pub fn run_one_test(
+    mut cmd: std::process::Command,
+    test: &str,
+    env: (&str, &str),
+) -> (bool, String) {
+    let out = cmd
         .args([
             test,
             "--exact",
@@ -21,7 +34,7 @@ pub fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("NETINIT_TEST_MOUNTNS", "1")
+        .env(env.0, env.1)
         .output()
         .unwrap();
     let text = format!(
@@ -29,5 +42,5 @@ pub fn in_private_mount_ns(test: &str, body: impl FnOnce()) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    (out.status.success(), text)
 }

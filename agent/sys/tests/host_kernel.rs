@@ -10,7 +10,7 @@ use netinit_sys::mount::{Mount, MountFlags};
 
 #[path = "../src/testing.rs"]
 mod testing;
-use testing::in_private_mount_ns;
+use testing::{in_private_mount_ns, run_one_test};
 
 #[test]
 #[ignore = "needs root: run by scripts/test.sh"]
@@ -166,25 +166,10 @@ fn host_kernel_switch_root_into_a_tmpfs() {
             std::fs::create_dir_all(fake.join(d)).unwrap();
         }
 
-        let out = std::process::Command::new("chroot")
-            .arg(&fake)
-            .args([
-                "/netinit-test",
-                SWITCH_TEST,
-                "--exact",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("NETINIT_TEST_STAGE", "chroot")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{text}");
+        let mut chroot = std::process::Command::new("chroot");
+        chroot.arg(&fake).arg("/netinit-test");
+        let (ok, text) = run_one_test(chroot, SWITCH_TEST, ("NETINIT_TEST_STAGE", "chroot"));
+        assert!(ok, "{text}");
 
         // `fake` now shows the new root, moved over the initramfs.
         let read = |f: &str| {

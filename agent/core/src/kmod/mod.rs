@@ -431,15 +431,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const DEP: &str = "\
-kernel/fs/netfs/netfs.ko:
-kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
-kernel/net/sunrpc/sunrpc.ko:
-kernel/fs/nfs_common/grace.ko:
-kernel/fs/lockd/lockd.ko: kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfs.ko: kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
-kernel/fs/nfs_common/nfs_acl.ko: kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfsv3.ko: kernel/fs/nfs_common/nfs_acl.ko kernel/fs/nfs/nfs.ko kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
+    /// Beside the NFS chain: 8139too/8139cp, ext4 with its softdep.
+    const OTHER_DEP: &str = "\
 kernel/drivers/net/ethernet/realtek/8139too.ko:
 kernel/drivers/net/ethernet/realtek/8139cp.ko: kernel/drivers/net/mii.ko
 kernel/drivers/net/mii.ko:
@@ -457,7 +450,7 @@ alias fs-nfs4 nfsv4
 
     fn index() -> ModuleIndex {
         ModuleIndex::parse(
-            DEP,
+            &format!("{}{OTHER_DEP}", crate::fixtures::NFSV3_DEP),
             ALIAS,
             SOFTDEP,
             "kernel/drivers/block/loop.ko\nkernel/fs/squashfs/squashfs.ko\n",

@@ -7,6 +7,7 @@ use netinit_core::explain;
 
 use super::Spec;
 
+// Each subcommand's argv spec is a table row, alike in shape by design.
 const SPEC: Spec = Spec {
     name: "explain",
     flags: &["json", "netroot"],

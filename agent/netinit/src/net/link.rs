@@ -84,8 +84,12 @@ pub fn prepare(
     };
     // Links the boot interface does not need (for another ip= word).
     let mut links = links;
-    while super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, true)? {
-        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    loop {
+        let (now, made) = super::netdev::make_pending(nl, plan, links, true)?;
+        links = now;
+        if !made {
+            break;
+        }
     }
     for want in &plan.network.ifnames {
         if !links.iter().any(|l| l.mac == Some(want.mac)) {
@@ -116,9 +120,7 @@ fn current_links(
             links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
         }
     }
-    if super::netdev::pending(plan, &links) && super::netdev::make(nl, plan, &links, late)? {
-        links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
-    }
+    let (links, _) = super::netdev::make_pending(nl, plan, links, late)?;
     if !*lo_done {
         *lo_done = true;
         for lo in links.iter().filter(|l| l.loopback && !l.up) {
@@ -751,28 +753,8 @@ mod tests {
     fn apply_never_removes_anything() {
         let mut nl = FakeNetlink::default();
         let lease = netinit_core::dhcp::Lease {
-            address: netinit_core::net::Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 24,
-            },
-            server_id: [10, 77, 0, 1].into(),
-            next_server: None,
-            router: Some([10, 77, 0, 1].into()),
-            routes: vec![],
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
-            root_path: None,
             mtu: Some(1400),
-            broadcast: None,
-            ntp: vec![],
-            bootfile: None,
-            lease_secs: 3600,
-            t1_secs: 1800,
-            t2_secs: 3150,
-            bound_at_ms: 0,
-            warnings: vec![],
+            ..netinit_core::fixtures::lease()
         };
         let state = lease.to_net_state("eth0", 2, netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]));
         apply(&mut nl, Step::Dhcp, &state).unwrap();
@@ -797,28 +779,8 @@ mod tests {
     fn a_gateway_off_the_subnet_gets_an_on_link_route_first() {
         let mut nl = FakeNetlink::default();
         let mut state = netinit_core::dhcp::Lease {
-            address: netinit_core::net::Ipv4Cidr {
-                addr: [10, 77, 0, 100].into(),
-                prefix: 32,
-            },
-            server_id: [10, 77, 0, 1].into(),
-            next_server: None,
-            router: Some([10, 77, 0, 1].into()),
-            routes: vec![],
-            dns: vec![],
-            domain: None,
-            search: vec![],
-            hostname: None,
-            root_path: None,
-            mtu: None,
-            broadcast: None,
-            ntp: vec![],
-            bootfile: None,
-            lease_secs: 3600,
-            t1_secs: 1800,
-            t2_secs: 3150,
-            bound_at_ms: 0,
-            warnings: vec![],
+            address: cidr([10, 77, 0, 100], 32),
+            ..netinit_core::fixtures::lease()
         }
         .to_net_state("eth0", 2, netinit_core::net::MacAddr([2, 0, 0, 0, 0, 1]));
         // A /32 lease (cloud style): the router is reachable only on-link.

@@ -403,9 +403,6 @@ mod tests {
     }
 
     fn tree() -> tempfile::TempDir {
-        let t = tempfile::tempdir().unwrap();
-        let m = t.path().join("lib/modules/6.1.0-test");
-        fs::create_dir_all(&m).unwrap();
         let dep = "\
 kernel/drivers/virtio/virtio_ring.ko:
 kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
@@ -414,17 +411,12 @@ kernel/drivers/net/virtio_net.ko: kernel/drivers/virtio/virtio.ko kernel/drivers
 kernel/drivers/net/e1000.ko:
 kernel/fs/squashfs/squashfs.ko:
 ";
-        fs::write(m.join("modules.dep"), dep).unwrap();
-        for line in dep.lines() {
-            let path = m.join(line.split(':').next().unwrap());
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, b"\x7fELF").unwrap();
-        }
-        fs::write(
-            m.join("modules.alias"),
+        let t = crate::testing::module_tree(
+            dep,
             "alias pci:v00001AF4d00001000sv*sd*bc*sc*i* virtio_pci\nalias virtio:d00000001v* virtio_net\nalias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n",
-        )
-        .unwrap();
+            "",
+            "e1000 163840 0 - Live 0x0\n",
+        );
         for (bus, dev, alias) in [
             (
                 "pci",
@@ -446,8 +438,6 @@ kernel/fs/squashfs/squashfs.ko:
             fs::create_dir_all(&d).unwrap();
             fs::write(d.join("modalias"), alias).unwrap();
         }
-        fs::create_dir_all(t.path().join("proc")).unwrap();
-        fs::write(t.path().join("proc/modules"), "e1000 163840 0 - Live 0x0\n").unwrap();
         let net = t.path().join("sys/class/net/eth0/device");
         fs::create_dir_all(&net).unwrap();
         std::os::unix::fs::symlink("../../../../bus/pci/drivers/e1000", net.join("driver"))

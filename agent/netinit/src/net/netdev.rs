@@ -16,85 +16,124 @@ pub fn pending(plan: &BootPlan, links: &[LinkInfo]) -> bool {
     n.bonds.iter().any(|b| !have(&b.name)) || n.vlans.iter().any(|v| !have(&v.name))
 }
 
+/// Makes what of the plan's bonds and VLANs can be made now (`late`:
+/// a bond without its missing slaves); the links afterwards, and whether
+/// it made something.
+pub fn make_pending(
+    nl: &mut dyn Netlink,
+    plan: &BootPlan,
+    links: Vec<LinkInfo>,
+    late: bool,
+) -> Result<(Vec<LinkInfo>, bool), StepError> {
+    if !pending(plan, &links) || !make(nl, plan, &links, late)? {
+        return Ok((links, false));
+    }
+    let links = nl.links().map_err(|e| StepError::new(Step::Link, e))?;
+    Ok((links, true))
+}
+
 /// Makes the bonds whose slaves are all present (or, once `late`, any of
 /// them) and the VLANs whose parent is. True when it made something.
-pub fn make(
+fn make(
     nl: &mut dyn Netlink,
     plan: &BootPlan,
     links: &[LinkInfo],
     late: bool,
 ) -> Result<bool, StepError> {
-    let err = |e| StepError::new(Step::Link, e);
-    let find = |name: &str| links.iter().find(|l| l.name == name);
     let mut made = false;
     for b in &plan.network.bonds {
-        if find(&b.name).is_some() {
-            continue;
-        }
-        let present: Vec<&LinkInfo> = b.slaves.iter().filter_map(|s| find(s)).collect();
-        if present.is_empty() || (present.len() < b.slaves.len() && !late) {
-            continue;
-        }
-        let primary = b.options.iter().find_map(|o| match &o.value {
-            netinit_core::netdev::BondValue::Link(p) => find(p).map(|l| l.index),
-            _ => None,
-        });
-        nl.create_bond(b, primary)
-            .map_err(|e| err(e).hint("is the bonding module in the initrd? (CONFIG_BONDING)"))?;
-        let Some(master) = nl
-            .links()
-            .map_err(err)?
-            .into_iter()
-            .find(|l| l.name == b.name)
-        else {
-            return Err(StepError::new(
-                Step::Link,
-                format_args!("bond {} was made but is not listed", b.name),
-            ));
-        };
-        for s in &present {
-            if s.up {
-                // Enslaving wants it down, which netinit never does.
-                warn!(
-                    Step::Link,
-                    "{} is already up: not enslaved to {}", s.name, b.name
-                );
-                continue;
-            }
-            nl.set_master(s.index, master.index).map_err(err)?;
-        }
-        for s in b.slaves.iter().filter(|s| find(s).is_none()) {
-            warn!(
-                Step::Link,
-                "bond {}: slave {s} is not there; going on without it", b.name
-            );
-        }
-        let names: Vec<&str> = present.iter().map(|l| l.name.as_str()).collect();
-        info!(
-            Step::Link,
-            "bond {} over {} ({})",
-            b.name,
-            names.join(","),
-            b.option_words().join(",")
-        );
-        made = true;
+        made |= make_bond(nl, b, links, late)?;
     }
     for v in &plan.network.vlans {
-        if find(&v.name).is_some() {
-            continue;
-        }
-        let Some(parent) = find(&v.parent) else {
-            continue;
-        };
-        if !parent.up {
-            nl.set_up(parent.index).map_err(err)?;
-        }
-        nl.create_vlan(&v.name, parent.index, v.id)
-            .map_err(|e| err(e).hint("is the 8021q module in the initrd? (CONFIG_VLAN_8021Q)"))?;
-        info!(Step::Link, "VLAN {} (id {}) on {}", v.name, v.id, v.parent);
-        made = true;
+        made |= make_vlan(nl, v, links)?;
     }
     Ok(made)
+}
+
+/// One bond, unless it exists or (before `late`) a slave is missing;
+/// its present slaves are enslaved while down. True when it made it.
+fn make_bond(
+    nl: &mut dyn Netlink,
+    b: &netinit_core::netdev::Bond,
+    links: &[LinkInfo],
+    late: bool,
+) -> Result<bool, StepError> {
+    let err = |e| StepError::new(Step::Link, e);
+    let find = |name: &str| links.iter().find(|l| l.name == name);
+    if find(&b.name).is_some() {
+        return Ok(false);
+    }
+    let present: Vec<&LinkInfo> = b.slaves.iter().filter_map(|s| find(s)).collect();
+    if present.is_empty() || (present.len() < b.slaves.len() && !late) {
+        return Ok(false);
+    }
+    let primary = b.options.iter().find_map(|o| match &o.value {
+        netinit_core::netdev::BondValue::Link(p) => find(p).map(|l| l.index),
+        _ => None,
+    });
+    nl.create_bond(b, primary)
+        .map_err(|e| err(e).hint("is the bonding module in the initrd? (CONFIG_BONDING)"))?;
+    let Some(master) = nl
+        .links()
+        .map_err(err)?
+        .into_iter()
+        .find(|l| l.name == b.name)
+    else {
+        return Err(StepError::new(
+            Step::Link,
+            format_args!("bond {} was made but is not listed", b.name),
+        ));
+    };
+    for s in &present {
+        if s.up {
+            // Enslaving wants it down, which netinit never does.
+            warn!(
+                Step::Link,
+                "{} is already up: not enslaved to {}", s.name, b.name
+            );
+            continue;
+        }
+        nl.set_master(s.index, master.index).map_err(err)?;
+    }
+    for s in b.slaves.iter().filter(|s| find(s).is_none()) {
+        warn!(
+            Step::Link,
+            "bond {}: slave {s} is not there; going on without it", b.name
+        );
+    }
+    let names: Vec<&str> = present.iter().map(|l| l.name.as_str()).collect();
+    info!(
+        Step::Link,
+        "bond {} over {} ({})",
+        b.name,
+        names.join(","),
+        b.option_words().join(",")
+    );
+    Ok(true)
+}
+
+/// One VLAN, unless it exists or its parent does not (yet); the parent
+/// is brought up first. True when it made it.
+fn make_vlan(
+    nl: &mut dyn Netlink,
+    v: &netinit_core::netdev::Vlan,
+    links: &[LinkInfo],
+) -> Result<bool, StepError> {
+    let err = |e| StepError::new(Step::Link, e);
+    let find = |name: &str| links.iter().find(|l| l.name == name);
+    if find(&v.name).is_some() {
+        return Ok(false);
+    }
+    let Some(parent) = find(&v.parent) else {
+        return Ok(false);
+    };
+    if !parent.up {
+        nl.set_up(parent.index).map_err(err)?;
+    }
+    nl.create_vlan(&v.name, parent.index, v.id)
+        .map_err(|e| err(e).hint("is the 8021q module in the initrd? (CONFIG_VLAN_8021Q)"))?;
+    info!(Step::Link, "VLAN {} (id {}) on {}", v.name, v.id, v.parent);
+    Ok(true)
 }
 
 /// The interfaces of further `ip=` words, then `rd.route=`. The boot

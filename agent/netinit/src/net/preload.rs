@@ -234,7 +234,6 @@ fn load(
 mod tests {
     use super::*;
     use netinit_sys::SysError;
-    use std::fs;
     use std::sync::{Arc, Mutex};
 
     /// Records loads (thread-safe); fails the named modules; can stall.
@@ -268,32 +267,16 @@ mod tests {
 
     /// The NFS chain, squashfs and overlay as modules; loop built in.
     fn tree() -> tempfile::TempDir {
-        let t = tempfile::tempdir().unwrap();
-        let m = t.path().join("lib/modules/6.1.0-test");
-        fs::create_dir_all(&m).unwrap();
-        let dep = "\
-kernel/fs/netfs/netfs.ko:
-kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
-kernel/net/sunrpc/sunrpc.ko:
-kernel/fs/nfs_common/grace.ko:
-kernel/fs/lockd/lockd.ko: kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfs.ko: kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
-kernel/fs/nfs_common/nfs_acl.ko: kernel/net/sunrpc/sunrpc.ko
-kernel/fs/nfs/nfsv3.ko: kernel/fs/nfs_common/nfs_acl.ko kernel/fs/nfs/nfs.ko kernel/fs/lockd/lockd.ko kernel/fs/nfs_common/grace.ko kernel/net/sunrpc/sunrpc.ko kernel/fs/fscache/fscache.ko kernel/fs/netfs/netfs.ko
-kernel/fs/squashfs/squashfs.ko:
-kernel/fs/overlayfs/overlay.ko:
-";
-        fs::write(m.join("modules.dep"), dep).unwrap();
-        for line in dep.lines() {
-            let path = m.join(line.split(':').next().unwrap());
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, b"\x7fELF").unwrap();
-        }
-        fs::write(m.join("modules.alias"), "").unwrap();
-        fs::write(m.join("modules.builtin"), "kernel/drivers/block/loop.ko\n").unwrap();
-        fs::create_dir_all(t.path().join("proc")).unwrap();
-        fs::write(t.path().join("proc/modules"), "overlay 1 0 - Live 0x0\n").unwrap();
-        t
+        let dep = format!(
+            "{}kernel/fs/squashfs/squashfs.ko:\nkernel/fs/overlayfs/overlay.ko:\n",
+            netinit_core::fixtures::NFSV3_DEP
+        );
+        crate::testing::module_tree(
+            &dep,
+            "",
+            "kernel/drivers/block/loop.ko\n",
+            "overlay 1 0 - Live 0x0\n",
+        )
     }
 
     fn live_plan() -> BootPlan {

@@ -21,6 +21,7 @@ use netinit_sys::loopdev::Loop;
 use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::Nbd;
 
+use super::backoff::Backoff;
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -101,15 +102,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
             to_ram(sys, &images, plan.overlay.size, base)
         })?;
     }
-    let layers = timed(Step::Squashfs, || {
-        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
-        mount_images(sys, &images)
-    })?;
-    timed(Step::Overlay, || {
-        modules.ensure(Step::Overlay, &["overlay"]);
-        mount_overlay(sys, &layers, &plan.overlay, newroot)
-    })?;
-    bind_medium(sys, plan.live.layout, newroot, NFS_DIR);
+    stack_live(sys, plan, &images, (newroot, NFS_DIR), modules)?;
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root,
@@ -117,12 +110,34 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
     })
 }
 
+/// The live stack over the images found on a medium (the NFS root, a
+/// fetched image or ISO): each image mounted read-only, the overlay on
+/// top in `newroot`, and the medium bound where the layout looks for it.
+pub(crate) fn stack_live<S: Mount + Loop + Files>(
+    sys: &mut S,
+    plan: &BootPlan,
+    images: &[PathBuf],
+    (newroot, medium): (&Path, &str),
+    modules: &mut dyn Modules,
+) -> Result<(), StepError> {
+    let layers = timed(Step::Squashfs, || {
+        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
+        mount_images(sys, images)
+    })?;
+    timed(Step::Overlay, || {
+        modules.ensure(Step::Overlay, &["overlay"]);
+        mount_overlay(sys, &layers, &plan.overlay, newroot)
+    })?;
+    bind_medium(sys, plan.live.layout, newroot, medium);
+    Ok(())
+}
+
 /// Also mounts the medium where the layout's userland looks for it
 /// (casper's installer: /cdrom; live-boot: /run/live/medium; archiso:
 /// /run/archiso/bootmnt). /run/netinit/nfs stays: the rest of netinit and
 /// the booted system's tools use it. A failure costs only the
 /// convenience, so it is a warning.
-pub(crate) fn bind_medium<S: Mount + Files>(
+fn bind_medium<S: Mount + Files>(
     sys: &mut S,
     layout: LiveLayout,
     newroot: &Path,
@@ -257,14 +272,9 @@ fn mount_nfs<S: Mount + Files + Clock>(
     } else {
         MountFlags::empty()
     };
-    let start = sys.now_ms();
-    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 1;
+    let mut retry = Backoff::start(sys, budget, NFS_ATTEMPT_CAP);
     loop {
-        let left = budget
-            .saturating_sub(elapsed(sys))
-            .clamp(Duration::from_secs(1), NFS_ATTEMPT_CAP);
+        let left = retry.bound(sys);
         match sys.mount_bounded(&m.source, target, m.fstype, flags, &m.data, left) {
             Ok(()) => {
                 info!(
@@ -279,31 +289,24 @@ fn mount_nfs<S: Mount + Files + Clock>(
                 return Ok(());
             }
             Err(e) => {
-                let retry = nfs::is_transient(e.errno)
-                    && elapsed(sys) + delay < budget
-                    && max_attempts.is_none_or(|max| attempt < max);
-                if !retry {
+                let again = nfs::is_transient(e.errno)
+                    && retry.has_time(sys)
+                    && max_attempts.is_none_or(|max| retry.attempt < max);
+                if !again {
                     let mut err = StepError::new(Step::Nfs, &e);
                     if let Some(h) = nfs::hint(e.errno, root.server, root.version) {
                         err = err.hint(h);
                     }
-                    if attempt > 1 {
-                        err.reason = format!(
-                            "{} (after {attempt} attempts in {} s)",
-                            err.reason,
-                            elapsed(sys).as_secs()
-                        );
-                    }
+                    err.reason.push_str(&retry.tally(sys));
                     return Err(err);
                 }
                 warn!(
                     Step::Nfs,
-                    "attempt {attempt}: {e}; retrying in {} ms",
-                    delay.as_millis()
+                    "attempt {}: {e}; retrying in {} ms",
+                    retry.attempt,
+                    retry.delay().as_millis()
                 );
-                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
+                retry.wait(sys);
             }
         }
     }
@@ -427,9 +430,20 @@ fn to_ram<S: Mount + Files>(
         human_bytes(have)
     );
     let dir = Path::new(TORAM_DIR);
-    sys.mkdir_p(dir)
-        .map_err(|e| StepError::new(Step::Toram, e))?;
-    let size = format!("size={},mode=0755", need.saturating_add(16 << 20));
+    ram_dir(sys, dir, need.saturating_add(16 << 20), Step::Toram)?;
+    copy_images(sys, images, dir, need, base)
+}
+
+/// A tmpfs of `bytes` at `dir` (made if missing), for `step`: where an
+/// image is copied or downloaded into RAM.
+pub(crate) fn ram_dir<S: Mount + Files>(
+    sys: &mut S,
+    dir: &Path,
+    bytes: u64,
+    step: Step,
+) -> Result<(), StepError> {
+    sys.mkdir_p(dir).map_err(|e| StepError::new(step, e))?;
+    let size = format!("size={bytes},mode=0755");
     sys.mount(
         "tmpfs",
         dir,
@@ -437,48 +451,56 @@ fn to_ram<S: Mount + Files>(
         MountFlags::NOSUID | MountFlags::NODEV,
         &size,
     )
-    .map_err(|e| StepError::new(Step::Toram, e))?;
-    copy_images(sys, images, dir, need, base)
+    .map_err(|e| StepError::new(step, e))
 }
 
 /// Loop-mounts each image read-only at /run/netinit/image/N; returns the
 /// mount points, bottom layer first.
-pub(crate) fn mount_images<S: Mount + Loop + Files>(
+fn mount_images<S: Mount + Loop + Files>(
     sys: &mut S,
     images: &[PathBuf],
 ) -> Result<Vec<PathBuf>, StepError> {
     let mut layers = Vec::new();
     for (i, image) in images.iter().enumerate() {
         let target = Path::new(IMAGE_DIR).join(i.to_string());
-        sys.mkdir_p(&target)
-            .map_err(|e| StepError::new(Step::Squashfs, e))?;
-        // `dev` holds the loop fd until the mount holds the device.
-        let dev = sys
-            .attach(image)
-            .map_err(|e| StepError::new(Step::Squashfs, e))?;
-        sys.mount(
-            &dev.path.to_string_lossy(),
-            &target,
-            "squashfs",
-            MountFlags::RDONLY,
-            "",
-        )
-        .map_err(|e| {
-            StepError::new(Step::Squashfs, e).hint(format!(
-                "is {} a squashfs image? is the squashfs module in the initrd?",
-                image.display()
-            ))
-        })?;
-        info!(
-            Step::Squashfs,
-            "{} on {} at {}",
-            image.display(),
-            dev.path.display(),
-            target.display()
+        let hint = format!(
+            "is {} a squashfs image? is the squashfs module in the initrd?",
+            image.display()
         );
+        loop_mount(sys, image, (&target, "squashfs"), Step::Squashfs, hint)?;
         layers.push(target);
     }
     Ok(layers)
+}
+
+/// Loop-mounts the image file `image` read-only at `target` as `fstype`,
+/// for `step`; `hint` goes with a failed mount.
+pub(crate) fn loop_mount<S: Mount + Loop + Files>(
+    sys: &mut S,
+    image: &Path,
+    (target, fstype): (&Path, &str),
+    step: Step,
+    hint: String,
+) -> Result<(), StepError> {
+    sys.mkdir_p(target).map_err(|e| StepError::new(step, e))?;
+    // `dev` holds the loop fd until the mount holds the device.
+    let dev = sys.attach(image).map_err(|e| StepError::new(step, e))?;
+    sys.mount(
+        &dev.path.to_string_lossy(),
+        target,
+        fstype,
+        MountFlags::RDONLY,
+        "",
+    )
+    .map_err(|e| StepError::new(step, e).hint(hint))?;
+    info!(
+        step,
+        "{} on {} at {}",
+        image.display(),
+        dev.path.display(),
+        target.display()
+    );
+    Ok(())
 }
 
 /// A tmpfs upper over every layer, mounted on `newroot`.
@@ -781,6 +803,8 @@ pub(crate) mod fake {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    // Each test spells out its own set-up and whole call sequence: a golden
+    // sequence must read alone, so tests that look alike are meant to.
     use super::fake::FakeSys;
     use super::*;
     use netinit_core::errno::{EACCES, ECONNREFUSED, ETIMEDOUT};

@@ -7,8 +7,9 @@
 use std::io::{Read, Write};
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::Thread;
+use std::time::Duration;
 
 use netinit_core::fetch::{FetchPlan, ImageKind, SNIFF_LEN, image_kind, place};
 use netinit_core::http::{self, Head, HeadError, Url};
@@ -16,11 +17,12 @@ use netinit_core::live::{find_images, mem_available, mem_total, overlay_bytes, t
 use netinit_core::plan::{BootPlan, LiveLayout, LivePlan, NfsVersion, ResolvedRoot};
 use netinit_core::sha256::{self, Sha256};
 use netinit_core::size::human_bytes;
+use netinit_sys::Clock;
 use netinit_sys::http::{Connect, ImageFile, Sink};
 use netinit_sys::loopdev::Loop;
-use netinit_sys::mount::{Files, Mount, MountFlags};
+use netinit_sys::mount::{Files, Mount};
 
-use super::assemble::{Assembled, bind_medium, mount_images, mount_overlay};
+use super::assemble::{Assembled, loop_mount, ram_dir, stack_live};
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -33,9 +35,15 @@ const CONNECT: Duration = Duration::from_secs(5);
 const IO: Duration = Duration::from_secs(10);
 /// Attempts per URL before the next mirror is tried.
 const ATTEMPTS: u32 = 2;
+/// The wait before retrying a URL that did not answer.
+const RETRY_MS: u64 = 1000;
+/// The first and the longest wait before a dropped range is resumed.
+const RESUME_FIRST_MS: u64 = 500;
+const RESUME_MAX_MS: u64 = 5000;
 /// Ranges below this go on one connection.
 const MIN_RANGE: u64 = 4 << 20;
-const PROGRESS: Duration = Duration::from_secs(2);
+/// How often the progress line is logged.
+const PROGRESS_MS: u64 = 2000;
 /// A sums file larger than this is not one.
 const MAX_SUMS: u64 = 1 << 20;
 
@@ -62,7 +70,7 @@ fn addr(url: &Url) -> SocketAddrV4 {
 /// read or write that hit its timeout says so.
 fn io_err(e: &std::io::Error) -> String {
     match e.raw_os_error() {
-        Some(11) => format!("no data for {} s (EAGAIN)", IO.as_secs()),
+        Some(netinit_core::errno::EAGAIN) => format!("no data for {} s (EAGAIN)", IO.as_secs()),
         Some(n) => netinit_core::errno::describe(n),
         None => "EIO".to_owned(),
     }
@@ -109,7 +117,11 @@ fn get<C: Connect>(
 
 /// The first URL that answers with the image, following up to three
 /// redirects to other http:// URLs. Logs why each other one was skipped.
-fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<Probed<C::Stream>, StepError> {
+fn probe<C: Connect, T: Clock>(
+    net: &C,
+    clock: &mut T,
+    urls: &[Url],
+) -> Result<Probed<C::Stream>, StepError> {
     let mut why = Vec::new();
     for (i, first) in urls.iter().enumerate() {
         let mut url = first.clone();
@@ -143,8 +155,12 @@ fn probe<C: Connect>(net: &C, urls: &[Url]) -> Result<Probed<C::Stream>, StepErr
                     break;
                 }
                 Err(e) if attempt < ATTEMPTS => {
-                    warn!(Step::Fetch, "attempt {attempt}: {e}; retrying in 1 s");
-                    std::thread::sleep(Duration::from_secs(1));
+                    warn!(
+                        Step::Fetch,
+                        "attempt {attempt}: {e}; retrying in {} s",
+                        RETRY_MS / 1000
+                    );
+                    clock.sleep_ms(RETRY_MS);
                     attempt += 1;
                 }
                 Err(e) => {
@@ -173,123 +189,22 @@ struct Progress {
     /// Each range's next byte to store: the hash follows the stored prefix.
     at: Vec<AtomicU64>,
     stop: AtomicBool,
+    /// Range threads still running.
+    running: AtomicUsize,
+    /// The thread that hashes and logs: woken whenever a range stores
+    /// bytes or ends, so it waits on the download, not on a timer.
+    watcher: Thread,
 }
 
-/// Copies one response's body into `sink` from `pos` on, at most up to
-/// `last`; the read error that ended it (if any) and when the last byte
-/// arrived (if one did).
-fn copy_body<S: Read, K: Sink>(
-    r: &mut Response<S>,
-    sink: &K,
-    (pos, last): (&mut u64, u64),
-    (progress, index): (&Progress, usize),
-    buf: &mut [u8],
-) -> Result<(Option<String>, Option<Instant>), String> {
-    let mut at = None;
-    let mut err = None;
-    let mut pending = std::mem::take(&mut r.body_start);
-    loop {
-        let n = if pending.is_empty() {
-            match r.stream.read(buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    err = Some(format!("read: {}", io_err(&e)));
-                    break;
-                }
-            }
-        } else {
-            let n = pending.len().min(buf.len());
-            buf.get_mut(..n)
-                .unwrap_or(&mut [])
-                .copy_from_slice(pending.get(..n).unwrap_or(&[]));
-            pending.drain(..n);
-            n
-        };
-        // Only this range's bytes; an open-ended first response
-        // is cut where the next connection starts.
-        let want = usize::try_from(last + 1 - *pos)
-            .unwrap_or(usize::MAX)
-            .min(n);
-        sink.write_at(*pos, buf.get(..want).unwrap_or(&[]))
-            .map_err(|e| e.to_string())?;
-        *pos += want as u64;
-        progress.done.fetch_add(want as u64, Ordering::Relaxed);
-        if let Some(a) = progress.at.get(index) {
-            a.store(*pos, Ordering::Release);
-        }
-        at = Some(Instant::now());
-        if *pos > last || progress.stop.load(Ordering::Relaxed) {
-            break;
-        }
-    }
-    Ok((err, at))
-}
+/// Marks one range thread as ended when dropped (also when it panics),
+/// so the watcher cannot wait for it forever.
+struct Running<'a>(&'a Progress);
 
-/// Downloads `first..=last` of `url` into `sink`, starting with `open`
-/// (a response already positioned at `first`) if given. A dropped or
-/// stalled connection is resumed with Range until `stall` passes without
-/// a byte.
-fn fetch_range<C: Connect, K: Sink>(
-    net: &C,
-    url: &Url,
-    sink: &K,
-    (first, last): (u64, u64),
-    mut open: Option<Response<C::Stream>>,
-    (progress, index): (&Progress, usize),
-    stall: Duration,
-) -> Result<(), String> {
-    let mut pos = first;
-    let mut last_byte = Instant::now();
-    let mut delay = Duration::from_millis(500);
-    let mut buf = vec![0u8; 64 << 10];
-    while pos <= last {
-        if progress.stop.load(Ordering::Relaxed) {
-            return Err("stopped".into());
-        }
-        let r = match open.take() {
-            Some(r) => Ok(r),
-            None => get(net, url, Some((pos, Some(last)))).and_then(|r| {
-                match (r.head.status, r.head.range) {
-                    (206, Some((a, _, _))) if a == pos => Ok(r),
-                    (200, _) if pos == 0 => Ok(r),
-                    (200 | 206, _) => Err(format!(
-                        "{url} ignored the range request from byte {pos}: it cannot resume"
-                    )),
-                    (s, _) => Err(format!("{url}: HTTP {s} on resume")),
-                }
-            }),
-        };
-        let dropped = match r {
-            Ok(mut r) => {
-                let (err, at) =
-                    copy_body(&mut r, sink, (&mut pos, last), (progress, index), &mut buf)?;
-                if let Some(at) = at {
-                    last_byte = at;
-                    delay = Duration::from_millis(500);
-                }
-                if pos > last {
-                    return Ok(());
-                }
-                err.unwrap_or_else(|| "the server closed the connection".into())
-            }
-            Err(e) => e,
-        };
-        if last_byte.elapsed() + delay > stall {
-            return Err(format!(
-                "{dropped}; no data for {} s at byte {pos} of {url}",
-                last_byte.elapsed().as_secs()
-            ));
-        }
-        warn!(
-            Step::Fetch,
-            "{dropped} at byte {pos}; resuming with Range in {} ms",
-            delay.as_millis()
-        );
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(Duration::from_secs(5));
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Release);
+        self.0.watcher.unpark();
     }
-    Ok(())
 }
 
 /// What [`download`] fetched.
@@ -300,9 +215,11 @@ pub struct Fetched {
 }
 
 /// Probes, checks the size with `fits` (before a byte of the body is
-/// stored), creates the file with `create`, and downloads into it.
-pub fn download<C, K>(
+/// stored), creates the file with `create`, and downloads into it. Every
+/// wait is on `clock`; each range thread waits on its own copy.
+pub fn download<C, K, T>(
     net: &C,
+    clock: &mut T,
     plan: &FetchPlan,
     fits: impl FnOnce(u64) -> Result<(), StepError>,
     create: impl FnOnce(u64) -> Result<K, StepError>,
@@ -311,8 +228,9 @@ where
     C: Connect,
     C::Stream: Send,
     K: Sink,
+    T: Clock + Clone + Send + Sync,
 {
-    let (i, url, first, total) = probe(net, &plan.urls)?;
+    let (i, url, first, total) = probe(net, clock, &plan.urls)?;
     let which = if i == 0 {
         "the image's URL".to_owned()
     } else {
@@ -331,18 +249,20 @@ where
         done: AtomicU64::new(0),
         at: ranges.iter().map(|r| AtomicU64::new(r.0)).collect(),
         stop: AtomicBool::new(false),
+        running: AtomicUsize::new(0),
+        watcher: std::thread::current(),
     };
     // The hash runs here while the ranges download: on a link slower than
     // the hash it costs no time after the last byte.
-    let stall = Duration::from_secs(u64::from(plan.stall_secs));
-    let start = Instant::now();
+    let start = clock.now_ms();
     let job = Download {
         net,
+        clock: &*clock,
         url: &url,
         sink: &sink,
         ranges: &ranges,
         progress: &progress,
-        stall,
+        stall_ms: u64::from(plan.stall_secs).saturating_mul(1000),
         total,
     };
     let (results, hasher, hashed) = job.run(first, start);
@@ -354,49 +274,51 @@ where
             "the server went away or stalled; netinit.http_timeout= sets how long a stall may last",
         ));
     }
-    let elapsed = start.elapsed();
+    let elapsed = clock.now_ms().saturating_sub(start);
     info!(
         Step::Fetch,
-        "fetched {} from {url} in {} ms ({}/s, {} connection(s))",
+        "fetched {} from {url} in {elapsed} ms ({}/s, {} connection(s))",
         human_bytes(total),
-        elapsed.as_millis(),
         human_bytes(rate(total, elapsed)),
         ranges.len()
     );
-    let rest = Instant::now();
+    let rest = clock.now_ms();
     let sha256 = hash_from(&sink, hasher, hashed, total)?;
     info!(
         Step::Fetch,
         "sha256 {} ({} ms after the last byte)",
         sha256::hex(&sha256),
-        rest.elapsed().as_millis()
+        clock.now_ms().saturating_sub(rest)
     );
     Ok((Fetched { url, sha256 }, sink))
 }
 
 /// One image's download: its ranges, each on its own thread.
-struct Download<'a, C, K> {
+struct Download<'a, C, K, T> {
     net: &'a C,
+    clock: &'a T,
     url: &'a Url,
     sink: &'a K,
     ranges: &'a [(u64, u64)],
     progress: &'a Progress,
-    stall: Duration,
+    /// How long a range may go without a byte before it fails.
+    stall_ms: u64,
     total: u64,
 }
 
-impl<C, K> Download<'_, C, K>
+impl<C, K, T> Download<'_, C, K, T>
 where
     C: Connect,
     C::Stream: Send,
     K: Sink,
+    T: Clock + Clone + Send + Sync,
 {
     /// Runs every range on its own thread (`first` is the probe's open
     /// response, positioned at byte 0); the hasher and how far it got.
     fn run(
         &self,
         first: Response<C::Stream>,
-        start: Instant,
+        start: u64,
     ) -> (Vec<Result<(), String>>, Sha256, u64) {
         let mut hasher = Sha256::new();
         let mut hashed = 0u64;
@@ -409,23 +331,20 @@ where
                 .enumerate()
                 .map(|(i, &r)| {
                     let open = first.take();
-                    let (net, url, sink, progress) = (self.net, self.url, self.sink, self.progress);
-                    let stall = self.stall;
+                    let mut clock = self.clock.clone();
+                    self.progress.running.fetch_add(1, Ordering::Relaxed);
                     s.spawn(move || {
-                        let out = fetch_range(net, url, sink, r, open, (progress, i), stall);
+                        let _running = Running(self.progress);
+                        let out = self.fetch_range(r, open, i, &mut clock);
                         if out.is_err() {
                             // One range failing fails the image: stop the rest.
-                            progress.stop.store(true, Ordering::Relaxed);
+                            self.progress.stop.store(true, Ordering::Relaxed);
                         }
                         out
                     })
                 })
                 .collect();
-            self.watch(
-                || handles.iter().all(|h| h.is_finished()),
-                (&mut hasher, &mut hashed),
-                start,
-            );
+            self.watch((&mut hasher, &mut hashed), start);
             handles
                 .into_iter()
                 .map(|h| {
@@ -437,37 +356,27 @@ where
         (results, hasher, hashed)
     }
 
-    /// Until `finished`: hashes the stored prefix as it grows, and logs
-    /// the progress every [`PROGRESS`].
-    fn watch(
-        &self,
-        finished: impl Fn() -> bool,
-        (hasher, hashed): (&mut Sha256, &mut u64),
-        start: Instant,
-    ) {
+    /// Until every range has ended: hashes the stored prefix as it
+    /// grows, and logs the progress every [`PROGRESS_MS`].
+    fn watch(&self, (hasher, hashed): (&mut Sha256, &mut u64), start: u64) {
         let mut buf = vec![0u8; 1 << 20];
-        let mut next = PROGRESS;
-        while !finished() {
+        let mut next = PROGRESS_MS;
+        while self.progress.running.load(Ordering::Acquire) > 0 {
             let stored = stored_prefix(self.ranges, &self.progress.at);
+            let mut read = 0;
             if stored > *hashed {
                 // A failed read only stops the overlap; the rest is hashed after.
                 let want = usize::try_from(stored - *hashed)
                     .unwrap_or(usize::MAX)
                     .min(buf.len());
-                match self
-                    .sink
-                    .read_at(*hashed, buf.get_mut(..want).unwrap_or(&mut []))
-                {
-                    Ok(n) if n > 0 => {
-                        hasher.update(buf.get(..n).unwrap_or(&[]));
-                        *hashed += n as u64;
-                    }
-                    _ => std::thread::sleep(Duration::from_millis(100)),
+                let into = buf.get_mut(..want).unwrap_or(&mut []);
+                if let Ok(n) = self.sink.read_at(*hashed, into) {
+                    hasher.update(buf.get(..n).unwrap_or(&[]));
+                    *hashed += n as u64;
+                    read = n;
                 }
-            } else {
-                std::thread::sleep(Duration::from_millis(100));
             }
-            let elapsed = start.elapsed();
+            let elapsed = self.clock.now_ms().saturating_sub(start);
             if elapsed >= next {
                 let done = self.progress.done.load(Ordering::Relaxed);
                 info!(
@@ -478,9 +387,144 @@ where
                     done.saturating_mul(100) / self.total.max(1),
                     human_bytes(rate(done, elapsed))
                 );
-                next = elapsed + PROGRESS;
+                next = elapsed + PROGRESS_MS;
+            }
+            if read == 0 {
+                // Until a range stores bytes or ends; the timeout only
+                // keeps the progress line going on a stalled link.
+                std::thread::park_timeout(Duration::from_millis(next.saturating_sub(elapsed)));
             }
         }
+    }
+
+    /// Downloads `first..=last` of the URL into the sink, starting with
+    /// `open` (a response already positioned at `first`) if given. A
+    /// dropped or stalled connection is resumed with Range until the stall
+    /// time passes without a byte.
+    fn fetch_range(
+        &self,
+        (first, last): (u64, u64),
+        mut open: Option<Response<C::Stream>>,
+        index: usize,
+        clock: &mut T,
+    ) -> Result<(), String> {
+        let url = self.url;
+        let mut pos = first;
+        let mut last_byte = clock.now_ms();
+        let mut delay = RESUME_FIRST_MS;
+        let mut buf = vec![0u8; 64 << 10];
+        while pos <= last {
+            if self.progress.stop.load(Ordering::Relaxed) {
+                return Err("stopped".into());
+            }
+            let r = match open.take() {
+                Some(r) => Ok(r),
+                None => resume(self.net, url, pos, last),
+            };
+            let dropped = match r {
+                Ok(mut r) => {
+                    let (err, at) =
+                        self.copy_body(&mut r, (&mut pos, last), index, &mut buf, clock)?;
+                    if let Some(at) = at {
+                        last_byte = at;
+                        delay = RESUME_FIRST_MS;
+                    }
+                    if pos > last {
+                        return Ok(());
+                    }
+                    err.unwrap_or_else(|| "the server closed the connection".into())
+                }
+                Err(e) => e,
+            };
+            let quiet = clock.now_ms().saturating_sub(last_byte);
+            if quiet + delay > self.stall_ms {
+                return Err(format!(
+                    "{dropped}; no data for {} s at byte {pos} of {url}",
+                    quiet / 1000
+                ));
+            }
+            warn!(
+                Step::Fetch,
+                "{dropped} at byte {pos}; resuming with Range in {delay} ms"
+            );
+            clock.sleep_ms(delay);
+            delay = (delay * 2).min(RESUME_MAX_MS);
+        }
+        Ok(())
+    }
+
+    /// Copies one response's body into the sink from `pos` on, at most up
+    /// to `last`; the read error that ended it (if any) and when (on
+    /// `clock`) the last byte arrived (if one did).
+    fn copy_body(
+        &self,
+        r: &mut Response<C::Stream>,
+        (pos, last): (&mut u64, u64),
+        index: usize,
+        buf: &mut [u8],
+        clock: &T,
+    ) -> Result<(Option<String>, Option<u64>), String> {
+        let progress = self.progress;
+        let mut at = None;
+        let mut err = None;
+        let mut pending = std::mem::take(&mut r.body_start);
+        loop {
+            let n = if pending.is_empty() {
+                match r.stream.read(buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        err = Some(format!("read: {}", io_err(&e)));
+                        break;
+                    }
+                }
+            } else {
+                let n = pending.len().min(buf.len());
+                buf.get_mut(..n)
+                    .unwrap_or(&mut [])
+                    .copy_from_slice(pending.get(..n).unwrap_or(&[]));
+                pending.drain(..n);
+                n
+            };
+            // Only this range's bytes; an open-ended first response
+            // is cut where the next connection starts.
+            let want = usize::try_from(last + 1 - *pos)
+                .unwrap_or(usize::MAX)
+                .min(n);
+            self.sink
+                .write_at(*pos, buf.get(..want).unwrap_or(&[]))
+                .map_err(|e| e.to_string())?;
+            *pos += want as u64;
+            progress.done.fetch_add(want as u64, Ordering::Relaxed);
+            if let Some(a) = progress.at.get(index) {
+                a.store(*pos, Ordering::Release);
+            }
+            progress.watcher.unpark();
+            at = Some(clock.now_ms());
+            if *pos > last || progress.stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        Ok((err, at))
+    }
+}
+
+/// Asks `url` again for `pos..=last` after a dropped connection: the
+/// response, if it really resumes at `pos`.
+fn resume<C: Connect>(
+    net: &C,
+    url: &Url,
+    pos: u64,
+    last: u64,
+) -> Result<Response<C::Stream>, String> {
+    let r = get(net, url, Some((pos, Some(last))))?;
+    match (r.head.status, r.head.range) {
+        (206, Some((a, _, _))) if a == pos => Ok(r),
+        (200, _) if pos == 0 => Ok(r),
+        (200 | 206, _) => Err(format!(
+            "{url} ignored the range request from byte {pos}: it cannot resume"
+        )),
+        (s, _) => Err(format!("{url}: HTTP {s} on resume")),
     }
 }
 
@@ -496,11 +540,9 @@ fn stored_prefix(ranges: &[(u64, u64)], at: &[AtomicU64]) -> u64 {
     ranges.last().map_or(0, |r| r.1 + 1)
 }
 
-fn rate(bytes: u64, elapsed: Duration) -> u64 {
-    let ms = u64::try_from(elapsed.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1);
-    bytes.saturating_mul(1000) / ms
+/// Bytes per second, from bytes in `ms` milliseconds.
+fn rate(bytes: u64, ms: u64) -> u64 {
+    bytes.saturating_mul(1000) / ms.max(1)
 }
 
 /// Goes on with `h`, which has hashed `sink`'s bytes up to `pos`.
@@ -597,9 +639,9 @@ pub const ISO_DIR: &str = "/run/netinit/iso";
 
 /// Fetches the image into a tmpfs, mounts it (through the ISO when it
 /// is one) and builds the overlay in `newroot`.
-pub fn assemble<S, C>(
+pub fn assemble<S, C, T>(
     sys: &mut S,
-    net: &C,
+    (net, clock): (&C, &mut T),
     plan: &BootPlan,
     f: &FetchPlan,
     newroot: &Path,
@@ -609,6 +651,7 @@ where
     S: Mount + Loop + Files,
     C: Connect,
     C::Stream: Send,
+    T: Clock + Clone + Send + Sync,
 {
     let first = f.urls.first().ok_or_else(|| fail("no URL"))?;
     let path = Path::new(HTTP_DIR).join(place(first, &plan.live));
@@ -630,7 +673,7 @@ where
             .hint("give the machine more RAM, or a smaller netinit.overlay_size="))
         };
         let create = |size: u64| image_file(sys, &path, size);
-        let (fetched, file) = download(net, f, fits, create)?;
+        let (fetched, file) = download(net, clock, f, fits, create)?;
         verify(net, f, &fetched)?;
         Ok((fetched, file))
     })?;
@@ -651,15 +694,7 @@ where
             (ISO_DIR, images)
         }
     };
-    let layers = timed(Step::Squashfs, || {
-        modules.ensure(Step::Squashfs, &["loop", "squashfs"]);
-        mount_images(sys, &images)
-    })?;
-    timed(Step::Overlay, || {
-        modules.ensure(Step::Overlay, &["overlay"]);
-        mount_overlay(sys, &layers, &plan.overlay, newroot)
-    })?;
-    bind_medium(sys, plan.live.layout, newroot, medium);
+    stack_live(sys, plan, &images, (newroot, medium), modules)?;
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         // The hand-off's ROOTSERVER/ROOTPATH: the server that served.
@@ -690,18 +725,13 @@ fn image_file<S: Mount + Files>(
     path: &Path,
     size: u64,
 ) -> Result<ImageFile, StepError> {
-    let dir = Path::new(HTTP_DIR);
-    sys.mkdir_p(dir).map_err(fail)?;
     // Room for the image and a sums file.
-    let opts = format!("size={},mode=0755", size.saturating_add(2 << 20));
-    sys.mount(
-        "tmpfs",
-        dir,
-        "tmpfs",
-        MountFlags::NOSUID | MountFlags::NODEV,
-        &opts,
-    )
-    .map_err(fail)?;
+    ram_dir(
+        sys,
+        Path::new(HTTP_DIR),
+        size.saturating_add(2 << 20),
+        Step::Fetch,
+    )?;
     if let Some(parent) = path.parent() {
         sys.mkdir_p(parent).map_err(fail)?;
     }
@@ -716,29 +746,14 @@ fn mount_iso<S: Mount + Loop + Files>(
     modules: &mut dyn Modules,
 ) -> Result<Vec<PathBuf>, StepError> {
     modules.ensure(Step::Image, &["loop", "isofs"]);
-    let iso = Path::new(ISO_DIR);
-    sys.mkdir_p(iso)
-        .map_err(|e| StepError::new(Step::Image, e))?;
-    let dev = sys
-        .attach(path)
-        .map_err(|e| StepError::new(Step::Image, e))?;
-    sys.mount(
-        &dev.path.to_string_lossy(),
-        iso,
-        "iso9660",
-        MountFlags::RDONLY,
-        "",
-    )
-    .map_err(|e| {
-        StepError::new(Step::Image, e)
-            .hint("is the isofs module in the initrd (netinit-mkinitrd's @live)?")
-    })?;
-    info!(
+    let hint = "is the isofs module in the initrd (netinit-mkinitrd's @live)?".to_owned();
+    loop_mount(
+        sys,
+        path,
+        (Path::new(ISO_DIR), "iso9660"),
         Step::Image,
-        "{} on {} at {ISO_DIR}",
-        path.display(),
-        dev.path.display()
-    );
+        hint,
+    )?;
     iso_images(sys, live)
 }
 
@@ -767,6 +782,7 @@ fn iso_images<S: Files>(sys: &mut S, live: &LivePlan) -> Result<Vec<PathBuf>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::FakeClock;
     use netinit_core::fetch::{FetchSource, HttpParams};
     use std::net::TcpListener;
     use std::sync::Mutex;
@@ -889,8 +905,10 @@ mod tests {
         let mut plan = plan_for(vec![dead, missing, url.clone()], 2);
         plan.sha256 = Some(sha256::digest(&body));
         let net = netinit_sys::http::Tcp;
+        let mut clock = FakeClock::default();
         let (f, sink) = download(
             &net,
+            &mut clock,
             &plan,
             |_| Ok(()),
             |n| Ok(Mem(Mutex::new(vec![0; n as usize]))),
@@ -898,6 +916,9 @@ mod tests {
         .unwrap();
         assert_eq!(f.url, url);
         assert_eq!(*sink.0.lock().unwrap(), body);
+        // The dead URL's second attempt waited on the clock, not for real
+        // (each range thread backs off on a copy of it).
+        assert_eq!(clock.sleeps, [RETRY_MS]);
         verify(&net, &plan, &f).unwrap();
         plan.sha256 = Some([0; 32]);
         let e = verify(&net, &plan, &f).unwrap_err().to_string();
@@ -934,9 +955,10 @@ mod tests {
         let dir = tempfile::tempdir_in("/dev/shm").unwrap();
         let path = dir.path().join("image");
         let size = std::cell::Cell::new(0u64);
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let (f, _sink) = download(
             &netinit_sys::http::Tcp,
+            &mut netinit_sys::Linux,
             &plan,
             |_| Ok(()),
             |n| {
@@ -972,6 +994,7 @@ mod tests {
         let plan = plan_for(vec![url.clone()], 1);
         let e = download(
             &netinit_sys::http::Tcp,
+            &mut FakeClock::default(),
             &plan,
             |n| Err(fail(format_args!("{n} too big"))),
             |_| -> Result<Mem, _> { panic!("created") },

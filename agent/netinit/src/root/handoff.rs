@@ -68,6 +68,25 @@ fn write_in_root<S: Files>(
     }
 }
 
+/// Rewrites the root's config file `rel` with `render`, which gets its
+/// current text and returns `None` when it needs no change; `label` says
+/// in the log what the edit does.
+fn edit_in_root<S: Files>(
+    sys: &mut S,
+    root: &Path,
+    (rel, render): (&str, impl FnOnce(Option<&str>) -> Option<String>),
+    label: &str,
+    wrote: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let old = sys.read_in(root, rel);
+    if let Some(text) = render(old.as_deref()) {
+        if write_in_root(sys, root, rel, &text)? {
+            wrote.push(format!("/{rel} ({label})"));
+        }
+    }
+    Ok(())
+}
+
 /// A boot interface that is a bond or VLAN: networkd's `.netdev` and
 /// `.network` files for it and its lower links, and netplan's `bonds` /
 /// `vlans` in place of the plain-NIC file [`write`] made.
@@ -143,27 +162,16 @@ pub fn write<S: Files + Hostname>(
             .map_err(err)?;
         wrote.push(format!("{p} (netplan: critical)"));
     }
+    let iface = net.interface.as_str();
     if has(sys, root, &DHCPCD) {
-        let old = sys.read_in(root, DHCPCD_CONF);
-        if let Some(text) = handoff::dhcpcd_conf(old.as_deref(), &net.interface) {
-            if write_in_root(sys, root, DHCPCD_CONF, &text)? {
-                wrote.push(format!(
-                    "/{DHCPCD_CONF} (dhcpcd: denyinterfaces {})",
-                    net.interface
-                ));
-            }
-        }
+        let render = |old: Option<&str>| handoff::dhcpcd_conf(old, iface);
+        let label = format!("dhcpcd: denyinterfaces {iface}");
+        edit_in_root(sys, root, (DHCPCD_CONF, render), &label, &mut wrote)?;
     }
     if has(sys, root, &CONNMAN) {
-        let old = sys.read_in(root, CONNMAN_CONF);
-        if let Some(text) = handoff::connman_main_conf(old.as_deref(), &net.interface) {
-            if write_in_root(sys, root, CONNMAN_CONF, &text)? {
-                wrote.push(format!(
-                    "/{CONNMAN_CONF} (connman: NetworkInterfaceBlacklist +{})",
-                    net.interface
-                ));
-            }
-        }
+        let render = |old: Option<&str>| handoff::connman_main_conf(old, iface);
+        let label = format!("connman: NetworkInterfaceBlacklist +{iface}");
+        edit_in_root(sys, root, (CONNMAN_CONF, render), &label, &mut wrote)?;
     }
     netctl_dropins(sys, root, net, &mut wrote)?;
     ifupdown_stanza(sys, root, net, &mut wrote)?;
@@ -311,6 +319,8 @@ fn ifupdown_stanza<S: Files>(
 
 #[cfg(test)]
 mod tests {
+    // Each test lists every file the hand-off writes for its root: a golden
+    // list must read alone, so tests that look alike are meant to.
     use super::super::assemble::fake::FakeSys;
     use super::*;
 

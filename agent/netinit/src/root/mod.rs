@@ -1,6 +1,7 @@
 //! The root phase: NFS, live image, loop, overlay, hand-off, switch_root.
 
 pub mod assemble;
+mod backoff;
 pub mod casper;
 pub mod fetch;
 pub mod handoff;
@@ -40,7 +41,7 @@ pub fn assemble(
     let assembled = match &plan.fetch {
         Some(f) => fetch::assemble(
             &mut sys,
-            &netinit_sys::http::Tcp,
+            (&netinit_sys::http::Tcp, &mut Linux),
             plan,
             f,
             newroot,

@@ -17,6 +17,7 @@ use netinit_sys::mount::{Files, Mount, MountFlags};
 use netinit_sys::nbd::{Connected, Nbd};
 
 use super::assemble::{Assembled, mount_overlay};
+use super::backoff::Backoff;
 use crate::log::timed;
 use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
@@ -181,25 +182,19 @@ fn connect<S: Nbd + Clock>(
     budget: Duration,
 ) -> Result<Connected, StepError> {
     let addr = SocketAddrV4::new(spec.server, spec.port);
-    let start = sys.now_ms();
-    let elapsed = |sys: &S| Duration::from_millis(sys.now_ms().saturating_sub(start));
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 1;
+    let mut retry = Backoff::start(sys, budget, ATTEMPT_CAP);
     loop {
-        let left = budget
-            .saturating_sub(elapsed(sys))
-            .clamp(Duration::from_secs(1), ATTEMPT_CAP);
+        let left = retry.bound(sys);
         match sys.nbd_connect(addr, &spec.export, left) {
             Ok(c) => return Ok(c),
-            Err(e) if e.is_transient() && elapsed(sys) + delay < budget => {
+            Err(e) if e.is_transient() && retry.has_time(sys) => {
                 warn!(
                     Step::Nbd,
-                    "attempt {attempt}: {e}; retrying in {} ms",
-                    delay.as_millis()
+                    "attempt {}: {e}; retrying in {} ms",
+                    retry.attempt,
+                    retry.delay().as_millis()
                 );
-                sys.sleep_ms(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-                delay = (delay * 2).min(Duration::from_secs(5));
-                attempt += 1;
+                retry.wait(sys);
             }
             Err(e) => {
                 let hint = match &e {
@@ -214,13 +209,7 @@ fn connect<S: Nbd + Clock>(
                     }
                 };
                 let mut err = StepError::new(Step::Nbd, &e).hint(hint);
-                if attempt > 1 {
-                    err.reason = format!(
-                        "{} (after {attempt} attempts in {} s)",
-                        err.reason,
-                        elapsed(sys).as_secs()
-                    );
-                }
+                err.reason.push_str(&retry.tally(sys));
                 return Err(err);
             }
         }
