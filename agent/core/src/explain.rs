@@ -201,6 +201,7 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
         return Json::object()
             .with("kind", if http { "http" } else { "none" })
             .with("server", Json::Null)
+            .with("server_family", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
             .with("nbd", Json::Null)
@@ -220,6 +221,11 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
     Json::object()
         .with("kind", r.kind.as_str())
         .with("server", r.server.map(|(s, _)| s))
+        .with(
+            "server_family",
+            r.server
+                .map(|(s, _)| if s.is_ipv6() { "ipv6" } else { "ipv4" }),
+        )
         .with("server_source", source)
         .with("path", r.path.clone())
         .with("nbd", r.nbd.as_ref().map(nbd_json))
