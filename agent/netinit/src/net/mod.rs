@@ -90,7 +90,9 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
             .find(|l| l.index == state.ifindex)
             .ok_or_else(|| StepError::new(Step::Dhcp, "the IPv4 NIC vanished"))?;
         let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
-        match timed(Step::Dhcp, || v6::configure(&mut nl, link, mode, budget)) {
+        match timed(Step::Dhcp, || {
+            v6::configure(&mut nl, &mut clock, link, mode, budget)
+        }) {
             Ok(net6) => {
                 let (a, p, m) = (net6.address, net6.prefix, net6.method);
                 info!(Step::Dhcp, "{} {a}/{p} ({m})", link.name);
