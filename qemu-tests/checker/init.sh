@@ -155,9 +155,10 @@ if [ "$IPV4ADDR" != 0.0.0.0 ] || [ -z "$(arg ipv6)" ]; then
 fi
 check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
 check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
-# klibc's file is IPv4 only: an IPv6 root server is not written there.
-case "$want_server" in
-*:*) ;;
+# klibc's file is IPv4 only: an IPv6 root server, or IPv6 alone, leaves
+# ROOTSERVER at 0.0.0.0.
+case "$want_server:$IPV4ADDR" in
+*:*:* | *:0.0.0.0) ;;
 *) check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER" ;;
 esac
 want_rootpath=$(arg rootpath)
