@@ -167,7 +167,14 @@ pub fn hint(errno: i32, server: IpAddr, version: NfsVersion) -> Option<String> {
         ESTALE => format!("stale file handle: the export on {server} changed; restart the NFS server"),
         EIO => format!("I/O error talking to {server}"),
         EBUSY => "something is already mounted there".to_owned(),
-        EHOSTDOWN => format!("{server} is down (no answer to ARP)"),
+        EHOSTDOWN => format!(
+            "{server} is down (no answer to {})",
+            if server.is_ipv6() {
+                "neighbour discovery"
+            } else {
+                "ARP"
+            }
+        ),
         ECONNRESET => format!("{server} reset the connection: is the NFS server still starting?"),
         _ => return None,
     })
@@ -274,6 +281,8 @@ mod tests {
             assert_eq!(m.source, "[fd00::1]:/export/root", "{options:?}");
             assert_eq!(m.data, data, "{options:?}");
         }
+        let down = hint(EHOSTDOWN, "fd00::1".parse().unwrap(), NfsVersion::V3).unwrap_or_default();
+        assert_eq!(down, "fd00::1 is down (no answer to neighbour discovery)");
         // An IPv4 server keeps the plain words.
         let m = mount_for(&root(&["udp", "mountproto=tcp"], NfsVersion::V3), ME);
         assert_eq!(
