@@ -149,10 +149,18 @@ conf=$(find /run -maxdepth 1 -name "net-*.conf" | head -n 1)
 # shellcheck disable=SC1090 # written by netinit, klibc format
 [ -n "$conf" ] && . "$conf"
 check net_conf "$(is test -n "$DEVICE")" "no /run/net-IFACE.conf"
-check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4ADDR/'")" "$DEVICE does not have $IPV4ADDR"
+# IPv6 alone: no IPv4 address to keep (IPV4ADDR=0.0.0.0).
+if [ "$IPV4ADDR" != 0.0.0.0 ] || [ -z "$(arg ipv6)" ]; then
+    check address "$(is sh -c "ip -4 addr show dev '$DEVICE' | grep -q 'inet $IPV4ADDR/'")" "$DEVICE does not have $IPV4ADDR"
+fi
 check link_up "$(is sh -c "ip link show dev '$DEVICE' | grep -q ',UP'")" "$DEVICE is not up"
 check proto "$(is test "$PROTO" = "$(arg proto)")" "PROTO=$PROTO, want $(arg proto)"
-check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER"
+# klibc's file is IPv4 only: an IPv6 root server, or IPv6 alone, leaves
+# ROOTSERVER at 0.0.0.0.
+case "$want_server:$IPV4ADDR" in
+*:*:* | *:0.0.0.0) ;;
+*) check rootserver "$(is test "$ROOTSERVER" = "${want_server:-10.77.0.1}")" "ROOTSERVER=$ROOTSERVER" ;;
+esac
 want_rootpath=$(arg rootpath)
 if [ -n "$want_rootpath" ]; then
     check rootpath "$(is test "$ROOTPATH" = "$want_rootpath")" "ROOTPATH=$ROOTPATH, want $want_rootpath"

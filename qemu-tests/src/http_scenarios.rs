@@ -54,6 +54,18 @@ pub fn all() -> Vec<Scenario> {
             ]),
         ),
         scenario(
+            "http-fetch-v6",
+            "fetch=http://[fd77::1]/… with ip=auto6 alone: the squashfs over HTTP on IPv6, no IPv4 at all, checked against netinit.sha256=",
+            "boot=live fetch=http://[fd77::1]/http/live/filesystem.squashfs netinit.sha256=@SHA256@ ip=auto6".to_owned(),
+            pass(&[
+                ("root", "overlay"),
+                ("http", "sfs"),
+                ("proto", "none"),
+                ("ipv6", "fd77::"),
+                ("kmsg", "matches_netinit.sha256=_on_the_cmdline"),
+            ]),
+        ),
+        scenario(
             "http-dracut-live",
             "dracut root=live:URL: an ISO with LiveOS/squashfs.img over HTTP",
             format!("root=live:{u}/dracut.iso ip=dhcp"),

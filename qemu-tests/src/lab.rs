@@ -45,6 +45,9 @@ pub struct Dhcp {
     pub lease: &'static str,
     /// T1 in seconds, when the lab wants renewals sooner than half the lease.
     pub t1_secs: Option<u32>,
+    /// dnsmasq's IPv6 range on br0: SLAAC only by default (the RA's A
+    /// flag, for iPXE's sake), or a stateful DHCPv6 pool.
+    pub range6: &'static str,
 }
 
 impl Default for Dhcp {
@@ -53,6 +56,7 @@ impl Default for Dhcp {
             range: "10.77.0.100,10.77.0.199",
             lease: "1h",
             t1_secs: None,
+            range6: "::,constructor:br0,ra-only,64",
         }
     }
 }
@@ -264,11 +268,11 @@ impl Lab {
                 // iPXE: don't wait for ProxyDHCP, and an RA so it stops waiting for DHCPv6.
                 "--dhcp-option=encap:175,176,1b",
                 "--enable-ra",
-                "--dhcp-range=::,constructor:br0,ra-only,64",
                 "--log-dhcp",
             ])
             .map(|s| s.to_string())
             .collect();
+        args.push(format!("--dhcp-range={}", dhcp.range6));
         args.push(format!(
             "--dhcp-range={},255.255.255.0,{}",
             dhcp.range, dhcp.lease
@@ -376,11 +380,12 @@ impl Drop for Lab {
     }
 }
 
-/// ganesha binds one address; 0.0.0.0 serves all of br0's (the netns has
-/// no other interface with an address but lo).
+/// ganesha binds one address. `::` is its dual-stack socket: it serves all
+/// of br0's IPv4 addresses (as mapped ones) and fd77::1, where 0.0.0.0
+/// binds `::ffff:0.0.0.0` and turns IPv6 clients away.
 fn ganesha_conf(exports: &[Export], recovery: &Path) -> String {
     let mut s = format!(
-        "NFS_CORE_PARAM {{ Protocols = 3, 4; Bind_addr = 0.0.0.0; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; mount_path_pseudo = true; }}\n\
+        "NFS_CORE_PARAM {{ Protocols = 3, 4; Bind_addr = ::; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; mount_path_pseudo = true; }}\n\
          NFSV4 {{ Graceless = true; RecoveryRoot = \"{}\"; }}\n",
         recovery.display()
     );

@@ -15,11 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::debian::{self, Recipe};
-use crate::hook_scenarios::Distro;
 use crate::lab::SERVER;
 use crate::roots::{Export, checker_export, squash};
 use crate::scenario::pass;
-use crate::scenario::{Initrd, NicSpec, Scenario};
+use crate::scenario::{Distro, Expect, Initrd, NicSpec, Scenario};
 use crate::util::run;
 
 /// What Debian's live images are made of (live-build's `--debian-installer

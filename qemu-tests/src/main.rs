@@ -551,6 +551,10 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let work = work_dir()?;
     // Lease scenarios restart dnsmasq mid-run, so they get a lab of their own.
     let (lease, normal): (Vec<_>, Vec<_>) = chosen.into_iter().partition(|(_, s)| s.is_lease());
+    // DHCPv6 scenarios get a lab whose dnsmasq hands out a stateful pool.
+    let (dhcp6, normal): (Vec<_>, Vec<_>) = normal
+        .into_iter()
+        .partition(|(_, s)| v6_scenarios::in_dhcp6_lab(s.name));
     // The shared-root guests boot together, after the rest, in the same lab.
     let (shared, normal): (Vec<_>, Vec<_>) = normal
         .into_iter()
@@ -565,6 +569,12 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
                 boot_all(&prepared, &shared, shared.len(), &work)
             }));
         }
+    }
+    if !dhcp6.is_empty() {
+        let vwork = work.join("dhcp6");
+        std::fs::create_dir_all(&vwork).map_err(|e| format!("{}: {e}", vwork.display()))?;
+        let prepared = prepare_with(&dhcp6, &vwork, false, &v6_scenarios::dhcp6())?;
+        rows.extend(boot_all(&prepared, &dhcp6, a.jobs, &vwork));
     }
     if !lease.is_empty() {
         let lwork = work.join("lease");

@@ -177,6 +177,11 @@ pub fn nginx_conf(work: &Path) -> Result<PathBuf, String> {
     let logs = work.join("logs");
     let conf = block
         .replace("/srv/tftp", &tftp.display().to_string())
+        // The lab also serves on its IPv6 address, for the IPv6 fetch.
+        .replace(
+            "listen 10.77.0.1:80;",
+            "listen 10.77.0.1:80;\n        listen [fd77::1]:80;",
+        )
         .replace(
             "/run/nginx-netboot.pid",
             &work.join("nginx.pid").display().to_string(),

@@ -11,7 +11,7 @@
 //! `archiso_nfs_opt=`), linomad (`sys=`), pxelinux (`BOOTIF=`), and our
 //! own `netinit.*` namespace. Everything else is kept and ignored.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::cmdline::{Cmdline, Param};
 use crate::ipconf::{IpParam, parse_ip};
@@ -119,7 +119,8 @@ pub struct ModuleParam {
 /// An NFS location: `[server:]path` plus options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NfsSpec {
-    pub server: Option<Ipv4Addr>,
+    /// An IPv4 address, or an IPv6 one written in brackets (`[fd00::1]`).
+    pub server: Option<IpAddr>,
     pub path: String,
     pub options: Vec<String>,
 }
@@ -160,7 +161,7 @@ pub struct NetinitParams {
     /// `netinit.overlay=0|1`: a read-only NFS root under a tmpfs overlay.
     pub overlay: Option<bool>,
     /// `netinit.nfs_servers=IP[,IP…]`: NFS servers tried in order.
-    pub nfs_servers: Vec<Ipv4Addr>,
+    pub nfs_servers: Vec<IpAddr>,
     /// `netinit.nfs_attempts=N`: mount attempts per listed server.
     pub nfs_attempts: Option<u32>,
 }
@@ -627,10 +628,14 @@ pub fn parse_nfsroot(value: &str) -> Result<NfsSpec, String> {
 
 /// `[server:]/path`; `need_server` for dialects whose server is mandatory.
 fn parse_server_path(text: &str, need_server: bool) -> Result<NfsSpec, String> {
-    let (server, path) = match text.split_once(':') {
-        // A colon only separates a server when it comes before the path.
-        Some((s, p)) if !s.contains('/') => (Some(s), p),
-        _ => (None, text),
+    refuse_bare_v6(text)?;
+    let (server, path) = match split_bracketed(text) {
+        Some((s, p)) => (Some(s), p),
+        None => match text.split_once(':') {
+            // A colon only separates a server when it comes before the path.
+            Some((s, p)) if !s.contains('/') => (Some(s), p),
+            _ => (None, text),
+        },
     };
     let server = match server {
         Some(s) => Some(parse_server(s)?),
@@ -647,11 +652,34 @@ fn parse_server_path(text: &str, need_server: bool) -> Result<NfsSpec, String> {
     })
 }
 
-/// `IP[,IP…]`: at most 8, no repeats.
-pub fn parse_server_list(text: &str) -> Result<Vec<Ipv4Addr>, String> {
+/// An IPv6 server before `:/` without brackets: its colons would split it.
+fn refuse_bare_v6(text: &str) -> Result<(), String> {
+    let server = text.find(":/").and_then(|i| text.get(..i)).unwrap_or("");
+    match server.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => Err(format!(
+            "server '{server}' is IPv6: write it in brackets, [{server}]:/path"
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// `[v6]:rest` split after the bracket: the address's own colons do not
+/// separate anything. `None` when `text` does not start with `[`.
+fn split_bracketed(text: &str) -> Option<(&str, &str)> {
+    let end = text.strip_prefix('[')?.find(']')? + 2;
+    let (server, rest) = text.split_at(end);
+    Some((server, rest.strip_prefix(':').unwrap_or(rest)))
+}
+
+/// `IP[,IP…]`: at most 8, no repeats. IPv6 servers may be bare or in brackets.
+pub fn parse_server_list(text: &str) -> Result<Vec<IpAddr>, String> {
     let mut out = Vec::new();
     for s in text.split(',') {
-        let ip = parse_server(s.trim())?;
+        let s = s.trim();
+        let ip = match s.parse::<std::net::Ipv6Addr>() {
+            Ok(v6) => IpAddr::V6(v6),
+            Err(_) => parse_server(s)?,
+        };
         if out.contains(&ip) {
             return Err(format!("server {ip} is listed twice"));
         }
@@ -663,13 +691,21 @@ pub fn parse_server_list(text: &str) -> Result<Vec<Ipv4Addr>, String> {
     Ok(out)
 }
 
-fn parse_server(s: &str) -> Result<Ipv4Addr, String> {
-    s.parse().map_err(|_| {
+/// An IPv4 address, or an IPv6 one in brackets (`[fd00::1]`), as the
+/// kernel's and dracut's NFS forms write it.
+pub fn parse_server(s: &str) -> Result<IpAddr, String> {
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .map(IpAddr::V6)
+            .map_err(|_| format!("server '{s}' is not an IPv6 address"));
+    }
+    s.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| {
         if s.is_empty() {
             "the server before ':' is empty".to_owned()
         } else {
             format!(
-                "server '{s}' is not an IPv4 address (there is no DNS before the root is mounted)"
+                "server '{s}' is not an IPv4 address or a bracketed IPv6 one like [fd00::1] (there is no DNS before the root is mounted)"
             )
         }
     })
@@ -713,7 +749,8 @@ fn is_legacy_nfs_root(value: &str) -> bool {
         return false;
     }
     value.starts_with('/')
-        || (value.starts_with(|c: char| c.is_ascii_digit()) && value.contains(":/"))
+        || ((value.starts_with(|c: char| c.is_ascii_digit()) || value.starts_with('['))
+            && value.contains(":/"))
 }
 
 /// dracut's `[<server-ip>:]<root-dir>[:<nfs-options>]`, where the options
@@ -725,7 +762,13 @@ pub fn parse_dracut_nfs(text: &str) -> Result<NfsSpec, String> {
         let (host, path) = url.split_at(url.find('/').unwrap_or(url.len()));
         let host = host.strip_suffix(':').unwrap_or(host);
         let (server, port) = match host.rsplit_once(':') {
-            Some((s, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (s, Some(p)),
+            Some((s, p))
+                if !p.is_empty()
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && (!s.starts_with('[') || s.ends_with(']')) =>
+            {
+                (s, Some(p))
+            }
             _ => (host, None),
         };
         if path.is_empty() {
@@ -737,18 +780,21 @@ pub fn parse_dracut_nfs(text: &str) -> Result<NfsSpec, String> {
             options: port.map(|p| vec![format!("port={p}")]).unwrap_or_default(),
         });
     }
-    let (server, rest) = match text.find(":/") {
-        Some(i) => (text.get(..i), text.get(i + 1..).unwrap_or("")),
-        None => (None, text),
+    refuse_bare_v6(text)?;
+    let (server, rest) = match split_bracketed(text) {
+        Some((s, rest)) => (Some(s), rest),
+        None => match text.find(":/") {
+            Some(i) => (text.get(..i), text.get(i + 1..).unwrap_or("")),
+            None => (None, text),
+        },
     };
-    if let Some(s) = server.filter(|s| s.contains('[')) {
-        return Err(format!(
-            "server '{s}' is an IPv6 address; netinit speaks IPv4 only so far"
-        ));
-    }
-    // Anaconda's `nfs:<options>:<server>:/path`: options before the server.
-    let (server, anaconda_opts) = match server.and_then(|s| s.rsplit_once(':')) {
-        Some((opts, s)) => (Some(s), opts),
+    // Anaconda's `nfs:<options>:<server>:/path`: options before the server
+    // (an IPv6 server keeps its brackets, so its colons stay its own).
+    let (server, anaconda_opts) = match server.filter(|s| !s.starts_with('[')) {
+        Some(s) => match s.rsplit_once(':') {
+            Some((opts, s)) => (Some(s), opts),
+            None => (Some(s), ""),
+        },
         None => (server, ""),
     };
     let server = match server {
@@ -1044,6 +1090,11 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A server address, of either family.
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn casper_forms() {
         // Ubuntu's older netboot pages spell casper's words in upper case.
@@ -1061,7 +1112,7 @@ mod tests {
             (
                 "nfsroot=auto nfsroot=10.0.0.1:/x",
                 false,
-                Some(a("10.0.0.1")),
+                Some(ip("10.0.0.1")),
             ),
             ("nfsroot=10.0.0.1:/x nfsroot=auto", true, None),
         ] {
@@ -1147,10 +1198,24 @@ mod tests {
                 vec!["vers=4.2"],
             ),
             ("/a:b", None, "/a:b", vec![]),
+            // IPv6: the server in brackets, its colons its own.
+            ("[fd00::1]:/export", Some("fd00::1"), "/export", vec![]),
+            (
+                "[2001:db8::10]:/srv/nfs,vers=4.2,ro",
+                Some("2001:db8::10"),
+                "/srv/nfs",
+                vec!["vers=4.2", "ro"],
+            ),
+            (
+                "[::ffff:10.0.0.1]:/x",
+                Some("::ffff:10.0.0.1"),
+                "/x",
+                vec![],
+            ),
         ];
         for (text, server, path, options) in cases {
             let got = parse_nfsroot(text).unwrap();
-            assert_eq!(got.server, server.map(a), "{text}");
+            assert_eq!(got.server, server.map(ip), "{text}");
             assert_eq!(got.path, path, "{text}");
             assert_eq!(got.options, options, "{text}");
         }
@@ -1159,6 +1224,16 @@ mod tests {
             ("10.0.0.1:srv", "not absolute"),
             (":/x", "empty"),
             ("", "not absolute"),
+            (
+                "fd00::1:/x",
+                "server 'fd00::1' is IPv6: write it in brackets",
+            ),
+            ("[fd00::1:/x", "not an IPv4 address or a bracketed IPv6 one"),
+            (
+                "[nfs.example.com]:/x",
+                "'[nfs.example.com]' is not an IPv6 address",
+            ),
+            ("[fd00::1]:x", "not absolute"),
         ] {
             assert!(parse_nfsroot(text).unwrap_err().contains(want), "{text}");
         }
@@ -1168,7 +1243,7 @@ mod tests {
     fn root_forms() {
         use RootParam::*;
         let spec = |server: Option<&str>, path: &str, opts: &[&str]| NfsSpec {
-            server: server.map(a),
+            server: server.map(ip),
             path: path.into(),
             options: opts.iter().map(|s| s.to_string()).collect(),
         };
@@ -1219,7 +1294,7 @@ mod tests {
     fn dracut_root_forms() {
         use RootParam::*;
         let spec = |server: Option<&str>, path: &str, opts: &[&str]| NfsSpec {
-            server: server.map(a),
+            server: server.map(ip),
             path: path.into(),
             options: opts.iter().map(|s| s.to_string()).collect(),
         };
@@ -1284,12 +1359,43 @@ mod tests {
                     false,
                 ),
             ),
+            // IPv6 servers in brackets, in every form that names a server.
+            (
+                "nfs:[fd00::1]:/srv/root",
+                Nfs(spec(Some("fd00::1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs4:[fd00::1]:/srv/root:vers=4.2",
+                Nfs(spec(Some("fd00::1"), "/srv/root", &["vers=4.2"]), true),
+            ),
+            (
+                "[2001:db8::5]:/srv/root,ro",
+                Nfs(spec(Some("2001:db8::5"), "/srv/root", &["ro"]), false),
+            ),
+            (
+                "nfs://[fd00::1]/srv/root",
+                Nfs(spec(Some("fd00::1"), "/srv/root", &[]), false),
+            ),
+            (
+                "nfs://[fd00::1]:2049/srv/root",
+                Nfs(spec(Some("fd00::1"), "/srv/root", &["port=2049"]), false),
+            ),
         ] {
             assert_eq!(parse_root(text), Ok(want), "root={text}");
         }
         for (text, want) in [
             ("dhcp6", "'dhcp6' needs DHCPv6"),
-            ("nfs:[fd00::1]:/srv", "is an IPv6 address"),
+            ("nfs:[fd00::zz]:/srv", "'[fd00::zz]' is not an IPv6 address"),
+            (
+                "nfs:[fd00::1:/srv",
+                "is not an IPv4 address or a bracketed IPv6",
+            ),
+            (
+                "nfs:fd00::1:/srv",
+                "server 'fd00::1' is IPv6: write it in brackets, [fd00::1]:/path",
+            ),
+            ("nfs:[10.0.0.1]:/srv", "'[10.0.0.1]' is not an IPv6 address"),
+            ("nfs:[fd00::1]srv", "is not absolute"),
             ("nfs:srv:/x", "server 'srv' is not an IPv4 address"),
             ("nfs:srv", "path 'srv' is not absolute"),
             ("nfs://10.0.0.1", "has no path"),
@@ -1380,7 +1486,7 @@ mod tests {
             assert_eq!(
                 (spec.server, spec.path.as_str(), spec.options, v4),
                 (
-                    server.map(a),
+                    server.map(ip),
                     path,
                     options.iter().map(|s| s.to_string()).collect(),
                     nfs4
@@ -1557,7 +1663,7 @@ mod tests {
         let c = parse(
             "netinit.modules=nfsv3:e1000e netinit.overlay_size=2G netinit.reboot=0 netinit.shell=0 \
              netinit.dhcp_timeout=300 netinit.carrier_timeout=5 netinit.nfs_timeout=120 netinit.overlay \
-             netinit.lease_keeper=0 netinit.module_jobs=2 netinit.nfs_servers=10.0.0.2,10.0.0.1 \
+             netinit.lease_keeper=0 netinit.module_jobs=2 netinit.nfs_servers=10.0.0.2,10.0.0.1,fd00::2,[fd00::3] \
              netinit.nfs_attempts=4",
         )
         .unwrap();
@@ -1575,7 +1681,7 @@ mod tests {
                 layout: None,
                 lease_keeper: Some(false),
                 overlay: Some(true),
-                nfs_servers: vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1)],
+                nfs_servers: vec![ip("10.0.0.2"), ip("10.0.0.1"), ip("fd00::2"), ip("fd00::3")],
                 nfs_attempts: Some(4),
             }
         );
@@ -1656,7 +1762,7 @@ mod tests {
         assert_eq!(
             (spec.server, spec.path.as_str(), spec.options),
             (
-                Some(a("10.0.0.1")),
+                Some(ip("10.0.0.1")),
                 "/run/archiso/bootmnt",
                 vec!["vers=4.2".to_string()]
             )
@@ -1676,6 +1782,22 @@ mod tests {
                 .to_string()
                 .contains("not an absolute path")
         );
+    }
+
+    /// Any server address, IPv4 or IPv6.
+    fn any_server() -> impl Strategy<Value = std::net::IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(std::net::IpAddr::from),
+            any::<[u16; 8]>().prop_map(std::net::IpAddr::from),
+        ]
+    }
+
+    /// A server as the cmdline writes it: IPv6 in brackets.
+    fn written(server: std::net::IpAddr) -> String {
+        match server {
+            std::net::IpAddr::V4(a) => a.to_string(),
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+        }
     }
 
     proptest! {
@@ -1703,6 +1825,28 @@ mod tests {
             }
         }
 
+        /// The kernel's `nfsroot=SERVER:/path,opts` reads back as written,
+        /// an IPv6 server in brackets; the same text after dracut's
+        /// `root=nfs:` names the same server and path.
+        #[test]
+        fn nfsroot_round_trips(
+            server in any_server(),
+            path in "(/[a-z0-9._-]{1,8}){1,3}",
+            options in proptest::collection::vec("[a-z]{1,6}(=[a-z0-9.]{1,5})?", 0..4),
+        ) {
+            let mut text = format!("{}:{path}", written(server));
+            for o in &options {
+                text.push(',');
+                text.push_str(o);
+            }
+            let spec = parse_nfsroot(&text).unwrap();
+            prop_assert_eq!(&spec, &NfsSpec { server: Some(server), path: path.clone(), options });
+            let Ok(RootParam::Nfs(dracut, false)) = parse_root(&format!("nfs:{text}")) else {
+                return Err(TestCaseError::fail(format!("root=nfs:{text}")));
+            };
+            prop_assert_eq!((dracut.server, dracut.path), (Some(server), path));
+        }
+
         /// casper's upper-case words mean what the lower-case ones do.
         #[test]
         fn upper_case_casper_words(server: [u8; 4], path in "(/[a-z0-9._-]{1,8}){1,3}") {
@@ -1717,14 +1861,13 @@ mod tests {
         /// as written.
         #[test]
         fn dracut_forms_round_trip(
-            server in proptest::option::of(any::<[u8; 4]>()),
+            server in proptest::option::of(any_server()),
             path in "(/[a-z0-9._%-]{1,8}){1,3}",
             options in proptest::collection::vec("[a-z]{1,6}(=[a-z0-9.]{1,5})?", 0..4),
             comma in any::<bool>(),
             prefix in proptest::sample::select(vec!["", "nfs:", "nfs4:"]),
         ) {
-            let server = server.map(Ipv4Addr::from);
-            let mut text = format!("{}{}", server.map(|s| format!("{s}:")).unwrap_or_default(), path);
+            let mut text = format!("{}{}", server.map(|s| format!("{}:", written(s))).unwrap_or_default(), path);
             if !options.is_empty() {
                 text.push(if comma { ',' } else { ':' });
                 text.push_str(&options.join(","));

@@ -201,6 +201,7 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
         return Json::object()
             .with("kind", if http { "http" } else { "none" })
             .with("server", Json::Null)
+            .with("server_family", Json::Null)
             .with("server_source", Json::Null)
             .with("path", Json::Null)
             .with("nbd", Json::Null)
@@ -220,6 +221,11 @@ fn root_json(r: Option<&RootPlan>, http: bool) -> Json {
     Json::object()
         .with("kind", r.kind.as_str())
         .with("server", r.server.map(|(s, _)| s))
+        .with(
+            "server_family",
+            r.server
+                .map(|(s, _)| if s.is_ipv6() { "ipv6" } else { "ipv4" }),
+        )
         .with("server_source", source)
         .with("path", r.path.clone())
         .with("nbd", r.nbd.as_ref().map(nbd_json))
@@ -367,6 +373,8 @@ fn describe_root(plan: &BootPlan) -> String {
         (Some(r), _) => {
             let server = match r.server {
                 Some((s, ServerSource::IpParam)) => format!("{s} (from ip=)"),
+                // Bracketed as the cmdline and the mount write it.
+                Some((std::net::IpAddr::V6(s), _)) => format!("[{s}]"),
                 Some((s, _)) => s.to_string(),
                 None => "SERVER-from-DHCP".to_owned(),
             };
@@ -542,6 +550,19 @@ mod tests {
         ] {
             assert!(json.contains(key), "{key} not in {json}");
         }
+    }
+
+    /// An IPv6 server is shown bracketed, as it is written and mounted.
+    #[test]
+    fn describe_ipv6_root() {
+        let text = describe(
+            &from_cmdline("ip=auto6 root=/dev/nfs nfsroot=[fd00::1]:/export/root,vers=4.2")
+                .unwrap(),
+        );
+        assert!(
+            text.contains("root:       NFSv4.2 [fd00::1]:/export/root, options vers=4.2\n"),
+            "{text}"
+        );
     }
 
     /// dracut's words in the human output: the rename, DNS without DHCP's,

@@ -4,13 +4,14 @@
 //! Content-Range body, no chunked encoding, no TLS.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// `http://ADDR[:PORT]/path`. The host is an IPv4 address: there is no
-/// resolver before the root is mounted.
+/// `http://ADDR[:PORT]/path`. The host is an IPv4 address or a bracketed
+/// IPv6 one (`http://[fd00::1]/…`, RFC 3986): there is no resolver before
+/// the root is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    pub host: Ipv4Addr,
+    pub host: IpAddr,
     pub port: u16,
     /// Starts with `/`; kept as written (already percent-encoded).
     pub path: String,
@@ -18,11 +19,7 @@ pub struct Url {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.port == 80 {
-            write!(f, "http://{}{}", self.host, self.path)
-        } else {
-            write!(f, "http://{}:{}{}", self.host, self.port, self.path)
-        }
+        write!(f, "http://{}{}", self.authority(), self.path)
     }
 }
 
@@ -44,19 +41,33 @@ impl Url {
         if authority.contains('@') {
             return Err(format!("'{text}': user:password@ is not supported"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|&p| p > 0)
-                    .ok_or_else(|| format!("'{text}': port '{p}' is not 1-65535"))?,
-            ),
+        // An IPv6 host's colons are inside its brackets.
+        let port_sep = match authority.rfind(']') {
+            Some(end) => authority
+                .get(end..)
+                .and_then(|t| t.find(':'))
+                .map(|i| end + i),
+            None => authority.rfind(':'),
+        };
+        let (host, port) = match port_sep.map(|i| authority.split_at(i)) {
+            Some((h, p)) => {
+                let p = p.get(1..).unwrap_or("");
+                let port = p.parse::<u16>().ok().filter(|&p| p > 0);
+                (
+                    h,
+                    port.ok_or_else(|| format!("'{text}': port '{p}' is not 1-65535"))?,
+                )
+            }
             None => (authority, 80),
         };
-        let host = host.parse::<Ipv4Addr>().map_err(|_| {
-            format!("'{text}': host '{host}' is not an IPv4 address (there is no DNS before the root is mounted)")
-        })?;
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => v6.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| {
+                format!("'{text}': host '{host}' is not an IPv6 address")
+            })?,
+            None => host.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| {
+                format!("'{text}': host '{host}' is not an IPv4 address or a bracketed IPv6 one (there is no DNS before the root is mounted)")
+            })?,
+        };
         if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(format!(
                 "'{text}': the path has spaces or control characters"
@@ -67,6 +78,20 @@ impl Url {
             port,
             path: path.to_owned(),
         })
+    }
+
+    /// `host[:port]` as the URL and the Host header write it (an IPv6
+    /// host in brackets, the port only when it is not 80).
+    pub fn authority(&self) -> String {
+        let host = match self.host {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
     }
 
     /// The last path segment, without a query.
@@ -89,11 +114,7 @@ impl Url {
 /// The bytes of a GET request; `from` asks for the body from that offset
 /// (`Range: bytes=from-` or `from-to`, `to` inclusive).
 pub fn request(url: &Url, range: Option<(u64, Option<u64>)>) -> Vec<u8> {
-    let host = if url.port == 80 {
-        url.host.to_string()
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
+    let host = url.authority();
     let mut r = format!(
         "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: netinit\r\nAccept-Encoding: identity\r\nConnection: close\r\n",
         url.path
@@ -270,6 +291,41 @@ mod tests {
         assert_eq!(u.to_string(), "http://10.0.0.2:8080/");
         let u = Url::parse("http://1.2.3.4/a?x=1#frag").unwrap();
         assert_eq!(u.path, "/a?x=1");
+        // IPv6 literals in brackets (RFC 3986), with and without a port.
+        for (text, host, port, shown) in [
+            (
+                "http://[fd00::1]/a.iso",
+                "fd00::1",
+                80,
+                "http://[fd00::1]/a.iso",
+            ),
+            (
+                "http://[fd00::1]:8080/a.iso",
+                "fd00::1",
+                8080,
+                "http://[fd00::1]:8080/a.iso",
+            ),
+            (
+                "http://[2001:db8::7]",
+                "2001:db8::7",
+                80,
+                "http://[2001:db8::7]/",
+            ),
+            (
+                "http://[::ffff:1.2.3.4]:81/x",
+                "::ffff:1.2.3.4",
+                81,
+                "http://[::ffff:1.2.3.4]:81/x",
+            ),
+        ] {
+            let u = Url::parse(text).unwrap();
+            assert_eq!(
+                (u.host, u.port),
+                (host.parse::<IpAddr>().unwrap(), port),
+                "{text}"
+            );
+            assert_eq!(u.to_string(), shown, "{text}");
+        }
         for bad in [
             "https://1.2.3.4/x",
             "ftp://1.2.3.4/x",
@@ -279,6 +335,12 @@ mod tests {
             "http://u:p@1.2.3.4/x",
             "/x",
             "http://1.2.3.4/a b",
+            "http://fd00::1/x",
+            "http://[fd00::1/x",
+            "http://[fd00::zz]/x",
+            "http://[1.2.3.4]/x",
+            "http://[fd00::1]:/x",
+            "http://[fd00::1]x/y",
         ] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
@@ -297,6 +359,9 @@ mod tests {
         assert!(r.contains("Range: bytes=5-\r\n") && r.ends_with("\r\n\r\n"));
         let r = String::from_utf8(request(&u, Some((0, Some(9))))).unwrap();
         assert!(r.contains("Range: bytes=0-9\r\n"));
+        let u6 = Url::parse("http://[fd00::1]:8080/a.iso").unwrap();
+        let r6 = String::from_utf8(request(&u6, None)).unwrap();
+        assert!(r6.starts_with("GET /a.iso HTTP/1.1\r\nHost: [fd00::1]:8080\r\n"));
         let r = String::from_utf8(request(&u, None)).unwrap();
         assert!(!r.contains("Range"));
     }
@@ -389,6 +454,16 @@ mod tests {
         fn url_round_trips(a: [u8; 4], port in 1u16.., path in "(/[a-zA-Z0-9._-]{0,8}){1,4}") {
             let text = format!("http://{}:{port}{path}", Ipv4Addr::from(a));
             let u = Url::parse(&text).unwrap();
+            proptest::prop_assert_eq!(Url::parse(&u.to_string()).unwrap(), u);
+        }
+
+        /// Any IPv6 host in brackets, with any port, reads back as written
+        /// and round-trips through its own text.
+        #[test]
+        fn ipv6_url_round_trips(a: [u16; 8], port in 1u16.., path in "(/[a-zA-Z0-9._-]{0,8}){1,4}") {
+            let host = Ipv6Addr::from(a);
+            let u = Url::parse(&format!("http://[{host}]:{port}{path}")).unwrap();
+            proptest::prop_assert_eq!((u.host, u.port, u.path.as_str()), (IpAddr::V6(host), port, path.as_str()));
             proptest::prop_assert_eq!(Url::parse(&u.to_string()).unwrap(), u);
         }
 

@@ -166,6 +166,11 @@ impl From<std::net::Ipv4Addr> for Json {
         Json::Str(a.to_string())
     }
 }
+impl From<std::net::IpAddr> for Json {
+    fn from(a: std::net::IpAddr) -> Self {
+        Json::Str(a.to_string())
+    }
+}
 impl<T: Into<Json>> From<Option<T>> for Json {
     fn from(v: Option<T>) -> Self {
         v.map_or(Json::Null, Into::into)

@@ -187,6 +187,19 @@ impl Net6 {
 }
 
 impl NetState {
+    /// Our address in `server`'s family (NFSv4's `clientaddr=`); the
+    /// unspecified one when that family is not configured.
+    pub fn client_addr_for(&self, server: std::net::IpAddr) -> std::net::IpAddr {
+        match server {
+            std::net::IpAddr::V4(_) => self.address.addr.into(),
+            std::net::IpAddr::V6(_) => self
+                .ipv6
+                .as_ref()
+                .map_or(std::net::Ipv6Addr::UNSPECIFIED, |v6| v6.address)
+                .into(),
+        }
+    }
+
     /// `netinit net --json`: the configured network.
     pub fn to_json(&self, elapsed_ms: u64) -> crate::json::Json {
         use crate::json::Json;

@@ -1,7 +1,7 @@
 //! NFS mount options for mount(2) (there is no mount.nfs in the initrd),
 //! and a hint for every errno the mount can fail with.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::errno::*;
 use crate::plan::{NfsVersion, ResolvedRoot};
@@ -9,7 +9,7 @@ use crate::plan::{NfsVersion, ResolvedRoot};
 /// What to pass to mount(2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NfsMount {
-    /// `SERVER:/path`.
+    /// `SERVER:/path`, or `[SERVER]:/path` for IPv6.
     pub source: String,
     /// `nfs` or `nfs4`.
     pub fstype: &'static str,
@@ -20,17 +20,17 @@ pub struct NfsMount {
 }
 
 /// Options we set ourselves; a user option with the same key replaces ours.
-fn defaults(
-    version: NfsVersion,
-    server: Ipv4Addr,
-    client: Ipv4Addr,
-) -> Vec<(String, Option<String>)> {
+/// `addr=` is the bare address in both families; `proto=` must name the
+/// family too (`tcp6`), or the kernel refuses the mount because the
+/// protocol's family does not match the address's.
+fn defaults(version: NfsVersion, server: IpAddr, client: IpAddr) -> Vec<(String, Option<String>)> {
     let kv = |k: &str, v: String| (k.to_owned(), Some(v));
+    let tcp = family_proto("tcp", server).to_owned();
     match version {
         // No lockd/statd in the initrd: locks stay local (nolock), as every peer does.
         NfsVersion::V3 => vec![
             kv("vers", "3".into()),
-            kv("proto", "tcp".into()),
+            kv("proto", tcp),
             ("nolock".into(), None),
             kv("addr", server.to_string()),
         ],
@@ -38,7 +38,7 @@ fn defaults(
             let vers = minor.map_or_else(|| "4".to_owned(), |m| format!("4.{m}"));
             vec![
                 kv("vers", vers),
-                kv("proto", "tcp".into()),
+                kv("proto", tcp),
                 kv("addr", server.to_string()),
                 kv("clientaddr", client.to_string()),
             ]
@@ -46,10 +46,29 @@ fn defaults(
     }
 }
 
-/// Builds the mount for a resolved root. `client` is our address (NFSv4
-/// callbacks need it). Version words in the user's options (`v3`,
+/// The kernel's netid for a transport over the server's family: `tcp` and
+/// `udp` become `tcp6` and `udp6` for an IPv6 server (what mount.nfs
+/// does); anything else is the user's and goes through as written.
+fn family_proto(proto: &str, server: IpAddr) -> &str {
+    match (proto, server) {
+        ("tcp", IpAddr::V6(_)) => "tcp6",
+        ("udp", IpAddr::V6(_)) => "udp6",
+        (p, _) => p,
+    }
+}
+
+/// The device string: the kernel reads a bracketed IPv6 server.
+pub fn source(server: IpAddr, path: &str) -> String {
+    match server {
+        IpAddr::V4(a) => format!("{a}:{path}"),
+        IpAddr::V6(a) => format!("[{a}]:{path}"),
+    }
+}
+
+/// Builds the mount for a resolved root. `client` is our address in the
+/// server's family (NFSv4 callbacks need it). Version words in the user's options (`v3`,
 /// `nfsvers=`) are folded into `vers=`, which `root.version` already reflects.
-pub fn mount_for(root: &ResolvedRoot, client: Ipv4Addr) -> NfsMount {
+pub fn mount_for(root: &ResolvedRoot, client: IpAddr) -> NfsMount {
     let mut opts = defaults(root.version, root.server, client);
     let mut read_only = false;
     for o in root.options.iter().filter(|o| !o.is_empty()) {
@@ -59,6 +78,9 @@ pub fn mount_for(root: &ResolvedRoot, client: Ipv4Addr) -> NfsMount {
             _ => o.clone(),
         };
         let (k, v) = match o.split_once('=') {
+            Some((k @ ("proto" | "mountproto"), v)) => {
+                (k.to_owned(), Some(family_proto(v, root.server).to_owned()))
+            }
             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
             None => (o, None),
         };
@@ -94,7 +116,7 @@ pub fn mount_for(root: &ResolvedRoot, client: Ipv4Addr) -> NfsMount {
         .collect::<Vec<_>>()
         .join(",");
     NfsMount {
-        source: format!("{}:{}", root.server, root.path),
+        source: source(root.server, &root.path),
         fstype: if matches!(root.version, NfsVersion::V4(_)) {
             "nfs4"
         } else {
@@ -123,7 +145,7 @@ pub fn is_transient(errno: i32) -> bool {
 }
 
 /// A hint for a failed NFS mount, naming the server where it helps.
-pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String> {
+pub fn hint(errno: i32, server: IpAddr, version: NfsVersion) -> Option<String> {
     Some(match errno {
         EACCES => "export path not allowed for this client (check the export list and the path; NFSv4 servers may export a pseudo path)".to_owned(),
         ECONNREFUSED => format!("no NFS/mountd on {server}, or nolock missing"),
@@ -145,7 +167,14 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
         ESTALE => format!("stale file handle: the export on {server} changed; restart the NFS server"),
         EIO => format!("I/O error talking to {server}"),
         EBUSY => "something is already mounted there".to_owned(),
-        EHOSTDOWN => format!("{server} is down (no answer to ARP)"),
+        EHOSTDOWN => format!(
+            "{server} is down (no answer to {})",
+            if server.is_ipv6() {
+                "neighbour discovery"
+            } else {
+                "ARP"
+            }
+        ),
         ECONNRESET => format!("{server} reset the connection: is the NFS server still starting?"),
         _ => return None,
     })
@@ -155,10 +184,11 @@ pub fn hint(errno: i32, server: Ipv4Addr, version: NfsVersion) -> Option<String>
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::Ipv4Addr;
 
     fn root(options: &[&str], version: NfsVersion) -> ResolvedRoot {
         ResolvedRoot {
-            server: Ipv4Addr::new(10, 77, 0, 1),
+            server: Ipv4Addr::new(10, 77, 0, 1).into(),
             path: "/export/root".into(),
             options: options.iter().map(|s| s.to_string()).collect(),
             version,
@@ -169,7 +199,7 @@ mod tests {
         }
     }
 
-    const ME: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
+    const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 100));
 
     #[test]
     fn v3_defaults_and_user_overrides() {
@@ -211,6 +241,54 @@ mod tests {
         );
         let m = mount_for(&root(&[], NfsVersion::V4(None)), ME);
         assert!(m.data.starts_with("vers=4,"));
+    }
+
+    /// An IPv6 server: brackets in the device string, the bare address in
+    /// `addr=`, and every transport named in the IPv6 family (the kernel
+    /// refuses `proto=tcp` with an IPv6 address).
+    #[test]
+    fn ipv6_server() {
+        const ME6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x64));
+        let v6 = |options: &[&str], version| ResolvedRoot {
+            server: "fd00::1".parse().unwrap(),
+            ..root(options, version)
+        };
+        let cases: [(&[&str], NfsVersion, &str); 5] = [
+            (&[], NfsVersion::V3, "vers=3,proto=tcp6,nolock,addr=fd00::1"),
+            (
+                &["udp", "mountproto=tcp"],
+                NfsVersion::V3,
+                "vers=3,proto=udp6,nolock,addr=fd00::1,mountproto=tcp6",
+            ),
+            (
+                &["proto=tcp6", "mountproto=udp6"],
+                NfsVersion::V3,
+                "vers=3,proto=tcp6,nolock,addr=fd00::1,mountproto=udp6",
+            ),
+            (
+                &["proto=rdma"],
+                NfsVersion::V3,
+                "vers=3,proto=rdma,nolock,addr=fd00::1",
+            ),
+            (
+                &[],
+                NfsVersion::V4(Some(2)),
+                "vers=4.2,proto=tcp6,addr=fd00::1,clientaddr=fd00::64",
+            ),
+        ];
+        for (options, version, data) in cases {
+            let m = mount_for(&v6(options, version), ME6);
+            assert_eq!(m.source, "[fd00::1]:/export/root", "{options:?}");
+            assert_eq!(m.data, data, "{options:?}");
+        }
+        let down = hint(EHOSTDOWN, "fd00::1".parse().unwrap(), NfsVersion::V3).unwrap_or_default();
+        assert_eq!(down, "fd00::1 is down (no answer to neighbour discovery)");
+        // An IPv4 server keeps the plain words.
+        let m = mount_for(&root(&["udp", "mountproto=tcp"], NfsVersion::V3), ME);
+        assert_eq!(
+            m.data,
+            "vers=3,proto=udp,nolock,addr=10.77.0.1,mountproto=tcp"
+        );
     }
 
     #[test]
@@ -272,10 +350,10 @@ mod tests {
             let errno = (1..200)
                 .find(|e| crate::errno::name(*e) == Some(name))
                 .unwrap_or_else(|| panic!("{name} is not in errno.rs"));
-            let h = hint(errno, s, *version).unwrap_or_default();
+            let h = hint(errno, s.into(), *version).unwrap_or_default();
             assert!(h.starts_with(start), "{name}: {h}");
         }
-        assert_eq!(hint(4242, s, NfsVersion::V3), None);
+        assert_eq!(hint(4242, s.into(), NfsVersion::V3), None);
         assert!(is_transient(110) && is_transient(111) && !is_transient(13) && !is_transient(2));
     }
 
@@ -337,6 +415,35 @@ mod tests {
                     "{} lost in {}", o, m.data
                 );
             }
+        }
+
+        /// Whatever the options, an IPv6 server's mount names no IPv4-only
+        /// transport and keeps its address bare in `addr=` and bracketed in
+        /// the device string.
+        #[test]
+        fn ipv6_mount_stays_in_family(
+            options in proptest::collection::vec(option(), 0..10),
+            server: [u16; 8],
+            v4 in any::<bool>(),
+        ) {
+            let server = IpAddr::from(server);
+            let version = if v4 { NfsVersion::V4(None) } else { NfsVersion::V3 };
+            let r = ResolvedRoot {
+                server,
+                ..root(&options.iter().map(String::as_str).collect::<Vec<_>>(), version)
+            };
+            let m = mount_for(&r, IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+            let source = format!("[{server}]:/export/root");
+            prop_assert_eq!(&m.source, &source);
+            for item in m.data.split(',') {
+                prop_assert!(
+                    !matches!(item, "proto=tcp" | "proto=udp" | "mountproto=tcp" | "mountproto=udp"),
+                    "{} in {}", item, m.data
+                );
+            }
+            let user_addr = options.iter().any(|o| o.starts_with("addr="));
+            let addr = format!("addr={server}");
+            prop_assert!(user_addr || m.data.split(',').any(|i| i == addr), "{}", m.data);
         }
 
         #[test]

@@ -5,7 +5,7 @@
 //! path) is marked as coming from DHCP and resolved later by
 //! [`BootPlan::resolve_root`], also pure, once the lease is known.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::cmdline::Cmdline;
 pub use crate::config::{BreakPoint, LiveLayout, ModuleParam};
@@ -139,7 +139,7 @@ pub struct RootPlan {
     pub kind: RootKind,
     /// The NFS server the cmdline names, and where. `None`: resolved from
     /// DHCP at runtime (see [`resolve_root`]).
-    pub server: Option<(Ipv4Addr, ServerSource)>,
+    pub server: Option<(IpAddr, ServerSource)>,
     /// Export path. `None` means "take it from DHCP option 17".
     pub path: Option<String>,
     /// NFS mount options as the user wrote them (`v3`, `rsize=16384`, …).
@@ -159,7 +159,7 @@ pub struct RootPlan {
     pub source: &'static str,
     /// `netinit.nfs_servers=`: NFS servers tried in order (they replace
     /// any other server); empty for the usual single server.
-    pub servers: Vec<Ipv4Addr>,
+    pub servers: Vec<IpAddr>,
     /// Mount attempts per server of `servers` (`netinit.nfs_attempts=`).
     pub server_attempts: u32,
 }
@@ -381,8 +381,17 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     };
     let network_root = root.is_some() || fetch.is_some();
     let network = plan_network(c, network_root, &mut notes)?;
-    if network_root && network.method == NetMethod::Off {
+    let families = RootFamilies::of(root.as_ref(), fetch.as_ref());
+    if network_root && network.method == NetMethod::Off && (families.v4 || network.ipv6.is_none()) {
         return Err(network_off(&network, root.as_ref(), fetch.is_some()));
+    }
+    if let (Some(server), None) = (families.v6, network.ipv6) {
+        return Err(err(
+            "ip",
+            format!(
+                "the root server {server} is IPv6, but no ip= word asks for IPv6: add auto6 or dhcp6 (ip=auto6, or ip=dhcp,auto6 for dual stack)"
+            ),
+        ));
     }
     if !c.netinit.nfs_servers.is_empty() && root.as_ref().is_none_or(|r| r.kind != RootKind::Nfs) {
         notes.push("netinit.nfs_servers has no effect: the root is not on NFS".to_owned());
@@ -421,8 +430,49 @@ pub fn plan(c: &Config) -> Result<BootPlan, PlanError> {
     })
 }
 
+/// Which address families the root's servers are in, as far as the
+/// cmdline names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RootFamilies {
+    /// An IPv4 server, or one left to DHCP (only DHCPv4 names a root
+    /// server: next-server, root-path).
+    v4: bool,
+    /// The first IPv6 server named.
+    v6: Option<std::net::Ipv6Addr>,
+}
+
+impl RootFamilies {
+    fn of(root: Option<&RootPlan>, fetch: Option<&crate::fetch::FetchPlan>) -> RootFamilies {
+        let mut servers: Vec<Option<IpAddr>> = Vec::new();
+        if let Some(r) = root {
+            servers.push(r.server.map(|(s, _)| s));
+            servers.extend(r.servers.iter().copied().map(Some));
+        }
+        if let Some(f) = fetch {
+            servers.extend(f.urls.iter().map(|u| Some(u.host)));
+        }
+        RootFamilies {
+            v4: servers.iter().any(|s| !matches!(s, Some(IpAddr::V6(_)))),
+            v6: servers.iter().find_map(|s| match s {
+                Some(IpAddr::V6(a)) => Some(*a),
+                _ => None,
+            }),
+        }
+    }
+}
+
+impl BootPlan {
+    /// The root's server is reached over IPv6 (a bracketed literal on the
+    /// cmdline), so IPv6 failing fails the boot even with IPv4 up.
+    pub fn root_over_ipv6(&self) -> bool {
+        RootFamilies::of(self.root.as_ref(), self.fetch.as_ref())
+            .v6
+            .is_some()
+    }
+}
+
 /// The refusal of a network root with the network off: it names the
-/// transport, and IPv6 alone.
+/// transport, and IPv6 alone (which names no root server by itself).
 fn network_off(network: &NetworkPlan, root: Option<&RootPlan>, http: bool) -> PlanError {
     let over = match (http, root) {
         (true, _) => "HTTP",
@@ -430,14 +480,17 @@ fn network_off(network: &NetworkPlan, root: Option<&RootPlan>, http: bool) -> Pl
         _ => "NFS",
     };
     if let Some(v6) = network.ipv6 {
-        return err(
-            "ip",
-            format!(
-                "ip={}: an {over} root over IPv6 alone is not supported yet; add IPv4 (ip=dhcp,{})",
-                v6.as_str(),
-                v6.as_str()
-            ),
-        );
+        let v6 = v6.as_str();
+        let how = match over {
+            "NBD" => "an NBD root needs IPv4",
+            "HTTP" => {
+                "over IPv6 alone every URL's host must be an IPv6 literal (http://[fd00::1]/…)"
+            }
+            _ => {
+                "over IPv6 alone the NFS server must be an IPv6 literal (nfsroot=[fd00::1]:/path), as only DHCPv4 names one"
+            }
+        };
+        return err("ip", format!("ip={v6}: {how}; or add IPv4 (ip=dhcp,{v6})"));
     }
     err(
         "ip",
@@ -988,7 +1041,7 @@ fn nfs_root(
     let listed = c.netinit.nfs_servers.first().copied();
     let server = match (spec.and_then(|s| s.server), ip_server) {
         (Some(s), _) => Some((s, ServerSource::Cmdline)),
-        (None, Some(s)) => Some((s, ServerSource::IpParam)),
+        (None, Some(s)) => Some((IpAddr::V4(s), ServerSource::IpParam)),
         (None, None) => None,
     };
     let server = listed.map(|s| (s, ServerSource::ServerList)).or(server);
@@ -1021,7 +1074,7 @@ fn nfs_root(
 fn nbd_root(spec: &crate::nbd::NbdSpec) -> RootPlan {
     RootPlan {
         kind: RootKind::Nbd,
-        server: Some((spec.server, ServerSource::Cmdline)),
+        server: Some((IpAddr::V4(spec.server), ServerSource::Cmdline)),
         path: Some(spec.export.clone()),
         options: Vec::new(),
         nfs_version: NfsVersion::V3,
@@ -1078,7 +1131,8 @@ impl NfsVersion {
 /// The NFS root, fully resolved once the network is up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedRoot {
-    pub server: Ipv4Addr,
+    /// IPv4, or IPv6 when the cmdline named a bracketed literal.
+    pub server: IpAddr,
     pub path: String,
     /// The user's options (root-path's first, then the cmdline's, so the
     /// cmdline wins, as in the kernel).
@@ -1092,7 +1146,7 @@ pub struct ResolvedRoot {
     pub refused: Vec<String>,
     /// `netinit.nfs_servers=`, tried in order (`server` is the first);
     /// empty for a single server.
-    pub servers: Vec<Ipv4Addr>,
+    pub servers: Vec<IpAddr>,
 }
 
 /// Fills in what the cmdline left open from the network state. Pure.
@@ -1179,20 +1233,21 @@ fn choose_server(
     root: &RootPlan,
     net: &NetState,
     dhcp_root: Option<&(NfsSpec, bool)>,
-) -> Option<(Ipv4Addr, ServerSource)> {
+) -> Option<(IpAddr, ServerSource)> {
     let from = |source| move |a| (a, source);
+    let from4 = |source| move |a: Ipv4Addr| (IpAddr::V4(a), source);
     let rp_server = dhcp_root
         .and_then(|(d, _)| d.server)
         .map(from(ServerSource::DhcpRootPath));
     let next_server = net
         .next_server
         .filter(|a| !a.is_unspecified())
-        .map(from(ServerSource::DhcpNextServer));
-    let server_id = net.server_id.map(from(ServerSource::DhcpServer));
+        .map(from4(ServerSource::DhcpNextServer));
+    let server_id = net.server_id.map(from4(ServerSource::DhcpServer));
     let candidates = if root.dialect != RootPathDialect::Dracut {
         [root.server, rp_server, next_server, server_id]
     } else if root.path.is_none() {
-        let ip_field = plan.network.server.map(from(ServerSource::IpParam));
+        let ip_field = plan.network.server.map(from4(ServerSource::IpParam));
         [rp_server, ip_field, next_server, server_id]
     } else {
         [root.server, next_server, server_id, rp_server]
@@ -1275,7 +1330,7 @@ mod tests {
         plan.root.as_ref().expect("a network root")
     }
 
-    fn server_of(plan: &BootPlan) -> Option<Ipv4Addr> {
+    fn server_of(plan: &BootPlan) -> Option<IpAddr> {
         plan.root.as_ref().and_then(|r| r.server).map(|(s, _)| s)
     }
 
@@ -1288,6 +1343,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    /// A server address, of either family.
+    fn ip(s: &str) -> std::net::IpAddr {
         s.parse().unwrap()
     }
 
@@ -1401,7 +1461,7 @@ mod tests {
             let plan = p(text);
             assert_eq!(plan.network.method, *method, "{text}");
             assert_eq!(plan.live.layout, *layout, "{text}");
-            assert_eq!(server_of(&plan), server.map(a), "{text}");
+            assert_eq!(server_of(&plan), server.map(ip), "{text}");
             assert_eq!(path_of(&plan), *path, "{text}");
             assert_eq!(plan.live.base_dir.as_deref(), *base, "{text}");
         }
@@ -1554,7 +1614,7 @@ mod tests {
         // nfsroot without a server: the ip= server field.
         assert_eq!(
             root_of(&plan).server,
-            Some((a("10.0.0.1"), ServerSource::IpParam))
+            Some((ip("10.0.0.1"), ServerSource::IpParam))
         );
         let plan = p("ip=10.1.2.3::::::");
         assert_eq!(plan.network.address.map(|c| c.prefix), Some(8));
@@ -1635,6 +1695,94 @@ mod tests {
         }
     }
 
+    /// A root on an IPv6 literal: IPv6 alone is enough, IPv4 alone is
+    /// refused, and the server resolves without DHCP. A server left to
+    /// DHCP still needs IPv4 (only DHCPv4 names one).
+    #[test]
+    fn roots_over_ipv6() {
+        let six: IpAddr = ip("fd00::1");
+        for (text, method, v6) in [
+            (
+                "ip=auto6 nfsroot=[fd00::1]:/export",
+                NetMethod::Off,
+                Ipv6Mode::Auto6,
+            ),
+            (
+                "ip=dhcp6 root=nfs:[fd00::1]:/export",
+                NetMethod::Off,
+                Ipv6Mode::Dhcp6,
+            ),
+            (
+                "boot=casper netboot=nfs nfsroot=[fd00::1]:/export ip=dhcp,auto6",
+                NetMethod::Dhcp,
+                Ipv6Mode::Auto6,
+            ),
+            (
+                "root=[fd00::1]:/export ip=eth0:auto6",
+                NetMethod::Off,
+                Ipv6Mode::Auto6,
+            ),
+            (
+                "root=/dev/nfs nfsroot=10.0.0.1:/export netinit.nfs_servers=[fd00::1] ip=dhcp,dhcp6",
+                NetMethod::Dhcp,
+                Ipv6Mode::Dhcp6,
+            ),
+        ] {
+            let plan = p(text);
+            assert_eq!(
+                (plan.network.method, plan.network.ipv6),
+                (method, Some(v6)),
+                "{text}"
+            );
+            assert_eq!(server_of(&plan), Some(six), "{text}");
+            assert!(plan.root_over_ipv6(), "{text}");
+            let r = resolve_root(&plan, &net(None, Some("10.77.0.2"), None)).unwrap();
+            assert_eq!((r.server, r.path.as_str()), (six, "/export"), "{text}");
+        }
+        for text in [
+            "boot=casper url=http://[fd00::1]/u.iso ip=auto6",
+            "root=live:http://[fd00::1]:8080/r.squashfs ip=dhcp6",
+        ] {
+            let plan = p(text);
+            assert_eq!(plan.network.method, NetMethod::Off, "{text}");
+            assert!(plan.root_over_ipv6(), "{text}");
+        }
+        assert!(!p("root=/dev/nfs nfsroot=10.0.0.1:/x ip=dhcp,auto6").root_over_ipv6());
+        for (text, want) in [
+            (
+                "nfsroot=[fd00::1]:/export",
+                "ip=: the root server fd00::1 is IPv6, but no ip= word asks for IPv6",
+            ),
+            (
+                "root=nfs:[fd00::1]:/export ip=dhcp",
+                "ip=: the root server fd00::1 is IPv6",
+            ),
+            (
+                "url=http://[fd00::1]/u.iso boot=casper ip=dhcp",
+                "ip=: the root server fd00::1 is IPv6",
+            ),
+            (
+                "root=/dev/nfs ip=auto6",
+                "ip=: ip=auto6: over IPv6 alone the NFS server must be an IPv6 literal (nfsroot=[fd00::1]:/path)",
+            ),
+            (
+                "nfsroot=[fd00::1]:/x netinit.nfs_servers=[fd00::1],10.0.0.2 ip=dhcp6",
+                "ip=: ip=dhcp6: over IPv6 alone the NFS server must be an IPv6 literal",
+            ),
+            (
+                "boot=casper url=http://[fd00::1]/u.iso netinit.mirror=http://10.0.0.2/u.iso ip=auto6",
+                "ip=: ip=auto6: over IPv6 alone every URL's host must be an IPv6 literal",
+            ),
+            (
+                "root=nbd:10.0.0.1:10809 ip=dhcp6",
+                "ip=: ip=dhcp6: an NBD root needs IPv4",
+            ),
+        ] {
+            let e = from_cmdline(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+    }
+
     /// casper's `nfsroot=auto`, `ip=frommedia` and upper-case words.
     #[test]
     fn casper_forms_plan() {
@@ -1658,7 +1806,7 @@ mod tests {
             let r = resolve_root(&plan, &rp).unwrap();
             assert_eq!(
                 (r.server, r.path.as_str()),
-                (a("10.77.0.9"), "/export/ubuntu"),
+                (ip("10.77.0.9"), "/export/ubuntu"),
                 "{text}"
             );
             // No root-path: auto never falls back to /tftpboot/%s.
@@ -1669,7 +1817,7 @@ mod tests {
         assert_eq!(plan.network.method, NetMethod::Dhcp);
         assert!(plan.notes.iter().any(|n| n.starts_with("ip=frommedia:")));
         let plan = p("boot=casper NETBOOT=nfs NFSROOT=10.0.0.1:/srv/ubuntu");
-        assert_eq!(server_of(&plan), Some(a("10.0.0.1")));
+        assert_eq!(server_of(&plan), Some(ip("10.0.0.1")));
         assert_eq!(path_of(&plan), Some("/srv/ubuntu"));
         // A predictable device name is noted; a kernel name is not.
         let plan = p("root=/dev/nfs nfsroot=10.0.0.1:/x ip=enp0s3:dhcp");

@@ -31,6 +31,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(u) = Url::parse(text) {
         assert_eq!(Url::parse(&u.to_string()).as_ref(), Ok(&u));
         assert!(u.path.starts_with('/'));
+        // An IPv6 host is written, and sent as Host:, only in brackets.
+        let shown = u.to_string();
+        assert_eq!(shown.starts_with("http://["), u.host.is_ipv6(), "{shown}");
+        assert_eq!(u.authority().starts_with('['), u.host.is_ipv6());
         let req = http::request(&u, Some((data.len() as u64, None)));
         let blank = req.windows(4).filter(|w| w == b"\r\n\r\n").count();
         assert_eq!(blank, 1);

@@ -61,8 +61,28 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(root) = netinit_core::plan::resolve_root(&plan, &net) {
-        let m = nfs::mount_for(&root, net.address.addr);
+        let m = nfs::mount_for(&root, net.client_addr_for(root.server));
         assert!(m.data.starts_with("vers="));
+        // The device string brackets an IPv6 server, and no transport of
+        // the other family is named (the kernel refuses the mount).
+        assert_eq!(
+            m.source.starts_with('['),
+            root.server.is_ipv6(),
+            "{}",
+            m.source
+        );
+        if root.server.is_ipv6() {
+            for item in m.data.split(',') {
+                assert!(
+                    !matches!(
+                        item,
+                        "proto=tcp" | "proto=udp" | "mountproto=tcp" | "mountproto=udp"
+                    ),
+                    "{item} in {}",
+                    m.data
+                );
+            }
+        }
         for errno in 0..140 {
             let _ = nfs::hint(errno, root.server, root.version);
         }

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, SocketAddrV4, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::{Result, SysError};
 /// each read and write by `io`.
 pub trait Connect: Sync {
     type Stream: Read + Write;
-    fn connect(&self, addr: SocketAddrV4, timeout: Duration, io: Duration) -> Result<Self::Stream>;
+    fn connect(&self, addr: SocketAddr, timeout: Duration, io: Duration) -> Result<Self::Stream>;
 }
 
 /// The real TCP stack.
@@ -23,9 +23,9 @@ pub struct Tcp;
 
 impl Connect for Tcp {
     type Stream = TcpStream;
-    fn connect(&self, addr: SocketAddrV4, timeout: Duration, io: Duration) -> Result<TcpStream> {
+    fn connect(&self, addr: SocketAddr, timeout: Duration, io: Duration) -> Result<TcpStream> {
         let err = |e: &std::io::Error| SysError::from_io("connect", addr.to_string(), e);
-        let s = TcpStream::connect_timeout(&SocketAddr::V4(addr), timeout).map_err(|e| err(&e))?;
+        let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| err(&e))?;
         s.set_read_timeout(Some(io)).map_err(|e| err(&e))?;
         s.set_write_timeout(Some(io)).map_err(|e| err(&e))?;
         Ok(s)
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn a_refused_connection_names_the_address() {
         // Port 1 on loopback: nothing listens there.
-        let addr: SocketAddrV4 = "127.0.0.1:1".parse().unwrap();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let e = Tcp
             .connect(addr, Duration::from_secs(2), Duration::from_secs(2))
             .unwrap_err();

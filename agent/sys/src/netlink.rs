@@ -182,7 +182,7 @@ impl RtNetlink {
         .map(drop)
     }
 
-    pub fn addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>> {
+    fn dump_addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>> {
         let msgs = self.request(codec::get_addresses6(0), "RTM_GETADDR (IPv6)")?;
         Ok(msgs
             .into_iter()
@@ -191,6 +191,17 @@ impl RtNetlink {
                 _ => None,
             })
             .collect())
+    }
+}
+
+/// IPv6 addresses on a link, with their flags: what the DAD wait reads.
+pub trait Addresses6 {
+    fn addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>>;
+}
+
+impl Addresses6 for RtNetlink {
+    fn addresses6(&mut self, index: u32) -> Result<Vec<codec::Addr6>> {
+        self.dump_addresses6(index)
     }
 }
 

@@ -167,26 +167,12 @@ impl Renewer {
         super::xorshift64star(&mut self.rng)
     }
 
-    /// RFC 2131 4.4.5: wait half the time left until `until`, but not
-    /// less than a floor, and never past `until` (the next phase starts
-    /// there). Up to 10 % jitter, so clients booted together drift apart.
     fn retransmit_at(&mut self, now: u64, until: u64) -> u64 {
-        let lease_ms = u64::from(self.times.lease_secs).saturating_mul(1000);
-        let floor = (lease_ms / 16).clamp(MIN_RETRANSMIT_FLOOR_MS, MAX_RETRANSMIT_FLOOR_MS);
-        let wait = (until.saturating_sub(now) / 2).max(floor);
-        let jitter = self.random() % (wait / 10 + 1);
-        now.saturating_add(wait + jitter).min(until.max(now + 1))
+        retransmit_at(self.times.lease_secs, now, until, &mut self.rng)
     }
 
     fn reclaim_at(&mut self, now: u64) -> u64 {
-        let base = RECLAIM_BACKOFF_MS
-            .get(self.reclaims)
-            .or(RECLAIM_BACKOFF_MS.last())
-            .copied()
-            .unwrap_or(60_000);
-        self.reclaims = self.reclaims.saturating_add(1);
-        let jitter = self.random() % (base / 10 + 1);
-        now.saturating_add(base + jitter)
+        reclaim_at(&mut self.reclaims, now, &mut self.rng)
     }
 
     fn begin(&mut self, now: u64, phase: Phase, out: &mut Vec<Event>) {
@@ -335,9 +321,34 @@ impl Renewer {
     }
 }
 
+/// RFC 2131 4.4.5 (and RFC 8415's spirit for DHCPv6): wait half the time
+/// left until `until`, but not less than a floor, and never past `until`
+/// (the next phase starts there), and always past `now`. Up to 10 %
+/// jitter, so clients booted together drift apart.
+pub(crate) fn retransmit_at(lease_secs: u32, now: u64, until: u64, rng: &mut u64) -> u64 {
+    let lease_ms = u64::from(lease_secs).saturating_mul(1000);
+    let floor = (lease_ms / 16).clamp(MIN_RETRANSMIT_FLOOR_MS, MAX_RETRANSMIT_FLOOR_MS);
+    let wait = (until.saturating_sub(now) / 2).max(floor);
+    let jitter = super::xorshift64star(rng) % (wait / 10 + 1);
+    now.saturating_add(wait + jitter).min(until.max(now + 1))
+}
+
+/// When to ask for a lost lease back: the `reclaims`-th step of the
+/// back-off (counted up here), with up to 10 % jitter.
+pub(crate) fn reclaim_at(reclaims: &mut usize, now: u64, rng: &mut u64) -> u64 {
+    let base = RECLAIM_BACKOFF_MS
+        .get(*reclaims)
+        .or(RECLAIM_BACKOFF_MS.last())
+        .copied()
+        .unwrap_or(60_000);
+    *reclaims = reclaims.saturating_add(1);
+    let jitter = super::xorshift64star(rng) % (base / 10 + 1);
+    now.saturating_add(base + jitter)
+}
+
 /// T1 < T2 < lease, by the same rule the boot client applies to a
 /// server's timers, so the keeper can't renew in a tight loop or never.
-fn sane(t: LeaseTimes) -> LeaseTimes {
+pub(crate) fn sane(t: LeaseTimes) -> LeaseTimes {
     let (t1_secs, t2_secs) = lease_timers(
         t.lease_secs,
         Some(t.t1_secs),

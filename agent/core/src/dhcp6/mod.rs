@@ -4,5 +4,6 @@
 pub mod client;
 pub mod packet;
 pub mod ra;
+pub mod renew;
 
 pub use client::{Action, Client, ClientConfig, Lease};

@@ -90,15 +90,17 @@ fn configure(plan: &BootPlan) -> Result<NetState, StepError> {
             .find(|l| l.index == state.ifindex)
             .ok_or_else(|| StepError::new(Step::Dhcp, "the IPv4 NIC vanished"))?;
         let budget = u64::from(plan.timeouts.dhcp_secs) * 1000;
-        match timed(Step::Dhcp, || v6::configure(&mut nl, link, mode, budget)) {
+        match timed(Step::Dhcp, || {
+            v6::configure(&mut nl, &mut clock, link, mode, budget)
+        }) {
             Ok(net6) => {
                 let (a, p, m) = (net6.address, net6.prefix, net6.method);
                 info!(Step::Dhcp, "{} {a}/{p} ({m})", link.name);
                 state.ipv6 = Some(net6);
             }
-            // Dual stack: the root rides on IPv4, which works; IPv6 alone
-            // has nothing else to boot on.
-            Err(e) if plan.network.method != NetMethod::Off => {
+            // Dual stack: a root on IPv4 rides on it, which works; IPv6
+            // alone, or a root on an IPv6 server, has nothing else to boot on.
+            Err(e) if plan.network.method != NetMethod::Off && !plan.root_over_ipv6() => {
                 crate::warn!(Step::Dhcp, "IPv6 not configured, going on with IPv4: {e}");
             }
             Err(e) => return Err(e),

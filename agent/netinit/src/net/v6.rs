@@ -7,19 +7,22 @@
 //! wait is bounded by the DHCP budget; DAD by [`DAD_WAIT_MS`] more.
 
 use std::net::Ipv6Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netinit_core::dhcp6::ra::{self, RouterAdvert, Solicitor};
 use netinit_core::dhcp6::{self, Client, ClientConfig, Lease};
 use netinit_core::ipconf::Ipv6Mode;
 use netinit_core::net::{MacAddr, Net6};
 use netinit_core::netlink::{IFA_F_DADFAILED, IFA_F_TENTATIVE};
+use netinit_sys::Clock;
 use netinit_sys::ip6::{Dhcp6Socket, Icmp6Socket, wait};
-use netinit_sys::netlink::{LinkInfo, RtNetlink};
+use netinit_sys::netlink::{Addresses6, LinkInfo, RtNetlink};
 
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
+/// How often the DAD wait re-reads the addresses.
+const DAD_POLL_MS: u64 = 50;
 /// DAD takes about a second (one probe, RetransTimer 1 s); 5 s covers
 /// a slow link without hiding a stuck one.
 pub const DAD_WAIT_MS: u64 = 5000;
@@ -35,12 +38,13 @@ fn err(msg: impl Into<String>) -> StepError {
 /// Waits until `addr` (or, with `None`, a link-local address) is on the
 /// link and no longer tentative.
 fn wait_dad(
-    nl: &mut RtNetlink,
+    nl: &mut impl Addresses6,
+    clock: &mut impl Clock,
     link: &LinkInfo,
     addr: Option<Ipv6Addr>,
     limit_ms: u64,
 ) -> Result<Ipv6Addr, StepError> {
-    let t0 = Instant::now();
+    let t0 = clock.now_ms();
     let what = addr.map_or_else(|| "the link-local address".to_owned(), |a| a.to_string());
     loop {
         let addrs = nl
@@ -61,14 +65,14 @@ fn wait_dad(
             Some(a) if a.flags & IFA_F_TENTATIVE == 0 => return Ok(a.addr),
             _ => {}
         }
-        if t0.elapsed() >= Duration::from_millis(limit_ms) {
+        if clock.now_ms().saturating_sub(t0) >= limit_ms {
             return Err(err(format!(
                 "{what} on {} is still tentative (DAD) after {limit_ms} ms",
                 link.name
             ))
             .hint("is IPv6 disabled on the link (sysctl disable_ipv6)?"));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        clock.sleep_ms(DAD_POLL_MS);
     }
 }
 
@@ -76,39 +80,46 @@ fn wait_dad(
 /// a DHCPv6 lease with the time it was bound.
 type Found = (Option<(RouterAdvert, Ipv6Addr)>, Option<(Lease, u64)>);
 
-/// Milliseconds since `t0`.
-fn ms_since(t0: Instant) -> u64 {
-    u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX)
+/// Time since the exchange began, on the seam's clock.
+#[derive(Debug, Clone, Copy)]
+struct Since(u64);
+
+impl Since {
+    fn ms(self, clock: &impl Clock) -> u64 {
+        clock.now_ms().saturating_sub(self.0)
+    }
 }
 
 /// Configures IPv6 on `link` per `mode`, within `budget_ms`.
 pub fn configure(
     nl: &mut RtNetlink,
+    clock: &mut impl Clock,
     link: &LinkInfo,
     mode: Ipv6Mode,
     budget_ms: u64,
 ) -> Result<Net6, StepError> {
-    let t0 = Instant::now();
+    let t0 = Since(clock.now_ms());
     let mac = link.mac.unwrap_or(MacAddr([0; 6]));
-    let ll = wait_dad(nl, link, None, budget_ms.min(DAD_WAIT_MS + 2000))?;
+    let ll = wait_dad(nl, clock, link, None, budget_ms.min(DAD_WAIT_MS + 2000))?;
     info!(Step::Dhcp, "{}: link-local {ll} ready", link.name);
-    let (advert, lease) = exchange(link, mode, mac, budget_ms, t0)?;
+    let (advert, lease) = exchange(clock, link, mode, mac, budget_ms, t0)?;
     let net = net6_from(link, mac, lease.as_ref().map(|(l, _)| l), advert.as_ref())?;
-    install(nl, link, net)
+    install(nl, clock, link, net)
 }
 
 /// Solicits an RA (and, for `dhcp6`, a DHCPv6 lease) until the mode has
 /// what it needs or `budget_ms` since `t0` is spent.
 fn exchange(
+    clock: &impl Clock,
     link: &LinkInfo,
     mode: Ipv6Mode,
     mac: MacAddr,
     budget_ms: u64,
-    t0: Instant,
+    t0: Since,
 ) -> Result<Found, StepError> {
-    let mut x = Exchange::open(link, mode, mac, t0)?;
+    let mut x = Exchange::open(link, mode, mac, t0.ms(clock))?;
     loop {
-        let t = ms_since(t0);
+        let t = t0.ms(clock);
         let done = match (mode, &x.found) {
             (Ipv6Mode::Auto6, (Some(_), _)) => true,
             (Ipv6Mode::Dhcp6, (Some(_), Some(_))) => true,
@@ -122,7 +133,7 @@ fn exchange(
             return Err(timed_out(link, mode, x.found.1.is_some(), budget_ms));
         }
         x.send(t);
-        x.receive(link, t0);
+        x.receive(link, t0.ms(clock));
     }
 }
 
@@ -138,7 +149,7 @@ struct Exchange {
 }
 
 impl Exchange {
-    fn open(link: &LinkInfo, mode: Ipv6Mode, mac: MacAddr, t0: Instant) -> Result<Self, StepError> {
+    fn open(link: &LinkInfo, mode: Ipv6Mode, mac: MacAddr, t: u64) -> Result<Self, StepError> {
         let icmp =
             Icmp6Socket::open(link.index, &link.name).map_err(|e| StepError::new(Step::Dhcp, e))?;
         let dhcp = match mode {
@@ -160,7 +171,7 @@ impl Exchange {
             seed,
         );
         if dhcp.is_some() {
-            for a in client.carrier(ms_since(t0), true) {
+            for a in client.carrier(t, true) {
                 send6(&dhcp, a);
             }
         }
@@ -205,8 +216,8 @@ impl Exchange {
         );
     }
 
-    /// Reads every RA and DHCPv6 reply that has arrived.
-    fn receive(&mut self, link: &LinkInfo, t0: Instant) {
+    /// Reads every RA and DHCPv6 reply that has arrived by `t`.
+    fn receive(&mut self, link: &LinkInfo, t: u64) {
         while let Ok(Some((n, src, hops))) = self.icmp.recv(&mut self.buf) {
             for a in self
                 .solicitor
@@ -228,10 +239,10 @@ impl Exchange {
         while let Ok(Some((n, src))) = sock.recv(&mut self.buf) {
             for a in self
                 .client
-                .receive(ms_since(t0), src, self.buf.get(..n).unwrap_or(&[]))
+                .receive(t, src, self.buf.get(..n).unwrap_or(&[]))
             {
                 match a {
-                    dhcp6::Action::Bound(l) => self.found.1 = Some((*l, ms_since(t0))),
+                    dhcp6::Action::Bound(l) => self.found.1 = Some((*l, t)),
                     dhcp6::Action::Send(_) => send6(&self.dhcp, a),
                     dhcp6::Action::Dropped(why) | dhcp6::Action::Nak(why)
                         if self.drops < MAX_DROP_LOGS =>
@@ -329,14 +340,19 @@ fn net6_from(
 }
 
 /// Adds the address, waits out its DAD, and adds the default route.
-fn install(nl: &mut RtNetlink, link: &LinkInfo, net: Net6) -> Result<Net6, StepError> {
+fn install(
+    nl: &mut RtNetlink,
+    clock: &mut impl Clock,
+    link: &LinkInfo,
+    net: Net6,
+) -> Result<Net6, StepError> {
     // Forever in the kernel, as the IPv4 address (0008): nothing renews
     // a DHCPv6 lease after boot yet, and an address that expires under a
     // running system is worse than one the server may reassign.
     let forever = netinit_core::netlink::INFINITY_LIFE_TIME;
     nl.add_address6(link.index, net.address, net.prefix, forever, forever)
         .map_err(|e| StepError::new(Step::Dhcp, e))?;
-    wait_dad(nl, link, Some(net.address), DAD_WAIT_MS)?;
+    wait_dad(nl, clock, link, Some(net.address), DAD_WAIT_MS)?;
     if let Some(gw) = net.gateway {
         if let Err(e) = nl.add_default_route6(link.index, gw) {
             warn!(Step::Dhcp, "{e}");
@@ -350,5 +366,81 @@ fn send6(sock: &Option<Dhcp6Socket>, a: dhcp6::Action) {
         if let Err(e) = s.send(&d) {
             warn!(Step::Dhcp, "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeClock;
+    use netinit_core::netlink::Addr6;
+
+    /// Addresses per dump: the `n`-th call sees `dumps[n]` (the last repeats).
+    struct Dumps(Vec<Vec<(Ipv6Addr, u32)>>, usize);
+
+    impl Addresses6 for Dumps {
+        fn addresses6(&mut self, index: u32) -> netinit_sys::Result<Vec<Addr6>> {
+            let i = self.1.min(self.0.len().saturating_sub(1));
+            self.1 += 1;
+            Ok(self.0[i]
+                .iter()
+                .map(|&(addr, flags)| Addr6 {
+                    index,
+                    addr,
+                    prefix: 64,
+                    flags,
+                })
+                .collect())
+        }
+    }
+
+    fn link() -> LinkInfo {
+        crate::net::link::fake::eth(2, "eth0", 1)
+    }
+
+    const LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x5054, 0xff, 0xfe00, 1);
+    const ULA: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 0x150);
+
+    #[test]
+    fn dad_waits_on_the_clock_until_the_address_settles() {
+        let mut nl = Dumps(vec![vec![], vec![(LL, IFA_F_TENTATIVE)], vec![(LL, 0)]], 0);
+        let mut clock = FakeClock::default();
+        assert_eq!(
+            wait_dad(&mut nl, &mut clock, &link(), None, 5000).unwrap(),
+            LL
+        );
+        assert_eq!(clock.sleeps, [DAD_POLL_MS, DAD_POLL_MS]);
+        // Another address than the one asked for does not count.
+        let mut nl = Dumps(
+            vec![
+                vec![(LL, 0), (ULA, IFA_F_TENTATIVE)],
+                vec![(LL, 0), (ULA, 0)],
+            ],
+            0,
+        );
+        let mut clock = FakeClock::default();
+        assert_eq!(
+            wait_dad(&mut nl, &mut clock, &link(), Some(ULA), 5000).unwrap(),
+            ULA
+        );
+        assert_eq!(clock.sleeps, [DAD_POLL_MS]);
+    }
+
+    #[test]
+    fn dad_fails_on_a_duplicate_or_after_its_bound() {
+        let mut nl = Dumps(vec![vec![(ULA, IFA_F_TENTATIVE | IFA_F_DADFAILED)]], 0);
+        let e = wait_dad(&mut nl, &mut FakeClock::default(), &link(), Some(ULA), 5000)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate address detection failed"), "{e}");
+        let mut nl = Dumps(vec![vec![(LL, IFA_F_TENTATIVE)]], 0);
+        let mut clock = FakeClock::default();
+        let e = wait_dad(&mut nl, &mut clock, &link(), None, 1000)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("still tentative (DAD) after 1000 ms"), "{e}");
+        // Bounded on the fake clock: 1000 ms in 50 ms polls, no real sleep.
+        assert_eq!(clock.now_ms, 1000);
+        assert_eq!(clock.sleeps.len(), 20);
     }
 }

@@ -73,7 +73,7 @@ pub fn assemble<S: Mount + Loop + Files + Clock + Nbd>(
             let attempts = plan.root.as_ref().map_or(2, |r| r.server_attempts);
             return mount_from_list(sys, &root, net, &nfs_target, plain, budget, attempts);
         }
-        let mount = nfs::mount_for(&root, net.address.addr);
+        let mount = nfs::mount_for(&root, net.client_addr_for(root.server));
         mount_nfs(sys, &mount, &root, &nfs_target, plain, budget, None)?;
         Ok(root.clone())
     })?;
@@ -331,7 +331,7 @@ fn mount_from_list<S: Mount + Files + Clock>(
     for (i, server) in root.servers.iter().enumerate() {
         let mut r = root.clone();
         r.server = *server;
-        let mount = nfs::mount_for(&r, net.address.addr);
+        let mount = nfs::mount_for(&r, net.client_addr_for(r.server));
         let left = budget.saturating_sub(elapsed(sys));
         match mount_nfs(sys, &mount, &r, target, plain, left, Some(attempts)) {
             Ok(()) => {

@@ -5,7 +5,7 @@
 //! behind `netinit_sys::http`.
 
 use std::io::{Read, Write};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::Thread;
@@ -62,8 +62,8 @@ struct Response<S> {
 /// response, and the image's size.
 type Probed<S> = (usize, Url, Response<S>, u64);
 
-fn addr(url: &Url) -> SocketAddrV4 {
-    SocketAddrV4::new(url.host, url.port)
+fn addr(url: &Url) -> SocketAddr {
+    SocketAddr::new(url.host, url.port)
 }
 
 /// An I/O error as its errno name, like every other netinit error; a
@@ -892,7 +892,7 @@ mod tests {
     }
 
     fn quit(url: &Url) {
-        let mut s = std::net::TcpStream::connect(SocketAddrV4::new(url.host, url.port)).unwrap();
+        let mut s = std::net::TcpStream::connect(SocketAddr::new(url.host, url.port)).unwrap();
         s.write_all(b"QUIT\r\n\r\n").unwrap();
     }
 

@@ -48,7 +48,7 @@ pub fn assemble<S: Mount + Files + Nbd + Clock>(
     Ok(Assembled {
         newroot: newroot.to_path_buf(),
         root: ResolvedRoot {
-            server: spec.server,
+            server: std::net::IpAddr::V4(spec.server),
             path: format!("nbd:{}:{}/{}", spec.server, spec.port, spec.export),
             options: spec.fs_options.clone(),
             version: NfsVersion::V3,
