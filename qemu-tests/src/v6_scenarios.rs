@@ -12,7 +12,7 @@
 //! `addr=fd77::1` and `proto=tcp6`, and reads a file only the server has.
 
 use crate::lab::{Dhcp, SERVER};
-use crate::scenario::{Expect, Initrd, Scenario, one_virtio};
+use crate::scenario::{Expect, Scenario, netinit_boot};
 
 /// The server's IPv6 address on br0.
 pub const SERVER6: &str = "fd77::1";
@@ -38,16 +38,8 @@ fn boot(
     lab: Vec<(&'static str, String)>,
 ) -> Scenario {
     Scenario {
-        name,
-        what,
-        nics: one_virtio(),
-        pxe: false,
-        cmdline,
         diskless: Some(diskless.into()),
-        root_path: None,
-        expect: Expect::Pass { lab },
-        timeout_secs: 120,
-        initrd: Initrd::Netinit,
+        ..netinit_boot(name, what, cmdline, Expect::Pass { lab }, 120)
     }
 }
 
