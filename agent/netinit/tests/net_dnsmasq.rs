@@ -765,6 +765,120 @@ fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
     );
 }
 
+/// The DHCPv6 lease keeper on a lease `netinit net` just took over IPv6
+/// alone: it renews at T1 (2 s here) with RENEW to the lease's server,
+/// which dnsmasq answers with a REPLY; then ISC dhclient starts a DHCPv6
+/// client on the interface (its hook a no-op) and the keeper names it,
+/// steps aside and exits 0, the address still configured.
+#[test]
+#[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
+fn dhcp6_lease_keeper_renews_then_steps_aside_for_a_real_client() {
+    let (mut lab, d) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    let j = lab.json("ip=dhcp6");
+    let addr = j["ipv6"]["address"].as_str().unwrap();
+    let addr = addr.strip_suffix("/128").unwrap().to_owned();
+    // dnsmasq writes its server DUID as the lease file's first line.
+    let leases = std::fs::read_to_string(lab.tmp.path().join(format!("{}s1.leases", lab.id)))
+        .unwrap_or_default();
+    let duid: String = leases
+        .lines()
+        .find_map(|l| l.strip_prefix("duid "))
+        .unwrap_or_else(|| panic!("no server DUID in the lease file: {leases}"))
+        .replace(':', "");
+    let uptime_ms = {
+        let up = std::fs::read_to_string("/proc/uptime").unwrap();
+        let secs: f64 = up.split_whitespace().next().unwrap().parse().unwrap();
+        (secs * 1000.0) as u64
+    };
+    let ifindex = lab.ip_json(&["link", "show", "eth0"])[0]["ifindex"].clone();
+    // netinit's DHCPv6 client uses the ifindex as its IAID.
+    let keeper_args = format!(
+        "iface=eth0 ifindex={ifindex} mac=52:54:00:12:34:56 iaid={ifindex} addr={addr} \
+         duid={duid} lease=3600 t1=2 t2=3150 bound={uptime_ms}"
+    );
+    let mut keeper = Command::new("ip")
+        .args(["netns", "exec", &lab.client(), "bash", "-c"])
+        .arg(format!(
+            "exec -a @netinit-lease6 {} {keeper_args}",
+            env!("CARGO_BIN_EXE_netinit")
+        ))
+        .env("NETINIT_LEASE_LOG", "stderr")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lab.log_path(d);
+    let renewed = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let renew = text.lines().position(|l| l.contains("DHCPRENEW("));
+        renew.is_some_and(|i| {
+            text.lines()
+                .skip(i)
+                .any(|l| l.contains("DHCPREPLY(") && l.contains(&addr))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !renewed() {
+        if Instant::now() > deadline {
+            let _ = keeper.kill();
+            let out = keeper.wait_with_output().unwrap();
+            panic!(
+                "no RENEW answered; keeper: {}; dnsmasq: {}",
+                String::from_utf8_lossy(&out.stderr),
+                lab.dnsmasq_log(d)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut dhclient = Command::new("ip")
+        .args(["netns", "exec", &lab.client(), "dhclient", "-d", "-6"])
+        .args(["-sf", "/bin/true", "-lf"])
+        .arg(lab.tmp.path().join("dhclient6.leases"))
+        .arg("-pf")
+        .arg(lab.tmp.path().join("dhclient6.pid"))
+        .arg("eth0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dhclient (apt-get install isc-dhcp-client)");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = keeper.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = keeper.kill();
+            let _ = dhclient.kill();
+            let _ = dhclient.wait();
+            let out = keeper.wait_with_output().unwrap();
+            panic!(
+                "the keeper did not step aside: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = dhclient.kill();
+    let _ = dhclient.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut keeper.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(err.contains("eth0: T1: renewing with"), "{err}");
+    assert!(err.contains("eth0: renewed with"), "{err}");
+    assert!(
+        err.contains("dhclient (pid ")
+            && err.contains(&format!("runs DHCP for {addr}; leaving the lease to it")),
+        "{err}"
+    );
+    assert!(
+        addrs6(&lab)
+            .iter()
+            .any(|(a, _)| a == &format!("{addr}/128")),
+        "the keeper must never remove the address: {:?}",
+        addrs6(&lab)
+    );
+}
+
 /// A client NIC and a server namespace with IPv6 on (the lab turns it off
 /// elsewhere) and dnsmasq sending RAs, plus `extra` (the IPv6 ranges).
 fn ipv6_lab(extra: &[&str]) -> (Lab, usize) {
