@@ -373,9 +373,113 @@ fn carry_out(
     None
 }
 
+/// The system around a keeper under test, shared by both keepers' fakes:
+/// an injected clock, the address, and another client that may appear.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::{AddressState, Level, Log, Watch, fmt};
+
+    pub(crate) struct Host {
+        pub now: u64,
+        pub address: AddressState,
+        pub other: Option<String>,
+        pub port_taken: bool,
+        /// At this time the address disappears, which ends a test.
+        pub until: u64,
+        /// At this time this client appears.
+        pub other_at: Option<(u64, &'static str)>,
+    }
+
+    impl Host {
+        pub fn new() -> Host {
+            Host {
+                now: 1_000,
+                address: AddressState::Present {
+                    valid_secs: u32::MAX,
+                },
+                other: None,
+                port_taken: false,
+                until: u64::MAX,
+                other_at: None,
+            }
+        }
+
+        /// Lets `ms` pass with nothing arriving.
+        pub fn idle(&mut self, ms: u64) {
+            self.now += ms;
+            if self.now > self.until {
+                self.address = AddressState::Gone;
+            }
+            if let Some((at, who)) = self.other_at
+                && self.now >= at
+            {
+                self.other = Some(who.into());
+            }
+        }
+    }
+
+    impl Watch for Host {
+        fn address(&mut self) -> netinit_sys::Result<AddressState> {
+            Ok(self.address)
+        }
+        fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
+            Ok(self.other.clone())
+        }
+    }
+
+    /// A fake with a `host: Host` field reads and watches through it.
+    macro_rules! on_host {
+        ($fake:ty) => {
+            impl std::ops::Deref for $fake {
+                type Target = $crate::keeper::fake::Host;
+                fn deref(&self) -> &Self::Target {
+                    &self.host
+                }
+            }
+
+            impl std::ops::DerefMut for $fake {
+                fn deref_mut(&mut self) -> &mut Self::Target {
+                    &mut self.host
+                }
+            }
+
+            impl netinit_sys::lease::Watch for $fake {
+                fn address(&mut self) -> netinit_sys::Result<netinit_sys::lease::AddressState> {
+                    self.host.address()
+                }
+                fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
+                    self.host.other_client()
+                }
+            }
+        };
+    }
+    pub(crate) use on_host;
+
+    /// The keeper's log lines, kept.
+    #[derive(Default)]
+    pub(crate) struct Lines(pub Vec<(Level, String)>);
+
+    impl Log for Lines {
+        fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
+            self.0.push((level, format!("{interface}: {msg}")));
+        }
+    }
+
+    impl Lines {
+        /// The index of the first line holding `needle`.
+        pub fn pos(&self, needle: &str) -> usize {
+            self.0
+                .iter()
+                .position(|(_, l)| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in {:#?}", self.0))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // test code
+    use super::fake::{Host, Lines, on_host};
     use super::*;
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
@@ -397,33 +501,19 @@ mod tests {
     }
 
     struct Fake {
-        now: u64,
+        host: Host,
         answers: VecDeque<Answer>,
         inbox: VecDeque<Vec<u8>>,
         sent: Vec<(u64, Ipv4Addr, Packet)>,
-        address: AddressState,
-        other: Option<String>,
-        port_taken: bool,
-        /// Stop the test after this time.
-        until: u64,
-        /// At this time another client appears.
-        other_at: Option<u64>,
     }
 
     impl Fake {
         fn new(answers: &[Answer]) -> Fake {
             Fake {
-                now: 1_000,
+                host: Host::new(),
                 answers: answers.iter().copied().collect(),
                 inbox: VecDeque::new(),
                 sent: Vec::new(),
-                address: AddressState::Present {
-                    valid_secs: u32::MAX,
-                },
-                other: None,
-                port_taken: false,
-                until: u64::MAX,
-                other_at: None,
             }
         }
     }
@@ -475,34 +565,12 @@ mod tests {
                     checksum: udp::UdpChecksum::Verify,
                 }));
             }
-            self.now += timeout_ms;
-            if self.now > self.until {
-                self.address = AddressState::Gone;
-            }
-            if self.other_at.is_some_and(|t| self.now >= t) {
-                self.other = Some("dhclient (pid 412)".into());
-            }
+            self.host.idle(timeout_ms);
             Ok(None)
         }
     }
 
-    impl Watch for Fake {
-        fn address(&mut self) -> netinit_sys::Result<AddressState> {
-            Ok(self.address)
-        }
-        fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
-            Ok(self.other.clone())
-        }
-    }
-
-    #[derive(Default)]
-    struct Lines(Vec<(Level, String)>);
-
-    impl Log for Lines {
-        fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
-            self.0.push((level, format!("{interface}: {msg}")));
-        }
-    }
+    on_host!(Fake);
 
     fn held() -> Held {
         Held {
@@ -598,7 +666,7 @@ mod tests {
     #[test]
     fn steps_aside_for_another_client_or_a_manager() {
         let mut io = Fake::new(&[]);
-        io.other_at = Some(130_000);
+        io.other_at = Some((130_000, "dhclient (pid 412)"));
         let mut log = Lines::default();
         assert_eq!(
             run(&mut io, &held(), &mut log),

@@ -219,11 +219,12 @@ fn carry_out(
 mod tests {
     #![allow(clippy::unwrap_used)] // test code
     use super::*;
-    use netinit_core::dhcp6::client::reply_for;
-    use netinit_core::dhcp6::packet::{IaNa, Message, Options, REBIND, RENEW, REPLY, opt};
+    use crate::keeper::fake::{Host, Lines, on_host};
+    use netinit_core::dhcp6::client::{no_binding_for, reply_for};
+    use netinit_core::dhcp6::packet::{IaNa, Message, REBIND, RENEW, REPLY, opt};
     use netinit_core::net::{LeaseTimes, MacAddr};
     use netinit_sys::SysError;
-    use netinit_sys::lease::{AddressState, Watch};
+    use netinit_sys::lease::AddressState;
     use std::collections::VecDeque;
     use std::net::Ipv6Addr;
 
@@ -244,39 +245,25 @@ mod tests {
     }
 
     struct Fake {
-        now: u64,
+        host: Host,
         answers: VecDeque<Answer>,
         inbox: VecDeque<Vec<u8>>,
         sent: Vec<(u64, Message)>,
-        address: AddressState,
-        other: Option<String>,
-        port_taken: bool,
         /// Port 546 is bound (between the first send and `close`).
         open: bool,
         /// Milliseconds spent waiting with port 546 bound.
         held_ms: u64,
-        /// At this time the address disappears, which ends the test.
-        until: u64,
-        /// At this time another client appears.
-        other_at: Option<u64>,
     }
 
     impl Fake {
         fn new(answers: &[Answer]) -> Fake {
             Fake {
-                now: 1_000,
+                host: Host::new(),
                 answers: answers.iter().copied().collect(),
                 inbox: VecDeque::new(),
                 sent: Vec::new(),
-                address: AddressState::Present {
-                    valid_secs: u32::MAX,
-                },
-                other: None,
-                port_taken: false,
                 open: false,
                 held_ms: 0,
-                until: u64::MAX,
-                other_at: None,
             }
         }
     }
@@ -296,19 +283,7 @@ mod tests {
             let m = Message::decode(payload).unwrap();
             let reply = match self.answers.pop_front().unwrap_or(Answer::Reply) {
                 Answer::Reply => reply_for(payload, REPLY, addr(), &[]),
-                Answer::NoBinding => {
-                    let mut nb =
-                        Message::decode(&reply_for(payload, REPLY, addr(), &[]).unwrap()).unwrap();
-                    let ia = IaNa {
-                        iaid: 2,
-                        t1: 0,
-                        t2: 0,
-                        options: Options(vec![(opt::STATUS_CODE, b"\x00\x03gone".to_vec())]),
-                    };
-                    nb.options.0.retain(|(c, _)| *c != opt::IA_NA);
-                    nb.options.push(opt::IA_NA, &ia.encode());
-                    Some(nb.encode())
-                }
+                Answer::NoBinding => no_binding_for(payload),
                 Answer::Silent => None,
             };
             self.inbox.extend(reply);
@@ -325,16 +300,10 @@ mod tests {
                 buf[..frame.len()].copy_from_slice(&frame);
                 return Ok(Some((frame.len(), SERVER)));
             }
-            self.now += timeout_ms;
             if self.open {
                 self.held_ms += timeout_ms;
             }
-            if self.now > self.until {
-                self.address = AddressState::Gone;
-            }
-            if self.other_at.is_some_and(|t| self.now >= t) {
-                self.other = Some("systemd-network (pid 300)".into());
-            }
+            self.host.idle(timeout_ms);
             Ok(None)
         }
         fn close(&mut self) {
@@ -342,34 +311,8 @@ mod tests {
         }
     }
 
-    impl Watch for Fake {
-        fn address(&mut self) -> netinit_sys::Result<AddressState> {
-            Ok(self.address)
-        }
-        fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
-            Ok(self.other.clone())
-        }
-    }
+    on_host!(Fake);
 
-    #[derive(Default)]
-    struct Lines(Vec<(Level, String)>);
-
-    impl Log for Lines {
-        fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
-            self.0.push((level, format!("{interface}: {msg}")));
-        }
-    }
-
-    impl Lines {
-        fn pos(&self, needle: &str) -> usize {
-            self.0
-                .iter()
-                .position(|(_, l)| l.contains(needle))
-                .unwrap_or_else(|| panic!("no line with {needle:?} in {:#?}", self.0))
-        }
-    }
-
-    /// A 2-minute lease bound at 0 with T1 60 s, T2 105 s.
     fn held() -> Held6 {
         Held6 {
             interface: "eth0".into(),
@@ -473,7 +416,7 @@ mod tests {
     #[test]
     fn steps_aside_for_another_client_or_a_manager() {
         let mut io = Fake::new(&[]);
-        io.other_at = Some(1_900_000);
+        io.other_at = Some((1_900_000, "systemd-network (pid 300)"));
         let mut log = Lines::default();
         assert_eq!(
             run(&mut io, &held(), &mut log),
