@@ -90,10 +90,11 @@ pub fn all() -> Vec<Scenario> {
         boot(
             "v6only-dhcp6",
             "ip=dhcp6 alone: the address from the DHCPv6 lab's stateful pool (fd77::100-1ff), \
-             no IPv4, and the NFS root on dracut's root=nfs:[fd77::1]:/…",
+             no IPv4, and the NFS root on dracut's root=nfs:[fd77::1]:/…; @netinit-lease6 keeps \
+             the lease",
             format!("root=nfs:[{SERVER6}]:/export/diskless-v6dhcp:vers=3 ip=dhcp6"),
             "diskless-v6dhcp",
-            root6("none"),
+            [root6("none"), vec![("keeper6", "1".into())]].concat(),
         ),
         boot(
             "dual-stack-nfs6",
