@@ -207,6 +207,21 @@ if [ -n "$want6" ]; then
         check keeper6_addr "$(is runs_as "@netinit-lease6 .* addr=$IPV6ADDR")" "@netinit-lease6 keeps another address than $IPV6ADDR"
         check sendsigs_omit6 "$(is soon test -s /run/sendsigs.omit.d/netinit-lease6.pid)" "no /run/sendsigs.omit.d/netinit-lease6.pid"
     fi
+    # lab.keeper6_renews=N: by N s of uptime the keeper has renewed the
+    # lease (a REPLY it accepted), and the address and the root are still
+    # there.
+    renew6_by=$(arg keeper6_renews)
+    if [ -n "$renew6_by" ]; then
+        renewed6() { dmesg | grep -q 'netinit-lease6: .*: renewed with '; }
+        while ! renewed6 && read -r up _ < /proc/uptime && [ "${up%.*}" -lt "$renew6_by" ]; do
+            sleep 2
+        done
+        check keeper6_renewed "$(is renewed6)" "no DHCPv6 renewal by $renew6_by s of uptime: $(dmesg | grep netinit-lease6 | tail -n 3)"
+        check ipv6_kept "$(is sh -c "ip -6 addr show dev '$DEVICE6' | grep -q 'inet6 $IPV6ADDR/'")" "$IPV6ADDR gone after the renewal"
+        echo 3 > /proc/sys/vm/drop_caches
+        check root_reads6 "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "the NFS root no longer reads"
+        echo "NETINIT-INFO $(dmesg | grep 'netinit-lease6: .*: renewed with ' | head -n 1)"
+    fi
 fi
 if [ "$(arg dns)" = 1 ]; then
     check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
