@@ -169,6 +169,23 @@ want_dev=$(arg dev)
 if [ -n "$want_dev" ]; then
     check boot_nic "$(is test "$DEVICE" = "$want_dev")" "booted from $DEVICE, want $want_dev"
 fi
+# A process whose command line starts with "$1 " runs (the lease keepers
+# show their words there).
+runs_as() {
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' < "$f" 2>/dev/null | grep -q "^$1 " && return 0
+    done
+    return 1
+}
+# "$@" succeeds within 5 s (the keepers start just before this init).
+soon() {
+    for _ in 1 2 3 4 5; do
+        "$@" && return 0
+        sleep 1
+    done
+    "$@"
+}
+
 # lab.ipv6=PREFIX: netinit's IPv6 address is on the boot NIC, inside
 # PREFIX, past DAD, and handed off in /run/net6-IFACE.conf.
 want6=$(arg ipv6)
@@ -183,6 +200,28 @@ if [ -n "$want6" ]; then
     case "$IPV6ADDR" in "$want6"*) ok6=ok ;; *) ok6=bad ;; esac
     check ipv6_prefix "$ok6" "IPV6ADDR=$IPV6ADDR, want $want6..."
     echo "NETINIT-IPV6 $DEVICE6 $IPV6ADDR/$IPV6NETMASK $IPV6PROTO"
+    # lab.keeper6=1: a DHCPv6 lease with a finite lifetime, so PID 1
+    # started @netinit-lease6 for it, spared from sendsigs.
+    if [ "$(arg keeper6)" = 1 ]; then
+        check keeper6 "$(is soon runs_as "@netinit-lease6 iface=$DEVICE6")" "no @netinit-lease6 for $DEVICE6"
+        check keeper6_addr "$(is runs_as "@netinit-lease6 .* addr=$IPV6ADDR")" "@netinit-lease6 keeps another address than $IPV6ADDR"
+        check sendsigs_omit6 "$(is soon test -s /run/sendsigs.omit.d/netinit-lease6.pid)" "no /run/sendsigs.omit.d/netinit-lease6.pid"
+    fi
+    # lab.keeper6_renews=N: by N s of uptime the keeper has renewed the
+    # lease (a REPLY it accepted), and the address and the root are still
+    # there.
+    renew6_by=$(arg keeper6_renews)
+    if [ -n "$renew6_by" ]; then
+        renewed6() { dmesg | grep -q 'netinit-lease6: .*: renewed with '; }
+        while ! renewed6 && read -r up _ < /proc/uptime && [ "${up%.*}" -lt "$renew6_by" ]; do
+            sleep 2
+        done
+        check keeper6_renewed "$(is renewed6)" "no DHCPv6 renewal by $renew6_by s of uptime: $(dmesg | grep netinit-lease6 | tail -n 3)"
+        check ipv6_kept "$(is sh -c "ip -6 addr show dev '$DEVICE6' | grep -q 'inet6 $IPV6ADDR/'")" "$IPV6ADDR gone after the renewal"
+        echo 3 > /proc/sys/vm/drop_caches
+        check root_reads6 "$(is test "$(cat "$nfs_file" 2>/dev/null)" = nfs-only)" "the NFS root no longer reads"
+        echo "NETINIT-INFO $(dmesg | grep 'netinit-lease6: .*: renewed with ' | head -n 1)"
+    fi
 fi
 if [ "$(arg dns)" = 1 ]; then
     check resolv_conf "$(is grep -q '^nameserver 10.77.0.1' /etc/resolv.conf)" "no nameserver in /etc/resolv.conf"
@@ -251,10 +290,7 @@ fi
 # lab.lease_until=N: until N s of uptime, every 5 s, the address is still
 # there and the NFS root still reads, while the lease keeper renews.
 keeper_running() {
-    for f in /proc/[0-9]*/cmdline; do
-        tr '\0' ' ' < "$f" 2>/dev/null | grep -q '^@netinit-lease ' && return 0
-    done
-    return 1
+    runs_as @netinit-lease
 }
 lease_until=$(arg lease_until)
 if [ -n "$lease_until" ]; then

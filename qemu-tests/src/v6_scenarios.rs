@@ -5,7 +5,8 @@
 //! - `dual-stack-nfs6`: `ip=dhcp,auto6`, the NFS root on `[fd77::1]`;
 //! - `v6only-dhcp6`: `ip=dhcp6` alone, in a lab of its own whose dnsmasq
 //!   hands out a stateful DHCPv6 pool instead (the RA's M flag would make
-//!   every PXE guest of the shared lab run DHCPv6 too).
+//!   every PXE guest of the shared lab run DHCPv6 too); its 2-minute
+//!   lease is renewed by @netinit-lease6 while the guest waits.
 //!
 //! The checker finds the address on the NIC, past DAD, and in
 //! /run/net6-IFACE.conf; for a root on IPv6, that / came over NFS with
@@ -13,6 +14,10 @@
 
 use crate::lab::{Dhcp, SERVER};
 use crate::scenario::{Expect, Scenario, netinit_boot};
+
+/// The uptime (s) by which the DHCPv6 lab's guest must have seen its
+/// lease renewed: T1 is 60 s after a lease taken in the first ~10 s.
+const KEEPER6_RENEWS_BY: &str = "150";
 
 /// The server's IPv6 address on br0.
 pub const SERVER6: &str = "fd77::1";
@@ -22,10 +27,12 @@ pub fn in_dhcp6_lab(name: &str) -> bool {
     name == "v6only-dhcp6"
 }
 
-/// dnsmasq for the DHCPv6 lab: a stateful pool in fd77::/64.
+/// dnsmasq for the DHCPv6 lab: a stateful pool in fd77::/64, on
+/// dnsmasq's shortest lease (2 minutes, T1 at 1) so that the guest sees
+/// @netinit-lease6 renew it.
 pub fn dhcp6() -> Dhcp {
     Dhcp {
-        range6: "fd77::100,fd77::1ff,64,1h",
+        range6: "fd77::100,fd77::1ff,64,2m",
         ..Dhcp::default()
     }
 }
@@ -76,14 +83,26 @@ pub fn all() -> Vec<Scenario> {
             "diskless-v6only",
             root6("none"),
         ),
-        boot(
-            "v6only-dhcp6",
-            "ip=dhcp6 alone: the address from the DHCPv6 lab's stateful pool (fd77::100-1ff), \
-             no IPv4, and the NFS root on dracut's root=nfs:[fd77::1]:/…",
-            format!("root=nfs:[{SERVER6}]:/export/diskless-v6dhcp:vers=3 ip=dhcp6"),
-            "diskless-v6dhcp",
-            root6("none"),
-        ),
+        Scenario {
+            // The renewal comes a minute after the lease.
+            timeout_secs: 240,
+            ..boot(
+                "v6only-dhcp6",
+                "ip=dhcp6 alone: the address from the DHCPv6 lab's stateful pool (fd77::100-1ff), \
+                 no IPv4, and the NFS root on dracut's root=nfs:[fd77::1]:/…; @netinit-lease6 \
+                 renews the 2-minute lease at T1 and the address stays",
+                format!("root=nfs:[{SERVER6}]:/export/diskless-v6dhcp:vers=3 ip=dhcp6"),
+                "diskless-v6dhcp",
+                [
+                    root6("none"),
+                    vec![
+                        ("keeper6", "1".into()),
+                        ("keeper6_renews", KEEPER6_RENEWS_BY.into()),
+                    ],
+                ]
+                .concat(),
+            )
+        },
         boot(
             "dual-stack-nfs6",
             "ip=dhcp,auto6 with the NFS root on the IPv6 address [fd77::1]: DHCPv4 and SLAAC on \

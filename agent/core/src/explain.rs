@@ -497,6 +497,14 @@ fn describe_boot(out: &mut String, plan: &BootPlan) {
         };
         line(out, "lease", lease);
     }
+    if plan.network.ipv6 == Some(crate::ipconf::Ipv6Mode::Dhcp6) {
+        let lease = if plan.lease_keeper {
+            "renewed after boot by @netinit-lease6 until a DHCPv6 client of the booted system takes over"
+        } else {
+            "not renewed by netinit after boot (netinit.lease_keeper=0)"
+        };
+        line(out, "lease6", lease);
+    }
     let t = plan.timeouts;
     let mut timeouts = format!(
         "carrier {} s, DHCP {} s, NFS {} s",
@@ -550,6 +558,24 @@ mod tests {
         ] {
             assert!(json.contains(key), "{key} not in {json}");
         }
+    }
+
+    /// A DHCPv6 lease has its own keeper; SLAAC has no lease to keep.
+    #[test]
+    fn describe_the_dhcp6_keeper() {
+        let with = |cmdline: &str| describe(&from_cmdline(cmdline).unwrap());
+        let line = "lease6:     renewed after boot by @netinit-lease6 until a DHCPv6 client \
+                    of the booted system takes over\n";
+        assert!(with("ip=dhcp6 root=nfs:[fd00::1]:/r").contains(line));
+        assert!(with("ip=dhcp,dhcp6 root=/dev/nfs nfsroot=10.0.0.1:/r").contains(line));
+        let off = with("ip=dhcp6 root=nfs:[fd00::1]:/r netinit.lease_keeper=0");
+        assert!(
+            off.contains(
+                "lease6:     not renewed by netinit after boot (netinit.lease_keeper=0)\n"
+            ),
+            "{off}"
+        );
+        assert!(!with("ip=auto6 root=nfs:[fd00::1]:/r").contains("lease6:"));
     }
 
     /// An IPv6 server is shown bracketed, as it is written and mounted.

@@ -735,6 +735,7 @@ mod tests {
             bootfile_url: None,
             valid_secs: 7200,
             preferred_secs: 3600,
+            lease: None,
         });
         s
     }

@@ -166,6 +166,18 @@ pub struct Net6 {
     pub bootfile_url: Option<String>,
     pub valid_secs: u32,
     pub preferred_secs: u32,
+    /// What the DHCPv6 lease keeper needs; `None` for SLAAC.
+    pub lease: Option<Bound6>,
+}
+
+/// A DHCPv6 lease as the keeper renews it: who granted it, for which IA,
+/// and its timers (`lease_secs` is the valid lifetime; `bound_at_ms` is
+/// on CLOCK_BOOTTIME, the keeper's clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound6 {
+    pub server_duid: Vec<u8>,
+    pub iaid: u32,
+    pub times: LeaseTimes,
 }
 
 impl Net6 {

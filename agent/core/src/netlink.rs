@@ -99,6 +99,9 @@ pub struct Addr6 {
     pub prefix: u8,
     /// IFA_F_* (IFA_FLAGS when present: it has the bits above 8).
     pub flags: u32,
+    /// Seconds of valid lifetime left; [`INFINITY_LIFE_TIME`] when the
+    /// address never expires (or the kernel sent no IFA_CACHEINFO).
+    pub valid_secs: u32,
 }
 
 /// One decoded message.
@@ -467,6 +470,7 @@ fn decode_addr6(body: &[u8]) -> Option<Addr6> {
         addr: Ipv6Addr::UNSPECIFIED,
         prefix: (*body.get(1)?).min(128),
         flags: u32::from(*body.get(2)?),
+        valid_secs: INFINITY_LIFE_TIME,
     };
     for (t, data) in attrs(body.get(8..)?) {
         match t {
@@ -476,6 +480,7 @@ fn decode_addr6(body: &[u8]) -> Option<Addr6> {
                 }
             }
             IFA_FLAGS => a.flags = u32_at(data, 0).unwrap_or(a.flags),
+            IFA_CACHEINFO => a.valid_secs = u32_at(data, 4).unwrap_or(INFINITY_LIFE_TIME),
             _ => {}
         }
     }
@@ -576,7 +581,8 @@ mod tests {
                 index: 3,
                 addr: a,
                 prefix: 64,
-                flags: IFA_F_TENTATIVE
+                flags: IFA_F_TENTATIVE,
+                valid_secs: 7200
             })]
         );
         // Preferred never exceeds valid.

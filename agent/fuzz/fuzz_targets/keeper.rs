@@ -1,16 +1,17 @@
 #![no_main]
-//! The lease keeper's inputs: its argument words (what `ps` shows) round
-//! trip; /proc/net/udp text yields only inodes it contains; and the
-//! renewal machine, fed any replies at any times, always schedules its
-//! next wakeup in the future and only ever claims its own address.
-use std::net::Ipv4Addr;
+//! The lease keepers' inputs: their argument words (what `ps` shows, for
+//! DHCPv4 and DHCPv6) round trip; /proc/net/udp and udp6 text yields only
+//! inodes it contains; and the DHCPv4 renewal machine, fed any replies at
+//! any times, always schedules its next wakeup in the future and only
+//! ever claims its own address (the DHCPv6 one is driven by `dhcp6`).
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use netinit_core::dhcp::ClientConfig;
 use netinit_core::dhcp::packet::{Packet, opt};
 use netinit_core::dhcp::renew::{Event, Renewer};
-use netinit_core::keeper::{Held, dhcp_client_sockets};
+use netinit_core::keeper::{Held, Held6, dhcp_client_sockets, dhcp6_client_sockets};
 use netinit_core::net::Ipv4Cidr;
 use netinit_core::net::{LeaseTimes, MacAddr};
 
@@ -22,8 +23,15 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(h) = Held::parse(&words) {
         assert_eq!(Held::parse(&h.to_args()), Ok(h));
     }
+    if let Ok(h) = Held6::parse(&words) {
+        assert!(!h.server_duid.is_empty() && h.server_duid.len() <= 130);
+        assert_eq!(Held6::parse(&h.to_args()), Ok(h));
+    }
     for inode in dhcp_client_sockets(&text, ADDR) {
         assert!(text.contains(&inode.to_string()));
+    }
+    for inode in dhcp6_client_sockets(&text, Ipv6Addr::UNSPECIFIED) {
+        assert!(inode != 0 && text.contains(&inode.to_string()));
     }
 
     let mut u = Unstructured::new(data);

@@ -20,16 +20,16 @@ use netinit_core::dhcp::renew::{Destination, Event, Phase, Renewer};
 use netinit_core::dhcp::udp;
 use netinit_core::keeper::{ARGV0, Held};
 use netinit_core::net::NetState;
-use netinit_sys::lease::{AddressState, LeaseIo, RealLeaseIo};
+use netinit_sys::lease::{AddressState, LeaseIo, RealLeaseIo, Watch};
 use rustix::io::Errno;
 
 use crate::net::dhcp::VENDOR_CLASS;
 
 /// How often the keeper looks for another client or manager, also
 /// between renewals (a network manager can start at any time).
-const CHECK_EVERY_MS: u64 = 15_000;
+pub(crate) const CHECK_EVERY_MS: u64 = 15_000;
 /// Logged drops before going quiet.
-const MAX_DROP_LOGS: u32 = 5;
+pub(crate) const MAX_DROP_LOGS: u32 = 5;
 /// Where sysvinit's sendsigs looks for pids to spare.
 const SENDSIGS_OMIT: &str = "/run/sendsigs.omit.d/netinit-lease.pid";
 
@@ -59,9 +59,14 @@ pub fn start(state: &NetState, hostname: Option<&str>) -> Result<Option<u32>, St
         return Ok(None);
     };
     held.hostname = hostname.map(str::to_owned);
+    spawn(ARGV0, held.to_args()).map(Some)
+}
+
+/// Re-executes this binary as `argv0 args…`, detached, in its own session.
+pub(crate) fn spawn(argv0: &str, args: Vec<String>) -> Result<u32, String> {
     let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg0(ARGV0)
-        .args(held.to_args())
+    cmd.arg0(argv0)
+        .args(args)
         .env_clear()
         .current_dir("/")
         .stdin(Stdio::null())
@@ -78,15 +83,13 @@ pub fn start(state: &NetState, hostname: Option<&str>) -> Result<Option<u32>, St
     };
     // /proc/self/exe still names our binary after the initramfs that held
     // it was freed; the child does not wait on anything of ours.
-    let child = cmd.spawn().map_err(|e| format!("start {ARGV0}: {e}"))?;
-    Ok(Some(child.id()))
+    let child = cmd.spawn().map_err(|e| format!("start {argv0}: {e}"))?;
+    Ok(child.id())
 }
 
 /// `@netinit-lease key=value…`: the keeper process.
 pub fn main(args: &[String]) -> ExitCode {
-    // NETINIT_LEASE_LOG=stderr: run by hand in the foreground, or in a test.
-    let to_stderr = std::env::var("NETINIT_LEASE_LOG").is_ok_and(|v| v == "stderr");
-    let mut log = Kmsg { to_stderr };
+    let mut log = Kmsg::from_env("netinit-lease");
     let held = match Held::parse(args.get(1..).unwrap_or(&[])) {
         Ok(h) => h,
         Err(e) => {
@@ -94,7 +97,7 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    spare_from_sendsigs();
+    spare_from_sendsigs(SENDSIGS_OMIT);
     let mut io = match RealLeaseIo::open(&held.interface, held.ifindex, held.address.addr) {
         Ok(io) => io,
         Err(e) => {
@@ -107,7 +110,12 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     let stop = run(&mut io, &held, &mut log);
-    let _ = std::fs::remove_file(SENDSIGS_OMIT);
+    exit(stop, SENDSIGS_OMIT)
+}
+
+/// The keeper's exit: its pid file gone, success only when it stepped aside.
+pub(crate) fn exit(stop: Stop, omit: &str) -> ExitCode {
+    let _ = std::fs::remove_file(omit);
     match stop {
         Stop::SteppedAside(_) => ExitCode::SUCCESS,
         Stop::AddressGone | Stop::Failed(_) => ExitCode::from(1),
@@ -121,13 +129,22 @@ pub trait Log {
 
 /// The kernel log, reopened per line (the kernel rate-limits per open
 /// file), or stderr.
-struct Kmsg {
+pub(crate) struct Kmsg {
     to_stderr: bool,
+    tag: &'static str,
+}
+
+impl Kmsg {
+    /// NETINIT_LEASE_LOG=stderr: run by hand in the foreground, or in a test.
+    pub(crate) fn from_env(tag: &'static str) -> Kmsg {
+        let to_stderr = std::env::var("NETINIT_LEASE_LOG").is_ok_and(|v| v == "stderr");
+        Kmsg { to_stderr, tag }
+    }
 }
 
 impl Log for Kmsg {
     fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
-        let text = format!("netinit-lease: {interface}: {msg}\n");
+        let text = format!("{}: {interface}: {msg}\n", self.tag);
         if self.to_stderr {
             let _ = std::io::stderr().write_all(text.as_bytes());
         } else if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
@@ -136,12 +153,12 @@ impl Log for Kmsg {
     }
 }
 
-fn spare_from_sendsigs() {
-    let dir = std::path::Path::new(SENDSIGS_OMIT)
+pub(crate) fn spare_from_sendsigs(path: &str) {
+    let dir = std::path::Path::new(path)
         .parent()
         .unwrap_or(std::path::Path::new("/run"));
     if std::fs::create_dir_all(dir).is_ok() {
-        let _ = std::fs::write(SENDSIGS_OMIT, format!("{}\n", std::process::id()));
+        let _ = std::fs::write(path, format!("{}\n", std::process::id()));
     }
 }
 
@@ -177,7 +194,7 @@ pub fn run(io: &mut dyn LeaseIo, held: &Held, log: &mut dyn Log) -> Stop {
         let now = io.now_ms();
         let sending = r.next_wakeup().is_some_and(|t| t <= now);
         if now >= next_check || sending {
-            if let Some(stop) = check_alone(io, held, log) {
+            if let Some(stop) = check_alone(io, iface, &held.address.addr, log) {
                 return stop;
             }
             next_check = now.saturating_add(CHECK_EVERY_MS);
@@ -209,7 +226,7 @@ pub fn run(io: &mut dyn LeaseIo, held: &Held, log: &mut dyn Log) -> Stop {
     }
 }
 
-fn fail(log: &mut dyn Log, iface: &str, why: String) -> Stop {
+pub(crate) fn fail(log: &mut dyn Log, iface: &str, why: String) -> Stop {
     log.line(
         Level::Crit,
         iface,
@@ -220,9 +237,12 @@ fn fail(log: &mut dyn Log, iface: &str, why: String) -> Stop {
 
 /// `Some` when the keeper must stop: the address is gone, or another
 /// client or manager now looks after it.
-fn check_alone(io: &mut dyn LeaseIo, held: &Held, log: &mut dyn Log) -> Option<Stop> {
-    let iface = held.interface.as_str();
-    let addr = held.address.addr;
+pub(crate) fn check_alone<W: Watch + ?Sized>(
+    io: &mut W,
+    iface: &str,
+    addr: &dyn fmt::Display,
+    log: &mut dyn Log,
+) -> Option<Stop> {
     match io.address() {
         Ok(AddressState::Gone) => {
             log.line(
@@ -246,13 +266,13 @@ fn check_alone(io: &mut dyn LeaseIo, held: &Held, log: &mut dyn Log) -> Option<S
             format!("{who} runs DHCP for {addr}"),
         )),
         Ok(None) => None,
-        // /proc/net/udp unreadable: carry on; the bind at send time still
+        // /proc/net/udp{,6} unreadable: carry on; the bind at send time still
         // tells an exclusive client apart.
         Err(_) => None,
     }
 }
 
-fn step_aside(log: &mut dyn Log, iface: &str, why: String) -> Stop {
+pub(crate) fn step_aside(log: &mut dyn Log, iface: &str, why: String) -> Stop {
     log.line(
         Level::Info,
         iface,
@@ -353,9 +373,113 @@ fn carry_out(
     None
 }
 
+/// The system around a keeper under test, shared by both keepers' fakes:
+/// an injected clock, the address, and another client that may appear.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::{AddressState, Level, Log, Watch, fmt};
+
+    pub(crate) struct Host {
+        pub now: u64,
+        pub address: AddressState,
+        pub other: Option<String>,
+        pub port_taken: bool,
+        /// At this time the address disappears, which ends a test.
+        pub until: u64,
+        /// At this time this client appears.
+        pub other_at: Option<(u64, &'static str)>,
+    }
+
+    impl Host {
+        pub fn new() -> Host {
+            Host {
+                now: 1_000,
+                address: AddressState::Present {
+                    valid_secs: u32::MAX,
+                },
+                other: None,
+                port_taken: false,
+                until: u64::MAX,
+                other_at: None,
+            }
+        }
+
+        /// Lets `ms` pass with nothing arriving.
+        pub fn idle(&mut self, ms: u64) {
+            self.now += ms;
+            if self.now > self.until {
+                self.address = AddressState::Gone;
+            }
+            if let Some((at, who)) = self.other_at
+                && self.now >= at
+            {
+                self.other = Some(who.into());
+            }
+        }
+    }
+
+    impl Watch for Host {
+        fn address(&mut self) -> netinit_sys::Result<AddressState> {
+            Ok(self.address)
+        }
+        fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
+            Ok(self.other.clone())
+        }
+    }
+
+    /// A fake with a `host: Host` field reads and watches through it.
+    macro_rules! on_host {
+        ($fake:ty) => {
+            impl std::ops::Deref for $fake {
+                type Target = $crate::keeper::fake::Host;
+                fn deref(&self) -> &Self::Target {
+                    &self.host
+                }
+            }
+
+            impl std::ops::DerefMut for $fake {
+                fn deref_mut(&mut self) -> &mut Self::Target {
+                    &mut self.host
+                }
+            }
+
+            impl netinit_sys::lease::Watch for $fake {
+                fn address(&mut self) -> netinit_sys::Result<netinit_sys::lease::AddressState> {
+                    self.host.address()
+                }
+                fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
+                    self.host.other_client()
+                }
+            }
+        };
+    }
+    pub(crate) use on_host;
+
+    /// The keeper's log lines, kept.
+    #[derive(Default)]
+    pub(crate) struct Lines(pub Vec<(Level, String)>);
+
+    impl Log for Lines {
+        fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
+            self.0.push((level, format!("{interface}: {msg}")));
+        }
+    }
+
+    impl Lines {
+        /// The index of the first line holding `needle`.
+        pub fn pos(&self, needle: &str) -> usize {
+            self.0
+                .iter()
+                .position(|(_, l)| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in {:#?}", self.0))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // test code
+    use super::fake::{Host, Lines, on_host};
     use super::*;
     use netinit_core::dhcp::client::reply_for;
     use netinit_core::dhcp::packet::{MessageType, Packet, opt};
@@ -375,33 +499,19 @@ mod tests {
     }
 
     struct Fake {
-        now: u64,
+        host: Host,
         answers: VecDeque<Answer>,
         inbox: VecDeque<Vec<u8>>,
         sent: Vec<(u64, Ipv4Addr, Packet)>,
-        address: AddressState,
-        other: Option<String>,
-        port_taken: bool,
-        /// Stop the test after this time.
-        until: u64,
-        /// At this time another client appears.
-        other_at: Option<u64>,
     }
 
     impl Fake {
         fn new(answers: &[Answer]) -> Fake {
             Fake {
-                now: 1_000,
+                host: Host::new(),
                 answers: answers.iter().copied().collect(),
                 inbox: VecDeque::new(),
                 sent: Vec::new(),
-                address: AddressState::Present {
-                    valid_secs: u32::MAX,
-                },
-                other: None,
-                port_taken: false,
-                until: u64::MAX,
-                other_at: None,
             }
         }
     }
@@ -453,31 +563,12 @@ mod tests {
                     checksum: udp::UdpChecksum::Verify,
                 }));
             }
-            self.now += timeout_ms;
-            if self.now > self.until {
-                self.address = AddressState::Gone;
-            }
-            if self.other_at.is_some_and(|t| self.now >= t) {
-                self.other = Some("dhclient (pid 412)".into());
-            }
+            self.host.idle(timeout_ms);
             Ok(None)
         }
-        fn address(&mut self) -> netinit_sys::Result<AddressState> {
-            Ok(self.address)
-        }
-        fn other_client(&mut self) -> netinit_sys::Result<Option<String>> {
-            Ok(self.other.clone())
-        }
     }
 
-    #[derive(Default)]
-    struct Lines(Vec<(Level, String)>);
-
-    impl Log for Lines {
-        fn line(&mut self, level: Level, interface: &str, msg: fmt::Arguments<'_>) {
-            self.0.push((level, format!("{interface}: {msg}")));
-        }
-    }
+    on_host!(Fake);
 
     fn held() -> Held {
         netinit_core::fixtures::held()
@@ -557,7 +648,7 @@ mod tests {
     #[test]
     fn steps_aside_for_another_client_or_a_manager() {
         let mut io = Fake::new(&[]);
-        io.other_at = Some(130_000);
+        io.other_at = Some((130_000, "dhclient (pid 412)"));
         let mut log = Lines::default();
         assert_eq!(
             run(&mut io, &held(), &mut log),

@@ -8,6 +8,7 @@
 mod boot;
 mod cmd;
 mod keeper;
+mod keeper6;
 mod log;
 mod net;
 mod pid1;
@@ -26,6 +27,12 @@ fn main() -> ExitCode {
         .is_some_and(|a| a.as_str() == netinit_core::keeper::ARGV0)
     {
         return keeper::main(&args);
+    }
+    if args
+        .first()
+        .is_some_and(|a| a.as_str() == netinit_core::keeper::ARGV0_6)
+    {
+        return keeper6::main(&args);
     }
     if netinit_sys::host::is_pid1() {
         pid1::run(&args)

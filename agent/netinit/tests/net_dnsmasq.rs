@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -650,68 +650,57 @@ fn report_dhcp_latency_on_veth() {
     }
 }
 
-/// The lease keeper, as PID 1 starts it, on a lease `netinit net` just
-/// took: it renews at T1 (2 s here) by unicast, then a real DHCP client
-/// (ISC dhclient, its hook script a no-op so it changes nothing) starts on
-/// the interface, and the keeper names it, steps aside and exits 0. The
-/// address is still there afterwards.
-#[test]
-#[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
-fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
-    let (mut lab, _) = Lab::served(&[&format!("--dhcp-host={MAC0},10.99.0.121")]);
-    let j = lab.json("ip=dhcp");
-    assert_eq!(j["address"], "10.99.0.121/24");
-    let uptime_ms = {
-        let up = std::fs::read_to_string("/proc/uptime").unwrap();
-        let secs: f64 = up.split_whitespace().next().unwrap().parse().unwrap();
-        (secs * 1000.0) as u64
-    };
-    let ifindex = lab.ip_json(&["link", "show", "eth0"])[0]["ifindex"].clone();
-    let keeper_args = format!(
-        "iface=eth0 ifindex={ifindex} mac={MAC0} addr=10.99.0.121/24 server=10.99.0.1 \
-         lease=3600 t1=2 t2=3150 bound={uptime_ms}"
-    );
-    // argv[0] is what makes it the keeper; bash's exec -a sets it.
-    let mut keeper = Command::new("ip")
+/// Milliseconds since boot on CLOCK_BOOTTIME, the keepers' clock.
+fn uptime_ms() -> u64 {
+    let up = std::fs::read_to_string("/proc/uptime").unwrap();
+    let secs: f64 = up.split_whitespace().next().unwrap().parse().unwrap();
+    (secs * 1000.0) as u64
+}
+
+/// Starts a lease keeper as PID 1 would, `argv0 words`, in the client
+/// namespace, its log on stderr (argv[0] is what makes it the keeper;
+/// bash's exec -a sets it).
+fn spawn_keeper(lab: &Lab, argv0: &str, words: &str) -> Child {
+    Command::new("ip")
         .args(["netns", "exec", &lab.client(), "bash", "-c"])
         .arg(format!(
-            "exec -a @netinit-lease {} {keeper_args}",
+            "exec -a {argv0} {} {words}",
             env!("CARGO_BIN_EXE_netinit")
         ))
         .env("NETINIT_LEASE_LOG", "stderr")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let log = lab.log_path(0);
-    let acks = || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("DHCPACK(") && l.contains(MAC0))
-            .count()
-    };
+        .unwrap()
+}
+
+/// Waits up to 30 s until dnsmasq `d`'s log passes `renewed`; else kills
+/// the keeper and fails with both logs.
+fn wait_renewed(lab: &mut Lab, d: usize, keeper: &mut Child, renewed: impl Fn(&str) -> bool) {
+    let log = lab.log_path(d);
     let deadline = Instant::now() + Duration::from_secs(30);
-    // The boot's ACK, then the renewal's.
-    while acks() < 2 {
+    while !renewed(&std::fs::read_to_string(&log).unwrap_or_default()) {
         if Instant::now() > deadline {
             let _ = keeper.kill();
-            let out = keeper.wait_with_output().unwrap();
-            panic!(
-                "{} ACKs; keeper: {}; dnsmasq: {}",
-                acks(),
-                String::from_utf8_lossy(&out.stderr),
-                lab.dnsmasq_log(0)
-            );
+            let _ = keeper.wait();
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut keeper.stderr.take().unwrap(), &mut err);
+            panic!("no renewal; keeper: {err}; dnsmasq: {}", lab.dnsmasq_log(d));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Runs ISC dhclient (`-4` or `-6`, its hook a no-op so it changes
+/// nothing) on eth0 until the keeper exits, at most 40 s; returns the
+/// keeper's exit status and log.
+fn keeper_exit_beside_dhclient(lab: &Lab, family: &str, mut keeper: Child) -> (ExitStatus, String) {
     let mut dhclient = Command::new("ip")
-        .args(["netns", "exec", &lab.client(), "dhclient", "-d", "-4"])
+        .args(["netns", "exec", &lab.client(), "dhclient", "-d", family])
         .args(["-sf", "/bin/true", "-lf"])
-        .arg(lab.tmp.path().join("dhclient.leases"))
+        .arg(lab.tmp.path().join(format!("dhclient{family}.leases")))
         .arg("-pf")
-        .arg(lab.tmp.path().join("dhclient.pid"))
+        .arg(lab.tmp.path().join(format!("dhclient{family}.pid")))
         .arg("eth0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -720,17 +709,12 @@ fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
     let deadline = Instant::now() + Duration::from_secs(40);
     let status = loop {
         if let Some(s) = keeper.try_wait().unwrap() {
-            break s;
+            break Some(s);
         }
         if Instant::now() > deadline {
             let _ = keeper.kill();
-            let _ = dhclient.kill();
-            let _ = dhclient.wait();
-            let out = keeper.wait_with_output().unwrap();
-            panic!(
-                "the keeper did not step aside: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let _ = keeper.wait();
+            break None;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -738,6 +722,35 @@ fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
     let _ = dhclient.wait();
     let mut err = String::new();
     std::io::Read::read_to_string(&mut keeper.stderr.take().unwrap(), &mut err).unwrap();
+    let status = status.unwrap_or_else(|| panic!("the keeper did not step aside: {err}"));
+    (status, err)
+}
+
+/// The lease keeper, as PID 1 starts it, on a lease `netinit net` just
+/// took: it renews at T1 (2 s here) by unicast, then a real DHCP client
+/// (ISC dhclient) starts on the interface, and the keeper names it, steps
+/// aside and exits 0. The address is still there afterwards.
+#[test]
+#[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
+fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
+    let (mut lab, _) = Lab::served(&[&format!("--dhcp-host={MAC0},10.99.0.121")]);
+    let j = lab.json("ip=dhcp");
+    assert_eq!(j["address"], "10.99.0.121/24");
+    let ifindex = lab.ip_json(&["link", "show", "eth0"])[0]["ifindex"].clone();
+    let words = format!(
+        "iface=eth0 ifindex={ifindex} mac={MAC0} addr=10.99.0.121/24 server=10.99.0.1 \
+         lease=3600 t1=2 t2=3150 bound={}",
+        uptime_ms()
+    );
+    let mut keeper = spawn_keeper(&lab, "@netinit-lease", &words);
+    // The boot's ACK, then the renewal's.
+    wait_renewed(&mut lab, 0, &mut keeper, |log| {
+        log.lines()
+            .filter(|l| l.contains("DHCPACK(") && l.contains(MAC0))
+            .count()
+            >= 2
+    });
+    let (status, err) = keeper_exit_beside_dhclient(&lab, "-4", keeper);
     assert!(status.success(), "{status}: {err}");
     assert!(err.contains("eth0: renewed with 10.99.0.1"), "{err}");
     assert!(
@@ -753,6 +766,60 @@ fn lease_keeper_renews_then_steps_aside_for_a_real_client() {
             .iter()
             .any(|a| a["local"] == "10.99.0.121"),
         "the keeper must never remove the address: {addrs}"
+    );
+}
+
+/// The DHCPv6 lease keeper on a lease `netinit net` just took over IPv6
+/// alone: it renews at T1 (2 s here) with RENEW to the lease's server,
+/// which dnsmasq answers with a REPLY; then ISC dhclient starts a DHCPv6
+/// client on the interface and the keeper names it, steps aside and exits
+/// 0, the address still configured.
+#[test]
+#[ignore = "needs root, dnsmasq and dhclient: run by scripts/test.sh"]
+fn dhcp6_lease_keeper_renews_then_steps_aside_for_a_real_client() {
+    let (mut lab, d) = ipv6_lab(&["--dhcp-range=fd00:99::100,fd00:99::1ff,64,1h"]);
+    let j = lab.json("ip=dhcp6");
+    let addr = j["ipv6"]["address"].as_str().unwrap();
+    let addr = addr.strip_suffix("/128").unwrap().to_owned();
+    // dnsmasq writes its server DUID as the lease file's first line.
+    let leases = std::fs::read_to_string(lab.tmp.path().join(format!("{}s1.leases", lab.id)))
+        .unwrap_or_default();
+    let duid: String = leases
+        .lines()
+        .find_map(|l| l.strip_prefix("duid "))
+        .unwrap_or_else(|| panic!("no server DUID in the lease file: {leases}"))
+        .replace(':', "");
+    let ifindex = lab.ip_json(&["link", "show", "eth0"])[0]["ifindex"].clone();
+    // netinit's DHCPv6 client uses the ifindex as its IAID.
+    let words = format!(
+        "iface=eth0 ifindex={ifindex} mac=52:54:00:12:34:56 iaid={ifindex} addr={addr} \
+         duid={duid} lease=3600 t1=2 t2=3150 bound={}",
+        uptime_ms()
+    );
+    let mut keeper = spawn_keeper(&lab, "@netinit-lease6", &words);
+    wait_renewed(&mut lab, d, &mut keeper, |log| {
+        let renew = log.lines().position(|l| l.contains("DHCPRENEW("));
+        renew.is_some_and(|i| {
+            log.lines()
+                .skip(i)
+                .any(|l| l.contains("DHCPREPLY(") && l.contains(&addr))
+        })
+    });
+    let (status, err) = keeper_exit_beside_dhclient(&lab, "-6", keeper);
+    assert!(status.success(), "{status}: {err}");
+    assert!(err.contains("eth0: T1: renewing with"), "{err}");
+    assert!(err.contains("eth0: renewed with"), "{err}");
+    assert!(
+        err.contains("dhclient (pid ")
+            && err.contains(&format!("runs DHCP for {addr}; leaving the lease to it")),
+        "{err}"
+    );
+    assert!(
+        addrs6(&lab)
+            .iter()
+            .any(|(a, _)| a == &format!("{addr}/128")),
+        "the keeper must never remove the address: {:?}",
+        addrs6(&lab)
     );
 }
 

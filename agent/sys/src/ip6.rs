@@ -228,6 +228,10 @@ impl Dhcp6Socket {
         })
     }
 
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
     /// Sends to All_DHCP_Relay_Agents_and_Servers (ff02::1:2) port 547.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
         let sa = sockaddr6(ALL_SERVERS, SERVER_PORT, self.ifindex);

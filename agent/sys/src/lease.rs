@@ -36,8 +36,17 @@ pub enum AddressState {
     Gone,
 }
 
+/// What both keepers watch to know they are still wanted.
+pub trait Watch {
+    /// Our address on the interface, and its lifetime.
+    fn address(&mut self) -> Result<AddressState>;
+    /// Another DHCP client bound to the client port for our address,
+    /// described (`dhclient (pid 412)`), if one runs.
+    fn other_client(&mut self) -> Result<Option<String>>;
+}
+
 /// What the keeper needs from the system.
-pub trait LeaseIo {
+pub trait LeaseIo: Watch {
     /// Milliseconds on CLOCK_BOOTTIME (suspend counts against a lease).
     fn now_ms(&self) -> u64;
     /// Seeds xids and jitter.
@@ -48,11 +57,6 @@ pub trait LeaseIo {
     fn send(&mut self, to: Ipv4Addr, payload: &[u8]) -> Result<()>;
     /// Waits up to `timeout_ms` for one frame to port 68 and reads it.
     fn recv(&mut self, timeout_ms: u64, buf: &mut [u8]) -> Result<Option<Received>>;
-    /// Our address on the interface, and its lifetime.
-    fn address(&mut self) -> Result<AddressState>;
-    /// Another DHCP client bound to port 68 for our address, described
-    /// (`dhclient (pid 412)`), if one runs.
-    fn other_client(&mut self) -> Result<Option<String>>;
 }
 
 /// [`LeaseIo`] on the real system.
@@ -83,14 +87,7 @@ impl LeaseIo for RealLeaseIo {
     }
 
     fn seed(&mut self) -> u64 {
-        let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
-        let pid = rustix::process::getpid()
-            .as_raw_nonzero()
-            .get()
-            .unsigned_abs();
-        (ts.tv_nsec as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)
-            ^ u64::from(pid).rotate_left(32)
-            ^ u64::from(u32::from(self.address))
+        seed(u64::from(u32::from(self.address)))
     }
 
     fn send(&mut self, to: Ipv4Addr, payload: &[u8]) -> Result<()> {
@@ -129,21 +126,35 @@ impl LeaseIo for RealLeaseIo {
         if let Some(r) = self.packet.recv(buf)? {
             return Ok(Some(r));
         }
-        let mut fds = [PollFd::new(self.packet.fd(), PollFlags::IN)];
-        let ts = Timespec {
-            tv_sec: i64::try_from(timeout_ms / 1000).unwrap_or(i64::MAX),
-            tv_nsec: i64::try_from((timeout_ms % 1000) * 1_000_000).unwrap_or(0),
-        };
-        match poll(&mut fds, Some(&ts)) {
-            Ok(_) | Err(Errno::INTR) => self.packet.recv(buf),
-            Err(e) => Err(SysError::new(
-                "poll",
-                format!("DHCP on {}", self.interface),
-                e,
-            )),
-        }
+        wait_readable(self.packet.fd(), timeout_ms, &self.interface)?;
+        self.packet.recv(buf)
     }
+}
 
+/// Xids and jitter: the boot clock's nanoseconds, our pid and `salt`.
+pub(crate) fn seed(salt: u64) -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let pid = rustix::process::getpid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs();
+    (ts.tv_nsec as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ u64::from(pid).rotate_left(32) ^ salt
+}
+
+/// Waits up to `timeout_ms` for `fd` to be readable (EINTR: returns early).
+pub(crate) fn wait_readable(fd: &OwnedFd, timeout_ms: u64, interface: &str) -> Result<()> {
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    let ts = Timespec {
+        tv_sec: i64::try_from(timeout_ms / 1000).unwrap_or(i64::MAX),
+        tv_nsec: i64::try_from((timeout_ms % 1000) * 1_000_000).unwrap_or(0),
+    };
+    match poll(&mut fds, Some(&ts)) {
+        Ok(_) | Err(Errno::INTR) => Ok(()),
+        Err(e) => Err(SysError::new("poll", format!("DHCP on {interface}"), e)),
+    }
+}
+
+impl Watch for RealLeaseIo {
     fn address(&mut self) -> Result<AddressState> {
         let addrs = self.netlink.addresses(self.ifindex)?;
         Ok(addrs
@@ -169,7 +180,7 @@ impl LeaseIo for RealLeaseIo {
 
 /// `comm (pid N)` of the process holding one of `inodes`, by walking
 /// /proc/*/fd. Our own process is skipped.
-fn owner_of(inodes: &[u64]) -> Option<String> {
+pub(crate) fn owner_of(inodes: &[u64]) -> Option<String> {
     let me = std::process::id().to_string();
     for proc in std::fs::read_dir("/proc").ok()?.flatten() {
         let pid = proc.file_name().to_string_lossy().into_owned();

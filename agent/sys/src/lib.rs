@@ -12,6 +12,7 @@ pub mod http;
 pub mod ip6;
 pub mod kmod;
 pub mod lease;
+pub mod lease6;
 pub mod loopdev;
 pub mod mount;
 pub mod nbd;

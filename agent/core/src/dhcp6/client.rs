@@ -402,6 +402,23 @@ pub fn reply_for(
     Some(m.encode())
 }
 
+/// Test helper like [`reply_for`]: a REPLY to `request` whose IA_NA says
+/// NoBinding (status 3, message "gone"), as a server that lost the lease.
+pub fn no_binding_for(request: &[u8]) -> Option<Vec<u8>> {
+    let req = Message::decode(request).ok()?;
+    let iaid = IaNa::decode(req.options.get(opt::IA_NA)?).ok()?.iaid;
+    let mut m = Message::decode(&reply_for(request, REPLY, Ipv6Addr::UNSPECIFIED, &[])?).ok()?;
+    let ia = IaNa {
+        iaid,
+        t1: 0,
+        t2: 0,
+        options: Options(vec![(opt::STATUS_CODE, b"\x00\x03gone".to_vec())]),
+    };
+    m.options.0.retain(|(c, _)| *c != opt::IA_NA);
+    m.options.push(opt::IA_NA, &ia.encode());
+    Some(m.encode())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -274,7 +274,7 @@ fn no_binding(m: &Message) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dhcp6::client::reply_for;
+    use crate::dhcp6::client::{no_binding_for, reply_for};
     use crate::net::MacAddr;
     use proptest::prelude::*;
 
@@ -401,16 +401,8 @@ mod tests {
         stale.xid ^= 1;
         assert!(r.receive(1_802_000, SRV, &stale.encode()).is_empty());
         // NoBinding: refused, the address is kept and asked back by REBIND.
-        let mut nb = Message::decode(&reply_for(&req, REPLY, addr(), &[]).unwrap()).unwrap();
-        let ia = IaNa {
-            iaid: 2,
-            t1: 0,
-            t2: 0,
-            options: Options(vec![(opt::STATUS_CODE, b"\x00\x03gone".to_vec())]),
-        };
-        nb.options.0.retain(|(c, _)| *c != opt::IA_NA);
-        nb.options.push(opt::IA_NA, &ia.encode());
-        let ev = r.receive(1_802_000, SRV, &nb.encode());
+        let nb = no_binding_for(&req).unwrap();
+        let ev = r.receive(1_802_000, SRV, &nb);
         assert_eq!(ev[0], Event::Entered(Phase::Refused));
         assert!(matches!(&ev[1], Event::Refused(w) if w.contains("no binding (gone)")));
         let back = r.next_wakeup().unwrap();

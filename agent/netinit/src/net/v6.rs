@@ -12,7 +12,7 @@ use std::time::Duration;
 use netinit_core::dhcp6::ra::{self, RouterAdvert, Solicitor};
 use netinit_core::dhcp6::{self, Client, ClientConfig, Lease};
 use netinit_core::ipconf::Ipv6Mode;
-use netinit_core::net::{MacAddr, Net6};
+use netinit_core::net::{Bound6, LeaseTimes, MacAddr, Net6};
 use netinit_core::netlink::{IFA_F_DADFAILED, IFA_F_TENTATIVE};
 use netinit_sys::Clock;
 use netinit_sys::ip6::{Dhcp6Socket, Icmp6Socket, wait};
@@ -103,7 +103,12 @@ pub fn configure(
     let ll = wait_dad(nl, clock, link, None, budget_ms.min(DAD_WAIT_MS + 2000))?;
     info!(Step::Dhcp, "{}: link-local {ll} ready", link.name);
     let (advert, lease) = exchange(clock, link, mode, mac, budget_ms, t0)?;
-    let net = net6_from(link, mac, lease.as_ref().map(|(l, _)| l), advert.as_ref())?;
+    let mut net = net6_from(link, mac, lease.as_ref().map(|(l, _)| l), advert.as_ref())?;
+    // The keeper's clock is CLOCK_BOOTTIME: date the lease back from now.
+    if let (Some(b), Some((_, at))) = (net.lease.as_mut(), &lease) {
+        let ago = t0.ms(clock).saturating_sub(*at);
+        b.times.bound_at_ms = netinit_sys::host::boottime_ms().saturating_sub(ago);
+    }
     install(nl, clock, link, net)
 }
 
@@ -295,6 +300,16 @@ fn net6_from(
             bootfile_url: l.bootfile_url.clone(),
             valid_secs: l.valid_secs,
             preferred_secs: l.preferred_secs,
+            lease: Some(Bound6 {
+                server_duid: l.server_duid.clone(),
+                iaid: l.iaid,
+                times: LeaseTimes {
+                    lease_secs: l.valid_secs,
+                    t1_secs: l.t1_secs,
+                    t2_secs: l.t2_secs,
+                    bound_at_ms: l.bound_at_ms,
+                },
+            }),
         },
         (None, Some((r, _))) => {
             let Some((addr, p)) = r.slaac(mac).into_iter().next() else {
@@ -313,6 +328,7 @@ fn net6_from(
                 bootfile_url: None,
                 valid_secs: p.valid_secs,
                 preferred_secs: p.preferred_secs,
+                lease: None,
             }
         }
         (None, None) => return Err(err(format!("IPv6 on {}: nothing configured", link.name))),
@@ -346,9 +362,9 @@ fn install(
     link: &LinkInfo,
     net: Net6,
 ) -> Result<Net6, StepError> {
-    // Forever in the kernel, as the IPv4 address (0008): nothing renews
-    // a DHCPv6 lease after boot yet, and an address that expires under a
-    // running system is worse than one the server may reassign.
+    // Forever in the kernel, as the IPv4 address (0008): the lease keeper
+    // renews a DHCPv6 lease after boot, and an address that expires under
+    // a running system is worse than one the server may reassign.
     let forever = netinit_core::netlink::INFINITY_LIFE_TIME;
     nl.add_address6(link.index, net.address, net.prefix, forever, forever)
         .map_err(|e| StepError::new(Step::Dhcp, e))?;
@@ -389,6 +405,7 @@ mod tests {
                     addr,
                     prefix: 64,
                     flags,
+                    valid_secs: u32::MAX,
                 })
                 .collect())
         }

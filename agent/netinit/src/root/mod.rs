@@ -143,4 +143,13 @@ fn start_keeper(net: &NetState, hostname: Option<&str>) {
         Ok(None) => {}
         Err(e) => warn!(Step::SwitchRoot, "{e}; nothing will renew the lease"),
     }
+    match crate::keeper6::start(net) {
+        Ok(Some(pid)) => info!(
+            Step::SwitchRoot,
+            "DHCPv6 lease keeper {} runs as pid {pid}",
+            netinit_core::keeper::ARGV0_6
+        ),
+        Ok(None) => {}
+        Err(e) => warn!(Step::SwitchRoot, "{e}; nothing will renew the DHCPv6 lease"),
+    }
 }
