@@ -967,7 +967,8 @@ fn auto6_without_a_router_fails_in_bounded_time_with_a_hint() {
         "{err}"
     );
     assert!(err.contains("A flag"), "{err}");
-    assert!(took < Duration::from_secs(15), "{took:?}");
+    // Bounded by the 4 s timeout, not hung; the slack is for a loaded host.
+    assert!(took < Duration::from_secs(30), "{took:?}");
 }
 
 #[test]
