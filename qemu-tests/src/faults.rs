@@ -187,7 +187,7 @@ const MATRIX: [(&str, &str, Fault, u64); 11] = [
 ];
 
 pub fn scenarios() -> Vec<Scenario> {
-    MATRIX
+    let mut all: Vec<Scenario> = MATRIX
         .iter()
         .map(|(name, what, fault, timeout)| Scenario {
             name,
@@ -227,7 +227,124 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_secs: *timeout,
             initrd: Initrd::Netinit,
         })
-        .collect()
+        .collect();
+    all.push(low_ram());
+    all
+}
+
+/// Guest RAM of `fault-toram-low-ram`: the Debian kernel and netinit's
+/// initrd boot in it with room to spare, the images do not fit.
+const LOW_RAM_MIB: u32 = 256;
+/// The padding layer on top of the live image: larger than all of
+/// [`LOW_RAM_MIB`], so no accounting of free memory could let it fit.
+const PAD_MIB: usize = 288;
+const LOW_RAM_EXPORT: &str = "/export/lowram";
+
+/// `toram` on a machine too small for its images. The policy (root.md) is
+/// decided before any copy: warn with both sizes and read the images over
+/// NFS, so the boot goes on without the copy.
+fn low_ram() -> Scenario {
+    Scenario {
+        name: "fault-toram-low-ram",
+        what: "toram with 256 MiB of guest RAM and 289 MiB of images: netinit says before any copy \
+               that they do not fit and boots reading them over NFS",
+        nics: vec![NicSpec {
+            model: "virtio-net-pci",
+            live: true,
+        }],
+        pxe: false,
+        cmdline: format!("boot=live netboot=nfs nfsroot={SERVER}:{LOW_RAM_EXPORT} toram ip=dhcp"),
+        diskless: None,
+        root_path: None,
+        expect: Expect::Console(
+            Box::new(Expect::Without {
+                inner: Box::new(Expect::Without {
+                    inner: Box::new(Expect::Pass {
+                        lab: vec![
+                            ("root", "overlay".into()),
+                            ("proto", "dhcp".into()),
+                            ("toram", "0".into()),
+                        ],
+                    }),
+                    // A copy's progress line.
+                    forbid: "toram: copied",
+                }),
+                // The line that starts a copy.
+                forbid: "available: copying",
+            }),
+            "available: not copying, reading the image over NFS",
+        ),
+        timeout_secs: 150,
+        initrd: Initrd::Netinit,
+    }
+}
+
+/// Guest RAM for scenarios that need other than the default.
+pub fn mem_mib(name: &str) -> Option<u32> {
+    (name == "fault-toram-low-ram").then_some(LOW_RAM_MIB)
+}
+
+/// The low-RAM export when a chosen scenario boots it: the live image
+/// (built by `roots::build`) and a padding layer above it, named bottom
+/// first in live-boot's `filesystem.module`. The padding is incompressible
+/// for squashfs's purposes (stored without compression, not zeros, which
+/// squashfs would store as holes) and cached: it never changes.
+pub fn exports(
+    work: &std::path::Path,
+    chosen: &[(usize, Scenario)],
+) -> Result<Vec<crate::roots::Export>, String> {
+    if !chosen.iter().any(|(_, s)| mem_mib(s.name).is_some()) {
+        return Ok(Vec::new());
+    }
+    let pad = crate::util::cache_dir().join(format!("lowram-pad-{PAD_MIB}m.squashfs"));
+    if !pad.exists() {
+        let stage = work.join("stage/lowram-pad");
+        std::fs::create_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+        let chunk = vec![0x55u8; 1 << 20];
+        let mut f = std::fs::File::create(stage.join("pad"))
+            .map_err(|e| format!("{}: {e}", stage.display()))?;
+        for _ in 0..PAD_MIB {
+            std::io::Write::write_all(&mut f, &chunk).map_err(|e| format!("pad: {e}"))?;
+        }
+        drop(f);
+        std::fs::create_dir_all(pad.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
+        let tmp = pad.with_extension("tmp");
+        crate::util::run(
+            std::process::Command::new("mksquashfs")
+                .arg(&stage)
+                .arg(&tmp)
+                .args(["-noappend", "-quiet", "-all-root", "-noD", "-no-progress"]),
+        )?;
+        std::fs::rename(&tmp, &pad).map_err(|e| format!("{}: {e}", pad.display()))?;
+        let _ = std::fs::remove_dir_all(&stage);
+    }
+    let dir = work.join("export/lowram");
+    let live = dir.join("live");
+    std::fs::create_dir_all(&live).map_err(|e| format!("{}: {e}", live.display()))?;
+    for (src, dst) in [
+        (
+            work.join("export/live/live/filesystem.squashfs"),
+            "filesystem.squashfs",
+        ),
+        (pad, "pad.squashfs"),
+    ] {
+        let dst = live.join(dst);
+        let _ = std::fs::remove_file(&dst);
+        if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+        }
+    }
+    std::fs::write(
+        live.join("filesystem.module"),
+        "filesystem.squashfs\npad.squashfs\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("nfs-only.txt"), b"nfs-only\n").map_err(|e| e.to_string())?;
+    Ok(vec![crate::roots::Export {
+        pseudo: LOW_RAM_EXPORT.into(),
+        path: dir,
+        rw: false,
+    }])
 }
 
 /// Scenarios that run only when named (see reliability.md): under 30 %
@@ -758,6 +875,26 @@ mod tests {
         assert_eq!(&r[38..42], &[0; 4]);
         assert!(impostor_reply(&probe([10, 77, 0, 6]), held).is_none());
         assert!(impostor_reply(&gratuitous_arp(held)[..20], held).is_none());
+    }
+
+    #[test]
+    fn low_ram_passes_only_when_toram_declined_before_copying() {
+        let s = low_ram();
+        assert_eq!(mem_mib(s.name), Some(LOW_RAM_MIB));
+        assert!(PAD_MIB as u32 > LOW_RAM_MIB);
+        let check = "NETINIT-CHECK {\"result\":\"pass\",\"root_fs\":\"overlay\",\"device\":\"eth0\",\"address\":\"10.77.0.100\",\"proto\":\"dhcp\",\"failures\":\"\"}\n";
+        let declined = "[ 3.0] netinit: toram: need 289 MiB plus the overlay's 110 MiB, have 190 MiB available: not copying, reading the image over NFS\n";
+        let judge = |c: &str| crate::scenarios::judge(&s, c, true);
+        assert!(judge(&format!("{declined}{check}")).is_ok());
+        // No line: the decision was not announced.
+        assert!(judge(check).is_err());
+        // A copy started, or made progress.
+        let copying = "[ 3.0] netinit: toram: need 289 MiB, have 600 MiB available: copying\n";
+        assert!(judge(&format!("{declined}{copying}{check}")).is_err());
+        let progress = "[ 5.0] netinit: toram: copied 12 MiB of 289 MiB (4 %)\n";
+        assert!(judge(&format!("{declined}{progress}{check}")).is_err());
+        // The boot must still succeed.
+        assert!(judge(declined).is_err());
     }
 
     #[test]
