@@ -537,7 +537,7 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
         .enumerate()
         .filter(|(_, s)| {
             if a.names.is_empty() {
-                !faults::ON_DEMAND.contains(&s.name) && !live_scenarios::ON_DEMAND.contains(&s.name)
+                !live_scenarios::ON_DEMAND.contains(&s.name)
             } else {
                 a.names.iter().any(|n| n == s.name)
             }
