@@ -143,6 +143,17 @@ toram_ok() {
 if [ "$(arg toram)" = 1 ]; then
     check toram "$(is toram_ok)" "images not looped from /run/netinit/toram"
 fi
+# lab.toram=0: toram was asked for but declined; the images are read over NFS.
+over_nfs() {
+    ! grep -q ' /run/netinit/toram ' /proc/mounts || return 1
+    for f in /sys/block/loop*/loop/backing_file; do
+        [ -e "$f" ] || continue
+        grep -q '^/run/netinit/nfs/' "$f" || return 1
+    done
+}
+if [ "$(arg toram)" = 0 ]; then
+    check toram "$(is over_nfs)" "toram declined, yet images are not looped from /run/netinit/nfs: $(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\n' ' ')"
+fi
 
 # The boot interface kept its address, and the hand-off files are right.
 conf=$(find /run -maxdepth 1 -name "net-*.conf" | head -n 1)

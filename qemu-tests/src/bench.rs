@@ -600,6 +600,7 @@ pub fn bench(a: &BenchArgs) -> Result<bool, String> {
     let nics = crate::vm_nics(0, &scenario);
     let opts = qemu::Opts {
         smp: a.smp,
+        mem_mib: qemu::DEFAULT_MEM_MIB,
         carrier_after: a.carrier_delay.map(|d| {
             (
                 "Run /init as init process",

@@ -194,7 +194,7 @@ fn debian_live_image(root: &Path, kernel_tree: &Path, kver: &str) -> Result<Path
     Ok(out)
 }
 
-fn link_or_copy(src: &Path, dst: &Path) -> Result<(), String> {
+pub(crate) fn link_or_copy(src: &Path, dst: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dst.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(dst);
     if std::fs::hard_link(src, dst).is_err() {

@@ -312,6 +312,7 @@ fn prepare_with(
     };
     let mut exports = roots::build(work, &diskless, realsys.as_deref())?;
     exports.extend(live_scenarios::exports(work, &k, chosen)?);
+    exports.extend(faults::exports(work, chosen)?);
     let http = chosen.iter().any(|(_, s)| http_scenarios::is_http(s));
     let mut taps = Vec::new();
     let mut hosts = Vec::new();
@@ -524,13 +525,8 @@ fn run_scenarios(a: &RunArgs) -> Result<bool, String> {
     let chosen: Vec<(usize, Scenario)> = all
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| {
-            if a.names.is_empty() {
-                !faults::ON_DEMAND.contains(&s.name)
-            } else {
-                a.names.iter().any(|n| n == s.name)
-            }
-        })
+        // No names: every scenario.
+        .filter(|(_, s)| a.names.is_empty() || a.names.iter().any(|n| n == s.name))
         .collect();
     // A scenario whose outside input is missing here says so and is left out.
     let chosen: Vec<(usize, Scenario)> = chosen
@@ -637,7 +633,7 @@ fn boot_all(
                     };
                     let outcome = match &shaper {
                         Some(Err(e)) => Err(e.clone()),
-                        _ => qemu::boot(
+                        _ => qemu::boot_with(
                             &p.lab,
                             &vm_nics(i, &s),
                             &start_for(p, &s, false),
@@ -645,6 +641,10 @@ fn boot_all(
                             &log,
                             false,
                             s.console_input(),
+                            &qemu::Opts {
+                                mem_mib: faults::mem_mib(s.name).unwrap_or(qemu::DEFAULT_MEM_MIB),
+                                ..qemu::Opts::default()
+                            },
                         ),
                     };
                     if let Some(Ok(pid)) = shaper {

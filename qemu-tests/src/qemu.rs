@@ -61,11 +61,17 @@ pub struct Console {
     pub exited: bool,
 }
 
-/// What the benchmark varies about a VM.
+/// Guest RAM unless a scenario says otherwise: room for `toram` copies
+/// and the overlay's tmpfs of the lab's images.
+pub const DEFAULT_MEM_MIB: u32 = 768;
+
+/// What the benchmark or a scenario varies about a VM.
 #[derive(Debug, Clone)]
 pub struct Opts {
     /// Guest CPUs (`-smp`).
     pub smp: u32,
+    /// Guest RAM in MiB (`-m`).
+    pub mem_mib: u32,
     /// Every NIC starts without carrier and gets it this long after the
     /// console shows the trigger line (QEMU monitor `set_link`), like a
     /// switch port that is slow to come up.
@@ -76,6 +82,7 @@ impl Default for Opts {
     fn default() -> Self {
         Opts {
             smp: 1,
+            mem_mib: DEFAULT_MEM_MIB,
             carrier_after: None,
         }
     }
@@ -153,11 +160,12 @@ pub fn boot_with(
 ) -> Result<Console, String> {
     let mut cmd = lab.in_ns("qemu-system-x86_64");
     let smp = opts.smp.max(1).to_string();
+    let mem = opts.mem_mib.to_string();
     cmd.args([
         "-accel",
         "tcg",
         "-m",
-        "768",
+        &mem,
         "-smp",
         &smp,
         "-nodefaults",

@@ -57,6 +57,20 @@ fn bad(s: String) -> DecodeError {
     DecodeError(s)
 }
 
+/// RDNSS servers in one option: 1 + 2 × 127 = 255 units.
+const MAX_RDNSS_PER_OPTION: usize = 127;
+/// DNSSL name bytes in one option: 255 units less the 8-byte header.
+const MAX_DNSSL_NAME_BYTES: usize = 254 * 8;
+
+/// Appends one DNSSL option holding `names` (encoded, at most
+/// [`MAX_DNSSL_NAME_BYTES`]), zero-padded to 8 bytes; empties `names`.
+fn dnssl_option(b: &mut Vec<u8>, names: &mut Vec<u8>) {
+    names.resize(names.len().div_ceil(8) * 8, 0);
+    b.extend_from_slice(&[opt::DNSSL, (1 + names.len() / 8) as u8, 0, 0]);
+    b.extend_from_slice(&600u32.to_be_bytes());
+    b.append(names);
+}
+
 impl RouterAdvert {
     /// Parses an RA. Unknown options are skipped (RFC 4861 4.6); a
     /// malformed known option fails the whole RA, which the RFC asks for
@@ -165,27 +179,39 @@ impl RouterAdvert {
             b.extend_from_slice(&[0; 4]);
             b.extend_from_slice(&p.prefix.octets());
         }
-        if !self.rdnss.is_empty() {
-            let units = 1 + 2 * self.rdnss.len();
-            b.extend_from_slice(&[opt::RDNSS, units.min(255) as u8, 0, 0]);
+        // An option's length is one byte of 8-byte units: servers and
+        // names that don't fit in one option go on in the next one, as
+        // parse() collects them across options.
+        for chunk in self.rdnss.chunks(MAX_RDNSS_PER_OPTION) {
+            b.extend_from_slice(&[opt::RDNSS, (1 + 2 * chunk.len()) as u8, 0, 0]);
             b.extend_from_slice(&600u32.to_be_bytes());
-            for a in &self.rdnss {
+            for a in chunk {
                 b.extend_from_slice(&a.octets());
             }
         }
-        if !self.dnssl.is_empty() {
-            let mut names = Vec::new();
-            for n in &self.dnssl {
-                for label in n.split('.') {
-                    names.push(label.len() as u8);
-                    names.extend_from_slice(label.as_bytes());
-                }
-                names.push(0);
+        let mut names = Vec::new();
+        for n in &self.dnssl {
+            // Not a DNS name (RFC 1035: labels up to 63 bytes, names up to
+            // 255), as pointers can make one: left out.
+            if n.split('.').any(|l| l.len() > 63) {
+                continue;
             }
-            names.resize((names.len() + 8).div_ceil(8) * 8 - 8, 0);
-            b.extend_from_slice(&[opt::DNSSL, (1 + names.len() / 8) as u8, 0, 0]);
-            b.extend_from_slice(&600u32.to_be_bytes());
-            b.extend_from_slice(&names);
+            let mut wire = Vec::new();
+            for label in n.split('.') {
+                wire.push(label.len() as u8);
+                wire.extend_from_slice(label.as_bytes());
+            }
+            wire.push(0);
+            if wire.len() > 255 {
+                continue;
+            }
+            if !names.is_empty() && names.len() + wire.len() > MAX_DNSSL_NAME_BYTES {
+                dnssl_option(&mut b, &mut names);
+            }
+            names.extend_from_slice(&wire);
+        }
+        if !names.is_empty() {
+            dnssl_option(&mut b, &mut names);
         }
         b
     }
@@ -343,6 +369,37 @@ mod tests {
             got[0].0,
             "fd00:77::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap()
         );
+    }
+
+    /// Found by the `ra` fuzz target: names that compression pointers
+    /// make long overflowed the DNSSL option's one-byte length in
+    /// `encode`, and the RA it wrote did not parse ("option 253 has length 0").
+    /// Servers and names that don't fit one option now go on in the next.
+    #[test]
+    fn many_servers_and_long_names_round_trip() {
+        let ra = RouterAdvert {
+            rdnss: (0..300u16)
+                .map(|i| Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i))
+                .collect(),
+            dnssl: (0..40)
+                .map(|i| format!("{}.n{i}.example", "a".repeat(60)))
+                .collect(),
+            ..sample()
+        };
+        let wire = ra.encode();
+        assert_eq!(wire.len() % 8, 0);
+        assert_eq!(RouterAdvert::parse(&wire).unwrap(), ra);
+        // A name no DNS allows is left out, not written corrupt.
+        let long = RouterAdvert {
+            dnssl: vec![vec!["a"; 200].join("."), "ok.example".into()],
+            ..sample()
+        };
+        let again = RouterAdvert::parse(&long.encode()).unwrap();
+        assert_eq!(again.dnssl, ["ok.example"]);
+        let crash = include_bytes!("../../../fuzz/seeds/ra/regress-dnssl-length-overflow");
+        let parsed = RouterAdvert::parse(crash).unwrap();
+        let again = RouterAdvert::parse(&parsed.encode()).unwrap();
+        assert_eq!(again.rdnss, parsed.rdnss);
     }
 
     #[test]
