@@ -459,10 +459,14 @@ pub fn netplan_links_yaml(s: &NetState, vlans: &[Vlan], bonds: &[Bond]) -> Optio
 
 /// A YAML mapping key for an interface name: plain when it is ordinary,
 /// else double-quoted. The kernel allows names like `*x` or `a#b`, which a
-/// plain scalar would turn into an alias or a comment.
+/// plain scalar would turn into an alias or a comment, and `0.` or `on`,
+/// which a YAML 1.1 reader would take for a number or a boolean.
 fn yaml_key(name: &str) -> String {
-    let plain = !name.is_empty()
-        && !name.starts_with(['-', '.'])
+    const NOT_STRINGS: [&str; 11] = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf",
+    ];
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !NOT_STRINGS.contains(&name.to_ascii_lowercase().as_str())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
@@ -942,6 +946,23 @@ mod tests {
             yaml_as_json(&netplan_yaml(&static_state())),
             r#"{"network": {"ethernets": {"eth0": {"addresses": ["10.77.0.100/24"], "critical": true, "match": {"macaddress": "52:54:00:12:34:56"}, "nameservers": {"addresses": ["10.77.0.2"]}, "routes": [{"to": "default", "via": "10.77.0.1"}]}}, "version": 2}}"#
         );
+    }
+
+    /// Names a YAML 1.1 reader would take for a number, a boolean or null
+    /// are quoted, so the key reads back as the name.
+    #[test]
+    fn netplan_keys_that_look_like_other_scalars_stay_strings() {
+        for name in ["0.", "123", "1e5", "on", "No", "null", "eth0"] {
+            let mut s = dhcp_state();
+            s.interface = name.into();
+            let json = yaml_as_json(&netplan_yaml(&s));
+            assert!(
+                json.contains(&format!("{{\"{name}\": {{")),
+                "{name} -> {json}"
+            );
+        }
+        assert_eq!(yaml_key("eth0"), "eth0");
+        assert_eq!(yaml_key("0."), "\"0.\"");
     }
 
     #[test]
