@@ -673,16 +673,12 @@ mod tests {
         )
     }
 
-    /// A Rapid Commit ACK (no OFFER before it) answering `discover`.
-    fn rapid_ack(discover: &[u8]) -> Vec<u8> {
-        reply_for(
-            discover,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
-            &[(opt::RAPID_COMMIT, &[])],
-        )
-        .unwrap()
+    /// A Rapid Commit ACK (no OFFER before it) answering `discover`, with
+    /// the options `extra` after the Rapid Commit one.
+    fn rapid_ack(discover: &[u8], extra: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut opts: Vec<(u8, &[u8])> = vec![(opt::RAPID_COMMIT, &[])];
+        opts.extend_from_slice(extra);
+        reply_for(discover, MessageType::Ack, ADDR, SERVER, &opts).unwrap()
     }
 
     /// A client whose carrier just came up, and the DISCOVER it sent.
@@ -879,19 +875,12 @@ mod tests {
     #[test]
     fn rapid_commit_binds_from_the_first_reply() {
         let (mut c, d) = discovering(true);
-        let ack = reply_for(
-            &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
-            &[(opt::RAPID_COMMIT, &[]), (opt::LEASE_TIME, &[0, 0, 0, 60])],
-        )
-        .unwrap();
+        let ack = rapid_ack(&d, &[(opt::LEASE_TIME, &[0, 0, 0, 60])]);
         let out = c.receive(20, SERVER, &ack);
         assert!(matches!(out.as_slice(), [Action::Bound(l)] if l.lease_secs == 60));
         // Without rapid commit offered, an unsolicited ACK is ignored.
         let (mut c, d) = discovering(false);
-        let ack = rapid_ack(&d);
+        let ack = rapid_ack(&d, &[]);
         assert!(c.receive(20, SERVER, &ack).is_empty());
     }
 
@@ -1013,7 +1002,7 @@ mod tests {
     #[test]
     fn carrier_changes_after_binding_send_nothing() {
         let (mut c, d) = discovering(true);
-        let ack = rapid_ack(&d);
+        let ack = rapid_ack(&d, &[]);
         assert!(matches!(c.receive(5, SERVER, &ack)[..], [Action::Bound(_)]));
         assert!(c.carrier(10, false).is_empty());
         assert!(c.carrier(20, true).is_empty());
@@ -1233,20 +1222,15 @@ mod tests {
     #[test]
     fn weird_options_become_warnings_not_failures() {
         let (mut c, d) = discovering(true);
-        let ack = reply_for(
+        let ack = rapid_ack(
             &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
             &[
-                (opt::RAPID_COMMIT, &[]),
                 (opt::SUBNET_MASK, &[255, 0, 255, 0]),
                 (opt::DNS, &[1, 2, 3]),
                 (opt::MTU, &[0, 10]),
                 (opt::SEARCH, &[0xc0, 0]),
             ],
-        )
-        .unwrap();
+        );
         let out = c.receive(1, SERVER, &ack);
         let Some(Action::Bound(l)) = out.first() else {
             panic!("{out:?}")
