@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::net::MacAddr;
 
+// A table of constants, alike only in shape to netlink.rs's (other numbers).
 /// Probes sent, and the gap between them. RFC 5227 spaces three probes
 /// 1–2 s apart and waits 2 s more; at boot, on a switched segment where
 /// a holder of the address answers in well under a millisecond, netinit

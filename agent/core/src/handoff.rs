@@ -1085,6 +1085,8 @@ mod tests {
         &'static str,
     );
 
+    // Each golden file is written out whole, so dhcp and static rows of one
+    // renderer repeat lines on purpose: a row reads and diffs alone.
     const GOLDEN: &[Golden] = &[
         (
             "NetworkManager",

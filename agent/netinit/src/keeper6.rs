@@ -72,6 +72,8 @@ impl fmt::Display for Duid<'_> {
     }
 }
 
+// Like keeper.rs's `run`/`carry_out`, but over `Lease6Io`, `Renewer6` and
+// DUIDs; the steps that are the same (check_alone, fail, step_aside) are shared.
 /// Keeps `held` until something makes it stop.
 pub fn run(io: &mut dyn Lease6Io, held: &Held6, log: &mut dyn Log) -> Stop {
     let iface = held.interface.as_str();
@@ -313,6 +315,8 @@ mod tests {
 
     on_host!(Fake);
 
+    // Like core keeper.rs's `held6` test fixture (another crate's tests), but
+    // with the address and DUID this file's fakes answer for.
     fn held() -> Held6 {
         Held6 {
             interface: "eth0".into(),

@@ -280,6 +280,8 @@ impl Drop for Net {
 const MAC0: &str = "52:54:00:a0:00:01";
 const MAC1: &str = "52:54:00:a0:00:02";
 
+// Each test builds its own lab and reads alone, so their `Lab::new`, wire
+// and assert heads are alike on purpose; the shared steps live in `Lab`.
 #[test]
 #[ignore = "needs root and dnsmasq: run by scripts/test.sh"]
 fn lease_carries_every_option() {

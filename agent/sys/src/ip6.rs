@@ -121,6 +121,8 @@ impl Icmp6Socket {
         Ok(())
     }
 
+    // Like packet.rs's `recv`, but with a source address and the hop-limit
+    // cmsg: the unsafe msghdr set-up stays next to the cmsg it parses.
     /// One ICMPv6 message if waiting: (length, source, hop limit).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<(usize, Ipv6Addr, u8)>> {
         let mut iov = libc::iovec {

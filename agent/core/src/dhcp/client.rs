@@ -673,6 +673,21 @@ mod tests {
         )
     }
 
+    /// A Rapid Commit ACK (no OFFER before it) answering `discover`, with
+    /// the options `extra` after the Rapid Commit one.
+    fn rapid_ack(discover: &[u8], extra: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut opts: Vec<(u8, &[u8])> = vec![(opt::RAPID_COMMIT, &[])];
+        opts.extend_from_slice(extra);
+        reply_for(discover, MessageType::Ack, ADDR, SERVER, &opts).unwrap()
+    }
+
+    /// A client whose carrier just came up, and the DISCOVER it sent.
+    fn discovering(rapid: bool) -> (Client, Vec<u8>) {
+        let mut c = client(rapid);
+        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        (c, d)
+    }
+
     fn sent(actions: &[Action]) -> Vec<Packet> {
         actions
             .iter()
@@ -810,8 +825,7 @@ mod tests {
 
     #[test]
     fn offer_then_ack_binds_with_every_option() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &full_options()).unwrap();
         let out = c.receive(1100, SERVER, &offer);
         let req = &sent(&out)[0];
@@ -860,36 +874,19 @@ mod tests {
 
     #[test]
     fn rapid_commit_binds_from_the_first_reply() {
-        let mut c = client(true);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
-        let ack = reply_for(
-            &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
-            &[(opt::RAPID_COMMIT, &[]), (opt::LEASE_TIME, &[0, 0, 0, 60])],
-        )
-        .unwrap();
+        let (mut c, d) = discovering(true);
+        let ack = rapid_ack(&d, &[(opt::LEASE_TIME, &[0, 0, 0, 60])]);
         let out = c.receive(20, SERVER, &ack);
         assert!(matches!(out.as_slice(), [Action::Bound(l)] if l.lease_secs == 60));
         // Without rapid commit offered, an unsolicited ACK is ignored.
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
-        let ack = reply_for(
-            &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
-            &[(opt::RAPID_COMMIT, &[])],
-        )
-        .unwrap();
+        let (mut c, d) = discovering(false);
+        let ack = rapid_ack(&d, &[]);
         assert!(c.receive(20, SERVER, &ack).is_empty());
     }
 
     #[test]
     fn nak_restarts_with_a_new_xid() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let old_xid = c.xid();
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
@@ -986,8 +983,7 @@ mod tests {
 
     #[test]
     fn carrier_loss_while_requesting_goes_back_to_discover() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0);
         assert_eq!(req.options.message_type(), Some(MessageType::Request));
@@ -1005,16 +1001,8 @@ mod tests {
 
     #[test]
     fn carrier_changes_after_binding_send_nothing() {
-        let mut c = client(true);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
-        let ack = reply_for(
-            &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
-            &[(opt::RAPID_COMMIT, &[])],
-        )
-        .unwrap();
+        let (mut c, d) = discovering(true);
+        let ack = rapid_ack(&d, &[]);
         assert!(matches!(c.receive(5, SERVER, &ack)[..], [Action::Bound(_)]));
         assert!(c.carrier(10, false).is_empty());
         assert!(c.carrier(20, true).is_empty());
@@ -1023,8 +1011,7 @@ mod tests {
 
     #[test]
     fn silent_server_after_offer_means_start_over() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let mut kinds = vec![];
         kinds.extend(
@@ -1051,8 +1038,7 @@ mod tests {
 
     #[test]
     fn foreign_and_hostile_packets() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         // Another client's offer (different xid): ignored quietly.
         let mut other =
             Packet::decode(&reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap()).unwrap();
@@ -1088,8 +1074,7 @@ mod tests {
 
     #[test]
     fn ack_from_another_server_is_refused() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
         let rogue = Ipv4Addr::new(10, 77, 0, 66);
@@ -1102,8 +1087,7 @@ mod tests {
 
     /// Offers, requests and returns what the server's ACK with `extra` gives.
     fn ack_with(extra: &[(u8, &[u8])]) -> Vec<Action> {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
         let ack = reply_for(&req, MessageType::Ack, ADDR, SERVER, extra).unwrap();
@@ -1127,44 +1111,40 @@ mod tests {
             Action::Bound(l) => *l,
             other => panic!("{other:?}"),
         };
-        let l = lease(&[(opt::LEASE_TIME, &[0, 0, 0, 100])]);
-        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
-        // T2 beyond the lease, T1 beyond T2: both fall back to the RFC defaults.
-        let l = lease(&[
-            (opt::LEASE_TIME, &[0, 0, 0, 100]),
-            (opt::T1, &[0, 0, 0, 90]),
-            (opt::T2, &[0, 0, 0, 200]),
-        ]);
-        assert_eq!((l.t1_secs, l.t2_secs), (50, 87));
-        assert!(
-            l.warnings.iter().any(|w| w.contains("T2")),
-            "{:?}",
-            l.warnings
-        );
-        let l = lease(&[
-            (opt::LEASE_TIME, &[0, 0, 0, 100]),
-            (opt::T1, &[0, 0, 0, 80]),
-            (opt::T2, &[0, 0, 0, 70]),
-        ]);
-        assert_eq!((l.t1_secs, l.t2_secs), (50, 70));
-        assert!(
-            l.warnings.iter().any(|w| w.contains("T1")),
-            "{:?}",
-            l.warnings
-        );
-        // Good values are kept.
-        let l = lease(&[
-            (opt::LEASE_TIME, &[0, 0, 0, 100]),
-            (opt::T1, &[0, 0, 0, 30]),
-            (opt::T2, &[0, 0, 0, 60]),
-        ]);
-        assert_eq!((l.t1_secs, l.t2_secs, l.warnings.len()), (30, 60, 0));
+        // (T1, T2) sent with a 100 s lease, the (T1, T2) taken, and the
+        // timer a warning names (None: no warning).
+        type Case = (Option<(u32, u32)>, (u32, u32), Option<&'static str>);
+        let cases: [Case; 4] = [
+            (None, (50, 87), None),
+            // T2 beyond the lease, T1 beyond T2: both fall back to the RFC defaults.
+            (Some((90, 200)), (50, 87), Some("T2")),
+            (Some((80, 70)), (50, 70), Some("T1")),
+            // Good values are kept.
+            (Some((30, 60)), (30, 60), None),
+        ];
+        for (sent, want, warning) in cases {
+            let lease_time = 100u32.to_be_bytes();
+            let mut opts: Vec<(u8, &[u8])> = vec![(opt::LEASE_TIME, &lease_time)];
+            let timers = sent.map(|(t1, t2)| (t1.to_be_bytes(), t2.to_be_bytes()));
+            if let Some((t1, t2)) = &timers {
+                opts.extend([(opt::T1, &t1[..]), (opt::T2, &t2[..])]);
+            }
+            let l = lease(&opts);
+            assert_eq!((l.t1_secs, l.t2_secs), want, "{sent:?}");
+            match warning {
+                Some(timer) => assert!(
+                    l.warnings.iter().any(|w| w.contains(timer)),
+                    "{sent:?}: {:?}",
+                    l.warnings
+                ),
+                None => assert!(l.warnings.is_empty(), "{sent:?}: {:?}", l.warnings),
+            }
+        }
     }
 
     #[test]
     fn a_nak_without_server_id_counts_only_from_the_chosen_server() {
-        let mut c = client(false);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
+        let (mut c, d) = discovering(false);
         let offer = reply_for(&d, MessageType::Offer, ADDR, SERVER, &[]).unwrap();
         let req = sent(&c.receive(10, SERVER, &offer)).remove(0).encode();
         let rogue = Ipv4Addr::new(10, 77, 0, 66);
@@ -1241,22 +1221,16 @@ mod tests {
 
     #[test]
     fn weird_options_become_warnings_not_failures() {
-        let mut c = client(true);
-        let d = sent(&c.carrier(0, true)).remove(0).encode();
-        let ack = reply_for(
+        let (mut c, d) = discovering(true);
+        let ack = rapid_ack(
             &d,
-            MessageType::Ack,
-            ADDR,
-            SERVER,
             &[
-                (opt::RAPID_COMMIT, &[]),
                 (opt::SUBNET_MASK, &[255, 0, 255, 0]),
                 (opt::DNS, &[1, 2, 3]),
                 (opt::MTU, &[0, 10]),
                 (opt::SEARCH, &[0xc0, 0]),
             ],
-        )
-        .unwrap();
+        );
         let out = c.receive(1, SERVER, &ack);
         let Some(Action::Bound(l)) = out.first() else {
             panic!("{out:?}")

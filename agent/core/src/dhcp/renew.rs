@@ -189,22 +189,8 @@ impl Renewer {
             return out;
         }
         let (t2, end) = (self.at(self.times.t2_secs), self.at(self.times.lease_secs));
-        // Phases can be skipped when the process was not scheduled for a
-        // while (suspend, a stalled VM): go straight to the one `now` is in.
-        if matches!(
-            self.phase,
-            Phase::Bound | Phase::Renewing | Phase::Rebinding
-        ) {
-            let due = if now >= end {
-                Phase::Expired
-            } else if now >= t2 {
-                Phase::Rebinding
-            } else {
-                Phase::Renewing
-            };
-            if due != self.phase {
-                self.begin(now, due, &mut out);
-            }
+        if let Some(due) = due_phase(self.phase, now, t2, end) {
+            self.begin(now, due, &mut out);
         }
         let secs = u16::try_from(now.saturating_sub(self.started_ms) / 1000).unwrap_or(u16::MAX);
         let (to, payload) = match self.phase {
@@ -319,6 +305,25 @@ impl Renewer {
         out.push(Event::Refused { from, why });
         out
     }
+}
+
+/// The phase a keeper should be in at `now` when that differs from
+/// `phase` (the DHCPv6 keeper shares the rule). Phases can be skipped when
+/// the process was not scheduled for a while (suspend, a stalled VM): go
+/// straight to the one `now` is in. Expired and Refused are left only by a
+/// reply.
+pub(crate) fn due_phase(phase: Phase, now: u64, t2: u64, end: u64) -> Option<Phase> {
+    if !matches!(phase, Phase::Bound | Phase::Renewing | Phase::Rebinding) {
+        return None;
+    }
+    let due = if now >= end {
+        Phase::Expired
+    } else if now >= t2 {
+        Phase::Rebinding
+    } else {
+        Phase::Renewing
+    };
+    (due != phase).then_some(due)
 }
 
 /// RFC 2131 4.4.5 (and RFC 8415's spirit for DHCPv6): wait half the time

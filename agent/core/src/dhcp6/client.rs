@@ -203,6 +203,8 @@ impl Client {
         self.state == State::Bound
     }
 
+    // Like the DHCPv4 `Client`'s `next_wakeup`/`carrier`, but over this
+    // client's own `State` and `Action`: too few lines to bridge two types.
     pub fn next_wakeup(&self) -> Option<u64> {
         match self.state {
             State::Bound => None,

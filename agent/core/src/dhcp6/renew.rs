@@ -13,7 +13,7 @@ use std::net::Ipv6Addr;
 
 use super::client::{ClientConfig, Lease};
 use super::packet::{IaAddr, IaNa, Message, Options, REBIND, RENEW, REPLY, STATUS_SUCCESS, opt};
-use crate::dhcp::renew::{Phase, reclaim_at, retransmit_at, sane};
+use crate::dhcp::renew::{Phase, due_phase, reclaim_at, retransmit_at, sane};
 use crate::net::LeaseTimes;
 
 /// The status a server sends when it has no binding for our IA
@@ -100,6 +100,8 @@ impl Renewer6 {
             .saturating_add(u64::from(secs).saturating_mul(1000))
     }
 
+    // Like `Renewer`'s methods in dhcp/renew.rs, but over DHCPv6 wire types
+    // (24-bit xid, DUIDs, no Destination): the shared rules are functions.
     /// When [`Renewer6::poll`] next has work; `None` for an infinite lease.
     pub fn next_wakeup(&self) -> Option<u64> {
         if self.times.lease_secs == u32::MAX {
@@ -127,22 +129,8 @@ impl Renewer6 {
             return out;
         }
         let (t2, end) = (self.at(self.times.t2_secs), self.at(self.times.lease_secs));
-        // A process not scheduled for a while goes straight to the phase
-        // `now` is in.
-        if matches!(
-            self.phase,
-            Phase::Bound | Phase::Renewing | Phase::Rebinding
-        ) {
-            let due = if now >= end {
-                Phase::Expired
-            } else if now >= t2 {
-                Phase::Rebinding
-            } else {
-                Phase::Renewing
-            };
-            if due != self.phase {
-                self.begin(now, due, &mut out);
-            }
+        if let Some(due) = due_phase(self.phase, now, t2, end) {
+            self.begin(now, due, &mut out);
         }
         let lease = self.times.lease_secs;
         let kind = match self.phase {

@@ -842,6 +842,19 @@ pub(crate) mod tests {
         (r, loaded.0)
     }
 
+    /// [`run`] against an NFS server whose mounts fail with `nfs_errors`,
+    /// one errno an attempt, then succeed.
+    fn run_nfs(cmdline: &str, nfs_errors: &[i32]) -> (Result<Assembled, StepError>, FakeSys) {
+        let mut sys = FakeSys {
+            nfs_errors: nfs_errors.to_vec(),
+            ..Default::default()
+        };
+        let (r, _) = run(cmdline, &mut sys);
+        (r, sys)
+    }
+
+    // The golden sequences below each set their root up whole, alike on
+    // purpose: a golden test reads and diffs alone.
     #[test]
     fn casper_sequence() {
         let mut sys = FakeSys::default();
@@ -1016,13 +1029,9 @@ pub(crate) mod tests {
 
     #[test]
     fn each_nfs_attempt_has_its_own_cap() {
-        let mut sys = FakeSys {
-            nfs_errors: vec![ETIMEDOUT, ETIMEDOUT],
-            ..Default::default()
-        };
-        let (r, _) = run(
+        let (r, sys) = run_nfs(
             "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=60",
-            &mut sys,
+            &[ETIMEDOUT, ETIMEDOUT],
         );
         r.unwrap();
         // A silent server must not eat the whole budget in one attempt.
@@ -1035,10 +1044,9 @@ pub(crate) mod tests {
             sys.attempt_caps
         );
         // A short budget caps the attempt below that.
-        let mut sys = FakeSys::default();
-        let (r, _) = run(
+        let (r, sys) = run_nfs(
             "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=3",
-            &mut sys,
+            &[],
         );
         r.unwrap();
         assert!(sys.attempt_caps[0] <= Duration::from_secs(3));
@@ -1046,13 +1054,9 @@ pub(crate) mod tests {
 
     #[test]
     fn transient_errors_retry_config_errors_fail_at_once() {
-        let mut sys = FakeSys {
-            nfs_errors: vec![ECONNREFUSED, ETIMEDOUT],
-            ..Default::default()
-        };
-        let (r, _) = run(
+        let (r, sys) = run_nfs(
             "root=/dev/nfs nfsroot=10.77.0.1:/x netinit.nfs_timeout=30",
-            &mut sys,
+            &[ECONNREFUSED, ETIMEDOUT],
         );
         r.unwrap();
         assert_eq!(
@@ -1063,11 +1067,7 @@ pub(crate) mod tests {
             3
         );
 
-        let mut sys = FakeSys {
-            nfs_errors: vec![EACCES],
-            ..Default::default()
-        };
-        let (r, _) = run("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &mut sys);
+        let (r, sys) = run_nfs("root=/dev/nfs nfsroot=10.77.0.1:/wrong", &[EACCES]);
         let e = r.unwrap_err();
         assert_eq!(e.step, Step::Nfs);
         assert_eq!(e.reason, "mount nfs 10.77.0.1:/wrong on /newroot: EACCES");
@@ -1089,13 +1089,9 @@ pub(crate) mod tests {
                 .collect()
         };
         // The first server times out twice (its two attempts), the second serves.
-        let mut sys = FakeSys {
-            nfs_errors: vec![110, 110],
-            ..Default::default()
-        };
-        let (r, _) = run(
+        let (r, sys) = run_nfs(
             "root=/dev/nfs nfsroot=10.77.0.5:/x netinit.nfs_servers=10.77.0.9,10.77.0.1",
-            &mut sys,
+            &[ETIMEDOUT, ETIMEDOUT],
         );
         let a = r.unwrap();
         assert_eq!(a.root.server.to_string(), "10.77.0.1");
@@ -1108,24 +1104,16 @@ pub(crate) mod tests {
             ["10.77.0.9:/x", "10.77.0.9:/x", "10.77.0.1:/x"]
         );
         // A refusal moves on at once; netinit.nfs_attempts bounds the retries.
-        let mut sys = FakeSys {
-            nfs_errors: vec![13, 110, 110, 110],
-            ..Default::default()
-        };
-        let (r, _) = run(
+        let (r, sys) = run_nfs(
             "root=/dev/nfs nfsroot=/x netinit.nfs_servers=10.77.0.9,10.77.0.8,10.77.0.1 netinit.nfs_attempts=3",
-            &mut sys,
+            &[EACCES, ETIMEDOUT, ETIMEDOUT, ETIMEDOUT],
         );
         assert_eq!(r.unwrap().root.server.to_string(), "10.77.0.1");
         assert_eq!(mounts(&sys).len(), 5);
         // All fail: one error naming each server.
-        let mut sys = FakeSys {
-            nfs_errors: vec![13, 13],
-            ..Default::default()
-        };
-        let (r, _) = run(
+        let (r, _) = run_nfs(
             "root=/dev/nfs nfsroot=/x netinit.nfs_servers=10.77.0.9,10.77.0.1",
-            &mut sys,
+            &[EACCES, EACCES],
         );
         let e = r.unwrap_err();
         assert!(

@@ -28,6 +28,7 @@ use crate::net::modules::Modules;
 use crate::step::{Step, StepError};
 use crate::{info, warn};
 
+// Tunables, alike only in shape to nbd.rs's table of wire numbers.
 /// The longest a connect may take.
 const CONNECT: Duration = Duration::from_secs(5);
 /// The longest one read or write may block before the connection counts

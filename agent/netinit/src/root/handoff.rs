@@ -231,6 +231,8 @@ fn write_names<S: Files + Hostname>(
     Ok(())
 }
 
+// The steps `write_links` runs in turn share one signature, so their heads
+// are alike by design.
 /// Drop-ins that keep every netctl unit that could start on the
 /// interface from starting.
 fn netctl_dropins<S: Files>(
@@ -354,24 +356,30 @@ mod tests {
         }
     }
 
+    /// A new root where each of `present` (a manager's binary or config
+    /// directory) exists.
+    fn with_managers(present: &[&str]) -> FakeSys {
+        let mut sys = FakeSys::default();
+        for m in present {
+            sys.dirs.insert((*m).into(), vec![]);
+        }
+        sys
+    }
+
     #[test]
     fn writes_for_every_manager_present() {
-        let mut sys = FakeSys::default();
-        for m in [
+        let mut sys = with_managers(&[
             "/newroot/usr/sbin/NetworkManager",
             "/newroot/lib/systemd/systemd-networkd",
             "/newroot/etc/netplan",
-        ] {
-            sys.dirs.insert(m.into(), vec![]);
-        }
+        ]);
         sys.files.insert(
             "/newroot/etc/network/interfaces".into(),
             "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n".into(),
         );
         let wrote = write(&mut sys, &state(), &assembled(), 3).unwrap();
-        let writes: Vec<&str> = sys.calls.iter().map(String::as_str).collect();
         assert_eq!(
-            writes,
+            sys.calls,
             [
                 "write /run/net-eth0.conf",
                 "write /run/netinit/net.json",
@@ -388,14 +396,11 @@ mod tests {
 
     #[test]
     fn writes_for_dhcpcd_connman_and_netctl() {
-        let mut sys = FakeSys::default();
-        for m in [
+        let mut sys = with_managers(&[
             "/newroot/usr/bin/dhcpcd",
             "/newroot/usr/bin/connmand",
             "/newroot/usr/bin/netctl",
-        ] {
-            sys.dirs.insert(m.into(), vec![]);
-        }
+        ]);
         sys.files
             .insert("/newroot/etc/dhcpcd.conf".into(), "hostname\nduid\n".into());
         sys.dirs.insert(
@@ -411,9 +416,8 @@ mod tests {
             "Interface=wlan0\n".into(),
         );
         let wrote = write(&mut sys, &state(), &assembled(), 3).unwrap();
-        let writes: Vec<&str> = sys.calls.iter().map(String::as_str).collect();
         assert_eq!(
-            writes,
+            sys.calls,
             [
                 "write /run/net-eth0.conf",
                 "write /run/netinit/net.json",
