@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use crate::dhcp::Lease;
-use crate::keeper::Held;
+use crate::keeper::{Held, Held6};
 use crate::net::{Ipv4Cidr, LeaseTimes, MacAddr, NetState, Proto};
 
 /// The lab's client: a DHCP address on eth0 and nothing else; a test sets
@@ -99,5 +99,24 @@ pub fn held() -> Held {
             bound_at_ms: 0,
         },
         hostname: None,
+    }
+}
+
+/// The DHCPv6 lease keeper's lease for that client: fd77::150 from the
+/// server with DUID-LL 02:00:00:00:00:01, a two-minute lease bound at 0 ms.
+pub fn held6() -> Held6 {
+    Held6 {
+        interface: "eth0".into(),
+        ifindex: 2,
+        mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
+        iaid: 2,
+        address: std::net::Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 0x150),
+        server_duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+        times: LeaseTimes {
+            lease_secs: 120,
+            t1_secs: 60,
+            t2_secs: 105,
+            bound_at_ms: 0,
+        },
     }
 }

@@ -402,20 +402,14 @@ mod tests {
     }
 
     fn held6() -> Held6 {
-        Held6 {
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
-            iaid: 2,
-            address: "fd77::150".parse().unwrap(),
-            server_duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
-            times: LeaseTimes {
-                lease_secs: 7200,
-                t1_secs: 1800,
-                t2_secs: 2880,
-                bound_at_ms: 4321,
-            },
-        }
+        let mut h = crate::fixtures::held6();
+        h.times = LeaseTimes {
+            lease_secs: 7200,
+            t1_secs: 1800,
+            t2_secs: 2880,
+            bound_at_ms: 4321,
+        };
+        h
     }
 
     #[test]

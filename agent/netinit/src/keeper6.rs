@@ -224,7 +224,6 @@ mod tests {
     use crate::keeper::fake::{Host, Lines, on_host};
     use netinit_core::dhcp6::client::{no_binding_for, reply_for};
     use netinit_core::dhcp6::packet::{IaNa, Message, REBIND, RENEW, REPLY, opt};
-    use netinit_core::net::{LeaseTimes, MacAddr};
     use netinit_sys::SysError;
     use netinit_sys::lease::AddressState;
     use std::collections::VecDeque;
@@ -315,23 +314,9 @@ mod tests {
 
     on_host!(Fake);
 
-    // Like core keeper.rs's `held6` test fixture (another crate's tests), but
-    // with the address and DUID this file's fakes answer for.
+    /// The shared fixture: fd77::150 (`addr()`) from the server `DUID`.
     fn held() -> Held6 {
-        Held6 {
-            interface: "eth0".into(),
-            ifindex: 2,
-            mac: MacAddr([0x52, 0x54, 0, 0x77, 0, 1]),
-            iaid: 2,
-            address: addr(),
-            server_duid: DUID.to_vec(),
-            times: LeaseTimes {
-                lease_secs: 120,
-                t1_secs: 60,
-                t2_secs: 105,
-                bound_at_ms: 0,
-            },
-        }
+        netinit_core::fixtures::held6()
     }
 
     fn our_address(m: &Message) -> Option<Ipv6Addr> {
