@@ -268,7 +268,13 @@ pub(crate) fn lease_timers(
         // Infinite: there is nothing to renew.
         return (u32::MAX, u32::MAX);
     }
+    // A timer of 0 would renew at once after every reply, a loop with
+    // the server; it is taken as absent.
     let t2 = match t2 {
+        Some(0) => {
+            warnings.push(format!("option 59 (T2) is 0 s; using {d2} s"));
+            d2
+        }
         Some(t) if t >= lease => {
             warnings.push(format!(
                 "option 59 (T2) {t} s is not below the lease time {lease} s; using {d2} s"
@@ -278,16 +284,20 @@ pub(crate) fn lease_timers(
         Some(t) => t,
         None => d2,
     };
+    let d1 = d1.min(t2.saturating_sub(1));
     let t1 = match t1 {
+        Some(0) => {
+            warnings.push(format!("option 58 (T1) is 0 s; using {d1} s"));
+            d1
+        }
         Some(t) if t >= t2 => {
-            let d = d1.min(t2.saturating_sub(1));
             warnings.push(format!(
-                "option 58 (T1) {t} s is not below T2 {t2} s; using {d} s"
+                "option 58 (T1) {t} s is not below T2 {t2} s; using {d1} s"
             ));
-            d
+            d1
         }
         Some(t) => t,
-        None => d1.min(t2.saturating_sub(1)),
+        None => d1,
     };
     (t1, t2)
 }
@@ -1114,8 +1124,11 @@ mod tests {
         // (T1, T2) sent with a 100 s lease, the (T1, T2) taken, and the
         // timer a warning names (None: no warning).
         type Case = (Option<(u32, u32)>, (u32, u32), Option<&'static str>);
-        let cases: [Case; 4] = [
+        let cases: [Case; 6] = [
             (None, (50, 87), None),
+            // A timer of 0 would renew at once after every reply.
+            (Some((0, 0)), (50, 87), Some("T2")),
+            (Some((0, 60)), (50, 60), Some("T1")),
             // T2 beyond the lease, T1 beyond T2: both fall back to the RFC defaults.
             (Some((90, 200)), (50, 87), Some("T2")),
             (Some((80, 70)), (50, 70), Some("T1")),

@@ -108,10 +108,16 @@ impl Lease {
         }
         let a = chosen.ok_or("IA_NA holds no usable address")?;
         // RFC 8415 21.4: T1/T2 of 0 leave the choice to the client; it
-        // takes 0.5 and 0.8 of the preferred lifetime.
+        // takes 0.5 and 0.8 of the preferred lifetime, or of the valid
+        // one when the address comes already deprecated (preferred 0),
+        // which would otherwise mean renewing at once, again and again.
         let (mut t1, mut t2) = (ia.t1, ia.t2);
         if t1 == 0 || t2 == 0 || t1 > t2 {
-            let p = u64::from(a.preferred);
+            let p = u64::from(if a.preferred == 0 {
+                a.valid
+            } else {
+                a.preferred
+            });
             t1 = u32::try_from(p / 2).unwrap_or(u32::MAX);
             t2 = u32::try_from(p * 4 / 5).unwrap_or(u32::MAX);
         }
@@ -512,6 +518,46 @@ mod tests {
         assert!(c.is_bound());
         assert_eq!(c.next_wakeup(), None);
         assert!(c.receive(50, SRV, &rep).is_empty());
+    }
+
+    #[test]
+    fn timers_left_to_the_client_follow_the_lifetimes() {
+        // (T1, T2, preferred, valid) sent, (T1, T2) taken.
+        type Case = ((u32, u32, u32, u32), (u32, u32));
+        let cases: [Case; 5] = [
+            ((0, 0, 3600, 7200), (1800, 2880)),
+            ((600, 900, 3600, 7200), (600, 900)),
+            // Out of order: the client's own choice.
+            ((900, 600, 3600, 7200), (1800, 2880)),
+            // Already deprecated: the valid lifetime decides, or the
+            // renewer would ask again at once after every REPLY.
+            ((0, 0, 0, 12152), (6076, 9721)),
+            ((0, 900, 0, 1000), (500, 800)),
+        ];
+        for ((t1, t2, preferred, valid), want) in cases {
+            let a = IaAddr {
+                addr: addr(),
+                preferred,
+                valid,
+                options: Options::default(),
+            };
+            let ia = IaNa {
+                iaid: 2,
+                t1,
+                t2,
+                options: Options(vec![(opt::IAADDR, a.encode())]),
+            };
+            let mut m = Message::new(REPLY, 7);
+            m.options
+                .push(opt::SERVERID, &[0, 3, 0, 1, 2, 0, 0, 0, 0, 1]);
+            m.options.push(opt::IA_NA, &ia.encode());
+            let l = Lease::from_message(&m, SRV, 0).unwrap();
+            assert_eq!(
+                (l.t1_secs, l.t2_secs),
+                want,
+                "{t1} {t2} {preferred} {valid}"
+            );
+        }
     }
 
     #[test]
