@@ -35,6 +35,9 @@ scripts/fuzz.sh smoke 12
 echo "== lab setup (Debian kernel package, fetched, not installed)"
 cargo build --release --locked -p netinit-lab
 target/release/netinit-lab setup
+echo "== Debian roots for the lab, tests and bench, three at a time (cached; a fresh machine debootstraps them here)"
+target/release/netinit-lab roots ||
+  echo "test: some roots were not built (reasons above); the scenarios that boot them fail with the reason"
 echo "== tests (including root-only and real-kernel integration tests)"
 cargo test --workspace --locked -- --include-ignored
 echo "== QEMU PXE lab: every scenario"

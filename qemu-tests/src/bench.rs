@@ -471,7 +471,7 @@ fn floor_initrd(netinit: &Path, script: &str, work: &Path) -> Result<PathBuf, St
 }
 
 /// Builds (or finds cached) the peers' initrds; returns their directory.
-fn peers() -> Result<PathBuf, String> {
+pub fn peers() -> Result<PathBuf, String> {
     let script = workspace().join("qemu-tests/debian/peers.sh");
     eprintln!("netinit-lab: peer initrds ({})", script.display());
     let out = Command::new("bash")

@@ -61,9 +61,18 @@ pub fn root(recipe: &Recipe) -> Result<PathBuf, String> {
     if dir.join(".netinit-complete").exists() {
         return Ok(dir);
     }
+    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+    // Two builders of one recipe (`netinit-lab roots` beside a test, say)
+    // would share the temporary tree: the second waits, then finds it done.
+    let lock_path = base.join(format!(".{}.lock", recipe.key()));
+    let lock = std::fs::File::create(&lock_path)
+        .and_then(lock_exclusive)
+        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+    if dir.join(".netinit-complete").exists() {
+        return Ok(dir);
+    }
     let tmp = base.join(format!(".{}.tmp", recipe.key()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
     eprintln!(
         "netinit-lab: debootstrap {} (cached afterwards in {})",
         recipe.name,
@@ -95,7 +104,19 @@ pub fn root(recipe: &Recipe) -> Result<PathBuf, String> {
     std::fs::write(tmp.join(".netinit-complete"), recipe.key()).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).map_err(|e| format!("rename to {}: {e}", dir.display()))?;
+    drop(lock);
     Ok(dir)
+}
+
+/// Waits for an exclusive flock on `f`; it is released when `f` is closed.
+fn lock_exclusive(f: std::fs::File) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to `f`, which outlives the call.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+        Ok(f)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// A squashfs of `root`, cached next to it.

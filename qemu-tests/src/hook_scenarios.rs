@@ -77,7 +77,7 @@ cp \"$m/tmp/initrd.img\" {out}
 /// bookworm with live-boot and initramfs-tools, set up as live-boot
 /// documents for netboot (MODULES=netboot); no kernel: the lab's kernel's
 /// modules are bound in when an initrd is built.
-fn liveboot_recipe() -> Recipe {
+pub fn liveboot_recipe() -> Recipe {
     Recipe {
         name: "liveboot",
         include: [
@@ -210,7 +210,7 @@ pub fn skip_reason(s: &Scenario) -> Option<String> {
 /// on, from Debian (bash is essential; bsdtar writes the archive;
 /// busybox-static stands in for mkinitcpio-busybox; udev and kmod for the
 /// udev and modconf hooks; zstd compresses).
-fn mkinitcpio_recipe() -> Recipe {
+pub fn mkinitcpio_recipe() -> Recipe {
     Recipe {
         name: "mkinitcpio-host",
         include: ["kmod", "udev", "zstd", "libarchive-tools", "busybox-static"]

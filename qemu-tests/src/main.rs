@@ -17,6 +17,7 @@ mod lab;
 mod lease;
 mod live_scenarios;
 mod pkg_scenarios;
+mod prefetch;
 mod qemu;
 mod report;
 mod root_scenarios;
@@ -52,6 +53,7 @@ struct Args {
 #[argh(subcommand)]
 enum Cmd {
     Setup(SetupArgs),
+    Roots(prefetch::RootsArgs),
     List(ListArgs),
     Run(RunArgs),
     Boot(BootArgs),
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
             );
             true
         }),
+        Cmd::Roots(a) => setup().and_then(|_| prefetch::prefetch(&a)),
         Cmd::List(_) => {
             for s in scenarios::all() {
                 println!("{:<24} {:<22} {}", s.name, s.nic_label(), s.what);
