@@ -376,8 +376,9 @@ impl Client {
     }
 }
 
-/// Test helper shared with the fuzz target and the driver's tests: a
-/// server's answer of `kind` to `request`, offering `addr`.
+/// Test helper shared with the fuzz target and the driver's tests (the
+/// `test-support` feature, never in /init): a server's answer of `kind` to `request`, offering `addr`.
+#[cfg(any(test, feature = "test-support"))]
 pub fn reply_for(
     request: &[u8],
     kind: u8,
@@ -412,6 +413,7 @@ pub fn reply_for(
 
 /// Test helper like [`reply_for`]: a REPLY to `request` whose IA_NA says
 /// NoBinding (status 3, message "gone"), as a server that lost the lease.
+#[cfg(any(test, feature = "test-support"))]
 pub fn no_binding_for(request: &[u8]) -> Option<Vec<u8>> {
     let req = Message::decode(request).ok()?;
     let iaid = IaNa::decode(req.options.get(opt::IA_NA)?).ok()?.iaid;
