@@ -28,16 +28,30 @@ size=$(stat -c %s "$bin")
 echo "netinit static binary: $size bytes"
 # The budget (docs/benchmarks.md): /init must fit in 1 MiB.
 ((size <= 1048576)) || { echo "test: $bin is $size bytes, over the 1 MiB budget" >&2; exit 1; }
+echo "== lab setup (Debian kernel package, fetched, not installed)"
+cargo build --release --locked -p netinit-lab
+target/release/netinit-lab setup
+# The debootstraps wait mostly on the mirror and dpkg, so on a fresh
+# machine they run beside the packaging checks and the fuzz smoke.
+roots_log=$(mktemp /tmp/netinit-roots.XXXXXX)
+echo "== Debian roots for the lab, tests and bench: started in the background (log: $roots_log)"
+# Its own process group, so a failed step below stops every debootstrap.
+setsid -w target/release/netinit-lab roots >"$roots_log" 2>&1 &
+roots_pid=$!
+trap 'kill -- -"$roots_pid" 2>/dev/null || true' EXIT
 echo "== packages (Debian: contents + lintian; Arch: PKGBUILD package())"
 scripts/check-packaging.sh
 echo "== fuzz smoke: every target, 12 s each, from agent/fuzz/seeds (docs/testing.md)"
 scripts/fuzz.sh smoke 12
-echo "== lab setup (Debian kernel package, fetched, not installed)"
-cargo build --release --locked -p netinit-lab
-target/release/netinit-lab setup
-echo "== Debian roots for the lab, tests and bench, three at a time (cached; a fresh machine debootstraps them here)"
-target/release/netinit-lab roots ||
-  echo "test: some roots were not built (reasons above); the scenarios that boot them fail with the reason"
+echo "== Debian roots (cached; a fresh machine debootstraps them, three at a time)"
+if wait "$roots_pid"; then
+  grep '^netinit-lab: root' "$roots_log"
+else
+  tail -n 40 "$roots_log"
+  echo "test: some roots were not built (above); the scenarios that boot them fail with the reason"
+fi
+trap - EXIT
+rm -f "$roots_log"
 echo "== tests (including root-only and real-kernel integration tests)"
 cargo test --workspace --locked -- --include-ignored
 echo "== QEMU PXE lab: every scenario"
