@@ -110,7 +110,8 @@ impl Lease {
         // RFC 8415 21.4: T1/T2 of 0 leave the choice to the client; it
         // takes 0.5 and 0.8 of the preferred lifetime, or of the valid
         // one when the address comes already deprecated (preferred 0),
-        // which would otherwise mean renewing at once, again and again.
+        // where the preferred one gives timers of 0. (The renewers also
+        // take a timer of 0 as absent: `dhcp::renew::sane`.)
         let (mut t1, mut t2) = (ia.t1, ia.t2);
         if t1 == 0 || t2 == 0 || t1 > t2 {
             let p = u64::from(if a.preferred == 0 {
@@ -531,8 +532,8 @@ mod tests {
             ((600, 900, 3600, 7200), (600, 900)),
             // Out of order: the client's own choice.
             ((900, 600, 3600, 7200), (1800, 2880)),
-            // Already deprecated: the valid lifetime decides, or the
-            // renewer would ask again at once after every REPLY.
+            // Already deprecated: the valid lifetime decides, not a
+            // preferred lifetime of 0.
             ((0, 0, 0, 12152), (6076, 9721)),
             ((0, 900, 0, 1000), (500, 800)),
         ];
